@@ -1,0 +1,3 @@
+from hubaudit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""One run for one portal: collect → snapshot → compare → classify → defects → result.
+
+Each step is a function with plain inputs and outputs. Files, terminals and exit codes belong
+to the edges (cli, scheduler); this module only orchestrates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from hubaudit.compare import compare, scope_of
+from hubaudit.config import PortalConfig, Secret
+from hubaudit.errors import UsageError
+from hubaudit.governance.defects import fingerprint, plan_defects
+from hubaudit.hubspot.client import HubSpotClient, connect
+from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, ListCollector, collect_portal
+from hubaudit.logs import get_logger
+from hubaudit.model import (
+    AuditResult,
+    BaselineInfo,
+    Change,
+    Classification,
+    CoverageStatus,
+    Kind,
+    KindCoverage,
+    SnapshotInfo,
+)
+from hubaudit.policies.severity import with_severity
+from hubaudit.store.repository import Store
+
+log = get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_client(portal: PortalConfig, token: Secret) -> HubSpotClient:
+    return connect(
+        portal.base_url,
+        token,
+        portal=portal.name,
+        rate_limit_per_10s=portal.rate_limit_per_10s,
+        timeout_seconds=portal.timeout_seconds,
+        max_retries=portal.max_retries,
+    )
+
+
+def take_snapshot(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    collectors: Sequence[ListCollector] = DEFAULT_COLLECTORS,
+    clock: Clock = utc_now,
+) -> SnapshotInfo:
+    """Read the portal and store what was read, with its coverage, as one atomic snapshot."""
+    taken_at = clock()
+    calls_before = client.api_calls
+    items, coverage = collect_portal(client, portal, collectors)
+    snapshot = store.save_snapshot(
+        portal.name, taken_at, coverage, items, api_calls=client.api_calls - calls_before
+    )
+    log.info(
+        "snapshot.stored",
+        portal=portal.name,
+        snapshot=snapshot.id,
+        items=snapshot.item_count,
+        api_calls=client.api_calls - calls_before,
+        failed=[c.scope for c in coverage if c.status is not CoverageStatus.COMPLETE],
+    )
+    return snapshot
+
+
+def resolve_snapshot(store: Store, portal: str, ref: str) -> SnapshotInfo:
+    """``latest`` or a snapshot id."""
+    if ref == "latest":
+        snapshot = store.latest_snapshot(portal)
+        if snapshot is None:
+            raise UsageError(
+                f"portal {portal!r} has no snapshot yet: run `hubaudit snapshot` first"
+            )
+        return snapshot
+    try:
+        snapshot_id = int(ref)
+    except ValueError as exc:
+        raise UsageError(f"--from-snapshot takes 'latest' or a snapshot id, not {ref!r}") from exc
+    return store.snapshot(portal, snapshot_id)
+
+
+def approve_baseline(
+    store: Store, portal: str, snapshot: SnapshotInfo, by: str, note: str, clock: Clock = utc_now
+) -> BaselineInfo:
+    """Make the snapshot the next approved baseline version. Only a complete read qualifies."""
+    if not by.strip():
+        raise UsageError("a baseline needs the name of who approved it (--by)")
+    if not note.strip():
+        raise UsageError("a baseline needs a note saying why it is approved (--note)")
+    incomplete = [c for c in snapshot.coverage if c.status is not CoverageStatus.COMPLETE]
+    if incomplete:
+        parts = "; ".join(f"{c.scope}: {c.reason}" for c in incomplete)
+        raise UsageError(
+            f"snapshot {snapshot.id} did not read every part of the portal ({parts}); "
+            "a baseline must be approved from a complete snapshot"
+        )
+    baseline = store.approve_baseline(portal, snapshot, by.strip(), note.strip(), clock())
+    log.info("baseline.approved", portal=portal, version=baseline.version, by=baseline.approved_by)
+    return baseline
+
+
+def run_audit(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    collectors: Sequence[ListCollector] = DEFAULT_COLLECTORS,
+    clock: Clock = utc_now,
+) -> AuditResult:
+    """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
+    baseline = require_baseline(store, portal.name)
+    snapshot = take_snapshot(store, portal, client, collectors, clock)
+    return audit_snapshot(store, portal.name, snapshot, baseline, clock)
+
+
+def require_baseline(store: Store, portal: str) -> BaselineInfo:
+    baseline = store.latest_baseline(portal)
+    if baseline is None:
+        raise UsageError(
+            f"portal {portal!r} has no approved baseline: take a snapshot, then "
+            f"`hubaudit baseline approve --portal {portal} --from-snapshot latest "
+            "--by WHO --note TEXT`"
+        )
+    return baseline
+
+
+def audit_snapshot(
+    store: Store,
+    portal: str,
+    snapshot: SnapshotInfo,
+    baseline: BaselineInfo,
+    clock: Clock = utc_now,
+) -> AuditResult:
+    """Compare a stored snapshot with a baseline, classify every change and update defects."""
+    complete = {c.scope for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE}
+    comparable = complete & set(baseline.scopes)
+    read = {c.scope for c in snapshot.coverage}
+    not_verified = tuple(
+        c for c in snapshot.coverage if c.scope in baseline.scopes and c.scope not in complete
+    ) + tuple(
+        KindCoverage(
+            Kind(scope.split(":", 1)[0]),
+            scope,
+            CoverageStatus.FAILED,
+            0,
+            "not read by this snapshot (is it still in the portal's config?)",
+        )
+        for scope in sorted(set(baseline.scopes) - read)
+    )
+    changes = [
+        replace(with_severity(c), fingerprint=fingerprint(portal, c.key, c.field))
+        for c in compare(
+            store.baseline_items(baseline.id),
+            store.snapshot_items(snapshot.id),
+            comparable,
+            store.load_payloads,
+        )
+    ]
+    existing = {d.fingerprint: d for d in store.defects(portal)}
+    plan = plan_defects(
+        existing, changes, lambda key: scope_of(key, comparable) is not None, baseline
+    )
+    waived = {change.fingerprint for _defect, change in plan.waived}
+    ids, update = store.apply_defect_plan(portal, plan, snapshot, baseline, clock())
+    changes = [_classified(c, ids, waived) for c in changes]
+    resolved_ids = set(update.resolved)
+    resolved = tuple(d for d in store.defects(portal) if d.id in resolved_ids)
+    log.info(
+        "audit.done",
+        portal=portal,
+        snapshot=snapshot.id,
+        baseline=baseline.version,
+        changes=len(changes),
+        opened=len(update.opened),
+        resolved=len(update.resolved),
+        not_verified=[c.scope for c in not_verified],
+    )
+    return AuditResult(
+        portal=portal,
+        snapshot=snapshot,
+        baseline=baseline,
+        changes=tuple(changes),
+        not_verified=not_verified,
+        defects=update,
+        resolved_defects=resolved,
+    )
+
+
+def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:
+    classification = (
+        Classification.WAIVED if change.fingerprint in waived else Classification.DEFECT
+    )
+    return replace(change, classification=classification, defect_id=ids.get(change.fingerprint))

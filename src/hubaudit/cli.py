@@ -1,0 +1,305 @@
+"""The command line: arguments, terminal output and exit codes live here and nowhere else.
+
+Exit codes follow ``terraform plan -detailed-exitcode``: 0 nothing unplanned, 2 unplanned drift,
+1 an error (with a one-line message, never a traceback for a problem the user can fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from hubaudit import __version__
+from hubaudit.config import Config, find_config_path, load_config, resolve_token
+from hubaudit.errors import HubauditError
+from hubaudit.logs import configure_logging
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_DRIFT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hubaudit", description="HubSpot configuration drift and governance auditor."
+    )
+    parser.add_argument("--version", action="version", version=f"hubaudit {__version__}")
+    parser.add_argument(
+        "--config", help="config file (default: $HUBAUDIT_CONFIG or ./hubaudit.toml)"
+    )
+    parser.add_argument(
+        "--log-format", choices=("console", "json"), help="overrides [logging] format"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="overrides [logging] level",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="create or upgrade the database to the current schema")
+    db.add_parser("current", help="print the database's schema revision")
+
+    snapshot = commands.add_parser("snapshot", help="read a portal and store a snapshot")
+    snapshot.add_argument("--portal", required=True)
+    snapshot.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    baseline = commands.add_parser("baseline", help="approved baselines").add_subparsers(
+        dest="baseline_command", required=True, metavar="ACTION"
+    )
+    approve = baseline.add_parser("approve", help="approve a snapshot as the next baseline")
+    approve.add_argument("--portal", required=True)
+    approve.add_argument("--from-snapshot", required=True, metavar="latest|ID")
+    approve.add_argument("--by", required=True, help="who approved it")
+    approve.add_argument("--note", required=True, help="why: the council's decision")
+
+    audit = commands.add_parser(
+        "audit", help="snapshot a portal and report drift from its baseline"
+    )
+    audit.add_argument("--portal", required=True)
+    audit.add_argument("--format", choices=("text", "json"), default="text")
+    audit.add_argument("--output", help="write the report to this file instead of stdout")
+
+    defects = commands.add_parser("defects", help="architecture defects").add_subparsers(
+        dest="defects_command", required=True, metavar="ACTION"
+    )
+    listing = defects.add_parser("list", help="list a portal's defects")
+    listing.add_argument("--portal", required=True)
+    listing.add_argument(
+        "--status",
+        action="append",
+        choices=("open", "acknowledged", "resolved", "waived", "accepted"),
+        help="only these statuses (repeatable); default: all",
+    )
+    listing.add_argument("--json", action="store_true")
+
+    demo = commands.add_parser("demo", help="the whole story on a bundled demo portal")
+    demo.add_argument("--dir", default="hubaudit-demo", help="where the demo keeps its files")
+
+    emulator = commands.add_parser("emulator", help="serve a portal folder over HTTP")
+    emulator.add_argument("--fixtures", required=True, help="a portal folder (see fixtures/demo)")
+    emulator.add_argument("--port", type=int, default=8089)
+    emulator.add_argument("--token", help="the bearer token to accept (default: the demo token)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    stdout = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args, stdout)
+    except HubauditError as exc:
+        print(f"hubaudit: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("hubaudit: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "demo":
+        configure_logging(args.log_format or "console", args.log_level or "warning")
+        return _demo(args, out)
+    if args.command == "emulator":
+        configure_logging(args.log_format or "console", args.log_level or "info")
+        return _emulator(args, out)
+    config = load_config(find_config_path(args.config))
+    configure_logging(
+        args.log_format or config.logging.format, args.log_level or config.logging.level
+    )
+    from hubaudit.store.engine import make_engine, require_current_schema, upgrade
+
+    engine = make_engine(config.database_url)
+    try:
+        if args.command == "db":
+            return _db(args, engine, out)
+        require_current_schema(engine)
+        from hubaudit.store.repository import Store
+
+        store = Store(engine)
+        handler = {
+            "snapshot": _snapshot,
+            "baseline": _baseline,
+            "audit": _audit,
+            "defects": _defects,
+        }[args.command]
+        return handler(args, config, store, out)
+    finally:
+        engine.dispose()
+    del upgrade  # pragma: no cover
+
+
+def _db(args: argparse.Namespace, engine: Any, out: TextIO) -> int:
+    from hubaudit.store.engine import current_revision, head_revision, upgrade
+
+    if args.db_command == "upgrade":
+        upgrade(engine)
+        print(
+            f"database is at revision {current_revision(engine)} (head {head_revision()})", file=out
+        )
+    else:
+        print(current_revision(engine) or "empty (run `hubaudit db upgrade`)", file=out)
+    return EXIT_OK
+
+
+def _client(config: Config, portal_name: str) -> Any:
+    from hubaudit.audit import open_client
+
+    portal = config.portal(portal_name)
+    return portal, open_client(portal, resolve_token(portal))
+
+
+def _snapshot(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
+    from hubaudit.audit import take_snapshot
+
+    portal, client = _client(config, args.portal)
+    try:
+        snapshot = take_snapshot(store, portal, client)
+    finally:
+        client.transport.close()
+    if args.json:
+        document = {
+            "id": snapshot.id,
+            "portal": snapshot.portal,
+            "taken_at": snapshot.taken_at.isoformat(),
+            "item_count": snapshot.item_count,
+            "api_calls": client.api_calls,
+            "coverage": [
+                {
+                    "kind": c.kind.value,
+                    "scope": c.scope,
+                    "status": c.status.value,
+                    "items": c.items,
+                    "reason": c.reason,
+                }
+                for c in snapshot.coverage
+            ],
+        }
+        print(json.dumps(document, indent=2), file=out)
+        return EXIT_OK
+    from hubaudit.report.escape import terminal_safe
+
+    print(
+        f"snapshot {snapshot.id} of {snapshot.portal}: {snapshot.item_count} items, "
+        f"{client.api_calls} API calls",
+        file=out,
+    )
+    for part in snapshot.coverage:
+        reason = f"  {terminal_safe(part.reason)}" if part.reason else ""
+        print(f"  {part.scope:<32} {part.status.value:<11} {part.items:>6}{reason}", file=out)
+    return EXIT_OK
+
+
+def _baseline(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
+    from hubaudit.audit import approve_baseline, resolve_snapshot
+
+    config.portal(args.portal)
+    snapshot = resolve_snapshot(store, args.portal, args.from_snapshot)
+    baseline = approve_baseline(store, args.portal, snapshot, args.by, args.note)
+    print(
+        f"baseline v{baseline.version} of {args.portal} approved by {baseline.approved_by} "
+        f"from snapshot {snapshot.id} ({baseline.item_count} items)",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
+    from hubaudit.audit import require_baseline, run_audit
+    from hubaudit.report import render
+
+    require_baseline(store, args.portal)
+    portal, client = _client(config, args.portal)
+    try:
+        result = run_audit(store, portal, client)
+    finally:
+        client.transport.close()
+    report = render(result, args.format)
+    if args.output:
+        target = Path(args.output)
+        try:
+            target.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        out.write(report)
+    return EXIT_DRIFT if result.unplanned else EXIT_OK
+
+
+def _defects(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
+    from hubaudit.model import DefectStatus
+    from hubaudit.report.escape import terminal_safe
+
+    config.portal(args.portal)
+    statuses = [DefectStatus(s) for s in args.status] if args.status else None
+    defects = store.defects(args.portal, statuses)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "kind": d.kind.value,
+                        "key": d.key,
+                        "field": d.field,
+                        "label": d.label,
+                        "op": d.op.value,
+                        "status": d.status.value,
+                        "severity": d.severity.value,
+                        "before": d.before,
+                        "after": d.after,
+                        "first_seen_at": d.first_seen_at.isoformat(),
+                        "last_seen_at": d.last_seen_at.isoformat(),
+                        "occurrences": d.occurrences,
+                        "baseline_version": d.baseline_version,
+                        "resolution": d.resolution,
+                    }
+                    for d in defects
+                ],
+                indent=2,
+                ensure_ascii=False,
+            ),
+            file=out,
+        )
+        return EXIT_OK
+    if not defects:
+        print(f"no defects for {args.portal}", file=out)
+        return EXIT_OK
+    print(
+        f"{'id':>5}  {'status':<12} {'severity':<8}  {'seen':>4}  {'last seen':<16}  item", file=out
+    )
+    for d in defects:
+        where = d.key + (f" {d.field}" if d.field else f" ({d.op.value})")
+        print(
+            f"{d.id:>5}  {d.status.value:<12} {d.severity.value:<8}  {d.occurrences:>4}  "
+            f"{d.last_seen_at:%Y-%m-%d %H:%M}  {terminal_safe(where)}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from hubaudit.demo import run_demo
+
+    run_demo(Path(args.dir).resolve(), out)
+    return EXIT_OK
+
+
+def _emulator(args: argparse.Namespace, out: TextIO) -> int:
+    from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+
+    emulator = PortalEmulator(Path(args.fixtures), token=args.token or DEMO_TOKEN, port=args.port)
+    print(f"serving {args.fixtures} at {emulator.base_url} (Ctrl-C stops)", file=out, flush=True)
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_OK

@@ -1,0 +1,419 @@
+"""Reading and checking ``hubaudit.toml``.
+
+Every problem is a :class:`ConfigError` that names the file, the line and the key. Tokens never
+live in the file: a portal names the environment variable (``token_env``) or the file
+(``token_file``) that holds its private-app token, and :func:`resolve_token` reads it when a
+run needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubaudit.errors import ConfigError, UsageError
+
+CONFIG_ENV = "HUBAUDIT_CONFIG"
+DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
+DEFAULT_CONFIG_NAME = "hubaudit.toml"
+DEFAULT_DATABASE_URL = "sqlite:///hubaudit.db"
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_PROPERTY_OBJECT_TYPES = ("contacts", "companies", "deals", "tickets")
+DEFAULT_PIPELINE_OBJECT_TYPES = ("deals", "tickets")
+RESOURCES = ("properties", "pipelines")
+"""Resources whose path version is configurable (``v3`` today, or a date such as ``2026-03``)."""
+
+_PORTAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_API_VERSION = re.compile(r"^(v[1-9][0-9]*|[0-9]{4}-[0-9]{2}(-beta)?)$")
+_OBJECT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Secret:
+    """A token that refuses to show itself in reprs, logs and tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    name: str
+    token_env: str | None = None
+    token_file: Path | None = None
+    base_url: str = DEFAULT_BASE_URL
+    property_object_types: tuple[str, ...] = DEFAULT_PROPERTY_OBJECT_TYPES
+    pipeline_object_types: tuple[str, ...] = DEFAULT_PIPELINE_OBJECT_TYPES
+    rate_limit_per_10s: int = 100
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    api_versions: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(RESOURCES, "v3"))
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "console"
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    portals: tuple[PortalConfig, ...]
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    path: Path | None = None
+
+    def portal(self, name: str) -> PortalConfig:
+        for portal in self.portals:
+            if portal.name == name:
+                return portal
+        known = ", ".join(p.name for p in self.portals) or "none"
+        raise UsageError(f"no portal named {name!r} in the config (known: {known})")
+
+
+def resolve_token(portal: PortalConfig, environ: Mapping[str, str] | None = None) -> Secret:
+    """Read the portal's token from its environment variable or file, never from the config."""
+    env = os.environ if environ is None else environ
+    if portal.token_env is not None:
+        value = env.get(portal.token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"portal {portal.name!r}: environment variable {portal.token_env} is not set "
+                "(it must hold the private-app token)"
+            )
+        return Secret(value)
+    if portal.token_file is not None:
+        try:
+            value = portal.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"portal {portal.name!r}: cannot read token_file {portal.token_file}: "
+                f"{exc.strerror}"
+            ) from exc
+        if not value:
+            raise ConfigError(f"portal {portal.name!r}: token_file {portal.token_file} is empty")
+        return Secret(value)
+    raise ConfigError(f"portal {portal.name!r} has neither token_env nor token_file")
+
+
+def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    default = Path(DEFAULT_CONFIG_NAME)
+    if default.exists():
+        return default
+    raise UsageError(
+        f"no config file: pass --config PATH, set {CONFIG_ENV}, or create ./{DEFAULT_CONFIG_NAME} "
+        "(config.example.toml shows every key)"
+    )
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("config file not found", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file: {exc}", file=str(path)) from exc
+    return parse_config(text, path=path, environ=env)
+
+
+def parse_config(
+    text: str, *, path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    env = os.environ if environ is None else environ
+    reader = _Reader(text, str(path) if path else "<config>")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
+
+    reader.only_keys(data, (), {"database", "portals", "logging"})
+    database = reader.table(data, "database")
+    reader.only_keys(database, ("database",), {"url"})
+    url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
+    url = env.get(DATABASE_URL_ENV) or _anchor_sqlite_path(url, path)
+
+    logging_table = reader.table(data, "logging")
+    reader.only_keys(logging_table, ("logging",), {"format", "level"})
+    log_format = reader.choice(
+        logging_table, ("logging",), "format", "console", ("console", "json")
+    )
+    log_level = reader.choice(
+        logging_table, ("logging",), "level", "info", ("debug", "info", "warning", "error")
+    )
+
+    raw_portals = data.get("portals", [])
+    if not isinstance(raw_portals, list):
+        raise reader.error("must be an array of tables: write [[portals]]", (), "portals")
+    portals = tuple(
+        _parse_portal(reader, raw, index, path) for index, raw in enumerate(raw_portals)
+    )
+    seen: set[str] = set()
+    for index, portal in enumerate(portals):
+        if portal.name in seen:
+            raise reader.error(f"duplicate portal name {portal.name!r}", ("portals", index), "name")
+        seen.add(portal.name)
+    return Config(
+        database_url=url,
+        portals=portals,
+        logging=LoggingConfig(format=log_format, level=log_level),
+        path=path,
+    )
+
+
+_PORTAL_KEYS = {
+    "name",
+    "base_url",
+    "token_env",
+    "token_file",
+    "property_object_types",
+    "pipeline_object_types",
+    "rate_limit_per_10s",
+    "timeout_seconds",
+    "max_retries",
+    "api_versions",
+    # reserved for later capabilities, accepted so a config can be written ahead of them
+    "schedule",
+}
+
+
+def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> PortalConfig:
+    where = ("portals", index)
+    if not isinstance(raw, dict):
+        raise reader.error("each [[portals]] entry must be a table", where, None)
+    reader.only_keys(raw, where, _PORTAL_KEYS)
+    if "token" in raw:  # pragma: no cover - only_keys already refuses it; kept as a clear reason
+        raise reader.error("tokens never live in the config", where, "token")
+    name = reader.string(raw, where, "name", None)
+    if not _PORTAL_NAME.match(name):
+        raise reader.error(
+            "must be letters, digits, '.', '_' or '-' (at most 63 characters)", where, "name"
+        )
+    base_url = reader.string(raw, where, "base_url", DEFAULT_BASE_URL).rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise reader.error("must start with https:// or http://", where, "base_url")
+    token_env = reader.optional_string(raw, where, "token_env")
+    token_file_text = reader.optional_string(raw, where, "token_file")
+    if token_env is None and token_file_text is None:
+        raise reader.error(
+            "each portal needs token_env (the environment variable that holds its "
+            "private-app token) or token_file",
+            where,
+            "token_env",
+        )
+    if token_env is not None and token_file_text is not None:
+        raise reader.error("give token_env or token_file, not both", where, "token_file")
+    if token_env is not None and not _ENV_NAME.match(token_env):
+        raise reader.error(
+            "must be the name of an environment variable, not the token itself", where, "token_env"
+        )
+    token_file = None
+    if token_file_text is not None:
+        token_file = Path(token_file_text).expanduser()
+        if not token_file.is_absolute() and path is not None:
+            token_file = path.parent / token_file
+    versions = dict.fromkeys(RESOURCES, "v3")
+    raw_versions = raw.get("api_versions", {})
+    if not isinstance(raw_versions, dict):
+        raise reader.error('must be a table such as { properties = "v3" }', where, "api_versions")
+    for resource, version in raw_versions.items():
+        if resource not in RESOURCES:
+            raise reader.error(
+                f"unknown resource {resource!r} (known: {', '.join(RESOURCES)})",
+                where,
+                "api_versions",
+            )
+        if not isinstance(version, str) or not _API_VERSION.match(version):
+            raise reader.error(
+                f"{resource}: version must look like 'v3' or '2026-03'", where, "api_versions"
+            )
+        versions[resource] = version
+    return PortalConfig(
+        name=name,
+        base_url=base_url,
+        token_env=token_env,
+        token_file=token_file,
+        property_object_types=reader.object_types(
+            raw, where, "property_object_types", DEFAULT_PROPERTY_OBJECT_TYPES
+        ),
+        pipeline_object_types=reader.object_types(
+            raw, where, "pipeline_object_types", DEFAULT_PIPELINE_OBJECT_TYPES
+        ),
+        rate_limit_per_10s=reader.integer(raw, where, "rate_limit_per_10s", 100, 1, 10_000),
+        timeout_seconds=reader.number(raw, where, "timeout_seconds", 30.0, 0.1, 600.0),
+        max_retries=reader.integer(raw, where, "max_retries", 5, 0, 20),
+        api_versions=versions,
+    )
+
+
+def _anchor_sqlite_path(url: str, config_path: Path | None) -> str:
+    """A relative SQLite path is relative to the config file, so cron and a shell agree."""
+    prefix = "sqlite:///"
+    if config_path is None or not url.startswith(prefix):
+        return url
+    rest = url[len(prefix) :]
+    if not rest or rest.startswith("/") or rest.startswith(":memory:"):
+        return url
+    return prefix + str((config_path.parent / rest).resolve())
+
+
+Where = tuple[str | int, ...]
+
+
+class _Reader:
+    """Typed access to the parsed TOML that turns every mistake into file:line [key] errors."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.lines = text.splitlines()
+        self.file = file
+
+    def error(self, message: str, where: Where, key: str | None) -> ConfigError:
+        parts: list[str] = []
+        for part in where:
+            if isinstance(part, int):
+                parts[-1] += f"[{part}]"
+            else:
+                parts.append(part)
+        dotted = ".".join([*parts, key] if key else parts)
+        return ConfigError(
+            message, file=self.file, line=self.locate(where, key), key=dotted or None
+        )
+
+    def locate(self, where: Where, key: str | None) -> int | None:
+        """The line of ``key`` inside the table at ``where`` (or of the table header)."""
+        table = tuple(part for part in where if isinstance(part, str))
+        wanted_index = next((part for part in where if isinstance(part, int)), 0)
+        array_counts: dict[tuple[str, ...], int] = {}
+        current: tuple[str, ...] = ()
+        current_index = 0
+        header_line: int | None = None
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            array_header = re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", stripped)
+            table_header = None if array_header else re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+            if array_header:
+                current = tuple(p.strip() for p in array_header.group(1).split("."))
+                current_index = array_counts.get(current, 0)
+                array_counts[current] = current_index + 1
+            elif table_header:
+                current = tuple(p.strip() for p in table_header.group(1).split("."))
+                current_index = 0
+            if (
+                (array_header or table_header)
+                and current == table
+                and current_index == wanted_index
+            ):
+                header_line = number
+                if key is None:
+                    return number
+                continue
+            if key is not None and current == table and current_index == wanted_index:
+                match = re.match(r'^\s*"?([A-Za-z0-9_-]+)"?\s*=', line)
+                if match and match.group(1) == key:
+                    return number
+        return header_line
+
+    def only_keys(self, table: Mapping[str, Any], where: Where, allowed: set[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = ""
+                if key == "token":
+                    hint = " (tokens never live in the config: use token_env or token_file)"
+                known = ", ".join(sorted(allowed))
+                raise self.error(f"unknown key{hint}; known keys: {known}", where, key)
+
+    def table(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.error(f"must be a table: write [{name}]", (), name)
+        return value
+
+    def string(self, table: Mapping[str, Any], where: Where, key: str, default: str | None) -> str:
+        if key not in table:
+            if default is None:
+                raise self.error("is required", where, key)
+            return default
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.error("must be a non-empty string", where, key)
+        return value
+
+    def optional_string(self, table: Mapping[str, Any], where: Where, key: str) -> str | None:
+        if key not in table:
+            return None
+        return self.string(table, where, key, None)
+
+    def choice(
+        self,
+        table: Mapping[str, Any],
+        where: Where,
+        key: str,
+        default: str,
+        options: tuple[str, ...],
+    ) -> str:
+        value = self.string(table, where, key, default)
+        if value not in options:
+            raise self.error(f"must be one of {', '.join(options)}", where, key)
+        return value
+
+    def integer(
+        self, table: Mapping[str, Any], where: Where, key: str, default: int, low: int, high: int
+    ) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(f"must be a whole number from {low} to {high}", where, key)
+        return value
+
+    def number(
+        self,
+        table: Mapping[str, Any],
+        where: Where,
+        key: str,
+        default: float,
+        low: float,
+        high: float,
+    ) -> float:
+        value = table.get(key, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise self.error(f"must be a number from {low:g} to {high:g}", where, key)
+        return float(value)
+
+    def object_types(
+        self, table: Mapping[str, Any], where: Where, key: str, default: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        value = table.get(key, list(default))
+        if not isinstance(value, list) or not all(
+            isinstance(item, str) and _OBJECT_TYPE.match(item) for item in value
+        ):
+            raise self.error(
+                'must be a list of object type names such as ["contacts", "deals"]', where, key
+            )
+        if len(set(value)) != len(value):
+            raise self.error("lists an object type twice", where, key)
+        return tuple(value)

@@ -1,0 +1,105 @@
+"""``hubaudit demo``: the whole story against the bundled emulator, with no HubSpot account.
+
+A portal is snapshotted and its architecture approved as baseline v1; overnight its users change
+a few things; the next audit reports exactly those changes as defects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
+from hubaudit.config import PortalConfig, Secret
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.model import AuditResult
+from hubaudit.report import render
+from hubaudit.shipped import demo_fixtures_dir
+from hubaudit.store.engine import make_engine, upgrade
+from hubaudit.store.repository import Store
+
+PORTAL = "demo"
+TOKEN_ENV = "HUBAUDIT_DEMO_TOKEN"  # noqa: S105 - a variable name, not a token
+
+
+def run_demo(workdir: Path, out: TextIO) -> AuditResult:
+    fixtures = demo_fixtures_dir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "hubaudit.db"
+    for stale in (database, workdir / "hubaudit.db-wal", workdir / "hubaudit.db-shm"):
+        stale.unlink(missing_ok=True)  # the demo tells the same story every time
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        upgrade(engine)
+        store = Store(engine)
+        with PortalEmulator(fixtures / "night1", token=DEMO_TOKEN) as emulator:
+            portal = PortalConfig(name=PORTAL, base_url=emulator.base_url, token_env=TOKEN_ENV)
+            client = open_client(portal, Secret(DEMO_TOKEN))
+            try:
+                print(
+                    "hubaudit demo: a HubSpot portal audited end to end, no account needed.\n",
+                    file=out,
+                )
+                print(
+                    f"1. The portal emulator serves {fixtures / 'night1'}\n"
+                    f"   at {emulator.base_url}, with HubSpot's paths, shapes and rate limit.",
+                    file=out,
+                )
+                first = take_snapshot(store, portal, client)
+                kinds = ", ".join(f"{c.scope} {c.items}" for c in first.coverage)
+                print(
+                    f"2. Snapshot #{first.id}: {first.item_count} config items in "
+                    f"{client.api_calls} API calls ({kinds}).",
+                    file=out,
+                )
+                baseline = approve_baseline(
+                    store,
+                    PORTAL,
+                    first,
+                    "Governance council (demo)",
+                    "Architecture as signed off at the Q4 review",
+                )
+                print(
+                    f"3. Baseline v{baseline.version} approved by {baseline.approved_by}.", file=out
+                )
+                emulator.load(fixtures / "night2")
+                print(
+                    f"4. Overnight, portal users changed a few things ({fixtures / 'DRIFT.txt'}"
+                    "),\n   among HubSpot's own noise: reordered lists, new timestamps, "
+                    "omitted flags.",
+                    file=out,
+                )
+                result = run_audit(store, portal, client)
+                print(
+                    f"5. The nightly audit: snapshot #{result.snapshot.id} against baseline "
+                    f"v{baseline.version}.\n",
+                    file=out,
+                )
+            finally:
+                client.transport.close()
+    finally:
+        engine.dispose()
+    text_report = render(result, "text")
+    (workdir / "report.txt").write_text(text_report, encoding="utf-8")
+    (workdir / "report.json").write_text(render(result, "json"), encoding="utf-8")
+    config = workdir / "hubaudit.toml"
+    config.write_text(
+        "# Written by `hubaudit demo`. The emulator is gone once the demo ends, so use this\n"
+        "# config for the commands that read the database (defects list).\n"
+        "[database]\n"
+        'url = "sqlite:///hubaudit.db"\n\n'
+        "[[portals]]\n"
+        f'name = "{PORTAL}"\n'
+        f'base_url = "{portal.base_url}"\n'
+        f'token_env = "{TOKEN_ENV}"\n',
+        encoding="utf-8",
+    )
+    out.write(text_report)
+    print(
+        f"\nFiles: database {database}\n"
+        f"       reports {workdir / 'report.txt'} and {workdir / 'report.json'}\n"
+        f"       config {config}\n"
+        f"Next:  hubaudit --config {config} defects list --portal {PORTAL}",
+        file=out,
+    )
+    return result

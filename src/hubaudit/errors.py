@@ -1,0 +1,93 @@
+"""One exception root, with families named for what the caller does about them.
+
+    HubauditError
+     ├── FatalError            the run cannot go on; the edge prints the message and exits 1
+     │    ├── ConfigError      the config file is wrong (names file, line and key)
+     │    ├── UsageError       a command asked for something that does not exist
+     │    ├── DatabaseError    the database is unreachable or not migrated
+     │    ├── HubSpotAuthError HubSpot refused the token for the whole portal
+     │    └── DailyLimitReached HubSpot's DAILY policy: stop cleanly, store nothing half-read
+     ├── RetriableError        trying again may succeed (429, 5xx, timeouts); the transport retries
+     └── SkippableError        this part cannot be read; record it in coverage and go on
+          └── KindUnreadable   403 missing scopes, a tier without the API, retries exhausted
+
+Foreign exceptions (httpx, SQLAlchemy, tomllib) are translated at the boundary with
+``raise ... from exc``. Messages never contain a token.
+"""
+
+from __future__ import annotations
+
+
+class HubauditError(Exception):
+    """Root of every error hubaudit raises on purpose."""
+
+
+class FatalError(HubauditError):
+    """The run cannot go on."""
+
+
+class ConfigError(FatalError):
+    """The configuration is broken. Says where: file, line and key."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        where = ":".join(str(part) for part in (file, line) if part is not None)
+        prefix = f"{where}: " if where else ""
+        key_part = f"[{key}] " if key else ""
+        super().__init__(f"{prefix}{key_part}{message}")
+
+
+class UsageError(FatalError):
+    """A command named a portal, snapshot or baseline that does not exist."""
+
+
+class DatabaseError(FatalError):
+    """The database cannot be used (unreachable, or not upgraded to the current schema)."""
+
+
+class HubSpotAuthError(FatalError):
+    """HubSpot rejected the credentials (401): nothing of the portal can be read."""
+
+
+class DailyLimitReached(FatalError):
+    """HubSpot answered with its DAILY limit policy: the run stops, nothing half-read is kept."""
+
+
+class RetriableError(HubauditError):
+    """A request failed in a way that may succeed when tried again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class SkippableError(HubauditError):
+    """This part of the portal cannot be read now; the rest of the run goes on."""
+
+
+class KindUnreadable(SkippableError):
+    """A resource could not be read: HubSpot's category and the scopes it asked for, when given."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str | None = None,
+        status: int | None = None,
+        scopes: tuple[str, ...] = (),
+        unsupported: bool = False,
+    ) -> None:
+        self.category = category
+        self.status = status
+        self.scopes = scopes
+        self.unsupported = unsupported
+        super().__init__(message)

@@ -1,0 +1,1 @@
+"""Governance: baselines the council approved, and the defects measured against them."""

@@ -1,0 +1,78 @@
+"""The defect lifecycle as a pure plan: what one audit's changes do to the defects already known.
+
+One defect per real problem: its fingerprint is (portal, key, field path). Seen again, it is the
+same defect (``last_seen``, ``occurrences``); gone while its part was read completely, it resolves
+itself: ``reverted`` when the portal went back to the same baseline, ``accepted`` when the council
+approved a newer baseline that took the change in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hubaudit.model import BaselineInfo, Change, Defect, DefectStatus
+
+ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
+CLOSED = frozenset({DefectStatus.RESOLVED, DefectStatus.ACCEPTED})
+
+
+def fingerprint(portal: str, key: str, field_path: str | None) -> str:
+    text = "\x1f".join((portal, key, field_path or ""))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    defect: Defect
+    status: DefectStatus
+    reason: str
+
+
+@dataclass(frozen=True)
+class DefectPlan:
+    new: list[Change] = field(default_factory=list)
+    seen_again: list[tuple[Defect, Change]] = field(default_factory=list)
+    reopened: list[tuple[Defect, Change]] = field(default_factory=list)
+    waived: list[tuple[Defect, Change]] = field(default_factory=list)
+    resolved: list[Resolution] = field(default_factory=list)
+
+
+def plan_defects(
+    existing: Mapping[str, Defect],
+    unplanned: Sequence[Change],
+    is_verified: Callable[[str], bool],
+    baseline: BaselineInfo,
+) -> DefectPlan:
+    """Decide, for every unplanned change and every known defect, what happens to it.
+
+    ``existing`` maps fingerprint to defect; each change carries its fingerprint.
+    ``is_verified(key)`` says whether the key's part was compared in this audit: a defect whose
+    part was not read stays as it is.
+    """
+    plan = DefectPlan()
+    seen: set[str] = set()
+    for change in unplanned:
+        seen.add(change.fingerprint)
+        defect = existing.get(change.fingerprint)
+        if defect is None:
+            plan.new.append(change)
+        elif defect.status in ACTIVE:
+            plan.seen_again.append((defect, change))
+        elif defect.status is DefectStatus.WAIVED:
+            plan.waived.append((defect, change))
+        else:
+            plan.reopened.append((defect, change))
+    for print_, defect in existing.items():
+        if print_ in seen or defect.status not in ACTIVE or not is_verified(defect.key):
+            continue
+        if defect.baseline_version == baseline.version:
+            plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, "reverted"))
+        else:
+            plan.resolved.append(
+                Resolution(
+                    defect, DefectStatus.ACCEPTED, f"accepted into baseline v{baseline.version}"
+                )
+            )
+    return plan

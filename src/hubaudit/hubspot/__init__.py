@@ -1,0 +1,1 @@
+"""Reading a portal: one paced, retrying HTTP transport; the SDK and raw paths on top of it."""

@@ -1,0 +1,279 @@
+"""The one HTTP layer every HubSpot request goes through.
+
+It paces requests to the portal's ten-secondly limit, slows down when HubSpot's rate-limit
+headers say the window is spent, retries 429, 5xx, timeouts and malformed bodies with backoff
+and jitter (honouring ``Retry-After``), stops the run on the ``DAILY`` policy, and turns every
+other refusal into a :class:`KindUnreadable` that the collector records as coverage.
+Headers are never logged, so the token never is.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hubaudit.config import Secret
+from hubaudit.errors import DailyLimitReached, HubSpotAuthError, KindUnreadable, RetriableError
+from hubaudit.logs import get_logger
+
+log = get_logger(__name__)
+
+QueryParams = list[tuple[str, str]] | None
+
+_RETRIABLE_STATUS = frozenset({423, 429, 477, 500, 502, 503, 504})
+_BACKOFF_BASE_SECONDS = 0.5
+_BACKOFF_CAP_SECONDS = 30.0
+
+
+class RateLimiter:
+    """At most ``limit`` requests in any rolling ``window`` seconds, shared by all threads."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 10.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            while True:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self.window:
+                    self._sent.popleft()
+                wait = self._not_before - now
+                if len(self._sent) >= self.limit:
+                    wait = max(wait, self._sent[0] + self.window - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """HubSpot says the window is spent: send nothing for ``seconds``."""
+        with self._lock:
+            self._not_before = max(self._not_before, self._clock() + seconds)
+
+
+@dataclass(frozen=True)
+class HubSpotErrorBody:
+    """The fields of HubSpot's error envelope that decide what to do; every one may be absent."""
+
+    category: str | None = None
+    message: str | None = None
+    policy: str | None = None
+    scopes: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, response: httpx.Response) -> HubSpotErrorBody:
+        try:
+            body = response.json()
+        except ValueError:
+            return cls()
+        if not isinstance(body, dict):
+            return cls()
+        scopes: list[str] = []
+        for error in body.get("errors") or []:
+            context = error.get("context") if isinstance(error, dict) else None
+            if isinstance(context, dict):
+                for name in ("requiredGranularScopes", "requiredScopes", "missingScopes"):
+                    values = context.get(name)
+                    if isinstance(values, list):
+                        scopes.extend(str(v) for v in values)
+        category = body.get("category") or body.get("errorType")
+        return cls(
+            category=str(category) if category else None,
+            message=str(body["message"]) if body.get("message") else None,
+            policy=str(body["policyName"]) if body.get("policyName") else None,
+            scopes=tuple(dict.fromkeys(scopes)),
+        )
+
+
+class Transport:
+    """Sends requests to one portal. Thread-safe; pacing is shared by every caller."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        *,
+        portal: str = "",
+        rate_limit_per_10s: int = 100,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 5,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.portal = portal
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.limiter = RateLimiter(rate_limit_per_10s, clock=clock, sleep=sleep)
+        self._http = http or httpx.Client(timeout=timeout_seconds)
+        self._owns_http = http is None
+        self._auth = {"Authorization": f"Bearer {token.reveal()}"}
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+
+    @property
+    def api_calls(self) -> int:
+        return self._calls
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def get_json(self, path: str, params: QueryParams = None) -> Any:
+        """GET ``path`` and return its parsed JSON body."""
+        response = self.request("GET", path, params=params)
+        return json.loads(response.content)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
+        url = self.base_url + path
+        last_failure = ""
+        for attempt in range(self.max_retries + 1):
+            self.limiter.acquire()
+            with self._calls_lock:
+                self._calls += 1
+            started = time.monotonic()
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    params=tuple(params) if params else None,
+                    json=json_body,
+                    headers={**(headers or {}), **self._auth, "Accept": "application/json"},
+                )
+                self._follow_rate_headers(response)
+                log.debug(
+                    "hubspot.request",
+                    portal=self.portal,
+                    method=method,
+                    path=path,
+                    status=response.status_code,
+                    attempt=attempt + 1,
+                    elapsed_ms=round((time.monotonic() - started) * 1000),
+                )
+                return self._accept(response, path)
+            except RetriableError as exc:
+                last_failure = str(exc)
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+            except httpx.TimeoutException:
+                last_failure = "timed out"
+                delay = self._backoff(attempt)
+            except httpx.TransportError as exc:
+                last_failure = f"connection failed ({type(exc).__name__})"
+                delay = self._backoff(attempt)
+            if attempt < self.max_retries:
+                log.warning(
+                    "hubspot.retry",
+                    portal=self.portal,
+                    path=path,
+                    attempt=attempt + 1,
+                    reason=last_failure,
+                    wait_s=round(delay, 2),
+                )
+                self._sleep(delay)
+        raise KindUnreadable(
+            f"gave up after {self.max_retries + 1} attempts: {last_failure}",
+            category="RETRIES_EXHAUSTED",
+        )
+
+    def _accept(self, response: httpx.Response, path: str) -> httpx.Response:
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                json.loads(response.content)
+            except ValueError as exc:
+                raise RetriableError("malformed JSON in a successful response") from exc
+            return response
+        error = HubSpotErrorBody.parse(response)
+        what = f"HTTP {status}" + (f" {error.category}" if error.category else "")
+        if error.message:
+            what += f": {error.message}"
+        if status == 401:
+            raise HubSpotAuthError(
+                f"portal {self.portal!r}: HubSpot refused the token ({what}); "
+                "check the private-app token and that the app is installed"
+            )
+        if status == 429 and (error.policy or "").upper() == "DAILY":
+            raise DailyLimitReached(
+                f"portal {self.portal!r}: HubSpot's DAILY API limit is reached; "
+                "the run stopped and stored nothing half-read. It resets at midnight in the "
+                "portal's time zone."
+            )
+        if status in _RETRIABLE_STATUS:
+            raise RetriableError(what, retry_after=self._retry_after(response, status))
+        raise KindUnreadable(
+            f"{what} on {path}" + (f" (scopes: {', '.join(error.scopes)})" if error.scopes else ""),
+            category=error.category,
+            status=status,
+            scopes=error.scopes,
+        )
+
+    def _retry_after(self, response: httpx.Response, status: int) -> float | None:
+        header = _number(response.headers.get("Retry-After"))
+        if status != 429:
+            return header
+        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        wait = header if header is not None else (interval_ms / 1000 if interval_ms else 10.0)
+        self.limiter.pause(wait)
+        return 0.0  # the limiter now holds every caller until the window has passed
+
+    def _follow_rate_headers(self, response: httpx.Response) -> None:
+        remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
+        if remaining is None or response.status_code == 429:
+            return
+        left = _number(remaining)
+        if left is not None and left <= 0:
+            interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+            self.limiter.pause((interval_ms or 10_000) / 1000)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2.0**attempt)
+        return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value >= 0 else None

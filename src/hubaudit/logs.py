@@ -1,0 +1,61 @@
+"""Structured logs: events with fields, JSON for the nightly job, console for a person.
+
+A last processor scrubs anything shaped like a HubSpot token or an Authorization header, so a
+token that slipped into an event (it should never) still does not reach the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+_TOKEN_SHAPES = re.compile(r"(pat-[a-z]{2}[0-9]-[0-9a-f-]{8,}|Bearer\s+\S+)", re.IGNORECASE)
+_SECRET_FIELDS = frozenset({"token", "authorization", "access_token", "password"})
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def scrub_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        value = event_dict[key]
+        if key.lower() in _SECRET_FIELDS:
+            event_dict[key] = "********"
+        elif isinstance(value, str):
+            event_dict[key] = _TOKEN_SHAPES.sub("********", value)
+    return event_dict
+
+
+def configure_logging(
+    fmt: str = "console", level: str = "info", stream: TextIO | None = None
+) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            scrub_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

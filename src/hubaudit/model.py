@@ -1,0 +1,211 @@
+"""The shared vocabulary: plain frozen values that every layer passes around.
+
+Nothing here does I/O, and nothing here imports another hubaudit module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+JSONValue = Any
+"""A value as it comes out of ``json.loads``: dict, list, str, int, float, bool or None."""
+
+
+class Kind(StrEnum):
+    PROPERTY = "property"
+    PROPERTY_GROUP = "property_group"
+    PIPELINE = "pipeline"
+    WORKFLOW = "workflow"
+    LIFECYCLE_STAGE = "lifecycle_stage"
+    OBJECT_SCHEMA = "object_schema"
+    ASSOCIATION_LABEL = "association_label"
+    USER = "user"
+    TEAM = "team"
+    ROLE = "role"
+
+
+class CoverageStatus(StrEnum):
+    COMPLETE = "complete"
+    FAILED = "failed"
+    UNSUPPORTED = "unsupported"
+
+
+class ChangeOp(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    MODIFIED = "modified"
+
+
+class Classification(StrEnum):
+    PLANNED = "planned"
+    IGNORED = "ignored"
+    WAIVED = "waived"
+    DEFECT = "defect"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class DefectStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+    ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    """One thing of one kind: its stable key, canonical payload (compared) and raw JSON (kept)."""
+
+    kind: Kind
+    key: str
+    canonical: Mapping[str, JSONValue]
+    raw: Mapping[str, JSONValue]
+    canonical_hash: str
+    raw_hash: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class KindCoverage:
+    """How completely one part of a portal was read.
+
+    ``scope`` is a key prefix (``property:deals``): every item whose key starts with
+    ``scope + ":"`` was read by this part. A part that is not ``complete`` is *not verified*:
+    its baseline items are never reported as removed.
+    """
+
+    kind: Kind
+    scope: str
+    status: CoverageStatus
+    items: int = 0
+    reason: str | None = None
+
+    def covers(self, key: str) -> bool:
+        return key.startswith(self.scope + ":")
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: int
+    portal: str
+    taken_at: datetime
+    coverage: tuple[KindCoverage, ...]
+    item_count: int
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item as a snapshot or baseline holds it: key and content hashes, payloads on demand."""
+
+    kind: Kind
+    key: str
+    canonical_hash: str
+    raw_hash: str
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    id: int
+    portal: str
+    version: int
+    approved_by: str
+    approved_at: datetime
+    note: str
+    source_snapshot_id: int | None
+    item_count: int
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between baseline and snapshot.
+
+    ``field`` is the dotted path inside the canonical payload (``None`` when a whole item was
+    added or removed); ``path`` is the same path as a tuple, unambiguous when a key has a dot.
+    """
+
+    kind: Kind
+    key: str
+    op: ChangeOp
+    field: str | None
+    path: tuple[str | int, ...]
+    before: JSONValue
+    after: JSONValue
+    label: str | None = None
+    classification: Classification = Classification.DEFECT
+    severity: Severity = Severity.MEDIUM
+    defect_id: int | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Defect:
+    id: int
+    portal: str
+    fingerprint: str
+    kind: Kind
+    key: str
+    field: str | None
+    status: DefectStatus
+    severity: Severity
+    before: JSONValue
+    after: JSONValue
+    first_seen_at: datetime
+    last_seen_at: datetime
+    occurrences: int
+    baseline_version: int
+    op: ChangeOp
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class DefectUpdate:
+    """What one audit did to the defect table: which defects are new, still open or resolved."""
+
+    opened: tuple[int, ...] = ()
+    seen_again: tuple[int, ...] = ()
+    reopened: tuple[int, ...] = ()
+    resolved: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything one audit found; renderers are pure functions of this value."""
+
+    portal: str
+    snapshot: SnapshotInfo
+    baseline: BaselineInfo
+    changes: tuple[Change, ...]
+    not_verified: tuple[KindCoverage, ...]
+    defects: DefectUpdate = field(default_factory=DefectUpdate)
+    resolved_defects: tuple[Defect, ...] = ()
+
+    @property
+    def unplanned(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.classification is Classification.DEFECT)

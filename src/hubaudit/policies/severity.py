@@ -1,0 +1,98 @@
+"""Severity of a change: the first rule that matches, from an ordered table.
+
+These defaults are what a RevOps architect would sign off for the kinds read today; the drift
+engine will make them overridable in config by kind, key glob and field path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from functools import lru_cache
+
+from hubaudit.model import Change, ChangeOp, Kind, Severity
+
+
+@dataclass(frozen=True)
+class SeverityRule:
+    severity: Severity
+    kind: Kind | None = None
+    op: ChangeOp | None = None
+    field: str = "**"
+    """Pattern on the field path, segment by segment: ``*`` is one segment, ``**`` any number
+    (none included); ``""`` matches only whole-item changes."""
+    gone: bool | None = None
+    """True: only when the value disappeared (after is absent); False: only when it appeared."""
+
+    def matches(self, change: Change) -> bool:
+        if self.kind is not None and change.kind is not self.kind:
+            return False
+        if self.op is not None and change.op is not self.op:
+            return False
+        if not path_matches(_segments(self.field), tuple(str(p) for p in change.path)):
+            return False
+        if self.gone is True and change.after is not None:
+            return False
+        return not (self.gone is False and change.before is not None)
+
+
+DEFAULT_RULES: tuple[SeverityRule, ...] = (
+    # properties
+    SeverityRule(Severity.HIGH, Kind.PROPERTY, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.PROPERTY, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.CRITICAL, Kind.PROPERTY, field="type"),
+    SeverityRule(Severity.CRITICAL, Kind.PROPERTY, field="fieldType"),
+    SeverityRule(Severity.HIGH, Kind.PROPERTY, field="archived"),
+    SeverityRule(Severity.HIGH, Kind.PROPERTY, field="options.*", gone=True),
+    SeverityRule(Severity.MEDIUM, Kind.PROPERTY, field="options.*.hidden"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="options.*", gone=False),
+    SeverityRule(Severity.MEDIUM, Kind.PROPERTY, field="options.*.value"),
+    SeverityRule(Severity.HIGH, Kind.PROPERTY, field="hasUniqueValue"),
+    SeverityRule(Severity.HIGH, Kind.PROPERTY, field="calculationFormula"),
+    SeverityRule(Severity.MEDIUM, Kind.PROPERTY, field="groupName"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="label"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="description"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="displayOrder"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="options.*.label"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="options.*.description"),
+    SeverityRule(Severity.LOW, Kind.PROPERTY, field="options.*.displayOrder"),
+    # pipelines
+    SeverityRule(Severity.CRITICAL, Kind.PIPELINE, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.PIPELINE, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.CRITICAL, Kind.PIPELINE, field="stages.*", gone=True),
+    SeverityRule(Severity.MEDIUM, Kind.PIPELINE, field="stages.*", gone=False),
+    SeverityRule(Severity.HIGH, Kind.PIPELINE, field="stages.*.metadata.probability"),
+    SeverityRule(Severity.HIGH, Kind.PIPELINE, field="stages.*.metadata.isClosed"),
+    SeverityRule(Severity.HIGH, Kind.PIPELINE, field="stages.*.archived"),
+    SeverityRule(Severity.HIGH, Kind.PIPELINE, field="archived"),
+    SeverityRule(Severity.LOW, Kind.PIPELINE, field="label"),
+    SeverityRule(Severity.LOW, Kind.PIPELINE, field="displayOrder"),
+    SeverityRule(Severity.LOW, Kind.PIPELINE, field="stages.*.label"),
+    SeverityRule(Severity.LOW, Kind.PIPELINE, field="stages.*.displayOrder"),
+)
+
+
+def severity_of(change: Change, rules: Sequence[SeverityRule] = DEFAULT_RULES) -> Severity:
+    for rule in rules:
+        if rule.matches(change):
+            return rule.severity
+    return Severity.MEDIUM
+
+
+def with_severity(change: Change, rules: Sequence[SeverityRule] = DEFAULT_RULES) -> Change:
+    return replace(change, severity=severity_of(change, rules))
+
+
+@lru_cache(maxsize=256)
+def _segments(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.split(".")) if pattern else ()
+
+
+def path_matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(path_matches(rest, path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatchcase(path[0], head) and path_matches(rest, path[1:])

@@ -1,0 +1,103 @@
+"""The JSON report: hubaudit's machine interface, versioned by ``schema_version``.
+
+The schema is published beside this module (``report-v1.schema.json``). Additive changes keep
+the major version; anything that removes or renames a field raises it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from hubaudit import __version__
+from hubaudit.model import AuditResult, CoverageStatus, KindCoverage
+
+SCHEMA_VERSION = "1.0"
+
+
+def render(result: AuditResult) -> str:
+    return json.dumps(to_document(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def to_document(result: AuditResult) -> dict[str, Any]:
+    unplanned = result.unplanned
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"hubaudit {__version__}",
+        "portal": result.portal,
+        "snapshot": {
+            "id": result.snapshot.id,
+            "taken_at": result.snapshot.taken_at.isoformat(),
+            "item_count": result.snapshot.item_count,
+            "coverage": _coverage(result.snapshot.coverage),
+        },
+        "baseline": {
+            "version": result.baseline.version,
+            "approved_by": result.baseline.approved_by,
+            "approved_at": result.baseline.approved_at.isoformat(),
+            "note": result.baseline.note,
+        },
+        "summary": {
+            "changes": len(result.changes),
+            "unplanned": len(unplanned),
+            "by_severity": dict(Counter(c.severity.value for c in unplanned)),
+            "defects_opened": len(result.defects.opened),
+            "defects_seen_again": len(result.defects.seen_again),
+            "defects_reopened": len(result.defects.reopened),
+            "defects_resolved": len(result.defects.resolved),
+        },
+        "changes": [
+            {
+                "kind": c.kind.value,
+                "key": c.key,
+                "label": c.label,
+                "op": c.op.value,
+                "field": c.field,
+                "before": c.before,
+                "after": c.after,
+                "classification": c.classification.value,
+                "severity": c.severity.value,
+                "defect_id": c.defect_id,
+            }
+            for c in result.changes
+        ],
+        "not_verified": [
+            {"kind": p.kind.value, "scope": p.scope, "status": p.status.value, "reason": p.reason}
+            for p in result.not_verified
+        ],
+        "resolved_defects": [
+            {
+                "id": d.id,
+                "key": d.key,
+                "field": d.field,
+                "status": d.status.value,
+                "resolution": d.resolution,
+            }
+            for d in result.resolved_defects
+        ],
+    }
+
+
+def _coverage(parts: tuple[KindCoverage, ...]) -> dict[str, Any]:
+    kinds: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        entry = kinds.setdefault(
+            part.kind.value,
+            {"status": CoverageStatus.COMPLETE.value, "items": 0, "reason": None, "parts": {}},
+        )
+        entry["items"] += part.items
+        entry["parts"][part.scope] = {
+            "status": part.status.value,
+            "items": part.items,
+            "reason": part.reason,
+        }
+        if part.status is not CoverageStatus.COMPLETE:
+            entry["status"] = (
+                part.status.value
+                if entry["status"] == CoverageStatus.COMPLETE.value
+                else CoverageStatus.FAILED.value
+            )
+            reasons = [r for r in (entry["reason"], f"{part.scope}: {part.reason}") if r]
+            entry["reason"] = "; ".join(reasons)
+    return kinds

@@ -1,0 +1,130 @@
+"""The terminal report, plan-style: ``+`` added, ``~`` modified, ``-`` removed."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from hubaudit.model import AuditResult, Change, ChangeOp, Classification, CoverageStatus
+from hubaudit.report.escape import terminal_safe
+
+_MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
+_VALUE_WIDTH = 70
+
+
+def render(result: AuditResult) -> str:
+    lines = [
+        f"hubaudit drift report: portal {terminal_safe(result.portal)}",
+        f"snapshot #{result.snapshot.id} taken {_when(result.snapshot.taken_at)} "
+        f"({result.snapshot.item_count} items)",
+        f"baseline v{result.baseline.version} approved by "
+        f"{terminal_safe(result.baseline.approved_by)} on {_when(result.baseline.approved_at)}",
+        "coverage: " + _coverage_line(result),
+        "",
+    ]
+    unplanned = result.unplanned
+    if unplanned:
+        counts = Counter(c.severity for c in unplanned)
+        by_severity = ", ".join(
+            f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.rank)
+        )
+        lines.append(f"Unplanned changes: {len(unplanned)} ({by_severity})")
+        lines.append("")
+        lines += _changes(unplanned)
+    else:
+        lines.append("No unplanned changes: the portal matches the approved baseline.")
+        lines.append("")
+    others = [c for c in result.changes if c.classification is not Classification.DEFECT]
+    if others:
+        lines.append(f"Other changes ({len(others)}, not defects):")
+        lines += _changes(others)
+    if result.not_verified:
+        lines.append("Not verified (not read completely; nothing in these parts is reported):")
+        for part in result.not_verified:
+            lines.append(
+                f"  ! {terminal_safe(part.scope)}: {part.status.value}"
+                + (f": {terminal_safe(part.reason)}" if part.reason else "")
+            )
+        lines.append("")
+    if result.resolved_defects:
+        lines.append("Resolved since the last audit:")
+        for defect in result.resolved_defects:
+            where = defect.key + (f" {defect.field}" if defect.field else "")
+            resolution = terminal_safe(defect.resolution or "")
+            lines.append(f"  ✓ defect #{defect.id} {terminal_safe(where)}: {resolution}")
+        lines.append("")
+    update = result.defects
+    lines.append(
+        f"Defects: {len(update.opened)} new, {len(update.seen_again)} seen again, "
+        f"{len(update.reopened)} reopened, {len(update.resolved)} resolved."
+    )
+    keys_by_op = Counter(op for _key, op in {(c.key, c.op) for c in unplanned})
+    lines.append(
+        f"Plan: {keys_by_op[ChangeOp.ADDED]} to add, {keys_by_op[ChangeOp.MODIFIED]} to change, "
+        f"{keys_by_op[ChangeOp.REMOVED]} to remove, to return to baseline "
+        f"v{result.baseline.version} (or approve them as a new baseline)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _changes(changes: Sequence[Change]) -> list[str]:
+    lines: list[str] = []
+    for key, group in groupby(changes, key=lambda c: c.key):
+        items = list(group)
+        first = items[0]
+        label = f'  "{terminal_safe(first.label)}"' if first.label else ""
+        if first.op is not ChangeOp.MODIFIED:
+            lines.append(f"{_MARK[first.op]} {terminal_safe(key)}{label}  {_tag(first)}")
+            continue
+        lines.append(f"~ {terminal_safe(key)}{label}")
+        for change in items:
+            lines.append(
+                f"    {_field_mark(change)} {terminal_safe(change.field or '')}: "
+                f"{_value(change.before)} → {_value(change.after)}  {_tag(change)}"
+            )
+    lines.append("")
+    return lines
+
+
+def _field_mark(change: Change) -> str:
+    if change.before is None:
+        return "+"
+    if change.after is None:
+        return "-"
+    return "~"
+
+
+def _tag(change: Change) -> str:
+    tag = f"[{change.severity.value}"
+    if change.defect_id is not None:
+        tag += f", defect #{change.defect_id}"
+    if change.classification is not Classification.DEFECT:
+        tag += f", {change.classification.value}"
+    return tag + "]"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if len(text) > _VALUE_WIDTH:
+        text = text[: _VALUE_WIDTH - 1] + "…"
+    return terminal_safe(text)
+
+
+def _coverage_line(result: AuditResult) -> str:
+    parts: dict[str, list[bool]] = {}
+    for part in result.snapshot.coverage:
+        parts.setdefault(part.kind.value, []).append(part.status is CoverageStatus.COMPLETE)
+    if not parts:
+        return "nothing was read"
+    return ", ".join(
+        f"{kind} {sum(flags)}/{len(flags)} parts complete" for kind, flags in sorted(parts.items())
+    )
+
+
+def _when(moment: Any) -> str:
+    return str(moment.strftime("%Y-%m-%d %H:%M UTC"))

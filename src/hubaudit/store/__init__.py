@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, engine helpers and the repository that returns model values."""

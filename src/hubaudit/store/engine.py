@@ -1,0 +1,111 @@
+"""Engines and schema migrations for SQLite and Postgres."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from hubaudit.errors import DatabaseError
+from hubaudit.shipped import migrations_dir
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"not a database URL: {_safe_url(url)}") from exc
+    if parsed.drivername == "postgresql":
+        # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise DatabaseError(f"unsupported database URL {_safe_url(url)}: {exc}") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+@contextmanager
+def _connected(engine: Engine) -> Iterator[Any]:
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot use the database {_safe_url(str(engine.url))}: {exc.orig}"
+        ) from exc
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = _alembic_config()
+    with _connected(engine) as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = _alembic_config()
+    with _connected(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with _connected(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to work on a database that is not at the newest migration."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the database schema version: {exc}") from exc
+    head = head_revision()
+    if current != head:
+        state = "empty" if current is None else f"at revision {current}"
+        raise DatabaseError(
+            f"the database {_safe_url(str(engine.url))} is {state}, not at {head}: "
+            "run `hubaudit db upgrade`"
+        )

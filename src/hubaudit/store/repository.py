@@ -1,0 +1,442 @@
+"""The repository: model values in, model values out. No HubSpot, no rendering here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Engine, Integer, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from hubaudit.errors import DatabaseError, UsageError
+from hubaudit.governance.defects import DefectPlan
+from hubaudit.model import (
+    BaselineInfo,
+    ChangeOp,
+    ConfigItem,
+    CoverageStatus,
+    Defect,
+    DefectStatus,
+    DefectUpdate,
+    JSONValue,
+    Kind,
+    KindCoverage,
+    Severity,
+    SnapshotInfo,
+    StoredItem,
+)
+from hubaudit.snapshot import canonical_json
+from hubaudit.store.tables import (
+    BaselineItemRow,
+    BaselineRow,
+    DefectEventRow,
+    DefectRow,
+    PayloadRow,
+    PortalRow,
+    SnapshotCoverageRow,
+    SnapshotItemRow,
+    SnapshotRow,
+)
+
+_BATCH = 1000
+
+
+def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class Store:
+    """Snapshots, baselines and defects of every portal, in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseError(f"database error: {exc.orig}") from exc
+
+    # portals --------------------------------------------------------------------------------
+
+    def _portal_id(self, session: Session, name: str, *, create: bool = False) -> int:
+        found = session.scalar(select(PortalRow.id).where(PortalRow.name == name))
+        if found is not None:
+            return found
+        if not create:
+            raise UsageError(f"portal {name!r} has no snapshot yet: run `hubaudit snapshot` first")
+        try:
+            with session.begin_nested():
+                row = PortalRow(name=name, created_at=_now())
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:  # another worker created it at the same moment
+            return session.scalars(select(PortalRow.id).where(PortalRow.name == name)).one()
+
+    # payloads -------------------------------------------------------------------------------
+
+    def _put_payloads(self, session: Session, bodies: Mapping[str, str]) -> None:
+        dialect = session.get_bind().dialect.name
+        builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        for batch in _batches(bodies.items()):
+            statement = builder(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
+            session.execute(statement, [{"hash": h, "body": b} for h, b in batch])
+
+    def load_payloads(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
+        wanted = sorted(set(hashes))
+        found: dict[str, dict[str, JSONValue]] = {}
+        with self._session() as session:
+            for batch in _batches(wanted):
+                for row in session.execute(
+                    select(PayloadRow.hash, PayloadRow.body).where(PayloadRow.hash.in_(batch))
+                ):
+                    found[row.hash] = json.loads(row.body)
+        missing = set(wanted) - found.keys()
+        if missing:
+            raise DatabaseError(
+                f"{len(missing)} stored payloads are missing (first: {min(missing)})"
+            )
+        return found
+
+    # snapshots ------------------------------------------------------------------------------
+
+    def save_snapshot(
+        self,
+        portal: str,
+        taken_at: datetime,
+        coverage: Sequence[KindCoverage],
+        items: Iterable[ConfigItem],
+        api_calls: int = 0,
+    ) -> SnapshotInfo:
+        """Store a snapshot atomically: it becomes visible only when everything is written."""
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal, create=True)
+            row = SnapshotRow(
+                portal_id=portal_id, taken_at=taken_at, item_count=0, api_calls=api_calls
+            )
+            session.add(row)
+            session.flush()
+            count = 0
+            for batch in _batches(items):
+                bodies: dict[str, str] = {}
+                for item in batch:
+                    bodies[item.canonical_hash] = canonical_json(item.canonical)
+                    bodies[item.raw_hash] = canonical_json(item.raw)
+                self._put_payloads(session, bodies)
+                session.execute(
+                    insert(SnapshotItemRow),
+                    [
+                        {
+                            "snapshot_id": row.id,
+                            "key": item.key,
+                            "kind": item.kind.value,
+                            "canonical_hash": item.canonical_hash,
+                            "raw_hash": item.raw_hash,
+                        }
+                        for item in batch
+                    ],
+                )
+                count += len(batch)
+            for part in coverage:
+                session.add(
+                    SnapshotCoverageRow(
+                        snapshot_id=row.id,
+                        scope=part.scope,
+                        kind=part.kind.value,
+                        status=part.status.value,
+                        items=part.items,
+                        reason=part.reason,
+                    )
+                )
+            row.item_count = count
+            row.completed_at = _now()
+            session.flush()
+            return SnapshotInfo(row.id, portal, taken_at, tuple(coverage), count)
+
+    def latest_snapshot(self, portal: str) -> SnapshotInfo | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(SnapshotRow)
+                .join(PortalRow)
+                .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None))
+                .order_by(SnapshotRow.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else self._snapshot_info(session, row, portal)
+
+    def snapshot(self, portal: str, snapshot_id: int) -> SnapshotInfo:
+        with self._session() as session:
+            row = session.scalars(
+                select(SnapshotRow)
+                .join(PortalRow)
+                .where(
+                    PortalRow.name == portal,
+                    SnapshotRow.id == snapshot_id,
+                    SnapshotRow.completed_at.is_not(None),
+                )
+            ).first()
+            if row is None:
+                raise UsageError(f"portal {portal!r} has no complete snapshot {snapshot_id}")
+            return self._snapshot_info(session, row, portal)
+
+    def _snapshot_info(self, session: Session, row: SnapshotRow, portal: str) -> SnapshotInfo:
+        coverage = tuple(
+            KindCoverage(Kind(c.kind), c.scope, CoverageStatus(c.status), c.items, c.reason)
+            for c in session.scalars(
+                select(SnapshotCoverageRow)
+                .where(SnapshotCoverageRow.snapshot_id == row.id)
+                .order_by(SnapshotCoverageRow.scope)
+            )
+        )
+        return SnapshotInfo(row.id, portal, row.taken_at, coverage, row.item_count)
+
+    def snapshot_items(self, snapshot_id: int) -> dict[str, StoredItem]:
+        with self._session() as session:
+            return {
+                r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
+                for r in session.execute(
+                    select(
+                        SnapshotItemRow.key,
+                        SnapshotItemRow.kind,
+                        SnapshotItemRow.canonical_hash,
+                        SnapshotItemRow.raw_hash,
+                    ).where(SnapshotItemRow.snapshot_id == snapshot_id)
+                )
+            }
+
+    # baselines ------------------------------------------------------------------------------
+
+    def approve_baseline(
+        self, portal: str, snapshot: SnapshotInfo, approved_by: str, note: str, at: datetime
+    ) -> BaselineInfo:
+        """A new baseline version holding exactly the snapshot's items. Immutable from now on."""
+        scopes = tuple(sorted(c.scope for c in snapshot.coverage))
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal)
+            latest = session.scalar(
+                select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
+            )
+            version = (latest or 0) + 1
+            row = BaselineRow(
+                portal_id=portal_id,
+                version=version,
+                approved_by=approved_by,
+                approved_at=at,
+                note=note,
+                source_snapshot_id=snapshot.id,
+                scopes=json.dumps(scopes),
+                item_count=snapshot.item_count,
+            )
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise UsageError(
+                    f"baseline v{version} of {portal!r} was approved by someone else just now; "
+                    "try again"
+                ) from exc
+            session.execute(
+                insert(BaselineItemRow).from_select(
+                    ["baseline_id", "key", "kind", "canonical_hash", "raw_hash"],
+                    select(
+                        literal(row.id, Integer),
+                        SnapshotItemRow.key,
+                        SnapshotItemRow.kind,
+                        SnapshotItemRow.canonical_hash,
+                        SnapshotItemRow.raw_hash,
+                    ).where(SnapshotItemRow.snapshot_id == snapshot.id),
+                )
+            )
+            return self._baseline_info(row, portal)
+
+    def latest_baseline(self, portal: str) -> BaselineInfo | None:
+        with self._session() as session:
+            row = session.scalars(
+                select(BaselineRow)
+                .join(PortalRow)
+                .where(PortalRow.name == portal)
+                .order_by(BaselineRow.version.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else self._baseline_info(row, portal)
+
+    @staticmethod
+    def _baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
+        return BaselineInfo(
+            id=row.id,
+            portal=portal,
+            version=row.version,
+            approved_by=row.approved_by,
+            approved_at=row.approved_at,
+            note=row.note,
+            source_snapshot_id=row.source_snapshot_id,
+            item_count=row.item_count,
+            scopes=tuple(json.loads(row.scopes)),
+        )
+
+    def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
+        with self._session() as session:
+            return {
+                r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
+                for r in session.execute(
+                    select(
+                        BaselineItemRow.key,
+                        BaselineItemRow.kind,
+                        BaselineItemRow.canonical_hash,
+                        BaselineItemRow.raw_hash,
+                    ).where(BaselineItemRow.baseline_id == baseline_id)
+                )
+            }
+
+    # defects --------------------------------------------------------------------------------
+
+    def defects(self, portal: str, statuses: Iterable[DefectStatus] | None = None) -> list[Defect]:
+        with self._session() as session:
+            query = (
+                select(DefectRow, BaselineRow.version)
+                .join(PortalRow, DefectRow.portal_id == PortalRow.id)
+                .join(BaselineRow, DefectRow.baseline_id == BaselineRow.id)
+                .where(PortalRow.name == portal)
+                .order_by(DefectRow.id)
+            )
+            if statuses is not None:
+                query = query.where(DefectRow.status.in_([s.value for s in statuses]))
+            return [_defect(row, version, portal) for row, version in session.execute(query)]
+
+    def apply_defect_plan(
+        self,
+        portal: str,
+        plan: DefectPlan,
+        snapshot: SnapshotInfo,
+        baseline: BaselineInfo,
+        at: datetime,
+    ) -> tuple[dict[str, int], DefectUpdate]:
+        """Write the plan in one transaction; return each change's defect id by fingerprint."""
+        ids: dict[str, int] = {}
+        opened: list[int] = []
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal)
+            for change in plan.new:
+                row = DefectRow(
+                    portal_id=portal_id,
+                    fingerprint=change.fingerprint,
+                    kind=change.kind.value,
+                    key=change.key,
+                    field=change.field,
+                    label=change.label,
+                    op=change.op.value,
+                    status=DefectStatus.OPEN.value,
+                    severity=change.severity.value,
+                    before_json=canonical_json(change.before),
+                    after_json=canonical_json(change.after),
+                    first_seen_at=at,
+                    last_seen_at=at,
+                    occurrences=1,
+                    baseline_id=baseline.id,
+                    first_snapshot_id=snapshot.id,
+                    last_snapshot_id=snapshot.id,
+                )
+                session.add(row)
+                session.flush()
+                ids[change.fingerprint] = row.id
+                opened.append(row.id)
+                _event(session, row.id, snapshot.id, at, "opened", {"after": change.after})
+            for defect, change in [*plan.seen_again, *plan.reopened, *plan.waived]:
+                ids[change.fingerprint] = defect.id
+                values: dict[str, Any] = {
+                    "last_seen_at": at,
+                    "last_snapshot_id": snapshot.id,
+                    "occurrences": DefectRow.occurrences + 1,
+                    "severity": change.severity.value,
+                    "label": change.label,
+                    "before_json": canonical_json(change.before),
+                    "after_json": canonical_json(change.after),
+                    "baseline_id": baseline.id,
+                }
+                if canonical_json(change.after) != canonical_json(defect.after):
+                    _event(session, defect.id, snapshot.id, at, "changed", {"after": change.after})
+                session.execute(update(DefectRow).where(DefectRow.id == defect.id).values(values))
+            for defect, _change in plan.reopened:
+                session.execute(
+                    update(DefectRow)
+                    .where(DefectRow.id == defect.id)
+                    .values(status=DefectStatus.OPEN.value, resolution=None, resolved_at=None)
+                )
+                _event(session, defect.id, snapshot.id, at, "reopened", {})
+            for resolution in plan.resolved:
+                session.execute(
+                    update(DefectRow)
+                    .where(DefectRow.id == resolution.defect.id)
+                    .values(
+                        status=resolution.status.value,
+                        resolution=resolution.reason,
+                        resolved_at=at,
+                        last_snapshot_id=snapshot.id,
+                    )
+                )
+                _event(
+                    session,
+                    resolution.defect.id,
+                    snapshot.id,
+                    at,
+                    resolution.status.value,
+                    {"resolution": resolution.reason},
+                )
+        return ids, DefectUpdate(
+            opened=tuple(opened),
+            seen_again=tuple(d.id for d, _ in plan.seen_again),
+            reopened=tuple(d.id for d, _ in plan.reopened),
+            resolved=tuple(r.defect.id for r in plan.resolved),
+        )
+
+
+def _event(
+    session: Session, defect_id: int, snapshot_id: int, at: datetime, event: str, detail: Any
+) -> None:
+    session.add(
+        DefectEventRow(
+            defect_id=defect_id,
+            snapshot_id=snapshot_id,
+            at=at,
+            event=event,
+            detail_json=canonical_json(detail),
+        )
+    )
+
+
+def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
+    return Defect(
+        id=row.id,
+        portal=portal,
+        fingerprint=row.fingerprint,
+        kind=Kind(row.kind),
+        key=row.key,
+        field=row.field,
+        status=DefectStatus(row.status),
+        severity=Severity(row.severity),
+        before=json.loads(row.before_json),
+        after=json.loads(row.after_json),
+        first_seen_at=row.first_seen_at,
+        last_seen_at=row.last_seen_at,
+        occurrences=row.occurrences,
+        baseline_version=baseline_version,
+        op=ChangeOp(row.op),
+        resolution=row.resolution,
+        resolved_at=row.resolved_at,
+        label=row.label,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,182 @@
+"""The database schema. Every change here comes with an Alembic migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints, so that SQLite and Postgres agree and migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PortalRow(Base):
+    __tablename__ = "portals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PayloadRow(Base):
+    """Content-addressed JSON: a canonical payload or a raw response item, stored once by hash."""
+
+    __tablename__ = "payloads"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SnapshotRow(Base):
+    """Usable only once ``completed_at`` is set, in the same transaction as its items."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SnapshotCoverageRow(Base):
+    __tablename__ = "snapshot_coverage"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    items: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SnapshotItemRow(Base):
+    __tablename__ = "snapshot_items"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+
+
+class BaselineRow(Base):
+    """An approved, immutable version of a portal's architecture."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (UniqueConstraint("portal_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    approved_by: Mapped[str] = mapped_column(String(255))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text)
+    source_snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("snapshots.id"), nullable=True
+    )
+    # JSON list of the scopes (``property:deals``) this baseline governs.
+    scopes: Mapped[str] = mapped_column(Text)
+    item_count: Mapped[int] = mapped_column(Integer)
+
+
+class BaselineItemRow(Base):
+    __tablename__ = "baseline_items"
+
+    baseline_id: Mapped[int] = mapped_column(
+        ForeignKey("baselines.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+
+
+class DefectRow(Base):
+    """One real problem, found again night after night under the same fingerprint."""
+
+    __tablename__ = "defects"
+    __table_args__ = (UniqueConstraint("portal_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(512))
+    field: Mapped[str | None] = mapped_column(Text, nullable=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    op: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    occurrences: Mapped[int] = mapped_column(Integer)
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("baselines.id"))
+    first_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    last_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DefectEventRow(Base):
+    """The timeline of a defect: opened, changed value, resolved, reopened."""
+
+    __tablename__ = "defect_events"
+    __table_args__ = (Index("ix_defect_events_defect_id_at", "defect_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    defect_id: Mapped[int] = mapped_column(ForeignKey("defects.id", ondelete="CASCADE"))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event: Mapped[str] = mapped_column(String(16))
+    detail_json: Mapped[str] = mapped_column(Text)
