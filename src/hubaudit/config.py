@@ -145,8 +145,9 @@ def parse_config(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
+        # Python 3.11's TOMLDecodeError has the position only in its text: "… (at line 3, column 7)"
+        found = re.search(r"^(.*?)\s*\(at line (\d+), column \d+\)$", str(exc))
+        message, line = (found.group(1), int(found.group(2))) if found else (str(exc), None)
         raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
 
     reader.only_keys(data, (), {"database", "portals", "logging"})

@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases (SQLite files and the local Postgres), the real emulator.
+
+Every test that takes ``database_url`` runs twice: on a fresh SQLite file and on a fresh schema
+of the local PostgreSQL server. Without a reachable Postgres the second run skips, except in CI
+(``CI=true``), where it fails: CI must never go green on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hubaudit.audit import open_client
+from hubaudit.config import PortalConfig, Secret
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.store.engine import make_engine, upgrade
+from hubaudit.store.repository import Store
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "fixtures" / "demo"
+SHARED_HUBSPOT = REPO.parent / "shared" / "hubspot"
+POSTGRES_URL = os.environ.get(
+    "HUBAUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_admin() -> sa.Engine:
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.orig}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the Postgres run must not skip)")
+        pytest.skip(message)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hubaudit.db'}"
+        return
+    admin = _postgres_admin()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'create schema "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: sa.Engine) -> Store:
+    upgrade(engine)
+    return Store(engine)
+
+
+@pytest.fixture
+def portal_dirs(tmp_path: Path) -> dict[str, Path]:
+    """Private copies of the demo portal's nights, free to edit in a test."""
+    copies = {}
+    for night in ("night1", "night2"):
+        copies[night] = tmp_path / "portal" / night
+        shutil.copytree(DEMO / night, copies[night])
+    return copies
+
+
+@pytest.fixture
+def emulator(portal_dirs: dict[str, Path]) -> Iterator[PortalEmulator]:
+    with PortalEmulator(portal_dirs["night1"], token=DEMO_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def shared_hubspot() -> Path:
+    """HubSpot's own specs and samples, beside the checkout. Missing in CI is a failure."""
+    if not (SHARED_HUBSPOT / "samples").is_dir():
+        message = f"{SHARED_HUBSPOT} is missing"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: tests on HubSpot's real samples must run)")
+        pytest.skip(message)
+    return SHARED_HUBSPOT
+
+
+@pytest.fixture
+def portal(emulator: PortalEmulator) -> PortalConfig:
+    return PortalConfig(name="demo", base_url=emulator.base_url, token_env="HUBAUDIT_DEMO_TOKEN")
+
+
+@pytest.fixture
+def client(portal: PortalConfig) -> Iterator[HubSpotClient]:
+    opened = open_client(portal, Secret(DEMO_TOKEN))
+    yield opened
+    opened.transport.close()

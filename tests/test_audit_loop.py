@@ -1,0 +1,223 @@
+"""The whole loop over real HTTP to the emulator, on SQLite and on Postgres."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hubaudit.audit import approve_baseline, run_audit, take_snapshot
+from hubaudit.config import PortalConfig
+from hubaudit.emulator import PortalEmulator
+from hubaudit.emulator.server import missing_scopes_body
+from hubaudit.errors import UsageError
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.model import Classification, CoverageStatus, DefectStatus
+from hubaudit.store.repository import Store
+
+# What fixtures/demo/night2 changes (DRIFT.txt), as (key, field) pairs: exactly these, no noise.
+NIGHT2_CHANGES = {
+    ("pipeline:deals:default", "stages.98765432"),
+    ("pipeline:deals:default", "stages.closedlost.displayOrder"),
+    ("pipeline:deals:default", "stages.closedlost.label"),
+    ("pipeline:deals:default", "stages.closedwon.displayOrder"),
+    ("pipeline:deals:default", "stages.qualifiedtobuy.metadata.probability"),
+    ("pipeline:tickets:0", "stages.3"),
+    ("property:companies:industry", "description"),
+    ("property:contacts:customer_tier", "options.gold.label"),
+    ("property:contacts:customer_tier", "options.platinum"),
+    ("property:contacts:tiktok_handle", None),
+    ("property:deals:competitor", None),
+    ("property:deals:deal_source", "fieldType"),
+    ("property:deals:deal_source", "type"),
+    *(("property:deals:deal_source", f"options.{v}")
+      for v in ("inbound", "outbound", "partner", "event", "upsell")),
+}
+
+
+def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClient) -> None:
+    snapshot = take_snapshot(store, portal, client)
+    approve_baseline(store, portal.name, snapshot, "Council", "Q4 architecture")
+
+
+def test_night2_reports_exactly_the_real_changes(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    quiet = run_audit(store, portal, client)
+    assert quiet.changes == ()
+    assert quiet.not_verified == ()
+
+    emulator.load(portal_dirs["night2"])
+    result = run_audit(store, portal, client)
+    assert {(c.key, c.field) for c in result.changes} == NIGHT2_CHANGES
+    by_place = {(c.key, c.field): c for c in result.changes}
+    removed = by_place[("property:deals:competitor", None)]
+    assert (removed.op.value, removed.severity.value, removed.after) == ("removed", "high", None)
+    assert removed.before["label"] == "Main competitor"
+    assert by_place[("property:deals:deal_source", "type")].severity.value == "critical"
+    assert by_place[("pipeline:tickets:0", "stages.3")].severity.value == "critical"
+    probability = by_place[("pipeline:deals:default", "stages.qualifiedtobuy.metadata.probability")]
+    assert (probability.before, probability.after) == ("0.4", "0.3")  # kept as HubSpot sends it
+    assert by_place[("property:contacts:tiktok_handle", None)].op.value == "added"
+    assert all(c.classification is Classification.DEFECT for c in result.changes)
+    assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)
+    assert len(result.defects.opened) == len(NIGHT2_CHANGES)
+
+
+def test_the_same_drift_on_two_nights_is_one_defect(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    first = run_audit(store, portal, client)
+    second = run_audit(store, portal, client)
+    assert {c.defect_id for c in first.changes} == {c.defect_id for c in second.changes}
+    assert second.defects.opened == ()
+    assert len(second.defects.seen_again) == len(NIGHT2_CHANGES)
+    defects = store.defects("demo")
+    assert len(defects) == len(NIGHT2_CHANGES)
+    assert {d.occurrences for d in defects} == {2}
+    assert all(d.last_seen_at >= d.first_seen_at for d in defects)
+
+
+def test_a_reverted_change_resolves_its_defect_and_a_new_one_reopens(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    run_audit(store, portal, client)
+
+    emulator.load(portal_dirs["night1"])  # someone put everything back
+    reverted = run_audit(store, portal, client)
+    assert reverted.changes == ()
+    assert len(reverted.defects.resolved) == len(NIGHT2_CHANGES)
+    assert {(d.status, d.resolution) for d in store.defects("demo")} == {
+        (DefectStatus.RESOLVED, "reverted")
+    }
+
+    emulator.load(portal_dirs["night2"])  # and changed it all again
+    again = run_audit(store, portal, client)
+    assert len(again.defects.reopened) == len(NIGHT2_CHANGES)
+    assert {d.status for d in store.defects("demo")} == {DefectStatus.OPEN}
+
+
+def test_a_failed_read_is_not_a_deletion(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    run_audit(store, portal, client)
+    open_deal_defects = {
+        d.id for d in store.defects("demo") if d.key.startswith("property:deals:")
+    }
+    assert open_deal_defects
+
+    emulator.inject(
+        "/crm/v3/properties/deals", 403, body=missing_scopes_body(["crm.schemas.deals.read"])
+    )
+    result = run_audit(store, portal, client)
+    assert [(p.scope, p.status) for p in result.not_verified] == [
+        ("property:deals", CoverageStatus.FAILED)
+    ]
+    reason = result.not_verified[0].reason or ""
+    assert "MISSING_SCOPES" in reason and "crm.schemas.deals.read" in reason
+    assert not [c for c in result.changes if c.key.startswith("property:deals:")]
+    # Other parts were still compared, and the deal defects were neither resolved nor touched.
+    assert ("property:contacts:tiktok_handle", None) in {(c.key, c.field) for c in result.changes}
+    still = {d.id: d for d in store.defects("demo")}
+    assert all(still[i].status is DefectStatus.OPEN for i in open_deal_defects)
+    assert all(still[i].occurrences == 1 for i in open_deal_defects)
+
+
+def test_a_baseline_needs_a_complete_snapshot(
+    store: Store, portal: PortalConfig, client: HubSpotClient, emulator: PortalEmulator
+) -> None:
+    emulator.inject("/crm/v3/pipelines/tickets", 403, body=missing_scopes_body(["tickets"]))
+    snapshot = take_snapshot(store, portal, client)
+    part = next(c for c in snapshot.coverage if c.scope == "pipeline:tickets")
+    assert part.status is CoverageStatus.FAILED
+    with pytest.raises(UsageError, match="pipeline:tickets"):
+        approve_baseline(store, "demo", snapshot, "Council", "note")
+    assert store.latest_baseline("demo") is None
+
+
+def test_audit_without_a_baseline_is_refused_and_stores_nothing(
+    store: Store, portal: PortalConfig, client: HubSpotClient
+) -> None:
+    with pytest.raises(UsageError, match="no approved baseline"):
+        run_audit(store, portal, client)
+    assert client.api_calls == 0
+
+
+def test_date_versioned_paths_read_the_same_portal(
+    store: Store, emulator: PortalEmulator, client: HubSpotClient, portal: PortalConfig
+) -> None:
+    from dataclasses import replace
+
+    from hubaudit.audit import open_client
+    from hubaudit.config import Secret
+    from hubaudit.emulator import DEMO_TOKEN
+
+    through_sdk = take_snapshot(store, portal, client)
+    dated_portal = replace(portal, api_versions={"properties": "2026-03", "pipelines": "2026-03"})
+    dated_client = open_client(dated_portal, Secret(DEMO_TOKEN))
+    try:
+        dated = take_snapshot(store, dated_portal, dated_client)
+    finally:
+        dated_client.transport.close()
+    assert store.snapshot_items(dated.id) == store.snapshot_items(through_sdk.id)
+
+
+def test_raw_json_is_stored_losslessly(
+    store: Store, client: HubSpotClient, portal: PortalConfig, portal_dirs: dict[str, Path]
+) -> None:
+    snapshot = take_snapshot(store, portal, client)
+    items = store.snapshot_items(snapshot.id)
+    served = json.loads((portal_dirs["night1"] / "properties" / "deals.json").read_text())
+    stored = store.load_payloads(items[f"property:deals:{p['name']}"].raw_hash for p in served)
+    assert sorted(stored.values(), key=lambda p: p["name"]) == sorted(
+        served, key=lambda p: p["name"]
+    )
+
+
+def test_an_unknown_object_type_fails_only_its_part(
+    store: Store, emulator: PortalEmulator, portal_dirs: dict[str, Path]
+) -> None:
+    from hubaudit.audit import open_client
+    from hubaudit.config import Secret
+    from hubaudit.emulator import DEMO_TOKEN
+
+    shutil.rmtree(portal_dirs["night1"] / "pipelines")
+    config = PortalConfig(
+        name="demo", base_url=emulator.base_url, token_env="T",
+        property_object_types=("contacts", "widgets"),
+    )
+    client = open_client(config, Secret(DEMO_TOKEN))
+    try:
+        snapshot = take_snapshot(store, config, client)
+    finally:
+        client.transport.close()
+    status = {c.scope: c.status for c in snapshot.coverage}
+    assert status["property:contacts"] is CoverageStatus.COMPLETE
+    assert status["property:widgets"] is CoverageStatus.FAILED
+    assert status["pipeline:deals"] is CoverageStatus.FAILED
+    assert snapshot.item_count == 120
