@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from hubaudit.audit import open_client
 from hubaudit.config import PortalConfig, Secret
@@ -44,6 +45,14 @@ def _postgres_admin() -> sa.Engine:
             pytest.fail(message + " (CI=true: the Postgres run must not skip)")
         pytest.skip(message)
     return engine
+
+
+@pytest.fixture(autouse=True)
+def _quiet_default_logging() -> Iterator[None]:
+    """Each test starts and ends with structlog's defaults, whatever a CLI call set up."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

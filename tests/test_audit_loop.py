@@ -32,8 +32,10 @@ NIGHT2_CHANGES = {
     ("property:deals:competitor", None),
     ("property:deals:deal_source", "fieldType"),
     ("property:deals:deal_source", "type"),
-    *(("property:deals:deal_source", f"options.{v}")
-      for v in ("inbound", "outbound", "partner", "event", "upsell")),
+    *(
+        ("property:deals:deal_source", f"options.{v}")
+        for v in ("inbound", "outbound", "partner", "event", "upsell")
+    ),
 }
 
 
@@ -126,9 +128,7 @@ def test_a_failed_read_is_not_a_deletion(
     baseline_from_night1(store, portal, client)
     emulator.load(portal_dirs["night2"])
     run_audit(store, portal, client)
-    open_deal_defects = {
-        d.id for d in store.defects("demo") if d.key.startswith("property:deals:")
-    }
+    open_deal_defects = {d.id for d in store.defects("demo") if d.key.startswith("property:deals:")}
     assert open_deal_defects
 
     emulator.inject(
@@ -208,7 +208,9 @@ def test_an_unknown_object_type_fails_only_its_part(
 
     shutil.rmtree(portal_dirs["night1"] / "pipelines")
     config = PortalConfig(
-        name="demo", base_url=emulator.base_url, token_env="T",
+        name="demo",
+        base_url=emulator.base_url,
+        token_env="T",
         property_object_types=("contacts", "widgets"),
     )
     client = open_client(config, Secret(DEMO_TOKEN))

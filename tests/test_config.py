@@ -62,16 +62,32 @@ def test_the_example_config_is_valid() -> None:
     ("text", "line", "key", "reason"),
     [
         (GOOD.replace('name = "acme-prod"', 'name = "acme prod"'), 5, "portals[0].name", "letters"),
-        (GOOD.replace("rate_limit_per_10s = 190", 'rate_limit_per_10s = "fast"'), 12,
-         "portals[1].rate_limit_per_10s", "whole number"),
-        (GOOD.replace('token_env = "ACME_PROD_TOKEN"', 'token = "pat-na1-x"'), 6,
-         "portals[0].token", "tokens never live in the config"),
-        (GOOD.replace('token_env = "ACME_PROD_TOKEN"', 'token_env = "pat-na1-123"'), 6,
-         "portals[0].token_env", "not the token itself"),
+        (
+            GOOD.replace("rate_limit_per_10s = 190", 'rate_limit_per_10s = "fast"'),
+            12,
+            "portals[1].rate_limit_per_10s",
+            "whole number",
+        ),
+        (
+            GOOD.replace('token_env = "ACME_PROD_TOKEN"', 'token = "pat-na1-x"'),
+            6,
+            "portals[0].token",
+            "tokens never live in the config",
+        ),
+        (
+            GOOD.replace('token_env = "ACME_PROD_TOKEN"', 'token_env = "pat-na1-123"'),
+            6,
+            "portals[0].token_env",
+            "not the token itself",
+        ),
         (GOOD.replace('url = "sqlite', 'urll = "sqlite'), 2, "database.urll", "unknown key"),
         (GOOD.replace('"2026-03"', '"march"'), 13, "portals[1].api_versions", "version"),
-        (GOOD + '\n[[portals]]\nname = "acme-prod"\ntoken_env = "X"\n', 16, "portals[2].name",
-         "duplicate"),
+        (
+            GOOD + '\n[[portals]]\nname = "acme-prod"\ntoken_env = "X"\n',
+            16,
+            "portals[2].name",
+            "duplicate",
+        ),
     ],
 )
 def test_a_broken_config_names_file_line_and_key(

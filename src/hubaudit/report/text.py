@@ -63,9 +63,9 @@ def render(result: AuditResult) -> str:
     )
     keys_by_op = Counter(op for _key, op in {(c.key, c.op) for c in unplanned})
     lines.append(
-        f"Plan: {keys_by_op[ChangeOp.ADDED]} to add, {keys_by_op[ChangeOp.MODIFIED]} to change, "
-        f"{keys_by_op[ChangeOp.REMOVED]} to remove, to return to baseline "
-        f"v{result.baseline.version} (or approve them as a new baseline)."
+        f"Since baseline v{result.baseline.version}: {keys_by_op[ChangeOp.ADDED]} items added, "
+        f"{keys_by_op[ChangeOp.MODIFIED]} changed, {keys_by_op[ChangeOp.REMOVED]} removed "
+        "without a plan."
     )
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command, from nothing: a virtualenv in .venv, hubaudit with its test tools, the gates
+# (ruff check, ruff format --check, mypy --strict src) and the whole suite. Database tests run on
+# SQLite and on the local PostgreSQL (127.0.0.1:5432, database test; HUBAUDIT_TEST_POSTGRES_URL
+# overrides it). Without Postgres they skip, unless CI=true, where they fail.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy --strict src
+.venv/bin/pytest "$@"

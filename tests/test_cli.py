@@ -1,0 +1,142 @@
+"""The command line end to end: real config file, real database, real HTTP; exit codes 0/2/1."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hubaudit.cli import main
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+
+TOKEN_ENV = "HUBAUDIT_TEST_TOKEN"
+
+
+@pytest.fixture
+def config_path(
+    tmp_path: Path, database_url: str, emulator: PortalEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    monkeypatch.setenv(TOKEN_ENV, DEMO_TOKEN)
+    monkeypatch.delenv("HUBAUDIT_DATABASE_URL", raising=False)
+    path = tmp_path / "hubaudit.toml"
+    path.write_text(
+        f'[database]\nurl = "{database_url}"\n\n'
+        f'[logging]\nlevel = "warning"\n\n'
+        f'[[portals]]\nname = "demo"\nbase_url = "{emulator.base_url}"\n'
+        f'token_env = "{TOKEN_ENV}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(args), out=out)
+    return code, out.getvalue()
+
+
+def test_exit_codes_follow_the_detailed_exitcode_convention(
+    config_path: Path,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+
+    code, _ = run("--config", config, "audit", "--portal", "demo")
+    assert code == 1
+    assert "no approved baseline" in capsys.readouterr().err
+
+    code, out = run("--config", config, "snapshot", "--portal", "demo", "--json")
+    assert code == 0
+    snapshot = json.loads(out)
+    assert snapshot["item_count"] == 272
+    assert {c["status"] for c in snapshot["coverage"]} == {"complete"}
+
+    code, out = run(
+        "--config",
+        config,
+        "baseline",
+        "approve",
+        "--portal",
+        "demo",
+        "--from-snapshot",
+        "latest",
+        "--by",
+        "Ada (council)",
+        "--note",
+        "Q4",
+    )
+    assert (code, "baseline v1") == (0, out[:11])
+
+    code, out = run("--config", config, "audit", "--portal", "demo")
+    assert code == 0
+    assert "No unplanned changes" in out
+
+    emulator.load(portal_dirs["night2"])
+    report = tmp_path / "report.json"
+    code, out = run(
+        "--config", config, "audit", "--portal", "demo", "--format", "json", "--output", str(report)
+    )
+    assert (code, out) == (2, "")
+    document = json.loads(report.read_text())
+    assert document["summary"]["unplanned"] == 18
+    assert document["baseline"]["approved_by"] == "Ada (council)"
+
+    code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
+    assert code == 0
+    defects = json.loads(out)
+    assert len(defects) == 18 and {d["status"] for d in defects} == {"open"}
+
+    code, out = run(
+        "--config", config, "defects", "list", "--portal", "demo", "--status", "resolved"
+    )
+    assert (code, out.strip()) == (0, "no defects for demo")
+
+
+def test_errors_are_one_clear_line_and_exit_1(
+    config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[portals]]\nname = "x"\ntoken_env = "A"\nrate_limit_per_10s = 0\n')
+    assert run("--config", str(broken), "db", "upgrade")[0] == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"hubaudit: error: {broken}:4: [portals[0].rate_limit_per_10s] "
+        "must be a whole number from 1 to 10000\n"
+    )
+
+    assert run("--config", str(config_path), "snapshot", "--portal", "demo")[0] == 1
+    assert "run `hubaudit db upgrade`" in capsys.readouterr().err
+
+    run("--config", str(config_path), "db", "upgrade")
+    assert run("--config", str(config_path), "snapshot", "--portal", "nope")[0] == 1
+    assert "no portal named 'nope'" in capsys.readouterr().err
+
+
+def test_a_refused_token_stops_the_run_and_stores_nothing(
+    config_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "pat-na1-99999999-8888-7777-6666-555555555555"
+    monkeypatch.setenv(TOKEN_ENV, secret)
+    run("--config", str(config_path), "db", "upgrade")
+    assert run("--config", str(config_path), "snapshot", "--portal", "demo")[0] == 1
+    err = capsys.readouterr().err
+    assert "HubSpot refused the token" in err and secret not in err
+    monkeypatch.setenv(TOKEN_ENV, DEMO_TOKEN)
+    code, out = run("--config", str(config_path), "snapshot", "--portal", "demo")
+    assert (code, out.split(":")[0]) == (0, "snapshot 1 of demo")  # nothing was stored before
+
+
+def test_the_console_script_runs(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "hubaudit", "--version"], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("hubaudit ")

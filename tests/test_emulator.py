@@ -1,0 +1,85 @@
+"""The emulator over real sockets: HubSpot's paths, shapes, auth, rate limit and faults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+
+AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+
+
+def test_serves_properties_and_pipelines_at_hubspots_paths(emulator: PortalEmulator) -> None:
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as http:
+        contacts = http.get("/crm/v3/properties/contacts")
+        by_id = http.get("/crm/v3/properties/0-1")
+        dated = http.get("/crm/properties/2026-03/contacts")
+        deals = http.get("/crm/v3/pipelines/deals")
+    assert contacts.status_code == 200
+    assert contacts.headers["content-type"].startswith("application/json")
+    assert contacts.headers["X-HubSpot-RateLimit-Max"] == "100"
+    names = [p["name"] for p in contacts.json()["results"]]
+    assert "email" in names and len(names) == 120
+    assert by_id.json() == contacts.json() == dated.json()
+    assert [p["id"] for p in deals.json()["results"]] == ["default", "75839201"]
+
+
+def test_archived_properties_are_their_own_list(
+    emulator: PortalEmulator, portal_dirs: dict[str, Path]
+) -> None:
+    path = portal_dirs["night1"] / "properties" / "tickets.json"
+    props = json.loads(path.read_text())
+    props[0]["archived"] = True
+    path.write_text(json.dumps(props))
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as http:
+        live = http.get("/crm/v3/properties/tickets").json()["results"]
+        archived = http.get("/crm/v3/properties/tickets", params={"archived": "true"}).json()
+    assert [p["name"] for p in archived["results"]] == [props[0]["name"]]
+    assert props[0]["name"] not in [p["name"] for p in live]
+
+
+def test_refuses_a_missing_or_wrong_token(emulator: PortalEmulator) -> None:
+    with httpx.Client(base_url=emulator.base_url) as http:
+        none = http.get("/crm/v3/properties/contacts")
+        wrong = http.get("/crm/v3/properties/contacts", headers={"Authorization": "Bearer x"})
+    for response in (none, wrong):
+        assert response.status_code == 401
+        assert response.json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_enforces_the_ten_secondly_limit_with_hubspots_429(portal_dirs: dict[str, Path]) -> None:
+    with (
+        PortalEmulator(portal_dirs["night1"], rate_limit_per_10s=3) as emulator,
+        httpx.Client(base_url=emulator.base_url, headers=AUTH) as http,
+    ):
+        statuses = [http.get("/crm/v3/pipelines/deals").status_code for _ in range(5)]
+        limited = http.get("/crm/v3/pipelines/deals")
+    assert statuses == [200, 200, 200, 429, 429]
+    body = limited.json()
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert limited.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    assert emulator.peak_in_window == 3
+
+
+def test_injected_faults_fire_the_given_number_of_times(emulator: PortalEmulator) -> None:
+    emulator.inject("/crm/v3/pipelines", 502, times=1)
+    emulator.inject("/crm/v3/properties/deals", 200, malformed=True, times=1)
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as http:
+        assert http.get("/crm/v3/pipelines/deals").status_code == 502
+        assert http.get("/crm/v3/pipelines/deals").status_code == 200
+        broken = http.get("/crm/v3/properties/deals")
+        with pytest.raises(json.JSONDecodeError):
+            broken.json()
+        assert http.get("/crm/v3/properties/deals").status_code == 200
+
+
+def test_an_unknown_object_type_is_hubspots_400(emulator: PortalEmulator) -> None:
+    with httpx.Client(base_url=emulator.base_url, headers=AUTH) as http:
+        response = http.get("/crm/v3/properties/widgets")
+    assert response.status_code == 400
+    assert "Unable to infer object type from: widgets" in response.json()["message"]

@@ -1,0 +1,60 @@
+"""The wheel carries the migrations and the demo portal, so an installed hubaudit is whole."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("hubaudit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    for expected in (
+        "hubaudit/migrations/env.py",
+        "hubaudit/migrations/script.py.mako",
+        "hubaudit/migrations/versions/0001_initial_schema.py",
+        "hubaudit/fixtures/demo/night1/properties/contacts.json",
+        "hubaudit/fixtures/demo/night2/pipelines/deals.json",
+        "hubaudit/report/report-v1.schema.json",
+    ):
+        assert expected in names
+
+    # Installed from the wheel alone (no source tree beside it), migrations and demo still work.
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    demo = subprocess.run(
+        [sys.executable, "-m", "hubaudit", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
+    assert "Defects: 18 new" in demo.stdout

@@ -1,0 +1,242 @@
+"""The HTTP layer at the byte level (respx): retries, Retry-After, DAILY, refusals, secrecy."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import httpx
+import pytest
+import respx
+
+from hubaudit.config import Secret
+from hubaudit.errors import DailyLimitReached, HubSpotAuthError, KindUnreadable
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.hubspot.transport import RateLimiter, Transport
+from hubaudit.logs import configure_logging
+
+BASE = "https://api.hubapi.com"
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"  # fake, shaped like a real one
+PATH = "/crm/v3/properties/deals"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def transport(fake_time: FakeTime) -> Transport:
+    return Transport(
+        BASE,
+        Secret(TOKEN),
+        portal="acme",
+        max_retries=3,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        rng=random.Random(7),
+    )
+
+
+def rate_limited(policy: str, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        429,
+        headers=headers,
+        json={
+            "status": "error",
+            "message": "You have reached your limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": "c",
+            "policyName": policy,
+        },
+    )
+
+
+@respx.mock
+def test_retry_after_is_honoured_on_429(transport: Transport, fake_time: FakeTime) -> None:
+    route = respx.get(BASE + PATH).mock(
+        side_effect=[
+            rate_limited("TEN_SECONDLY_ROLLING", **{"Retry-After": "3"}),
+            httpx.Response(200, json={"results": []}),
+        ]
+    )
+    assert transport.get_json(PATH) == {"results": []}
+    assert route.call_count == 2
+    assert sum(fake_time.sleeps) == pytest.approx(3.0)
+    assert transport.api_calls == 2
+
+
+@respx.mock
+def test_429_without_retry_after_waits_for_the_window(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    respx.get(BASE + PATH).mock(
+        side_effect=[
+            rate_limited(
+                "TEN_SECONDLY_ROLLING", **{"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+            ),
+            httpx.Response(200, json={"results": []}),
+        ]
+    )
+    transport.get_json(PATH)
+    assert sum(fake_time.sleeps) == pytest.approx(10.0)
+
+
+@respx.mock
+def test_the_daily_policy_stops_the_run(transport: Transport) -> None:
+    route = respx.get(BASE + PATH).mock(return_value=rate_limited("DAILY"))
+    with pytest.raises(DailyLimitReached, match="DAILY"):
+        transport.get_json(PATH)
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_5xx_is_retried_with_backoff_then_given_up_as_unreadable(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    route = respx.get(BASE + PATH).mock(return_value=httpx.Response(502, text="Bad gateway"))
+    with pytest.raises(KindUnreadable, match="gave up after 4 attempts: HTTP 502") as caught:
+        transport.get_json(PATH)
+    assert caught.value.category == "RETRIES_EXHAUSTED"
+    assert route.call_count == 4
+    assert len(fake_time.sleeps) == 3
+    # exponential with jitter: each wait within [half, full] of 0.5 s * 2**attempt
+    for attempt, waited in enumerate(fake_time.sleeps):
+        assert 0.25 * 2**attempt <= waited <= 0.5 * 2**attempt
+
+
+@respx.mock
+def test_timeouts_and_malformed_bodies_are_retried(transport: Transport) -> None:
+    respx.get(BASE + PATH).mock(
+        side_effect=[
+            httpx.ReadTimeout("slow"),
+            httpx.Response(
+                200, content=b'{"results": [', headers={"Content-Type": "application/json"}
+            ),
+            httpx.Response(200, json={"results": [{"name": "a"}]}),
+        ]
+    )
+    assert transport.get_json(PATH) == {"results": [{"name": "a"}]}
+
+
+@respx.mock
+def test_missing_scopes_is_unreadable_with_the_scopes(transport: Transport) -> None:
+    respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(
+            403,
+            json={
+                "status": "error",
+                "message": "This app hasn't been granted all required scopes to make this call.",
+                "correlationId": "c",
+                "category": "MISSING_SCOPES",
+                "errors": [
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": ["crm.schemas.deals.read"]},
+                    }
+                ],
+            },
+        )
+    )
+    with pytest.raises(KindUnreadable) as caught:
+        transport.get_json(PATH)
+    assert caught.value.category == "MISSING_SCOPES"
+    assert caught.value.scopes == ("crm.schemas.deals.read",)
+    assert caught.value.status == 403
+
+
+@respx.mock
+def test_401_is_fatal_and_never_shows_the_token(transport: Transport) -> None:
+    respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(
+            401,
+            json={
+                "status": "error",
+                "message": "Authentication credentials not found.",
+                "category": "INVALID_AUTHENTICATION",
+                "correlationId": "c",
+            },
+        )
+    )
+    with pytest.raises(HubSpotAuthError) as caught:
+        transport.get_json(PATH)
+    assert "INVALID_AUTHENTICATION" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+@respx.mock
+def test_the_token_is_sent_but_never_logged(fake_time: FakeTime) -> None:
+    stream = io.StringIO()
+    configure_logging("json", "debug", stream)
+    try:
+        route = respx.get(BASE + PATH).mock(
+            side_effect=[httpx.Response(503), httpx.Response(200, json={"results": []})]
+        )
+        transport = Transport(
+            BASE, Secret(TOKEN), portal="acme", sleep=fake_time.sleep, clock=fake_time.clock
+        )
+        transport.get_json(PATH)
+    finally:
+        configure_logging("console", "warning")
+    assert route.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [e["event"] for e in events] == ["hubspot.request", "hubspot.retry", "hubspot.request"]
+    assert TOKEN not in stream.getvalue()
+    assert "Bearer" not in stream.getvalue()
+
+
+@respx.mock
+def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Transport) -> None:
+    unknown_field = {
+        "name": "a",
+        "label": "A",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "g",
+        "description": "",
+        "options": [],
+        "aFieldTheSdkDoesNotKnow": {"nested": [1, 2]},
+    }
+    route = respx.get(BASE + PATH, params={"archived": "false"}).mock(
+        return_value=httpx.Response(200, json={"results": [unknown_field]})
+    )
+    results = HubSpotClient(transport).list_results("crm", "properties", "v3", "deals")
+    assert results == [unknown_field]
+    assert route.call_count == 1
+    assert transport.api_calls == 1  # the SDK's request was paced and counted by our layer
+
+
+@respx.mock
+def test_a_response_without_results_is_unreadable(transport: Transport) -> None:
+    respx.get(BASE + "/crm/properties/2026-03/deals").mock(
+        return_value=httpx.Response(200, json={"oops": True})
+    )
+    with pytest.raises(KindUnreadable, match="no 'results' list"):
+        HubSpotClient(transport).list_results("crm", "properties", "2026-03", "deals")
+
+
+def test_the_rate_limiter_never_sends_more_than_its_limit_in_any_window() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(5, 10.0, clock=fake.clock, sleep=fake.sleep)
+    sent = []
+    for _ in range(23):
+        limiter.acquire()
+        sent.append(fake.now)
+    for i, moment in enumerate(sent):
+        in_window = [t for t in sent[: i + 1] if t > moment - 10.0]
+        assert len(in_window) <= 5
+    assert sent[-1] == pytest.approx(40.0)  # 23 requests at 5 per 10 s: the 21st waits until 40 s
