@@ -33,6 +33,23 @@ def config_path(
     return path
 
 
+def approve(config: str, snapshot: str, by: str) -> tuple[int, str]:
+    return run(
+        "--config",
+        config,
+        "baseline",
+        "approve",
+        "--portal",
+        "demo",
+        "--from-snapshot",
+        snapshot,
+        "--by",
+        by,
+        "--note",
+        "Q4",
+    )
+
+
 def run(*args: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(args), out=out)
@@ -59,20 +76,7 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     assert snapshot["item_count"] == 272
     assert {c["status"] for c in snapshot["coverage"]} == {"complete"}
 
-    code, out = run(
-        "--config",
-        config,
-        "baseline",
-        "approve",
-        "--portal",
-        "demo",
-        "--from-snapshot",
-        "latest",
-        "--by",
-        "Ada (council)",
-        "--note",
-        "Q4",
-    )
+    code, out = approve(config, "latest", "Ada (council)")
     assert (code, "baseline v1") == (0, out[:11])
 
     code, out = run("--config", config, "audit", "--portal", "demo")
@@ -140,3 +144,26 @@ def test_the_console_script_runs(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.startswith("hubaudit ")
+
+
+def test_an_audit_that_could_not_verify_everything_is_not_a_clean_bill(
+    config_path: Path,
+    emulator: PortalEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hubaudit.emulator.server import missing_scopes_body
+
+    config = str(config_path)
+    run("--config", config, "db", "upgrade")
+    run("--config", config, "snapshot", "--portal", "demo")
+    approve(config, "1", "Ada")
+    capsys.readouterr()
+    emulator.inject("/crm/v3/pipelines/tickets", 403, body=missing_scopes_body(["tickets"]))
+    report = tmp_path / "report.txt"
+    code, _ = run("--config", config, "audit", "--portal", "demo", "--output", str(report))
+    assert code == 1
+    assert "not verified: pipeline:tickets" in capsys.readouterr().err
+    text = report.read_text()
+    assert "! pipeline:tickets: failed: MISSING_SCOPES" in text
+    assert "No unplanned changes" in text

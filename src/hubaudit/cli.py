@@ -1,7 +1,8 @@
 """The command line: arguments, terminal output and exit codes live here and nowhere else.
 
 Exit codes follow ``terraform plan -detailed-exitcode``: 0 nothing unplanned, 2 unplanned drift,
-1 an error (with a one-line message, never a traceback for a problem the user can fix).
+1 an error (with a one-line message, never a traceback for a problem the user can fix). An audit
+that saw no drift but could not read every part it governs exits 1: it is not a clean bill.
 """
 
 from __future__ import annotations
@@ -11,12 +12,36 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
+
+from sqlalchemy import Engine
 
 from hubaudit import __version__
-from hubaudit.config import Config, find_config_path, load_config, resolve_token
+from hubaudit.audit import (
+    approve_baseline,
+    open_client,
+    require_baseline,
+    resolve_snapshot,
+    run_audit,
+    take_snapshot,
+)
+from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
+from hubaudit.demo import run_demo
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError
+from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
+from hubaudit.model import DefectStatus
+from hubaudit.report import render
+from hubaudit.report.escape import terminal_safe
+from hubaudit.store.engine import (
+    current_revision,
+    head_revision,
+    make_engine,
+    require_current_schema,
+    upgrade,
+)
+from hubaudit.store.repository import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -114,14 +139,12 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     configure_logging(
         args.log_format or config.logging.format, args.log_level or config.logging.level
     )
-    from hubaudit.store.engine import make_engine, require_current_schema, upgrade
 
     engine = make_engine(config.database_url)
     try:
         if args.command == "db":
             return _db(args, engine, out)
         require_current_schema(engine)
-        from hubaudit.store.repository import Store
 
         store = Store(engine)
         handler = {
@@ -133,11 +156,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return handler(args, config, store, out)
     finally:
         engine.dispose()
-    del upgrade  # pragma: no cover
 
 
-def _db(args: argparse.Namespace, engine: Any, out: TextIO) -> int:
-    from hubaudit.store.engine import current_revision, head_revision, upgrade
+def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
 
     if args.db_command == "upgrade":
         upgrade(engine)
@@ -149,15 +170,13 @@ def _db(args: argparse.Namespace, engine: Any, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _client(config: Config, portal_name: str) -> Any:
-    from hubaudit.audit import open_client
+def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClient]:
 
     portal = config.portal(portal_name)
     return portal, open_client(portal, resolve_token(portal))
 
 
-def _snapshot(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
-    from hubaudit.audit import take_snapshot
+def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
 
     portal, client = _client(config, args.portal)
     try:
@@ -184,7 +203,6 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Any, out: TextIO)
         }
         print(json.dumps(document, indent=2), file=out)
         return EXIT_OK
-    from hubaudit.report.escape import terminal_safe
 
     print(
         f"snapshot {snapshot.id} of {snapshot.portal}: {snapshot.item_count} items, "
@@ -197,8 +215,7 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Any, out: TextIO)
     return EXIT_OK
 
 
-def _baseline(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
-    from hubaudit.audit import approve_baseline, resolve_snapshot
+def _baseline(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
 
     config.portal(args.portal)
     snapshot = resolve_snapshot(store, args.portal, args.from_snapshot)
@@ -211,9 +228,7 @@ def _baseline(args: argparse.Namespace, config: Config, store: Any, out: TextIO)
     return EXIT_OK
 
 
-def _audit(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
-    from hubaudit.audit import require_baseline, run_audit
-    from hubaudit.report import render
+def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
 
     require_baseline(store, args.portal)
     portal, client = _client(config, args.portal)
@@ -231,12 +246,20 @@ def _audit(args: argparse.Namespace, config: Config, store: Any, out: TextIO) ->
             return EXIT_ERROR
     else:
         out.write(report)
-    return EXIT_DRIFT if result.unplanned else EXIT_OK
+    if result.unplanned:
+        return EXIT_DRIFT
+    if result.not_verified:
+        # Nothing unplanned was seen, but not everything could be looked at: not a clean bill.
+        parts = ", ".join(p.scope for p in result.not_verified)
+        print(
+            f"hubaudit: error: not verified: {terminal_safe(parts)} (see the report)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return EXIT_OK
 
 
-def _defects(args: argparse.Namespace, config: Config, store: Any, out: TextIO) -> int:
-    from hubaudit.model import DefectStatus
-    from hubaudit.report.escape import terminal_safe
+def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
 
     config.portal(args.portal)
     statuses = [DefectStatus(s) for s in args.status] if args.status else None
@@ -287,14 +310,13 @@ def _defects(args: argparse.Namespace, config: Config, store: Any, out: TextIO) 
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from hubaudit.demo import run_demo
 
-    run_demo(Path(args.dir).resolve(), out)
+    invoked = Path(sys.argv[0]).name == "hubaudit"
+    run_demo(Path(args.dir).resolve(), out, command=sys.argv[0] if invoked else "hubaudit")
     return EXIT_OK
 
 
 def _emulator(args: argparse.Namespace, out: TextIO) -> int:
-    from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 
     emulator = PortalEmulator(Path(args.fixtures), token=args.token or DEMO_TOKEN, port=args.port)
     print(f"serving {args.fixtures} at {emulator.base_url} (Ctrl-C stops)", file=out, flush=True)

@@ -22,7 +22,7 @@ PORTAL = "demo"
 TOKEN_ENV = "HUBAUDIT_DEMO_TOKEN"  # noqa: S105 - a variable name, not a token
 
 
-def run_demo(workdir: Path, out: TextIO) -> AuditResult:
+def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResult:
     fixtures = demo_fixtures_dir()
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "hubaudit.db"
@@ -99,7 +99,7 @@ def run_demo(workdir: Path, out: TextIO) -> AuditResult:
         f"\nFiles: database {database}\n"
         f"       reports {workdir / 'report.txt'} and {workdir / 'report.json'}\n"
         f"       config {config}\n"
-        f"Next:  hubaudit --config {config} defects list --portal {PORTAL}",
+        f"Next:  {command} --config {config} defects list --portal {PORTAL}",
         file=out,
     )
     return result

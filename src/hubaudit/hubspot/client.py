@@ -9,16 +9,13 @@ the transport.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from hubaudit.config import Secret
 from hubaudit.errors import KindUnreadable
-from hubaudit.hubspot.transport import QueryParams, Transport
+from hubaudit.hubspot.transport import JsonResponse, QueryParams, Transport
 
 
 def resource_path(api: str, resource: str, version: str, tail: str) -> str:
@@ -31,11 +28,12 @@ def resource_path(api: str, resource: str, version: str, tail: str) -> str:
 class _SdkResponse:
     """What the SDK's generated code hands back when ``_preload_content`` is false."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.status = response.status_code
-        self.reason = response.reason_phrase
-        self.data = response.content
-        self._headers = response.headers
+    def __init__(self, sent: JsonResponse) -> None:
+        self.status = sent.response.status_code
+        self.reason = sent.response.reason_phrase
+        self.data = sent.response.content
+        self.body = sent.body  # already parsed by the transport; read this, not data
+        self._headers = sent.response.headers
 
     def getheaders(self) -> dict[str, str]:
         return dict(self._headers)
@@ -128,7 +126,7 @@ class HubSpotClient:
         query = dict(params or {})
         sdk_call = _SDK_CALLS.get((api, resource)) if version == "v3" else None
         if sdk_call is not None:
-            body = json.loads(sdk_call(self._sdk_client(), object_type, query).data)
+            body = sdk_call(self._sdk_client(), object_type, query).body
         else:
             path = resource_path(api, resource, version, quote(object_type, safe=""))
             body = self.transport.get_json(path, _as_params(query))

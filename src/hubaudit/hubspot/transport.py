@@ -106,6 +106,14 @@ class HubSpotErrorBody:
         )
 
 
+@dataclass(frozen=True)
+class JsonResponse:
+    """A successful response and its body, parsed once."""
+
+    response: httpx.Response
+    body: Any
+
+
 class Transport:
     """Sends requests to one portal. Thread-safe; pacing is shared by every caller."""
 
@@ -151,8 +159,7 @@ class Transport:
 
     def get_json(self, path: str, params: QueryParams = None) -> Any:
         """GET ``path`` and return its parsed JSON body."""
-        response = self.request("GET", path, params=params)
-        return json.loads(response.content)
+        return self.request("GET", path, params=params).body
 
     def request(
         self,
@@ -162,7 +169,7 @@ class Transport:
         params: QueryParams = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> JsonResponse:
         """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
         url = self.base_url + path
         last_failure = ""
@@ -214,14 +221,13 @@ class Transport:
             category="RETRIES_EXHAUSTED",
         )
 
-    def _accept(self, response: httpx.Response, path: str) -> httpx.Response:
+    def _accept(self, response: httpx.Response, path: str) -> JsonResponse:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                json.loads(response.content)
+                return JsonResponse(response, json.loads(response.content))
             except ValueError as exc:
                 raise RetriableError("malformed JSON in a successful response") from exc
-            return response
         error = HubSpotErrorBody.parse(response)
         what = f"HTTP {status}" + (f" {error.category}" if error.category else "")
         if error.message:

@@ -63,9 +63,9 @@ def render(result: AuditResult) -> str:
     )
     keys_by_op = Counter(op for _key, op in {(c.key, c.op) for c in unplanned})
     lines.append(
-        f"Since baseline v{result.baseline.version}: {keys_by_op[ChangeOp.ADDED]} items added, "
-        f"{keys_by_op[ChangeOp.MODIFIED]} changed, {keys_by_op[ChangeOp.REMOVED]} removed "
-        "without a plan."
+        f"Items changed without a plan since baseline v{result.baseline.version}: "
+        f"{keys_by_op[ChangeOp.ADDED]} added, {keys_by_op[ChangeOp.MODIFIED]} modified, "
+        f"{keys_by_op[ChangeOp.REMOVED]} removed."
     )
     return "\n".join(lines) + "\n"
 
