@@ -31,6 +31,9 @@ POSTGRES_URL = os.environ.get(
     "HUBAUDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Tests that are not about pacing run the emulator and the client at a high limit, so that each
+# snapshot takes milliseconds; pacing has tests and a benchmark of its own.
+FAST_LIMIT = 5000
 
 
 def _postgres_admin() -> sa.Engine:
@@ -97,7 +100,9 @@ def portal_dirs(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def emulator(portal_dirs: dict[str, Path]) -> Iterator[PortalEmulator]:
-    with PortalEmulator(portal_dirs["night1"], token=DEMO_TOKEN) as running:
+    with PortalEmulator(
+        portal_dirs["night1"], token=DEMO_TOKEN, rate_limit_per_10s=FAST_LIMIT
+    ) as running:
         yield running
 
 
@@ -114,11 +119,16 @@ def shared_hubspot() -> Path:
 
 @pytest.fixture
 def portal(emulator: PortalEmulator) -> PortalConfig:
-    return PortalConfig(name="demo", base_url=emulator.base_url, token_env="HUBAUDIT_DEMO_TOKEN")
+    return PortalConfig(
+        name="demo",
+        base_url=emulator.base_url,
+        token_env="HUBAUDIT_DEMO_TOKEN",
+        rate_limit_per_10s=FAST_LIMIT,
+    )
 
 
 @pytest.fixture
 def client(portal: PortalConfig) -> Iterator[HubSpotClient]:
     opened = open_client(portal, Secret(DEMO_TOKEN))
     yield opened
-    opened.transport.close()
+    opened.close()

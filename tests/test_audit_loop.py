@@ -32,6 +32,16 @@ NIGHT2_CHANGES = {
     ("property:deals:competitor", None),
     ("property:deals:deal_source", "fieldType"),
     ("property:deals:deal_source", "type"),
+    ("association_label:0-2:0-3:USER_DEFINED:106", None),
+    ("association_label:0-3:0-1:USER_DEFINED:103", "userEnforcedMaxToObjectIds"),
+    ("association_label:0-3:0-2:USER_DEFINED:105", None),
+    ("lifecycle_stage:contacts:evangelist", "label"),  # once: not on the property or a pipeline
+    ("object_schema:p48151623_subscription", "requiredProperties"),
+    ("property_group:contacts:customer_success", "label"),
+    ("team:61001", "userIds"),
+    ("user:2305118", "superAdmin"),
+    ("workflow:1201001", "isEnabled"),
+    ("workflow:1201003", "actions.1.fields.value.staticValue"),
     *(
         ("property:deals:deal_source", f"options.{v}")
         for v in ("inbound", "outbound", "partner", "event", "upsell")
@@ -68,6 +78,10 @@ def test_night2_reports_exactly_the_real_changes(
     probability = by_place[("pipeline:deals:default", "stages.qualifiedtobuy.metadata.probability")]
     assert (probability.before, probability.after) == ("0.4", "0.3")  # kept as HubSpot sends it
     assert by_place[("property:contacts:tiktok_handle", None)].op.value == "added"
+    assert by_place[("user:2305118", "superAdmin")].severity.value == "critical"
+    assert by_place[("workflow:1201001", "isEnabled")].severity.value == "high"
+    stage = by_place[("lifecycle_stage:contacts:evangelist", "label")]
+    assert (stage.before, stage.after) == ("Evangelist", "Advocate")
     assert all(c.classification is Classification.DEFECT for c in result.changes)
     assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)
     assert len(result.defects.opened) == len(NIGHT2_CHANGES)
@@ -135,8 +149,10 @@ def test_a_failed_read_is_not_a_deletion(
         "/crm/v3/properties/deals", 403, body=missing_scopes_body(["crm.schemas.deals.read"])
     )
     result = run_audit(store, portal, client)
+    # the fault covers every path under /crm/v3/properties/deals, groups included
     assert [(p.scope, p.status) for p in result.not_verified] == [
-        ("property:deals", CoverageStatus.FAILED)
+        ("property:deals", CoverageStatus.FAILED),
+        ("property_group:deals", CoverageStatus.FAILED),
     ]
     reason = result.not_verified[0].reason or ""
     assert "MISSING_SCOPES" in reason and "crm.schemas.deals.read" in reason
@@ -183,7 +199,7 @@ def test_date_versioned_paths_read_the_same_portal(
     try:
         dated = take_snapshot(store, dated_portal, dated_client)
     finally:
-        dated_client.transport.close()
+        dated_client.close()
     assert store.snapshot_items(dated.id) == store.snapshot_items(through_sdk.id)
 
 
@@ -199,27 +215,32 @@ def test_raw_json_is_stored_losslessly(
     )
 
 
-def test_an_unknown_object_type_fails_only_its_part(
-    store: Store, emulator: PortalEmulator, portal_dirs: dict[str, Path]
+def test_an_object_type_the_portal_lacks_is_unsupported_not_failed(
+    store: Store, emulator: PortalEmulator
 ) -> None:
     from hubaudit.audit import open_client
     from hubaudit.config import Secret
     from hubaudit.emulator import DEMO_TOKEN
 
-    shutil.rmtree(portal_dirs["night1"] / "pipelines")
     config = PortalConfig(
         name="demo",
         base_url=emulator.base_url,
         token_env="T",
+        rate_limit_per_10s=5000,
         property_object_types=("contacts", "widgets"),
+        association_object_types=(),
     )
     client = open_client(config, Secret(DEMO_TOKEN))
     try:
         snapshot = take_snapshot(store, config, client)
+        status = {c.scope: c.status for c in snapshot.coverage}
+        assert status["property:contacts"] is CoverageStatus.COMPLETE
+        assert status["property:widgets"] is CoverageStatus.UNSUPPORTED
+        assert status["property_group:widgets"] is CoverageStatus.UNSUPPORTED
+        assert status["lifecycle_stage:contacts"] is CoverageStatus.COMPLETE
+        # An unsupported part does not stop a baseline, and is not governed by it.
+        baseline = approve_baseline(store, "demo", snapshot, "Council", "note")
+        assert "property:widgets" not in baseline.scopes
+        assert run_audit(store, config, client).not_verified == ()
     finally:
-        client.transport.close()
-    status = {c.scope: c.status for c in snapshot.coverage}
-    assert status["property:contacts"] is CoverageStatus.COMPLETE
-    assert status["property:widgets"] is CoverageStatus.FAILED
-    assert status["pipeline:deals"] is CoverageStatus.FAILED
-    assert snapshot.item_count == 120
+        client.close()

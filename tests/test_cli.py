@@ -27,7 +27,7 @@ def config_path(
         f'[database]\nurl = "{database_url}"\n\n'
         f'[logging]\nlevel = "warning"\n\n'
         f'[[portals]]\nname = "demo"\nbase_url = "{emulator.base_url}"\n'
-        f'token_env = "{TOKEN_ENV}"\n',
+        f'token_env = "{TOKEN_ENV}"\nrate_limit_per_10s = 5000\n',
         encoding="utf-8",
     )
     return path
@@ -73,8 +73,8 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     code, out = run("--config", config, "snapshot", "--portal", "demo", "--json")
     assert code == 0
     snapshot = json.loads(out)
-    assert snapshot["item_count"] == 272
-    assert {c["status"] for c in snapshot["coverage"]} == {"complete"}
+    assert snapshot["item_count"] == 470
+    assert {c["status"] for c in snapshot["coverage"]} == {"complete", "unsupported"}
 
     code, out = approve(config, "latest", "Ada (council)")
     assert (code, "baseline v1") == (0, out[:11])
@@ -90,13 +90,13 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     )
     assert (code, out) == (2, "")
     document = json.loads(report.read_text())
-    assert document["summary"]["unplanned"] == 18
+    assert document["summary"]["unplanned"] == 28
     assert document["baseline"]["approved_by"] == "Ada (council)"
 
     code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
     assert code == 0
     defects = json.loads(out)
-    assert len(defects) == 18 and {d["status"] for d in defects} == {"open"}
+    assert len(defects) == 28 and {d["status"] for d in defects} == {"open"}
 
     code, out = run(
         "--config", config, "defects", "list", "--portal", "demo", "--status", "resolved"

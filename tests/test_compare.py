@@ -45,17 +45,20 @@ def test_a_real_change_changes_the_hash() -> None:
 
 
 def test_options_and_stages_are_maps_by_identity() -> None:
-    canonical = canonical_property(prop("lifecyclestage"))
+    canonical = canonical_property(prop("hs_lead_status"))
     assert list(canonical["options"]) == [
-        "subscriber",
-        "lead",
-        "marketingqualifiedlead",
-        "salesqualifiedlead",
-        "opportunity",
-        "customer",
-        "evangelist",
-        "other",
+        "NEW",
+        "OPEN",
+        "IN_PROGRESS",
+        "OPEN_DEAL",
+        "UNQUALIFIED",
+        "ATTEMPTED_TO_CONTACT",
+        "CONNECTED",
+        "BAD_TIMING",
     ]
+    # the lifecycle stages are lifecycle_stage items, not options of the property
+    lifecycle = canonical_property(prop("lifecyclestage"))
+    assert lifecycle["options"] == "governed as lifecycle_stage items"
     pipeline = canonical_pipeline(demo("pipelines/deals.json")[0])
     assert pipeline["stages"]["qualifiedtobuy"]["metadata"] == {
         "isClosed": "false",
@@ -94,12 +97,18 @@ def test_only_comparable_scopes_are_compared() -> None:
     def load(hashes: Any) -> dict[str, Any]:
         return {h: payloads[h] for h in hashes}
 
-    only_contacts = compare(baseline, snapshot, {"property:contacts"}, load)
+    only_contacts = compare(baseline, snapshot, {"property:contacts": ()}, load).changes
     assert [(c.key, c.op, c.field) for c in only_contacts] == [
         ("property:contacts:b", ChangeOp.MODIFIED, "label")
     ]
-    both = compare(baseline, snapshot, {"property:contacts", "property:deals"}, load)
-    assert ("property:deals:a", ChangeOp.REMOVED) in {(c.key, c.op) for c in both}
+    both = compare(baseline, snapshot, {"property:contacts": (), "property:deals": ()}, load)
+    assert ("property:deals:a", ChangeOp.REMOVED) in {(c.key, c.op) for c in both.changes}
+    # a part that could not read some of its items does not report those as removed
+    partial = compare(
+        baseline, snapshot, {"property:contacts": (), "property:deals": ("label=one",)}, load
+    )
+    assert [c.key for c in partial.changes] == ["property:contacts:b"]
+    assert partial.unverified_keys == {"property:deals:a"}
 
 
 def test_scope_of_finds_the_longest_known_prefix() -> None:

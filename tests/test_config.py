@@ -36,8 +36,16 @@ def test_a_good_config_gives_every_value_and_defaults(tmp_path: Path) -> None:
     prod, sandbox = config.portals
     assert prod.base_url == "https://api.hubapi.com"
     assert prod.rate_limit_per_10s == 100
-    assert prod.property_object_types == ("contacts", "companies", "deals", "tickets")
-    assert dict(prod.api_versions) == {"properties": "v3", "pipelines": "v3"}
+    assert prod.property_object_types[:4] == ("contacts", "companies", "deals", "tickets")
+    assert "leads" in prod.property_object_types
+    assert dict(prod.api_versions) == {
+        "properties": "v3",
+        "pipelines": "v3",
+        "schemas": "v3",
+        "associations": "v4",
+        "users": "v3",
+        "automation": "v4",
+    }
     assert sandbox.rate_limit_per_10s == 190
     assert sandbox.api_versions["properties"] == "2026-03"
     assert config.portal("acme-sandbox") is sandbox

@@ -57,4 +57,4 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
     )
     assert demo.returncode == 0, demo.stderr
     assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
-    assert "Defects: 18 new" in demo.stdout
+    assert "Defects: 28 new" in demo.stdout

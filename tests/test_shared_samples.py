@@ -64,6 +64,8 @@ def test_real_samples_are_stored_losslessly_and_reordering_is_not_drift(
             token_env="T",
             property_object_types=PROPERTY_SAMPLES,
             pipeline_object_types=("tasks",),
+            association_object_types=(),
+            include_custom_objects=False,
         )
         client = open_client(portal, Secret(DEMO_TOKEN))
         try:
@@ -84,7 +86,7 @@ def test_real_samples_are_stored_losslessly_and_reordering_is_not_drift(
             emulator.load(tmp_path / "reordered")
             result = run_audit(store, portal, client)
         finally:
-            client.transport.close()
+            client.close()
     assert result.changes == ()
     assert result.not_verified == ()
     assert snapshot.item_count == len(items) > 1000

@@ -24,7 +24,7 @@ def test_a_bad_url_is_a_clear_error_without_the_password() -> None:
 
 def test_an_unmigrated_database_asks_for_db_upgrade(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(DatabaseError, match="is empty, not at 0001: run `hubaudit db upgrade`"):
+    with pytest.raises(DatabaseError, match="is empty, not at 0002: run `hubaudit db upgrade`"):
         require_current_schema(engine)
     engine.dispose()
 

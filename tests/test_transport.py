@@ -12,6 +12,7 @@ import respx
 
 from hubaudit.config import Secret
 from hubaudit.errors import DailyLimitReached, HubSpotAuthError, KindUnreadable
+from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.hubspot.transport import RateLimiter, Transport
 from hubaudit.logs import configure_logging
@@ -214,7 +215,9 @@ def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Tra
     route = respx.get(BASE + PATH, params={"archived": "false"}).mock(
         return_value=httpx.Response(200, json={"results": [unknown_field]})
     )
-    results = HubSpotClient(transport).list_results("crm", "properties", "v3", "deals")
+    results = HubSpotClient(transport).list_results(
+        endpoints.PROPERTIES, {"object_type": "deals"}, {"archived": "false"}
+    )
     assert results == [unknown_field]
     assert route.call_count == 1
     assert transport.api_calls == 1  # the SDK's request was paced and counted by our layer
@@ -226,7 +229,9 @@ def test_a_response_without_results_is_unreadable(transport: Transport) -> None:
         return_value=httpx.Response(200, json={"oops": True})
     )
     with pytest.raises(KindUnreadable, match="no 'results' list"):
-        HubSpotClient(transport).list_results("crm", "properties", "2026-03", "deals")
+        HubSpotClient(transport, {"properties": "2026-03"}).list_results(
+            endpoints.PROPERTIES, {"object_type": "deals"}
+        )
 
 
 def test_the_rate_limiter_never_sends_more_than_its_limit_in_any_window() -> None:

@@ -15,7 +15,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.errors import UsageError
 from hubaudit.governance.defects import fingerprint, plan_defects
 from hubaudit.hubspot.client import HubSpotClient, connect
-from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, ListCollector, collect_portal
+from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     AuditResult,
@@ -39,21 +39,14 @@ def utc_now() -> datetime:
 
 
 def open_client(portal: PortalConfig, token: Secret) -> HubSpotClient:
-    return connect(
-        portal.base_url,
-        token,
-        portal=portal.name,
-        rate_limit_per_10s=portal.rate_limit_per_10s,
-        timeout_seconds=portal.timeout_seconds,
-        max_retries=portal.max_retries,
-    )
+    return connect(portal, token)
 
 
 def take_snapshot(
     store: Store,
     portal: PortalConfig,
     client: HubSpotClient,
-    collectors: Sequence[ListCollector] = DEFAULT_COLLECTORS,
+    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
 ) -> SnapshotInfo:
     """Read the portal and store what was read, with its coverage, as one atomic snapshot."""
@@ -98,7 +91,7 @@ def approve_baseline(
         raise UsageError("a baseline needs the name of who approved it (--by)")
     if not note.strip():
         raise UsageError("a baseline needs a note saying why it is approved (--note)")
-    incomplete = [c for c in snapshot.coverage if c.status is not CoverageStatus.COMPLETE]
+    incomplete = [c for c in snapshot.coverage if c.status is CoverageStatus.FAILED]
     if incomplete:
         parts = "; ".join(f"{c.scope}: {c.reason}" for c in incomplete)
         raise UsageError(
@@ -114,7 +107,7 @@ def run_audit(
     store: Store,
     portal: PortalConfig,
     client: HubSpotClient,
-    collectors: Sequence[ListCollector] = DEFAULT_COLLECTORS,
+    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
@@ -142,8 +135,10 @@ def audit_snapshot(
     clock: Clock = utc_now,
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change and update defects."""
-    complete = {c.scope for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE}
-    comparable = complete & set(baseline.scopes)
+    complete = {
+        c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
+    }
+    comparable = {scope: complete[scope] for scope in baseline.scopes if scope in complete}
     read = {c.scope for c in snapshot.coverage}
     not_verified = tuple(
         c for c in snapshot.coverage if c.scope in baseline.scopes and c.scope not in complete
@@ -157,19 +152,22 @@ def audit_snapshot(
         )
         for scope in sorted(set(baseline.scopes) - read)
     )
+    comparison = compare(
+        store.baseline_items(baseline.id),
+        store.snapshot_items(snapshot.id),
+        comparable,
+        store.load_payloads,
+    )
     changes = [
         replace(with_severity(c), fingerprint=fingerprint(portal, c.key, c.field))
-        for c in compare(
-            store.baseline_items(baseline.id),
-            store.snapshot_items(snapshot.id),
-            comparable,
-            store.load_payloads,
-        )
+        for c in comparison.changes
     ]
+
+    def is_verified(key: str) -> bool:
+        return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
+
     existing = {d.fingerprint: d for d in store.defects(portal)}
-    plan = plan_defects(
-        existing, changes, lambda key: scope_of(key, comparable) is not None, baseline
-    )
+    plan = plan_defects(existing, changes, is_verified, baseline)
     waived = {change.fingerprint for _defect, change in plan.waived}
     ids, update = store.apply_defect_plan(portal, plan, snapshot, baseline, clock())
     changes = [_classified(c, ids, waived) for c in changes]

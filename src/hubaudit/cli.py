@@ -182,7 +182,7 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
     try:
         snapshot = take_snapshot(store, portal, client)
     finally:
-        client.transport.close()
+        client.close()
     if args.json:
         document = {
             "id": snapshot.id,
@@ -235,7 +235,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
     try:
         result = run_audit(store, portal, client)
     finally:
-        client.transport.close()
+        client.close()
     report = render(result, args.format)
     if args.output:
         target = Path(args.output)

@@ -6,7 +6,9 @@ item of a part that failed to read is never reported as removed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -29,15 +31,27 @@ def scope_of(key: str, scopes: Collection[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Comparison:
+    changes: list[Change]
+    unverified_keys: frozenset[str] = frozenset()
+    """Baseline items absent from the snapshot that its part did not read (e.g. sensitive
+    properties without the scope to see them): neither removed nor verified."""
+
+
 def compare(
     baseline: Mapping[str, StoredItem],
     snapshot: Mapping[str, StoredItem],
-    comparable_scopes: Collection[str],
+    comparable_scopes: Mapping[str, Collection[str]],
     load_payloads: PayloadLoader,
-) -> list[Change]:
-    """Every difference between two sets of items, within ``comparable_scopes``, sorted by key."""
+) -> Comparison:
+    """Every difference between two sets of items, sorted by key.
+
+    ``comparable_scopes`` maps each part to compare to its ``field=value`` filters of items that
+    part could not read; a baseline item that matches one and is absent is not reported removed.
+    """
     scopes = frozenset(comparable_scopes)
-    removed = [k for k in baseline if k not in snapshot and scope_of(k, scopes)]
+    absent = [k for k in baseline if k not in snapshot and scope_of(k, scopes)]
     added = [k for k in snapshot if k not in baseline and scope_of(k, scopes)]
     modified = [
         k
@@ -46,9 +60,17 @@ def compare(
         and baseline[k].canonical_hash != item.canonical_hash
         and scope_of(k, scopes)
     ]
-    hashes = {baseline[k].canonical_hash for k in removed + modified}
+    hashes = {baseline[k].canonical_hash for k in absent + modified}
     hashes |= {snapshot[k].canonical_hash for k in added + modified}
     payloads = load_payloads(hashes)
+    unverified = frozenset(
+        k
+        for k in absent
+        if _matches_any(
+            payloads[baseline[k].canonical_hash], comparable_scopes[scope_of(k, scopes) or ""]
+        )
+    )
+    removed = [k for k in absent if k not in unverified]
 
     changes: list[Change] = []
     for key in removed:
@@ -75,7 +97,17 @@ def compare(
                 )
             )
     changes.sort(key=lambda c: (c.key, c.field or ""))
-    return changes
+    return Comparison(changes, unverified)
+
+
+def _matches_any(payload: Mapping[str, Any], filters: Collection[str]) -> bool:
+    for condition in filters:
+        name, _, value = condition.partition("=")
+        actual = payload.get(name)
+        text = json.dumps(actual) if isinstance(actual, bool) else str(actual)
+        if text == value:
+            return True
+    return False
 
 
 def _whole(

@@ -23,10 +23,35 @@ DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
 DEFAULT_CONFIG_NAME = "hubaudit.toml"
 DEFAULT_DATABASE_URL = "sqlite:///hubaudit.db"
 DEFAULT_BASE_URL = "https://api.hubapi.com"
-DEFAULT_PROPERTY_OBJECT_TYPES = ("contacts", "companies", "deals", "tickets")
+# The standard CRM objects with properties; one a portal's tier lacks is read as `unsupported`.
+DEFAULT_PROPERTY_OBJECT_TYPES = (
+    "contacts",
+    "companies",
+    "deals",
+    "tickets",
+    "products",
+    "line_items",
+    "quotes",
+    "calls",
+    "emails",
+    "meetings",
+    "notes",
+    "tasks",
+    "leads",
+)
 DEFAULT_PIPELINE_OBJECT_TYPES = ("deals", "tickets")
-RESOURCES = ("properties", "pipelines")
-"""Resources whose path version is configurable (``v3`` today, or a date such as ``2026-03``)."""
+DEFAULT_ASSOCIATION_OBJECT_TYPES = ("contacts", "companies", "deals", "tickets")
+API_RESOURCES = {
+    "properties": "v3",
+    "pipelines": "v3",
+    "schemas": "v3",
+    "associations": "v4",
+    "users": "v3",
+    "automation": "v4",
+}
+"""Each resource's path version (configurable per portal) and its default."""
+DATED_RESOURCES = frozenset({"properties", "pipelines"})
+"""Resources with a known date-versioned path (``/crm/properties/2026-03/…``)."""
 
 _PORTAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,10 +84,13 @@ class PortalConfig:
     base_url: str = DEFAULT_BASE_URL
     property_object_types: tuple[str, ...] = DEFAULT_PROPERTY_OBJECT_TYPES
     pipeline_object_types: tuple[str, ...] = DEFAULT_PIPELINE_OBJECT_TYPES
+    association_object_types: tuple[str, ...] = DEFAULT_ASSOCIATION_OBJECT_TYPES
+    include_custom_objects: bool = True
+    concurrency: int = 4
     rate_limit_per_10s: int = 100
     timeout_seconds: float = 30.0
     max_retries: int = 5
-    api_versions: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(RESOURCES, "v3"))
+    api_versions: Mapping[str, str] = field(default_factory=lambda: dict(API_RESOURCES))
 
 
 @dataclass(frozen=True)
@@ -191,6 +219,9 @@ _PORTAL_KEYS = {
     "token_file",
     "property_object_types",
     "pipeline_object_types",
+    "association_object_types",
+    "include_custom_objects",
+    "concurrency",
     "rate_limit_per_10s",
     "timeout_seconds",
     "max_retries",
@@ -235,20 +266,26 @@ def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> P
         token_file = Path(token_file_text).expanduser()
         if not token_file.is_absolute() and path is not None:
             token_file = path.parent / token_file
-    versions = dict.fromkeys(RESOURCES, "v3")
+    versions = dict(API_RESOURCES)
     raw_versions = raw.get("api_versions", {})
     if not isinstance(raw_versions, dict):
         raise reader.error('must be a table such as { properties = "v3" }', where, "api_versions")
     for resource, version in raw_versions.items():
-        if resource not in RESOURCES:
+        if resource not in API_RESOURCES:
             raise reader.error(
-                f"unknown resource {resource!r} (known: {', '.join(RESOURCES)})",
+                f"unknown resource {resource!r} (known: {', '.join(API_RESOURCES)})",
                 where,
                 "api_versions",
             )
         if not isinstance(version, str) or not _API_VERSION.match(version):
             raise reader.error(
                 f"{resource}: version must look like 'v3' or '2026-03'", where, "api_versions"
+            )
+        if not version.startswith("v") and resource not in DATED_RESOURCES:
+            raise reader.error(
+                f"{resource}: no date-versioned path is known yet; use a 'vN' version",
+                where,
+                "api_versions",
             )
         versions[resource] = version
     return PortalConfig(
@@ -262,6 +299,11 @@ def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> P
         pipeline_object_types=reader.object_types(
             raw, where, "pipeline_object_types", DEFAULT_PIPELINE_OBJECT_TYPES
         ),
+        association_object_types=reader.object_types(
+            raw, where, "association_object_types", DEFAULT_ASSOCIATION_OBJECT_TYPES
+        ),
+        include_custom_objects=reader.boolean(raw, where, "include_custom_objects", True),
+        concurrency=reader.integer(raw, where, "concurrency", 4, 1, 32),
         rate_limit_per_10s=reader.integer(raw, where, "rate_limit_per_10s", 100, 1, 10_000),
         timeout_seconds=reader.number(raw, where, "timeout_seconds", 30.0, 0.1, 600.0),
         max_retries=reader.integer(raw, where, "max_retries", 5, 0, 20),
@@ -404,6 +446,12 @@ class _Reader:
         ):
             raise self.error(f"must be a number from {low:g} to {high:g}", where, key)
         return float(value)
+
+    def boolean(self, table: Mapping[str, Any], where: Where, key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error("must be true or false", where, key)
+        return value
 
     def object_types(
         self, table: Mapping[str, Any], where: Where, key: str, default: tuple[str, ...]

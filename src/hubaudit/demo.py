@@ -12,14 +12,28 @@ from typing import TextIO
 from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
-from hubaudit.model import AuditResult
+from hubaudit.model import AuditResult, CoverageStatus, SnapshotInfo
 from hubaudit.report import render
 from hubaudit.shipped import demo_fixtures_dir
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 
 PORTAL = "demo"
+RATE_LIMIT = 190  # the demo company is on Professional: 190 requests per 10 seconds
 TOKEN_ENV = "HUBAUDIT_DEMO_TOKEN"  # noqa: S105 - a variable name, not a token
+
+
+def _by_kind(snapshot: SnapshotInfo) -> str:
+    counts: dict[str, int] = {}
+    unsupported: list[str] = []
+    for part in snapshot.coverage:
+        counts[part.kind.value] = counts.get(part.kind.value, 0) + part.items
+        if part.status is CoverageStatus.UNSUPPORTED:
+            unsupported.append(part.scope)
+    text = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    if unsupported:
+        text += f"\n   (not in this portal's subscription: {', '.join(unsupported)})"
+    return text
 
 
 def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResult:
@@ -32,8 +46,15 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
     try:
         upgrade(engine)
         store = Store(engine)
-        with PortalEmulator(fixtures / "night1", token=DEMO_TOKEN) as emulator:
-            portal = PortalConfig(name=PORTAL, base_url=emulator.base_url, token_env=TOKEN_ENV)
+        with PortalEmulator(
+            fixtures / "night1", token=DEMO_TOKEN, rate_limit_per_10s=RATE_LIMIT
+        ) as emulator:
+            portal = PortalConfig(
+                name=PORTAL,
+                base_url=emulator.base_url,
+                token_env=TOKEN_ENV,
+                rate_limit_per_10s=RATE_LIMIT,
+            )
             client = open_client(portal, Secret(DEMO_TOKEN))
             try:
                 print(
@@ -46,10 +67,9 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
                     file=out,
                 )
                 first = take_snapshot(store, portal, client)
-                kinds = ", ".join(f"{c.scope} {c.items}" for c in first.coverage)
                 print(
                     f"2. Snapshot #{first.id}: {first.item_count} config items in "
-                    f"{client.api_calls} API calls ({kinds}).",
+                    f"{client.api_calls} API calls: {_by_kind(first)}.",
                     file=out,
                 )
                 baseline = approve_baseline(
@@ -76,7 +96,7 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
                     file=out,
                 )
             finally:
-                client.transport.close()
+                client.close()
     finally:
         engine.dispose()
     text_report = render(result, "text")

@@ -103,6 +103,10 @@ class KindCoverage:
     status: CoverageStatus
     items: int = 0
     reason: str | None = None
+    unverified: tuple[str, ...] = ()
+    """``field=value`` filters: items of this part matching one were not read (e.g.
+    ``dataSensitivity=sensitive`` when the token lacks the sensitive-data scope) and must not
+    be reported as removed."""
 
     def covers(self, key: str) -> bool:
         return key.startswith(self.scope + ":")

@@ -1,54 +1,40 @@
-"""A HubSpot portal over real HTTP, served from a folder of JSON files.
+"""A HubSpot portal over real HTTP, served from a folder of JSON files (see ``portal.py``).
 
-The folder holds the portal's state as HubSpot would list it::
-
-    properties/{objectType}.json   a JSON array of Property objects (archived ones too)
-    pipelines/{objectType}.json    a JSON array of Pipeline objects
-
-and the server answers at HubSpot's own paths (``/crm/v3/properties/{objectType}`` and the
-date-versioned ``/crm/properties/2026-03/{objectType}``) with HubSpot's shapes: ``{"results": …}``
-bodies, bearer-token checks with HubSpot's 401 body, the ten-secondly rate limit with HubSpot's
-429 body and ``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and faults
-injected per path prefix.
+At HubSpot's own paths (classic ``/crm/v3/…`` and date-versioned ``/crm/properties/2026-03/…``)
+and with HubSpot's shapes: ``{"results": …}`` bodies and cursor paging, bearer-token checks with
+HubSpot's 401 body, the ten-secondly rate limit with HubSpot's 429 body and
+``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and faults injected per path
+prefix (an error status, a malformed body, a delay past the client's timeout, a page that repeats
+its cursor).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import socket
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from hubaudit.emulator.portal import (
+    ROUTES,
+    PortalFiles,
+    Refused,
+    Request,
+    error_body,
+    is_exempt,
+)
 
 # Not a secret: the emulator only ever runs locally, and accepts only this.
 DEMO_TOKEN = "demo-emulator-token"  # noqa: S105
 
-OBJECT_TYPE_IDS = {
-    "0-1": "contacts",
-    "0-2": "companies",
-    "0-3": "deals",
-    "0-5": "tickets",
-    "0-7": "products",
-    "0-8": "line_items",
-    "0-14": "quotes",
-    "0-27": "tasks",
-    "0-46": "notes",
-    "0-47": "meetings",
-    "0-48": "calls",
-    "0-49": "emails",
-}
-
-_ROUTE = re.compile(
-    r"^/crm/(?:v3/(?P<resource>properties|pipelines)"
-    r"|(?P<dated>properties|pipelines)/(?P<version>[0-9]{4}-[0-9]{2}(?:-beta)?))"
-    r"/(?P<object_type>[^/]+)/?$"
-)
+__all__ = ["DEMO_TOKEN", "Fault", "PortalEmulator", "error_body", "missing_scopes_body"]
 
 
 @dataclass
@@ -56,21 +42,13 @@ class Fault:
     """An injected failure for requests whose path starts with ``path_prefix``."""
 
     path_prefix: str
-    status: int
+    status: int | None = None  # None: answer normally, with the other effects below
     body: dict[str, Any] | None = None
     malformed: bool = False
+    delay_seconds: float = 0.0
+    repeat_cursor: bool = False
     times: int | None = None  # None: every time
     retry_after: float | None = None
-
-
-def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "status": "error",
-        "message": message,
-        "correlationId": str(uuid.uuid4()),
-        "category": category,
-        **extra,
-    }
 
 
 def missing_scopes_body(scopes: list[str]) -> dict[str, Any]:
@@ -95,14 +73,16 @@ class PortalEmulator:
         *,
         token: str = DEMO_TOKEN,
         rate_limit_per_10s: int | None = 100,
+        window_seconds: float = 10.0,
         daily_limit: int | None = None,
         latency_seconds: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.portal_dir = Path(portal_dir)
+        self.files = PortalFiles(Path(portal_dir))
         self.token = token
-        self.rate_limit_per_10s = rate_limit_per_10s
+        self.rate_limit = rate_limit_per_10s
+        self.window_seconds = window_seconds
         self.daily_limit = daily_limit
         self.latency_seconds = latency_seconds
         self._faults: list[Fault] = []
@@ -111,6 +91,7 @@ class PortalEmulator:
         self.requests_served = 0
         self.requests_limited = 0
         self.peak_in_window = 0
+        self.calls: Counter[str] = Counter()
         self._daily_used = 0
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -146,20 +127,13 @@ class PortalEmulator:
     def load(self, portal_dir: Path) -> None:
         """Serve another state of the portal from now on (the next night, say)."""
         with self._lock:
-            self.portal_dir = Path(portal_dir)
+            self.files = PortalFiles(Path(portal_dir))
 
-    def inject(
-        self,
-        path_prefix: str,
-        status: int,
-        *,
-        body: dict[str, Any] | None = None,
-        malformed: bool = False,
-        times: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
+    def inject(self, path_prefix: str, status: int | None = None, **effects: Any) -> None:
+        """Add a fault: ``status``, ``body``, ``malformed``, ``delay_seconds``,
+        ``repeat_cursor``, ``times``, ``retry_after`` (see :class:`Fault`)."""
         with self._lock:
-            self._faults.append(Fault(path_prefix, status, body, malformed, times, retry_after))
+            self._faults.append(Fault(path_prefix, status, **effects))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -176,13 +150,15 @@ class PortalEmulator:
                     return fault
         return None
 
-    def _count(self) -> tuple[str | None, dict[str, str]]:
+    def _count(self, exempt: bool = False) -> tuple[str | None, dict[str, str]]:
         """Account for one authorised request; return the limit policy it broke, if any."""
         with self._lock:
             now = time.monotonic()
-            while self._window and self._window[0] <= now - 10.0:
+            while self._window and self._window[0] <= now - self.window_seconds:
                 self._window.popleft()
-            headers = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+            headers = {
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(round(self.window_seconds * 1000))
+            }
             if self.daily_limit is not None:
                 headers["X-HubSpot-RateLimit-Daily"] = str(self.daily_limit)
                 if self._daily_used >= self.daily_limit:
@@ -192,22 +168,20 @@ class PortalEmulator:
                 headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
                     self.daily_limit - self._daily_used
                 )
-            if self.rate_limit_per_10s is not None:
-                headers["X-HubSpot-RateLimit-Max"] = str(self.rate_limit_per_10s)
-                if len(self._window) >= self.rate_limit_per_10s:
+            if self.rate_limit is not None and not exempt:
+                headers["X-HubSpot-RateLimit-Max"] = str(self.rate_limit)
+                if len(self._window) >= self.rate_limit:
                     self.requests_limited += 1
                     headers["X-HubSpot-RateLimit-Remaining"] = "0"
                     return "TEN_SECONDLY_ROLLING", headers
                 self._window.append(now)
                 self.peak_in_window = max(self.peak_in_window, len(self._window))
-                headers["X-HubSpot-RateLimit-Remaining"] = str(
-                    self.rate_limit_per_10s - len(self._window)
-                )
+                headers["X-HubSpot-RateLimit-Remaining"] = str(self.rate_limit - len(self._window))
             self.requests_served += 1
             return None, headers
 
     def handle(
-        self, method: str, target: str, authorization: str | None
+        self, method: str, target: str, authorization: str | None, raw_body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
@@ -223,58 +197,68 @@ class PortalEmulator:
                     "INVALID_AUTHENTICATION",
                 ),
             )
-        policy, headers = self._count()
+        policy, headers = self._count(exempt=is_exempt(method, path))
         if policy is not None:
-            message = (
-                "You have reached your daily limit."
-                if policy == "DAILY"
-                else "You have reached your ten_secondly_rolling limit."
-            )
-            return _json(
-                429,
-                {
-                    "status": "error",
-                    "message": message,
-                    "errorType": "RATE_LIMIT",
-                    "correlationId": str(uuid.uuid4()),
-                    "policyName": policy,
-                    "groupName": "publicapi:private-app-api-calls",
-                },
-                headers,
-            )
+            return _json(429, _rate_limit_body(policy), headers)
+        with self._lock:
+            self.calls[f"{method} {path}"] += 1
         fault = self._take_fault(path)
         if fault is not None:
+            if fault.delay_seconds:
+                time.sleep(fault.delay_seconds)
             if fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
             if fault.malformed:
                 return (
-                    fault.status,
+                    fault.status or 200,
                     {**headers, "Content-Type": "application/json"},
-                    b'{"results": [',
+                    (b'{"results": ['),
                 )
-            body = fault.body or error_body("Internal error", "INTERNAL_ERROR")
-            return _json(fault.status, body, headers)
-        if method != "GET":
-            return _json(405, error_body(f"{method} is not served", "VALIDATION_ERROR"), headers)
-        match = _ROUTE.match(path)
-        if match is None:
-            return _json(404, error_body(f"No route for {path}", "OBJECT_NOT_FOUND"), headers)
-        resource = match.group("resource") or match.group("dated")
-        object_type = unquote(match.group("object_type"))
-        object_type = OBJECT_TYPE_IDS.get(object_type, object_type)
+            if fault.status is not None:
+                body = fault.body or error_body("Internal error", "INTERNAL_ERROR")
+                return _json(fault.status, body, headers)
+        status, body = self._route(method, path, dict(parse_qsl(url.query)), raw_body)
+        if fault is not None and fault.repeat_cursor and isinstance(body, dict):
+            # A broken page: it points to the same cursor it was asked for.
+            stuck = dict(parse_qsl(url.query)).get("after", "c3R1Y2s=")
+            body["paging"] = {"next": {"after": stuck, "link": f"?after={stuck}"}}
+        return _json(status, body, headers)
+
+    def _route(
+        self, method: str, path: str, query: dict[str, str], raw_body: bytes
+    ) -> tuple[int, Any]:
         with self._lock:
-            source = self.portal_dir / resource / f"{object_type}.json"
-        if not source.is_file():
-            return _json(
-                400,
-                error_body(f"Unable to infer object type from: {object_type}", "VALIDATION_ERROR"),
-                headers,
-            )
-        items = json.loads(source.read_text(encoding="utf-8"))
-        if resource == "properties":
-            archived = parse_qs(url.query).get("archived", ["false"])[0].lower() == "true"
-            items = [item for item in items if bool(item.get("archived", False)) == archived]
-        return _json(200, {"results": items}, headers)
+            files = self.files
+        for route_method, pattern, handler, _paged in ROUTES:
+            match = pattern.match(path)
+            if match is None or route_method != method:
+                continue
+            params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+            try:
+                body = json.loads(raw_body) if raw_body else None
+            except ValueError:
+                return 400, error_body("Invalid JSON body", "VALIDATION_ERROR")
+            try:
+                return handler(files, Request(params, query, body))
+            except Refused as refused:
+                return refused.status, refused.body
+        return 404, error_body(f"No route for {method} {path}", "OBJECT_NOT_FOUND")
+
+
+def _rate_limit_body(policy: str) -> dict[str, Any]:
+    message = (
+        "You have reached your daily limit."
+        if policy == "DAILY"
+        else "You have reached your ten_secondly_rolling limit."
+    )
+    return {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+        "groupName": "publicapi:private-app-api-calls",
+    }
 
 
 def _json(
@@ -297,19 +281,27 @@ def _handler_for(emulator: PortalEmulator) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "hubaudit-emulator"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without this, Nagle's algorithm and the
+            # client's delayed ACK add ~40 ms to every response on loopback.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def _respond(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            raw_body = self.rfile.read(length) if length else b""
             status, headers, body = emulator.handle(
-                self.command, self.path, self.headers.get("Authorization")
+                self.command, self.path, self.headers.get("Authorization"), raw_body
             )
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (a timeout test, say)
 
         do_GET = _respond
         do_POST = _respond

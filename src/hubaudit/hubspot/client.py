@@ -3,26 +3,23 @@
 The SDK's generated API classes are built through its ``api_factory`` hook with a REST client that
 sends through our :class:`Transport`, and they are called with ``_preload_content=False`` so we get
 HubSpot's raw JSON: the SDK's models drop fields they do not know, and a drift auditor must not.
-Date-versioned paths (``/crm/properties/2026-03/…``) are not in the SDK and go straight through
-the transport.
+Date-versioned paths (``/crm/properties/2026-03/…``) and endpoints the SDK lacks (automation v4
+flows, association limits) go straight through the transport.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
-from urllib.parse import quote
 
-from hubaudit.config import Secret
+from hubaudit.config import API_RESOURCES, PortalConfig, Secret
 from hubaudit.errors import KindUnreadable
-from hubaudit.hubspot.transport import JsonResponse, QueryParams, Transport
+from hubaudit.hubspot.endpoints import Endpoint
+from hubaudit.hubspot.transport import JsonResponse, Transport
 
-
-def resource_path(api: str, resource: str, version: str, tail: str) -> str:
-    """``/crm/v3/properties/deals`` for ``v3``; ``/crm/properties/2026-03/deals`` for a date."""
-    if version.startswith("v"):
-        return f"/{api}/{version}/{resource}/{tail}"
-    return f"/{api}/{resource}/{version}/{tail}"
+MAX_PAGES = 10_000
 
 
 class _SdkResponse:
@@ -60,7 +57,7 @@ class _TransportRestClient:
         base = self._transport.base_url
         path = url[len(base) :] if url.startswith(base) else url
         params = [(name, _query_value(value)) for name, value in query_params or []]
-        return _SdkResponse(self._transport.request("GET", path, params=params))
+        return _SdkResponse(self._transport.request("GET", path, params=params or None))
 
 
 def _query_value(value: Any) -> str:
@@ -81,63 +78,112 @@ def sdk_api_factory(transport: Transport) -> Callable[[Any, str, Mapping[str, An
     return factory
 
 
-# The SDK call for each (api, resource) whose v3 path it covers: a function of the SDK client
-# and the path tail's arguments that returns the raw response.
-SdkCall = Callable[[Any, str, Mapping[str, str]], Any]
-_SDK_CALLS: dict[tuple[str, str], SdkCall] = {
-    ("crm", "properties"): lambda sdk, object_type, params: sdk.crm.properties.core_api.get_all(
-        object_type,
-        archived=params.get("archived") == "true",
-        _preload_content=False,
-    ),
-    ("crm", "pipelines"): lambda sdk, object_type, _params: sdk.crm.pipelines.pipelines_api.get_all(
-        object_type, _preload_content=False
-    ),
-}
-
-
 class HubSpotClient:
-    """Reads JSON resources of one portal."""
+    """Reads one portal's endpoints, at the path version the portal's config names. Thread-safe."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, versions: Mapping[str, str] | None = None) -> None:
         self.transport = transport
+        self.versions = {**API_RESOURCES, **(versions or {})}
         self._sdk: Any = None
+        self._sdk_lock = threading.Lock()
 
     @property
     def api_calls(self) -> int:
         return self.transport.api_calls
 
-    def _sdk_client(self) -> Any:
-        if self._sdk is None:
-            from hubspot import HubSpot  # imported on first use: it is large
+    def close(self) -> None:
+        self.transport.close()
 
-            self._sdk = HubSpot(api_factory=sdk_api_factory(self.transport))
-        return self._sdk
+    def _sdk_client(self) -> Any:
+        with self._sdk_lock:
+            if self._sdk is None:
+                from hubspot import HubSpot  # imported on first use: it is large
+
+                self._sdk = HubSpot(api_factory=sdk_api_factory(self.transport))
+            return self._sdk
+
+    def get(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The parsed JSON body of one GET."""
+        path_params = dict(params or {})
+        query_params = dict(query or {})
+        version = self.versions[endpoint.resource]
+        if endpoint.sdk is not None and endpoint.uses_sdk(version, query_params):
+            with self._exemption(endpoint):
+                return endpoint.sdk(self._sdk_client(), path_params, query_params).body
+        return self.transport.get_json(
+            endpoint.path(version, path_params),
+            list(query_params.items()) or None,
+            exempt=endpoint.exempt_from_burst_limit,
+        )
+
+    def _exemption(self, endpoint: Endpoint) -> AbstractContextManager[None]:
+        return self.transport.exempt() if endpoint.exempt_from_burst_limit else nullcontext()
+
+    def post(self, endpoint: Endpoint, body: Any, params: Mapping[str, str] | None = None) -> Any:
+        """The parsed JSON body of one POST (batch reads)."""
+        version = self.versions[endpoint.resource]
+        sent = self.transport.request(
+            "POST",
+            endpoint.path(version, dict(params or {})),
+            json_body=body,
+            exempt=endpoint.exempt_from_burst_limit,
+        )
+        return sent.body
 
     def list_results(
         self,
-        api: str,
-        resource: str,
-        version: str,
-        object_type: str,
+        endpoint: Endpoint,
         params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """The ``results`` array of an unpaged list endpoint, as HubSpot sent it."""
-        query = dict(params or {})
-        sdk_call = _SDK_CALLS.get((api, resource)) if version == "v3" else None
-        if sdk_call is not None:
-            body = sdk_call(self._sdk_client(), object_type, query).body
-        else:
-            path = resource_path(api, resource, version, quote(object_type, safe=""))
-            body = self.transport.get_json(path, _as_params(query))
-        return _results(body, f"{api}/{resource}/{object_type}")
+        return results_of(self.get(endpoint, params, query), endpoint.name)
+
+    def paged_results(
+        self, endpoint: Endpoint, page_size: int, params: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every page of a cursor-paged endpoint; a cursor seen twice stops with an error."""
+        results: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        after: str | None = None
+        for _page in range(MAX_PAGES):
+            query = {"limit": str(page_size)} | ({"after": after} if after else {})
+            body = self.get(endpoint, params, query)
+            results.extend(results_of(body, endpoint.name))
+            after = _next_cursor(body)
+            if after is None:
+                return results
+            if after in seen:
+                raise KindUnreadable(
+                    f"{endpoint.name}: HubSpot returned the cursor {after!r} twice; "
+                    "stopped rather than loop",
+                    category="PAGINATION_LOOP",
+                )
+            seen.add(after)
+        raise KindUnreadable(
+            f"{endpoint.name}: more than {MAX_PAGES} pages", category="PAGINATION_LIMIT"
+        )
 
 
-def _as_params(query: Mapping[str, str]) -> QueryParams:
-    return list(query.items()) or None
+def _next_cursor(body: Any) -> str | None:
+    paging = body.get("paging") if isinstance(body, dict) else None
+    following = paging.get("next") if isinstance(paging, dict) else None
+    after = following.get("after") if isinstance(following, dict) else None
+    if after is None:
+        return None
+    if isinstance(after, bool) or not isinstance(after, str | int) or after == "":
+        raise KindUnreadable(
+            "a page's paging.next.after is not a cursor", category="MALFORMED_RESPONSE"
+        )
+    return str(after)
 
 
-def _results(body: Any, what: str) -> list[dict[str, Any]]:
+def results_of(body: Any, what: str) -> list[dict[str, Any]]:
     results = body.get("results") if isinstance(body, dict) else None
     if not isinstance(results, list) or not all(isinstance(item, dict) for item in results):
         raise KindUnreadable(
@@ -147,23 +193,14 @@ def _results(body: Any, what: str) -> list[dict[str, Any]]:
     return results
 
 
-def connect(
-    base_url: str,
-    token: Secret,
-    *,
-    portal: str,
-    rate_limit_per_10s: int = 100,
-    timeout_seconds: float = 30.0,
-    max_retries: int = 5,
-) -> HubSpotClient:
-    """A client for one portal, on a fresh transport. Close it with ``client.transport.close()``."""
-    return HubSpotClient(
-        Transport(
-            base_url,
-            token,
-            portal=portal,
-            rate_limit_per_10s=rate_limit_per_10s,
-            timeout_seconds=timeout_seconds,
-            max_retries=max_retries,
-        )
+def connect(portal: PortalConfig, token: Secret) -> HubSpotClient:
+    """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`."""
+    transport = Transport(
+        portal.base_url,
+        token,
+        portal=portal.name,
+        rate_limit_per_10s=portal.rate_limit_per_10s,
+        timeout_seconds=portal.timeout_seconds,
+        max_retries=portal.max_retries,
     )
+    return HubSpotClient(transport, portal.api_versions)

@@ -13,8 +13,8 @@ import json
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +31,16 @@ QueryParams = list[tuple[str, str]] | None
 _RETRIABLE_STATUS = frozenset({423, 429, 477, 500, 502, 503, 504})
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 30.0
+_WINDOW_MARGIN_SECONDS = 0.1
 
 
 class RateLimiter:
-    """At most ``limit`` requests in any rolling ``window`` seconds, shared by all threads."""
+    """At most ``limit`` requests in any rolling ``window`` seconds, shared by all threads.
+
+    A request holds its place in the window from the moment it is sent; when it completes, its
+    time moves to the completion (:meth:`settle`). HubSpot counts a request when it arrives,
+    somewhere between the two, so a place never frees up before HubSpot's does.
+    """
 
     def __init__(
         self,
@@ -48,23 +54,28 @@ class RateLimiter:
         self.window = window
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._sent: list[list[float]] = []
         self._not_before = 0.0
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self) -> list[float]:
+        """Wait for a place in the window; return it (to :meth:`settle` once answered)."""
         with self._lock:
             while True:
                 now = self._clock()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
+                self._sent = [place for place in self._sent if place[0] > now - self.window]
                 wait = self._not_before - now
                 if len(self._sent) >= self.limit:
-                    wait = max(wait, self._sent[0] + self.window - now)
+                    wait = max(wait, min(place[0] for place in self._sent) + self.window - now)
                 if wait <= 0:
-                    self._sent.append(now)
-                    return
+                    place = [now]
+                    self._sent.append(place)
+                    return place
                 self._sleep(wait)
+
+    def settle(self, place: list[float]) -> None:
+        with self._lock:
+            place[0] = max(place[0], self._clock())
 
     def pause(self, seconds: float) -> None:
         """HubSpot says the window is spent: send nothing for ``seconds``."""
@@ -136,7 +147,12 @@ class Transport:
         self.max_retries = max_retries
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.limiter = RateLimiter(rate_limit_per_10s, clock=clock, sleep=sleep)
+        # A little over ten seconds: HubSpot counts a request when it arrives, a moment after we
+        # count it here, and a window that ends exactly on time would be one request too many.
+        self.limiter = RateLimiter(
+            rate_limit_per_10s, 10.0 + _WINDOW_MARGIN_SECONDS, clock=clock, sleep=sleep
+        )
+        self._local = threading.local()
         self._http = http or httpx.Client(timeout=timeout_seconds)
         self._owns_http = http is None
         self._auth = {"Authorization": f"Bearer {token.reveal()}"}
@@ -157,9 +173,19 @@ class Transport:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def get_json(self, path: str, params: QueryParams = None) -> Any:
+    def get_json(self, path: str, params: QueryParams = None, *, exempt: bool = False) -> Any:
         """GET ``path`` and return its parsed JSON body."""
-        return self.request("GET", path, params=params).body
+        return self.request("GET", path, params=params, exempt=exempt).body
+
+    @contextmanager
+    def exempt(self) -> Iterator[None]:
+        """Requests this thread sends inside are exempt from the ten-secondly pacing."""
+        before = getattr(self._local, "exempt", False)
+        self._local.exempt = True
+        try:
+            yield
+        finally:
+            self._local.exempt = before
 
     def request(
         self,
@@ -169,23 +195,29 @@ class Transport:
         params: QueryParams = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        exempt: bool = False,
     ) -> JsonResponse:
         """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
         url = self.base_url + path
         last_failure = ""
         for attempt in range(self.max_retries + 1):
-            self.limiter.acquire()
+            paced = not (exempt or getattr(self._local, "exempt", False))
+            place = self.limiter.acquire() if paced else None
             with self._calls_lock:
                 self._calls += 1
             started = time.monotonic()
             try:
-                response = self._http.request(
-                    method,
-                    url,
-                    params=tuple(params) if params else None,
-                    json=json_body,
-                    headers={**(headers or {}), **self._auth, "Accept": "application/json"},
-                )
+                try:
+                    response = self._http.request(
+                        method,
+                        url,
+                        params=tuple(params) if params else None,
+                        json=json_body,
+                        headers={**(headers or {}), **self._auth, "Accept": "application/json"},
+                    )
+                finally:
+                    if place is not None:
+                        self.limiter.settle(place)
                 self._follow_rate_headers(response)
                 log.debug(
                     "hubspot.request",
@@ -250,6 +282,8 @@ class Transport:
             category=error.category,
             status=status,
             scopes=error.scopes,
+            # A 403 that is not about scopes is the portal's tier or product lacking the API.
+            unsupported=status == 403 and error.category != "MISSING_SCOPES",
         )
 
     def _retry_after(self, response: httpx.Response, status: int) -> float | None:

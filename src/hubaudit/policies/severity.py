@@ -70,6 +70,44 @@ DEFAULT_RULES: tuple[SeverityRule, ...] = (
     SeverityRule(Severity.LOW, Kind.PIPELINE, field="displayOrder"),
     SeverityRule(Severity.LOW, Kind.PIPELINE, field="stages.*.label"),
     SeverityRule(Severity.LOW, Kind.PIPELINE, field="stages.*.displayOrder"),
+    # lifecycle stages
+    SeverityRule(Severity.CRITICAL, Kind.LIFECYCLE_STAGE, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.HIGH, Kind.LIFECYCLE_STAGE, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.HIGH, Kind.LIFECYCLE_STAGE, field="hidden"),
+    SeverityRule(Severity.LOW, Kind.LIFECYCLE_STAGE, field="label"),
+    SeverityRule(Severity.LOW, Kind.LIFECYCLE_STAGE, field="displayOrder"),
+    # workflows
+    SeverityRule(Severity.HIGH, Kind.WORKFLOW, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.WORKFLOW, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.HIGH, Kind.WORKFLOW, field="isEnabled"),
+    SeverityRule(Severity.HIGH, Kind.WORKFLOW, field="actions.**"),
+    SeverityRule(Severity.HIGH, Kind.WORKFLOW, field="enrollmentCriteria.**"),
+    SeverityRule(Severity.LOW, Kind.WORKFLOW, field="name"),
+    SeverityRule(Severity.LOW, Kind.WORKFLOW, field="description"),
+    # custom object schemas
+    SeverityRule(Severity.CRITICAL, Kind.OBJECT_SCHEMA, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.OBJECT_SCHEMA, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.HIGH, Kind.OBJECT_SCHEMA, field="requiredProperties"),
+    SeverityRule(Severity.LOW, Kind.OBJECT_SCHEMA, field="labels.**"),
+    SeverityRule(Severity.LOW, Kind.OBJECT_SCHEMA, field="description"),
+    # association labels
+    SeverityRule(Severity.HIGH, Kind.ASSOCIATION_LABEL, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.LOW, Kind.ASSOCIATION_LABEL, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.ASSOCIATION_LABEL, field="userEnforcedMaxToObjectIds"),
+    SeverityRule(Severity.LOW, Kind.ASSOCIATION_LABEL, field="label"),
+    # property groups
+    SeverityRule(Severity.MEDIUM, Kind.PROPERTY_GROUP, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.LOW, Kind.PROPERTY_GROUP),
+    # people and permissions
+    SeverityRule(Severity.CRITICAL, Kind.USER, field="superAdmin"),
+    SeverityRule(Severity.HIGH, Kind.USER, field="roleIds"),
+    SeverityRule(Severity.HIGH, Kind.USER, field="roleId"),
+    SeverityRule(Severity.MEDIUM, Kind.USER, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.MEDIUM, Kind.USER, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.LOW, Kind.USER),
+    SeverityRule(Severity.HIGH, Kind.ROLE, ChangeOp.ADDED, ""),
+    SeverityRule(Severity.HIGH, Kind.ROLE, ChangeOp.REMOVED, ""),
+    SeverityRule(Severity.LOW, Kind.TEAM),
 )
 
 

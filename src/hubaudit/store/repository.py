@@ -157,6 +157,7 @@ class Store:
                         status=part.status.value,
                         items=part.items,
                         reason=part.reason,
+                        unverified=json.dumps(list(part.unverified)) if part.unverified else None,
                     )
                 )
             row.item_count = count
@@ -192,7 +193,14 @@ class Store:
 
     def _snapshot_info(self, session: Session, row: SnapshotRow, portal: str) -> SnapshotInfo:
         coverage = tuple(
-            KindCoverage(Kind(c.kind), c.scope, CoverageStatus(c.status), c.items, c.reason)
+            KindCoverage(
+                Kind(c.kind),
+                c.scope,
+                CoverageStatus(c.status),
+                c.items,
+                c.reason,
+                tuple(json.loads(c.unverified)) if c.unverified else (),
+            )
             for c in session.scalars(
                 select(SnapshotCoverageRow)
                 .where(SnapshotCoverageRow.snapshot_id == row.id)
@@ -221,7 +229,11 @@ class Store:
         self, portal: str, snapshot: SnapshotInfo, approved_by: str, note: str, at: datetime
     ) -> BaselineInfo:
         """A new baseline version holding exactly the snapshot's items. Immutable from now on."""
-        scopes = tuple(sorted(c.scope for c in snapshot.coverage))
+        # The baseline governs the parts that were read; a part the portal lacks (unsupported)
+        # is not governed, so it is never reported as not verified.
+        scopes = tuple(
+            sorted(c.scope for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE)
+        )
         with self._session() as session:
             portal_id = self._portal_id(session, portal)
             latest = session.scalar(

@@ -94,6 +94,8 @@ class SnapshotCoverageRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     items: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON list of "field=value" filters: items of this part that were not read
+    unverified: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SnapshotItemRow(Base):

@@ -1,10 +1,19 @@
-"""What a collector is, and the loop that runs the collectors of one portal."""
+"""What a collector is, and the engine that runs a portal's collectors.
+
+A collector names the parts of the portal it reads (one per object type, or one for the whole
+kind). Parts of one phase run concurrently, paced by the one transport; a later phase may use what
+an earlier one read (custom object types come from the schemas; lifecycle stages from the
+``lifecyclestage`` property). A part that cannot be read becomes a coverage value, never an
+abort; fatal errors (a refused token, the DAILY limit) stop the whole run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hubaudit.config import PortalConfig
 from hubaudit.errors import KindUnreadable
@@ -15,80 +24,145 @@ from hubaudit.snapshot import make_item
 
 log = get_logger(__name__)
 
+Raw = dict[str, Any]
+
 
 @dataclass(frozen=True)
-class ListCollector:
-    """A kind read from an unpaged list endpoint, once per object type.
+class CustomObject:
+    name: str
+    fully_qualified_name: str
+    object_type_id: str
 
-    It names its endpoint (``api``/``resource``, with the path version taken from the portal's
-    config), the object types it reads, how to key an item, and its canonical form.
-    """
+
+@dataclass
+class Reading:
+    """What the collectors of one run share: the client, the config, what earlier phases read."""
+
+    client: HubSpotClient
+    portal: PortalConfig
+    custom_objects: list[CustomObject] = field(default_factory=list)
+    raw_by_scope: dict[str, list[Raw]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remember(self, scope: str, raws: list[Raw]) -> None:
+        with self._lock:
+            self.raw_by_scope[scope] = raws
+
+    def property_object_types(self) -> tuple[str, ...]:
+        custom = tuple(c.fully_qualified_name for c in self.custom_objects)
+        return self.portal.property_object_types + custom
+
+
+@dataclass(frozen=True)
+class PartResult:
+    items: list[ConfigItem]
+    unverified: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One read of one part of the portal: its scope (a key prefix) and how to read it."""
 
     kind: Kind
-    api: str
-    resource: str
-    identity: str
-    object_types: Callable[[PortalConfig], tuple[str, ...]]
-    canonical: Callable[[Mapping[str, Any]], dict[str, Any]]
-    label_field: str = "label"
-    params: Mapping[str, str] = field(default_factory=dict)
+    scope: str
+    read: Callable[[], PartResult]
 
-    def scope(self, object_type: str) -> str:
-        return f"{self.kind}:{object_type}"
 
-    def key(self, object_type: str, raw: Mapping[str, Any]) -> str:
-        return f"{self.scope(object_type)}:{raw[self.identity]}"
+class Collector(Protocol):
+    kind: Kind
+    phase: int
 
-    def read(
-        self, client: HubSpotClient, portal: PortalConfig, object_type: str
-    ) -> list[ConfigItem]:
-        version = portal.api_versions.get(self.resource, "v3")
-        results = client.list_results(self.api, self.resource, version, object_type, self.params)
-        items: dict[str, ConfigItem] = {}
-        for raw in results:
-            ident = raw.get(self.identity)
-            if not isinstance(ident, str | int) or isinstance(ident, bool) or ident == "":
-                raise KindUnreadable(
-                    f"an item in {self.resource}/{object_type} has no {self.identity!r}",
-                    category="MALFORMED_RESPONSE",
-                )
-            key = self.key(object_type, raw)
-            if key in items:
-                raise KindUnreadable(
-                    f"{self.resource}/{object_type} lists {self.identity} {ident!r} twice",
-                    category="MALFORMED_RESPONSE",
-                )
-            label = raw.get(self.label_field)
-            items[key] = make_item(
-                self.kind,
-                key,
-                raw,
-                self.canonical(raw),
-                label=label if isinstance(label, str) else None,
+    def parts(self, reading: Reading) -> list[Part]: ...
+
+
+def items_from(
+    kind: Kind,
+    scope: str,
+    raws: Iterable[Mapping[str, Any]],
+    identity: Callable[[Mapping[str, Any]], object],
+    canonical: Callable[[Mapping[str, Any]], dict[str, Any]],
+    label: Callable[[Mapping[str, Any]], object] = lambda raw: raw.get("label"),
+) -> list[ConfigItem]:
+    """Key, canonicalise and hash raw objects; refuse a response whose identities are broken."""
+    items: dict[str, ConfigItem] = {}
+    for raw in raws:
+        ident = identity(raw)
+        if isinstance(ident, bool) or not isinstance(ident, str | int) or ident == "":
+            raise KindUnreadable(
+                f"an item of {scope} has no identity", category="MALFORMED_RESPONSE"
             )
-        return list(items.values())
+        key = f"{scope}:{ident}"
+        if key in items:
+            raise KindUnreadable(f"{scope} lists {ident!r} twice", category="MALFORMED_RESPONSE")
+        text = label(raw)
+        items[key] = make_item(
+            kind, key, raw, canonical(raw), label=text if isinstance(text, str) else None
+        )
+    return list(items.values())
+
+
+def coverage_for_failure(kind: Kind, scope: str, exc: KindUnreadable) -> KindCoverage:
+    status = CoverageStatus.UNSUPPORTED if exc.unsupported else CoverageStatus.FAILED
+    reason = f"{exc.category}: {exc}" if exc.category else str(exc)
+    return KindCoverage(kind, scope, status, 0, reason)
 
 
 def collect_portal(
-    client: HubSpotClient, portal: PortalConfig, collectors: Iterable[ListCollector]
+    client: HubSpotClient, portal: PortalConfig, collectors: Sequence[Collector]
 ) -> tuple[list[ConfigItem], list[KindCoverage]]:
-    """Read every part of the portal. A part that cannot be read is a coverage value, not an abort.
-
-    Fatal errors (a refused token, the DAILY limit) propagate: they stop the whole run.
-    """
+    """Read every part of the portal, phase by phase, parts of a phase concurrently."""
+    reading = Reading(client, portal)
     items: list[ConfigItem] = []
     coverage: list[KindCoverage] = []
-    for collector in collectors:
-        for object_type in collector.object_types(portal):
-            scope = collector.scope(object_type)
-            try:
-                part = collector.read(client, portal, object_type)
-            except KindUnreadable as exc:
-                status = CoverageStatus.UNSUPPORTED if exc.unsupported else CoverageStatus.FAILED
-                reason = f"{exc.category}: {exc}" if exc.category else str(exc)
-                log.warning("collect.part_failed", portal=portal.name, scope=scope, reason=reason)
-                coverage.append(KindCoverage(collector.kind, scope, status, 0, reason))
+    for phase in sorted({c.phase for c in collectors}):
+        parts = [p for c in collectors if c.phase == phase for p in c.parts(reading)]
+        for part, outcome in _run_parts(parts, portal.concurrency):
+            if isinstance(outcome, KindUnreadable):
+                part_coverage = coverage_for_failure(part.kind, part.scope, outcome)
+                # A part the portal does not have is a fact, not a problem.
+                report = log.info if outcome.unsupported else log.warning
+                report(
+                    f"collect.part_{part_coverage.status.value}",
+                    portal=portal.name,
+                    scope=part.scope,
+                    reason=str(outcome),
+                )
+                coverage.append(part_coverage)
                 continue
-            items.extend(part)
-            coverage.append(KindCoverage(collector.kind, scope, CoverageStatus.COMPLETE, len(part)))
+            items.extend(outcome.items)
+            coverage.append(
+                KindCoverage(
+                    part.kind,
+                    part.scope,
+                    CoverageStatus.COMPLETE,
+                    len(outcome.items),
+                    outcome.note,
+                    outcome.unverified,
+                )
+            )
+    coverage.sort(key=lambda c: c.scope)
     return items, coverage
+
+
+def _run_parts(parts: list[Part], workers: int) -> list[tuple[Part, PartResult | KindUnreadable]]:
+    def attempt(part: Part) -> PartResult | KindUnreadable:
+        try:
+            return part.read()
+        except KindUnreadable as exc:
+            return exc
+
+    if workers <= 1 or len(parts) <= 1:
+        return [(part, attempt(part)) for part in parts]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubaudit-read") as pool:
+        futures: dict[Future[PartResult | KindUnreadable], Part] = {
+            pool.submit(attempt, part): part for part in parts
+        }
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:
+            error = future.exception()
+            if error is not None:  # fatal: cancel what has not started, then stop the run
+                for other in pending:
+                    other.cancel()
+                raise error
+        return [(futures[f], f.result()) for f in futures]

@@ -1,19 +1,25 @@
 """``pipeline``: one per pipeline of each object type, keyed ``pipeline:{objectType}:{pipelineId}``.
 
 Stages become a map by stage id, so reordering stages is a ``displayOrder`` change; stage
-``metadata`` is kept exactly as HubSpot sends it (strings such as ``"0.2"``).
+``metadata`` is kept exactly as HubSpot sends it (strings such as ``"0.2"``). The lifecycle
+pipelines of contacts and companies are lifecycle stages, read as ``lifecycle_stage`` items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
-from hubaudit.hubspot.collectors.base import ListCollector
+from hubaudit.errors import KindUnreadable
+from hubaudit.hubspot import endpoints
+from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
 
 VOLATILE_FIELDS = ("createdAt", "updatedAt", "archivedAt")
+LIFECYCLE_PIPELINE_SUFFIX = "-lifecycle-pipeline"
 
 
 def canonical_stage(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -26,11 +32,25 @@ def canonical_pipeline(raw: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-PIPELINES = ListCollector(
-    kind=Kind.PIPELINE,
-    api="crm",
-    resource="pipelines",
-    identity="id",
-    object_types=lambda portal: portal.pipeline_object_types,
-    canonical=canonical_pipeline,
-)
+def read_pipelines(reading: Reading, object_type: str) -> PartResult:
+    try:
+        raws = reading.client.list_results(endpoints.PIPELINES, {"object_type": object_type})
+    except KindUnreadable as exc:
+        raise _as_unsupported_if_unknown_type(exc) from exc
+    raws = [r for r in raws if not str(r.get("id", "")).endswith(LIFECYCLE_PIPELINE_SUFFIX)]
+    scope = f"pipeline:{object_type}"
+    return PartResult(
+        items_from(Kind.PIPELINE, scope, raws, lambda raw: raw.get("id"), canonical_pipeline)
+    )
+
+
+class PipelinesCollector:
+    kind = Kind.PIPELINE
+    phase = 1
+
+    def parts(self, reading: Reading) -> list[Part]:
+        object_types = reading.portal.pipeline_object_types
+        return [
+            Part(self.kind, f"pipeline:{ot}", partial(read_pipelines, reading, ot))
+            for ot in object_types
+        ]

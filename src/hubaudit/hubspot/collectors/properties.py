@@ -1,19 +1,29 @@
-"""``property``: one per property of each object type, keyed ``property:{objectType}:{name}``."""
+"""``property``: every property of every object type, keyed ``property:{objectType}:{name}``.
+
+Per object type, six reads: live and archived properties at each ``dataSensitivity`` level
+(HubSpot hides sensitive properties unless asked, and lists archived ones only when asked). The
+live non-sensitive read decides whether the part is readable at all; when another read is refused
+(a token without the sensitive-data scopes, say) the part is still complete for the rest, and its
+coverage names what was not read so that nothing there is reported as removed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
-from hubaudit.hubspot.collectors.base import ListCollector
+from hubaudit.errors import KindUnreadable
+from hubaudit.hubspot import endpoints
+from hubaudit.hubspot.collectors.base import Part, PartResult, Raw, Reading, items_from
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
 
 # Kept in the raw JSON for attribution, never compared.
 VOLATILE_FIELDS = ("createdAt", "updatedAt", "archivedAt", "createdUserId", "updatedUserId")
 
-# HubSpot omits these flags when they are false (seen in real portals' responses).
-OMITTED_MEANS_FALSE = {
+# HubSpot omits these when they hold their default (seen in real portals' responses).
+OMITTED_DEFAULTS = {
     "archived": False,
     "calculated": False,
     "externalOptions": False,
@@ -21,24 +31,76 @@ OMITTED_MEANS_FALSE = {
     "hasUniqueValue": False,
     "hidden": False,
     "hubspotDefined": False,
+    "dataSensitivity": "non_sensitive",
 }
 OPTION_DEFAULTS = {"hidden": False, "description": ""}
+SENSITIVITY_LEVELS = ("non_sensitive", "sensitive", "highly_sensitive")
+LIFECYCLE_PROPERTY = "lifecyclestage"
 
 
 def canonical_property(raw: Mapping[str, Any]) -> dict[str, Any]:
-    body = with_defaults(without(raw, VOLATILE_FIELDS), OMITTED_MEANS_FALSE)
+    body = with_defaults(without(raw, VOLATILE_FIELDS), OMITTED_DEFAULTS)
     body.setdefault("description", "")
+    if raw.get("name") == LIFECYCLE_PROPERTY:
+        # Its options are the lifecycle stages, governed (and reported) as lifecycle_stage items.
+        body.pop("options", None)
+        body["options"] = "governed as lifecycle_stage items"
+        return body
     body["options"] = keyed_by(
         raw.get("options") or [], "value", lambda option: with_defaults(option, OPTION_DEFAULTS)
     )
     return body
 
 
-PROPERTIES = ListCollector(
-    kind=Kind.PROPERTY,
-    api="crm",
-    resource="properties",
-    identity="name",
-    object_types=lambda portal: portal.property_object_types,
-    canonical=canonical_property,
-)
+def read_properties(reading: Reading, object_type: str) -> PartResult:
+    client = reading.client
+    params = {"object_type": object_type}
+    raws: list[Raw] = []
+    unverified: list[str] = []
+    notes: list[str] = []
+    for archived in ("false", "true"):
+        for level in SENSITIVITY_LEVELS:
+            query = {"archived": archived}
+            if level != "non_sensitive":
+                query["dataSensitivity"] = level
+            try:
+                raws += client.list_results(endpoints.PROPERTIES, params, query)
+            except KindUnreadable as exc:
+                if archived == "false" and level == "non_sensitive":
+                    raise _as_unsupported_if_unknown_type(exc) from exc
+                what = "archived=true" if archived == "true" else f"dataSensitivity={level}"
+                if what not in unverified:
+                    unverified.append(what)
+                notes.append(f"{'archived' if archived == 'true' else level} not read: {exc}")
+    reading.remember(f"property:{object_type}", raws)
+    items = items_from(
+        Kind.PROPERTY,
+        f"property:{object_type}",
+        raws,
+        lambda raw: raw.get("name"),
+        canonical_property,
+    )
+    return PartResult(items, tuple(unverified), "; ".join(notes) or None)
+
+
+def _as_unsupported_if_unknown_type(exc: KindUnreadable) -> KindUnreadable:
+    """HubSpot answers 400 for an object type the portal does not have (a tier without leads)."""
+    if exc.status == 400 and "infer object type" in str(exc):
+        return KindUnreadable(
+            f"the portal has no such object type ({exc})",
+            category=exc.category,
+            status=exc.status,
+            unsupported=True,
+        )
+    return exc
+
+
+class PropertiesCollector:
+    kind = Kind.PROPERTY
+    phase = 1
+
+    def parts(self, reading: Reading) -> list[Part]:
+        return [
+            Part(self.kind, f"property:{ot}", partial(read_properties, reading, ot))
+            for ot in reading.property_object_types()
+        ]

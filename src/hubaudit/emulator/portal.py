@@ -1,0 +1,325 @@
+"""A portal's configuration as the emulator serves it: files in, HubSpot-shaped bodies out.
+
+The folder (every file optional; a missing one is an empty list)::
+
+    properties/{objectType}.json  [Property]        archived ones and every sensitivity level
+    groups/{objectType}.json      [PropertyGroup]
+    pipelines/{objectType}.json   [Pipeline]        contacts/companies: the lifecycle pipeline
+    schemas.json                  [ObjectSchema]    custom objects
+    associations.json             [{fromObjectTypeId, toObjectTypeId, category, typeId, label,
+                                    userEnforcedMaxToObjectIds?}]
+    users.json, teams.json, roles.json
+    flows.json                    [ApiFlow]         full definitions
+
+An object type is known when it has a properties file or a schema; an unknown one gets HubSpot's
+400. Each handler is a function of the folder, the path parameters, the query and the body, and
+returns ``(status, body)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OBJECT_TYPE_IDS = {
+    "0-1": "contacts",
+    "0-2": "companies",
+    "0-3": "deals",
+    "0-5": "tickets",
+    "0-7": "products",
+    "0-8": "line_items",
+    "0-14": "quotes",
+    "0-27": "tasks",
+    "0-46": "notes",
+    "0-47": "meetings",
+    "0-48": "calls",
+    "0-49": "emails",
+    "0-136": "leads",
+}
+NAMES_TO_IDS = {name: type_id for type_id, name in OBJECT_TYPE_IDS.items()}
+MAX_PAGE = 100
+FLOW_LISTING_FIELDS = (
+    "id",
+    "isEnabled",
+    "flowType",
+    "objectTypeId",
+    "revisionId",
+    "createdAt",
+    "updatedAt",
+    "name",
+    "uuid",
+)
+
+Body = Any
+Response = tuple[int, Body]
+
+
+def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Request:
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+
+
+class PortalFiles:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load(self, name: str) -> list[dict[str, Any]]:
+        path = self.folder / name
+        if not path.is_file():
+            return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, list):
+            raise ValueError(f"{path} must hold a JSON array")
+        return data
+
+    def object_type(self, given: str) -> str | None:
+        """The canonical name of an object type given by name, id or custom-object name."""
+        name = OBJECT_TYPE_IDS.get(given, given)
+        if (self.folder / "properties" / f"{name}.json").is_file():
+            return name
+        for schema in self.load("schemas.json"):
+            if given in (
+                schema.get("objectTypeId"),
+                schema.get("fullyQualifiedName"),
+                schema.get("name"),
+            ):
+                return str(schema["fullyQualifiedName"])
+        return None
+
+    def require_type(self, given: str) -> str:
+        name = self.object_type(given)
+        if name is None:
+            raise _unknown_type(given)
+        return name
+
+    def type_id(self, given: str) -> str:
+        name = self.require_type(given)
+        if name in NAMES_TO_IDS:
+            return NAMES_TO_IDS[name]
+        for schema in self.load("schemas.json"):
+            if schema.get("fullyQualifiedName") == name:
+                return str(schema.get("objectTypeId"))
+        raise _unknown_type(given)
+
+
+class Refused(Exception):
+    """HubSpot would answer this request with an error: ``status`` and ``body``."""
+
+    def __init__(self, status: int, body: Body) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def _unknown_type(given: str) -> Refused:
+    return Refused(
+        400, error_body(f"Unable to infer object type from: {given}", "VALIDATION_ERROR")
+    )
+
+
+def _page(items: list[Any], query: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        limit = max(1, min(MAX_PAGE, int(query.get("limit", str(MAX_PAGE)))))
+        offset = int(base64.urlsafe_b64decode(query["after"]).decode()) if "after" in query else 0
+    except (ValueError, UnicodeDecodeError):
+        offset, limit = 0, MAX_PAGE
+    body: dict[str, Any] = {"results": items[offset : offset + limit]}
+    if offset + limit < len(items):
+        after = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+        body["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+    return body
+
+
+def properties(files: PortalFiles, request: Request) -> Response:
+    name = files.require_type(request.params["object_type"])
+    archived = request.query.get("archived", "false").lower() == "true"
+    level = request.query.get("dataSensitivity", "non_sensitive")
+    items = [
+        p
+        for p in files.load(f"properties/{name}.json")
+        if bool(p.get("archived", False)) == archived
+        and p.get("dataSensitivity", "non_sensitive") == level
+    ]
+    return 200, {"results": items}
+
+
+def groups(files: PortalFiles, request: Request) -> Response:
+    name = files.require_type(request.params["object_type"])
+    return 200, {"results": files.load(f"groups/{name}.json")}
+
+
+def pipelines(files: PortalFiles, request: Request) -> Response:
+    name = files.require_type(request.params["object_type"])
+    return 200, {"results": files.load(f"pipelines/{name}.json")}
+
+
+def pipeline(files: PortalFiles, request: Request) -> Response:
+    name = files.require_type(request.params["object_type"])
+    for item in files.load(f"pipelines/{name}.json"):
+        if item.get("id") == request.params["pipeline_id"]:
+            return 200, item
+    raise Refused(
+        404,
+        error_body(f"Unable to find pipeline {request.params['pipeline_id']}", "OBJECT_NOT_FOUND"),
+    )
+
+
+def schemas(files: PortalFiles, request: Request) -> Response:
+    archived = request.query.get("archived", "false").lower() == "true"
+    items = [s for s in files.load("schemas.json") if bool(s.get("archived", False)) == archived]
+    return 200, {"results": items}
+
+
+def _pair(files: PortalFiles, request: Request) -> tuple[str, str]:
+    return files.type_id(request.params["from_type"]), files.type_id(request.params["to_type"])
+
+
+def association_labels(files: PortalFiles, request: Request) -> Response:
+    from_id, to_id = _pair(files, request)
+    return 200, {
+        "results": [
+            {"category": a["category"], "typeId": a["typeId"], "label": a.get("label")}
+            for a in files.load("associations.json")
+            if a.get("fromObjectTypeId") == from_id and a.get("toObjectTypeId") == to_id
+        ]
+    }
+
+
+def association_limits(files: PortalFiles, request: Request) -> Response:
+    from_id, to_id = _pair(files, request)
+    return 200, {
+        "results": [
+            {
+                "category": a["category"],
+                "typeId": a["typeId"],
+                "label": a.get("label"),
+                "userEnforcedMaxToObjectIds": a["userEnforcedMaxToObjectIds"],
+            }
+            for a in files.load("associations.json")
+            if a.get("fromObjectTypeId") == from_id
+            and a.get("toObjectTypeId") == to_id
+            and a.get("userEnforcedMaxToObjectIds") is not None
+        ]
+    }
+
+
+def users(files: PortalFiles, request: Request) -> Response:
+    return 200, _page(files.load("users.json"), request.query)
+
+
+def teams(files: PortalFiles, _request: Request) -> Response:
+    return 200, {"results": files.load("teams.json")}
+
+
+def roles(files: PortalFiles, _request: Request) -> Response:
+    return 200, {"results": files.load("roles.json")}
+
+
+def flows(files: PortalFiles, request: Request) -> Response:
+    listing = [
+        {k: flow[k] for k in FLOW_LISTING_FIELDS if k in flow} for flow in files.load("flows.json")
+    ]
+    return 200, _page(listing, request.query)
+
+
+def flows_batch_read(files: PortalFiles, request: Request) -> Response:
+    inputs = request.body.get("inputs") if isinstance(request.body, dict) else None
+    if not isinstance(inputs, list) or len(inputs) > MAX_PAGE:
+        raise Refused(
+            400,
+            error_body(f"inputs must be a list of at most {MAX_PAGE} flow ids", "VALIDATION_ERROR"),
+        )
+    by_id = {str(flow.get("id")): flow for flow in files.load("flows.json")}
+    wanted = [str(i.get("flowId")) for i in inputs if isinstance(i, dict)]
+    found = [by_id[w] for w in wanted if w in by_id]
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": found,
+        "startedAt": "2026-01-01T00:00:00Z",
+        "completedAt": "2026-01-01T00:00:01Z",
+    }
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        body["numErrors"] = len(missing)
+        body["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": f"Flow {m} not found",
+                "context": {"flowId": [m]},
+            }
+            for m in missing
+        ]
+        return 207, body
+    return 200, body
+
+
+Handler = Callable[[PortalFiles, Request], Response]
+
+_OT = r"(?P<object_type>[^/]+)"
+ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
+    # (method, path, handler, exempt from the ten-secondly limit as HubSpot's spec says)
+    ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/groups/?$"), groups, False),
+    ("GET", re.compile(rf"^/crm/properties/[0-9]{{4}}-[0-9]{{2}}/{_OT}/groups/?$"), groups, False),
+    ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/?$"), properties, False),
+    ("GET", re.compile(rf"^/crm/properties/[0-9]{{4}}-[0-9]{{2}}/{_OT}/?$"), properties, False),
+    ("GET", re.compile(rf"^/crm/v3/pipelines/{_OT}/(?P<pipeline_id>[^/]+)/?$"), pipeline, False),
+    (
+        "GET",
+        re.compile(rf"^/crm/pipelines/[0-9]{{4}}-[0-9]{{2}}/{_OT}/(?P<pipeline_id>[^/]+)/?$"),
+        pipeline,
+        False,
+    ),
+    ("GET", re.compile(rf"^/crm/v3/pipelines/{_OT}/?$"), pipelines, False),
+    ("GET", re.compile(rf"^/crm/pipelines/[0-9]{{4}}-[0-9]{{2}}/{_OT}/?$"), pipelines, False),
+    ("GET", re.compile(r"^/crm-object-schemas/v3/schemas/?$"), schemas, False),
+    ("GET", re.compile(r"^/crm/v3/schemas/?$"), schemas, False),
+    (
+        "GET",
+        re.compile(
+            r"^/crm/(?:v4/associations|associations/v4)/definitions/configurations/"
+            r"(?P<from_type>[^/]+)/(?P<to_type>[^/]+)/?$"
+        ),
+        association_limits,
+        True,
+    ),
+    (
+        "GET",
+        re.compile(
+            r"^/crm/(?:v4/associations|associations/v4)/(?P<from_type>[^/]+)/"
+            r"(?P<to_type>[^/]+)/labels/?$"
+        ),
+        association_labels,
+        True,
+    ),
+    ("GET", re.compile(r"^/settings/v3/users/teams/?$"), teams, False),
+    ("GET", re.compile(r"^/settings/v3/users/roles/?$"), roles, False),
+    ("GET", re.compile(r"^/settings/(?:v3/users|users/v3)/?$"), users, True),
+    ("GET", re.compile(r"^/automation/v4/flows/?$"), flows, True),
+    ("POST", re.compile(r"^/automation/v4/flows/batch/read/?$"), flows_batch_read, False),
+]
+
+
+def is_exempt(method: str, path: str) -> bool:
+    return any(
+        exempt and route_method == method and pattern.match(path)
+        for route_method, pattern, _handler, exempt in ROUTES
+    )

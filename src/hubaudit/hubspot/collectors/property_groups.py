@@ -1,0 +1,40 @@
+"""``property_group``: groups of properties, keyed ``property_group:{objectType}:{name}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from hubaudit.errors import KindUnreadable
+from hubaudit.hubspot import endpoints
+from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
+from hubaudit.model import Kind
+from hubaudit.snapshot import with_defaults
+
+
+def canonical_group(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return with_defaults(raw, {"archived": False})
+
+
+def read_groups(reading: Reading, object_type: str) -> PartResult:
+    try:
+        raws = reading.client.list_results(endpoints.PROPERTY_GROUPS, {"object_type": object_type})
+    except KindUnreadable as exc:
+        raise _as_unsupported_if_unknown_type(exc) from exc
+    scope = f"property_group:{object_type}"
+    return PartResult(
+        items_from(Kind.PROPERTY_GROUP, scope, raws, lambda raw: raw.get("name"), canonical_group)
+    )
+
+
+class PropertyGroupsCollector:
+    kind = Kind.PROPERTY_GROUP
+    phase = 1
+
+    def parts(self, reading: Reading) -> list[Part]:
+        return [
+            Part(self.kind, f"property_group:{ot}", partial(read_groups, reading, ot))
+            for ot in reading.property_object_types()
+        ]
