@@ -21,6 +21,7 @@ from hubaudit.audit import open_client
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.logs import configure_logging
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 
@@ -52,10 +53,11 @@ def _postgres_admin() -> sa.Engine:
 
 @pytest.fixture(autouse=True)
 def _quiet_default_logging() -> Iterator[None]:
-    """Each test starts and ends with structlog's defaults, whatever a CLI call set up."""
-    structlog.reset_defaults()
+    """Each test starts and ends with warnings-only logs, whatever a CLI call set up."""
+    configure_logging("console", "warning")
     yield
     structlog.reset_defaults()
+    configure_logging("console", "warning")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

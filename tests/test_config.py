@@ -144,3 +144,17 @@ def test_a_portal_without_a_token_source_is_refused() -> None:
     with pytest.raises(ConfigError, match="token_env") as caught:
         parse_config('[[portals]]\nname = "p"\n', environ={})
     assert caught.value.line == 1
+
+
+def test_a_token_with_spaces_or_non_ascii_is_refused_without_showing_it(tmp_path: Path) -> None:
+    config = parse_config(GOOD, path=tmp_path / "c.toml", environ={})
+    with pytest.raises(ConfigError, match="does not hold a token") as caught:
+        resolve_token(config.portals[0], {"ACME_PROD_TOKEN": "pat-na1-abc… (copied)"})
+    assert "pat-na1" not in str(caught.value)
+
+
+def test_a_misspelt_table_is_located_at_its_header(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("[database]", "[databse]"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert (caught.value.line, caught.value.key) == (1, "databse")

@@ -245,3 +245,25 @@ def test_the_rate_limiter_never_sends_more_than_its_limit_in_any_window() -> Non
         in_window = [t for t in sent[: i + 1] if t > moment - 10.0]
         assert len(in_window) <= 5
     assert sent[-1] == pytest.approx(40.0)  # 23 requests at 5 per 10 s: the 21st waits until 40 s
+
+
+@respx.mock
+def test_retry_after_is_capped_and_may_be_a_date(transport: Transport, fake_time: FakeTime) -> None:
+    respx.get(BASE + PATH).mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "86400"}),
+            httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}),
+            httpx.Response(200, json={"results": []}),
+        ]
+    )
+    transport.get_json(PATH)
+    assert fake_time.sleeps == [120.0, 120.0]
+
+
+@respx.mock
+def test_every_5xx_is_retried(transport: Transport) -> None:
+    route = respx.get(BASE + PATH).mock(
+        side_effect=[httpx.Response(520), httpx.Response(501), httpx.Response(200, json={})]
+    )
+    assert transport.get_json(PATH) == {}
+    assert route.call_count == 3

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from hubaudit.compare import compare, scope_of
+from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.errors import UsageError
 from hubaudit.governance.defects import fingerprint, plan_defects
@@ -21,8 +21,10 @@ from hubaudit.model import (
     AuditResult,
     BaselineInfo,
     Change,
+    ChangeOp,
     Classification,
     CoverageStatus,
+    Defect,
     Kind,
     KindCoverage,
     SnapshotInfo,
@@ -152,11 +154,9 @@ def audit_snapshot(
         )
         for scope in sorted(set(baseline.scopes) - read)
     )
+    baseline_items = store.baseline_items(baseline.id)
     comparison = compare(
-        store.baseline_items(baseline.id),
-        store.snapshot_items(snapshot.id),
-        comparable,
-        store.load_payloads,
+        baseline_items, store.snapshot_items(snapshot.id), comparable, store.load_payloads
     )
     changes = [
         replace(with_severity(c), fingerprint=fingerprint(portal, c.key, c.field))
@@ -166,10 +166,24 @@ def audit_snapshot(
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
 
-    existing = {d.fingerprint: d for d in store.defects(portal)}
-    plan = plan_defects(existing, changes, is_verified, baseline)
+    def baseline_took_it(defect: Defect) -> bool:
+        """Does the current baseline hold the value this defect drifted to?"""
+        item = baseline_items.get(defect.key)
+        if defect.field is None:
+            return (item is not None) == (defect.op is ChangeOp.ADDED)
+        if item is None:
+            return False
+        payload = store.load_payloads([item.canonical_hash])[item.canonical_hash]
+        return bool(value_at(payload, defect.path) == defect.after)
+
+    plan, ids, update = store.update_defects(
+        portal,
+        lambda existing: plan_defects(existing, changes, is_verified, baseline, baseline_took_it),
+        snapshot,
+        baseline,
+        clock(),
+    )
     waived = {change.fingerprint for _defect, change in plan.waived}
-    ids, update = store.apply_defect_plan(portal, plan, snapshot, baseline, clock())
     changes = [_classified(c, ids, waived) for c in changes]
     resolved_ids = set(update.resolved)
     resolved = tuple(d for d in store.defects(portal) if d.id in resolved_ids)

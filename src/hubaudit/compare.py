@@ -162,6 +162,12 @@ def _up_to_first_list(path: Path, before: Any, after: Any) -> Path:
     return path
 
 
+def value_at(payload: Any, path: Path) -> JSONValue:
+    """The value at ``path`` in a canonical payload, ``None`` where there is none."""
+    found = _resolve(payload, path)
+    return None if found is _MISSING else found
+
+
 def _resolve(value: Any, path: Path) -> Any:
     for part in path:
         in_map = isinstance(value, Mapping) and part in value

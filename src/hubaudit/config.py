@@ -124,7 +124,7 @@ def resolve_token(portal: PortalConfig, environ: Mapping[str, str] | None = None
                 f"portal {portal.name!r}: environment variable {portal.token_env} is not set "
                 "(it must hold the private-app token)"
             )
-        return Secret(value)
+        return _checked_token(portal, value, f"environment variable {portal.token_env}")
     if portal.token_file is not None:
         try:
             value = portal.token_file.read_text(encoding="utf-8").strip()
@@ -135,8 +135,17 @@ def resolve_token(portal: PortalConfig, environ: Mapping[str, str] | None = None
             ) from exc
         if not value:
             raise ConfigError(f"portal {portal.name!r}: token_file {portal.token_file} is empty")
-        return Secret(value)
+        return _checked_token(portal, value, f"token_file {portal.token_file}")
     raise ConfigError(f"portal {portal.name!r} has neither token_env nor token_file")
+
+
+def _checked_token(portal: PortalConfig, value: str, source: str) -> Secret:
+    if not value.isascii() or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"portal {portal.name!r}: {source} does not hold a token (it has spaces or "
+            "non-ASCII characters; was something pasted with it?)"
+        )
+    return Secret(value)
 
 
 def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -375,6 +384,13 @@ class _Reader:
             if key is not None and current == table and current_index == wanted_index:
                 match = re.match(r'^\s*"?([A-Za-z0-9_-]+)"?\s*=', line)
                 if match and match.group(1) == key:
+                    return number
+        if key is not None:
+            # The key may be a table of its own: [key], [[key]] or [table.key].
+            wanted = ".".join((*table, key))
+            for number, line in enumerate(self.lines, start=1):
+                header = re.match(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?", line)
+                if header and header.group(1).replace('"', "").replace(" ", "") == wanted:
                     return number
         return header_line
 

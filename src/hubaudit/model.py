@@ -183,6 +183,7 @@ class Defect:
     occurrences: int
     baseline_version: int
     op: ChangeOp
+    path: tuple[str | int, ...] = ()
     resolution: str | None = None
     resolved_at: datetime | None = None
     label: str | None = None

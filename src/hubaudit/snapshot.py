@@ -16,8 +16,12 @@ from hubaudit.model import ConfigItem, JSONValue, Kind
 
 
 def canonical_json(value: JSONValue) -> str:
-    """One text per value: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """One text per value: sorted keys, no spaces, non-ASCII escaped.
+
+    Escaped rather than raw UTF-8: a label may hold a lone surrogate (valid JSON, not valid
+    UTF-8), and it must be stored and hashed like any other text, not crash the run.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def content_hash(value: JSONValue) -> str:

@@ -44,6 +44,7 @@ OBJECT_TYPE_IDS = {
 }
 NAMES_TO_IDS = {name: type_id for type_id, name in OBJECT_TYPE_IDS.items()}
 MAX_PAGE = 100
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 FLOW_LISTING_FIELDS = (
     "id",
     "isEnabled",
@@ -92,6 +93,8 @@ class PortalFiles:
 
     def object_type(self, given: str) -> str | None:
         """The canonical name of an object type given by name, id or custom-object name."""
+        if not _SAFE_NAME.match(given):
+            return None  # never a path outside the portal folder
         name = OBJECT_TYPE_IDS.get(given, given)
         if (self.folder / "properties" / f"{name}.json").is_file():
             return name
@@ -192,11 +195,18 @@ def _pair(files: PortalFiles, request: Request) -> tuple[str, str]:
     return files.type_id(request.params["from_type"]), files.type_id(request.params["to_type"])
 
 
+def _without_none(body: dict[str, Any]) -> dict[str, Any]:
+    """The spec types ``label`` as a string: an unlabeled association type has none."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
 def association_labels(files: PortalFiles, request: Request) -> Response:
     from_id, to_id = _pair(files, request)
     return 200, {
         "results": [
-            {"category": a["category"], "typeId": a["typeId"], "label": a.get("label")}
+            _without_none(
+                {"category": a["category"], "typeId": a["typeId"], "label": a.get("label")}
+            )
             for a in files.load("associations.json")
             if a.get("fromObjectTypeId") == from_id and a.get("toObjectTypeId") == to_id
         ]
@@ -207,12 +217,14 @@ def association_limits(files: PortalFiles, request: Request) -> Response:
     from_id, to_id = _pair(files, request)
     return 200, {
         "results": [
-            {
-                "category": a["category"],
-                "typeId": a["typeId"],
-                "label": a.get("label"),
-                "userEnforcedMaxToObjectIds": a["userEnforcedMaxToObjectIds"],
-            }
+            _without_none(
+                {
+                    "category": a["category"],
+                    "typeId": a["typeId"],
+                    "label": a.get("label"),
+                    "userEnforcedMaxToObjectIds": a["userEnforcedMaxToObjectIds"],
+                }
+            )
             for a in files.load("associations.json")
             if a.get("fromObjectTypeId") == from_id
             and a.get("toObjectTypeId") == to_id

@@ -264,7 +264,7 @@ def _rate_limit_body(policy: str) -> dict[str, Any]:
 def _json(
     status: int, body: Any, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    payload = json.dumps(body).encode("ascii")
     return (
         status,
         {

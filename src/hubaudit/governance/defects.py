@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hubaudit.model import BaselineInfo, Change, Defect, DefectStatus
+from hubaudit.model import BaselineInfo, Change, ChangeOp, Defect, DefectStatus
 
 ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
 CLOSED = frozenset({DefectStatus.RESOLVED, DefectStatus.ACCEPTED})
@@ -44,12 +44,14 @@ def plan_defects(
     unplanned: Sequence[Change],
     is_verified: Callable[[str], bool],
     baseline: BaselineInfo,
+    baseline_took_it: Callable[[Defect], bool] = lambda _defect: False,
 ) -> DefectPlan:
     """Decide, for every unplanned change and every known defect, what happens to it.
 
     ``existing`` maps fingerprint to defect; each change carries its fingerprint.
     ``is_verified(key)`` says whether the key's part was compared in this audit: a defect whose
-    part was not read stays as it is.
+    part was not read stays as it is. ``baseline_took_it(defect)`` says whether the current
+    baseline holds the defect's drifted value: only then is a vanished defect ``accepted``.
     """
     plan = DefectPlan()
     seen: set[str] = set()
@@ -64,15 +66,17 @@ def plan_defects(
             plan.waived.append((defect, change))
         else:
             plan.reopened.append((defect, change))
+    removed_now = {c.key for c in unplanned if c.op is ChangeOp.REMOVED}
     for print_, defect in existing.items():
         if print_ in seen or defect.status not in ACTIVE or not is_verified(defect.key):
             continue
-        if defect.baseline_version == baseline.version:
-            plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, "reverted"))
+        if defect.field is not None and defect.key in removed_now:
+            # Not reverted: the whole item is gone, which its own defect reports.
+            reason = "superseded: the whole item was removed"
+            plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, reason))
+        elif defect.baseline_version != baseline.version and baseline_took_it(defect):
+            reason = f"accepted into baseline v{baseline.version}"
+            plan.resolved.append(Resolution(defect, DefectStatus.ACCEPTED, reason))
         else:
-            plan.resolved.append(
-                Resolution(
-                    defect, DefectStatus.ACCEPTED, f"accepted into baseline v{baseline.version}"
-                )
-            )
+            plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, "reverted"))
     return plan

@@ -9,6 +9,7 @@ Headers are never logged, so the token never is.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import random
 import threading
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,7 +30,8 @@ log = get_logger(__name__)
 
 QueryParams = list[tuple[str, str]] | None
 
-_RETRIABLE_STATUS = frozenset({423, 429, 477, 500, 502, 503, 504})
+_RETRIABLE_STATUS = frozenset({423, 429, 477})  # and every 5xx
+_RETRY_AFTER_CAP_SECONDS = 120.0
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 30.0
 _WINDOW_MARGIN_SECONDS = 0.1
@@ -238,6 +241,9 @@ class Transport:
             except httpx.TransportError as exc:
                 last_failure = f"connection failed ({type(exc).__name__})"
                 delay = self._backoff(attempt)
+            except httpx.HTTPError as exc:  # e.g. a body that does not decompress
+                last_failure = f"unreadable response ({type(exc).__name__})"
+                delay = self._backoff(attempt)
             if attempt < self.max_retries:
                 log.warning(
                     "hubspot.retry",
@@ -275,7 +281,7 @@ class Transport:
                 "the run stopped and stored nothing half-read. It resets at midnight in the "
                 "portal's time zone."
             )
-        if status in _RETRIABLE_STATUS:
+        if status in _RETRIABLE_STATUS or status >= 500:
             raise RetriableError(what, retry_after=self._retry_after(response, status))
         raise KindUnreadable(
             f"{what} on {path}" + (f" (scopes: {', '.join(error.scopes)})" if error.scopes else ""),
@@ -287,7 +293,7 @@ class Transport:
         )
 
     def _retry_after(self, response: httpx.Response, status: int) -> float | None:
-        header = _number(response.headers.get("Retry-After"))
+        header = _retry_after_seconds(response.headers.get("Retry-After"))
         if status != 429:
             return header
         interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
@@ -317,3 +323,20 @@ def _number(text: str | None) -> float | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+def _retry_after_seconds(text: str | None) -> float | None:
+    """``Retry-After`` as seconds (a number or an HTTP date), capped: one bad header must not
+    stall a nightly run for a day."""
+    if text is None:
+        return None
+    seconds = _number(text)
+    if seconds is None:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(seconds, _RETRY_AFTER_CAP_SECONDS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -64,7 +64,7 @@ class Store:
         try:
             with Session(self.engine) as session, session.begin():
                 yield session
-        except OperationalError as exc:
+        except (OperationalError, IntegrityError) as exc:
             raise DatabaseError(f"database error: {exc.orig}") from exc
 
     # portals --------------------------------------------------------------------------------
@@ -326,19 +326,37 @@ class Store:
                 query = query.where(DefectRow.status.in_([s.value for s in statuses]))
             return [_defect(row, version, portal) for row, version in session.execute(query)]
 
-    def apply_defect_plan(
+    def update_defects(
         self,
         portal: str,
-        plan: DefectPlan,
+        decide: Callable[[dict[str, Defect]], DefectPlan],
         snapshot: SnapshotInfo,
         baseline: BaselineInfo,
         at: datetime,
-    ) -> tuple[dict[str, int], DefectUpdate]:
-        """Write the plan in one transaction; return each change's defect id by fingerprint."""
+    ) -> tuple[DefectPlan, dict[str, int], DefectUpdate]:
+        """Read the portal's defects, ``decide`` the plan and write it, in one transaction that
+        holds the portal's row: two audits of one portal never plan from the same stale state.
+        Returns the plan, each change's defect id by fingerprint, and what changed."""
         ids: dict[str, int] = {}
         opened: list[int] = []
         with self._session() as session:
             portal_id = self._portal_id(session, portal)
+            # A write to the portal's row locks it (Postgres) or takes the write lock (SQLite).
+            session.execute(
+                update(PortalRow).where(PortalRow.id == portal_id).values(name=PortalRow.name)
+            )
+            existing = {
+                d.fingerprint: d
+                for d in (
+                    _defect(row, version, portal)
+                    for row, version in session.execute(
+                        select(DefectRow, BaselineRow.version)
+                        .join(BaselineRow, DefectRow.baseline_id == BaselineRow.id)
+                        .where(DefectRow.portal_id == portal_id)
+                    )
+                )
+            }
+            plan = decide(existing)
             for change in plan.new:
                 row = DefectRow(
                     portal_id=portal_id,
@@ -346,6 +364,7 @@ class Store:
                     kind=change.kind.value,
                     key=change.key,
                     field=change.field,
+                    path_json=json.dumps(list(change.path)),
                     label=change.label,
                     op=change.op.value,
                     status=DefectStatus.OPEN.value,
@@ -405,11 +424,15 @@ class Store:
                     resolution.status.value,
                     {"resolution": resolution.reason},
                 )
-        return ids, DefectUpdate(
-            opened=tuple(opened),
-            seen_again=tuple(d.id for d, _ in plan.seen_again),
-            reopened=tuple(d.id for d, _ in plan.reopened),
-            resolved=tuple(r.defect.id for r in plan.resolved),
+        return (
+            plan,
+            ids,
+            DefectUpdate(
+                opened=tuple(opened),
+                seen_again=tuple(d.id for d, _ in plan.seen_again),
+                reopened=tuple(d.id for d, _ in plan.reopened),
+                resolved=tuple(r.defect.id for r in plan.resolved),
+            ),
         )
 
 
@@ -444,6 +467,7 @@ def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
         occurrences=row.occurrences,
         baseline_version=baseline_version,
         op=ChangeOp(row.op),
+        path=tuple(json.loads(row.path_json)),
         resolution=row.resolution,
         resolved_at=row.resolved_at,
         label=row.label,

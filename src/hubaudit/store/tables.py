@@ -154,6 +154,8 @@ class DefectRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(512))
     field: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the field as a JSON list of path segments: exact where a key itself has a dot
+    path_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     label: Mapped[str | None] = mapped_column(Text, nullable=True)
     op: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)

@@ -68,7 +68,8 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
             except KindUnreadable as exc:
                 if archived == "false" and level == "non_sensitive":
                     raise _as_unsupported_if_unknown_type(exc) from exc
-                what = "archived=true" if archived == "true" else f"dataSensitivity={level}"
+                # The narrowest filter that names what was not read.
+                what = "archived=true" if level == "non_sensitive" else f"dataSensitivity={level}"
                 if what not in unverified:
                     unverified.append(what)
                 notes.append(f"{'archived' if archived == 'true' else level} not read: {exc}")

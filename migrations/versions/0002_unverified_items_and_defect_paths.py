@@ -1,4 +1,4 @@
-"""Coverage records which items of a part were not read (``field=value`` filters).
+"""Coverage names the items a part did not read; defects keep their exact field path.
 
 Revision ID: 0002
 Revises: 0001
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("snapshot_coverage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("unverified", sa.Text(), nullable=True))
+    with op.batch_alter_table("defects", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("path_json", sa.Text(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("defects", schema=None) as batch_op:
+        batch_op.drop_column("path_json")
     with op.batch_alter_table("snapshot_coverage", schema=None) as batch_op:
         batch_op.drop_column("unverified")

@@ -1,0 +1,120 @@
+"""The defect lifecycle: accepted only when the new baseline holds the drifted value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hubaudit.audit import approve_baseline, run_audit, take_snapshot
+from hubaudit.config import PortalConfig
+from hubaudit.emulator import PortalEmulator
+from hubaudit.governance.defects import plan_defects
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.model import (
+    BaselineInfo,
+    Change,
+    ChangeOp,
+    Defect,
+    DefectStatus,
+    Kind,
+    Severity,
+)
+from hubaudit.store.repository import Store
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def defect(key: str, field: str | None, after: object = "B") -> Defect:
+    return Defect(
+        id=1,
+        portal="p",
+        fingerprint=f"{key}|{field}",
+        kind=Kind.PROPERTY,
+        key=key,
+        field=field,
+        status=DefectStatus.OPEN,
+        severity=Severity.LOW,
+        before="A",
+        after=after,
+        first_seen_at=NOW,
+        last_seen_at=NOW,
+        occurrences=1,
+        baseline_version=1,
+        op=ChangeOp.MODIFIED if field else ChangeOp.ADDED,
+        path=tuple(field.split(".")) if field else (),
+    )
+
+
+def baseline(version: int) -> BaselineInfo:
+    return BaselineInfo(version, "p", version, "c", NOW, "n", None, 0, ())
+
+
+def test_a_field_defect_of_a_deleted_item_is_superseded_not_reverted() -> None:
+    old = defect("property:contacts:x", "label")
+    removal = Change(
+        Kind.PROPERTY,
+        "property:contacts:x",
+        ChangeOp.REMOVED,
+        None,
+        (),
+        {},
+        None,
+        fingerprint="removal",
+    )
+    plan = plan_defects({old.fingerprint: old}, [removal], lambda _k: True, baseline(1))
+    (resolution,) = plan.resolved
+    assert resolution.status is DefectStatus.RESOLVED
+    assert resolution.reason == "superseded: the whole item was removed"
+
+
+def test_a_new_baseline_that_does_not_hold_the_drift_means_reverted() -> None:
+    old = defect("property:contacts:x", "label")
+    plan = plan_defects(
+        {old.fingerprint: old}, [], lambda _k: True, baseline(2), baseline_took_it=lambda _d: False
+    )
+    assert [(r.status, r.reason) for r in plan.resolved] == [(DefectStatus.RESOLVED, "reverted")]
+    plan = plan_defects(
+        {old.fingerprint: old}, [], lambda _k: True, baseline(2), baseline_took_it=lambda _d: True
+    )
+    assert [(r.status, r.reason) for r in plan.resolved] == [
+        (DefectStatus.ACCEPTED, "accepted into baseline v2")
+    ]
+
+
+def test_approving_the_drifted_portal_accepts_its_defects(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    emulator.load(portal_dirs["night2"])
+    drift = run_audit(store, portal, client)
+    assert len(drift.defects.opened) == 28
+    # The council accepts the night's state as v2: every defect closes as accepted.
+    approve_baseline(store, "demo", drift.snapshot, "Council", "accept Q4 changes")
+    accepted = run_audit(store, portal, client)
+    assert accepted.changes == ()
+    assert {(d.status, d.resolution) for d in store.defects("demo")} == {
+        (DefectStatus.ACCEPTED, "accepted into baseline v2")
+    }
+
+
+def test_a_revert_before_an_unrelated_new_baseline_is_still_reverted(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    emulator.load(portal_dirs["night2"])
+    run_audit(store, portal, client)
+    emulator.load(portal_dirs["night1"])  # put back...
+    back = take_snapshot(store, portal, client)
+    approve_baseline(store, "demo", back, "Council", "v2, re-signed")  # ...then a new version
+    run_audit(store, portal, client)
+    assert {(d.status, d.resolution) for d in store.defects("demo")} == {
+        (DefectStatus.RESOLVED, "reverted")
+    }
