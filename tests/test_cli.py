@@ -167,3 +167,22 @@ def test_an_audit_that_could_not_verify_everything_is_not_a_clean_bill(
     text = report.read_text()
     assert "! pipeline:tickets: failed: MISSING_SCOPES" in text
     assert "No unplanned changes" in text
+
+
+def test_portals_check_names_what_the_token_cannot_read(
+    config_path: Path, emulator: PortalEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hubaudit.emulator.server import missing_scopes_body
+
+    code, out = run("--config", str(config_path), "portals", "check", "--portal", "demo")
+    assert code == 0
+    assert "ok  workflow" in out
+    assert "property:leads: unsupported" in out
+    emulator.inject("/automation/v4/flows", 403, body=missing_scopes_body(["automation"]))
+    code, out = run("--config", str(config_path), "portals", "check", "--portal", "demo", "--json")
+    assert code == 1
+    document = json.loads(out)
+    assert document["missing_scopes"] == ["automation"]
+    assert {p["scope"]: p["status"] for p in document["parts"]}["workflow"] == "failed"
+    assert {p["scope"]: p["status"] for p in document["parts"]}["property:leads"] == "unsupported"
+    assert "collect.part_failed" in capsys.readouterr().err  # the log says so too

@@ -15,6 +15,8 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.store.repository import Store
 
+from .conftest import FAST_LIMIT
+
 PROPERTY_SAMPLES = (
     "contacts",
     "companies",
@@ -57,11 +59,12 @@ def test_real_samples_are_stored_losslessly_and_reordering_is_not_drift(
 ) -> None:
     write_portal(shared_hubspot, tmp_path / "as-sent")
     write_portal(shared_hubspot, tmp_path / "reordered", random.Random(5))
-    with PortalEmulator(tmp_path / "as-sent") as emulator:
+    with PortalEmulator(tmp_path / "as-sent", rate_limit_per_10s=FAST_LIMIT) as emulator:
         portal = PortalConfig(
             name="real",
             base_url=emulator.base_url,
             token_env="T",
+            rate_limit_per_10s=FAST_LIMIT,
             property_object_types=PROPERTY_SAMPLES,
             pipeline_object_types=("tasks",),
             association_object_types=(),

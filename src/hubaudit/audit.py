@@ -69,6 +69,16 @@ def take_snapshot(
     return snapshot
 
 
+def check_portal(
+    portal: PortalConfig,
+    client: HubSpotClient,
+    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
+) -> list[KindCoverage]:
+    """Read the portal without storing anything: what can this token read, what is missing?"""
+    _items, coverage = collect_portal(client, portal, collectors)
+    return coverage
+
+
 def resolve_snapshot(store: Store, portal: str, ref: str) -> SnapshotInfo:
     """``latest`` or a snapshot id."""
     if ref == "latest":

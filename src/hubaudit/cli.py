@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from hubaudit import __version__
 from hubaudit.audit import (
     approve_baseline,
+    check_portal,
     open_client,
     require_baseline,
     resolve_snapshot,
@@ -31,7 +32,7 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
-from hubaudit.model import DefectStatus
+from hubaudit.model import CoverageStatus, DefectStatus, KindCoverage
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
 from hubaudit.store.engine import (
@@ -105,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true")
 
+    portals = commands.add_parser("portals", help="the portals in the config").add_subparsers(
+        dest="portals_command", required=True, metavar="ACTION"
+    )
+    check = portals.add_parser("check", help="which kinds the token can read; missing scopes")
+    check.add_argument("--portal", required=True)
+    check.add_argument("--json", action="store_true")
+
     demo = commands.add_parser("demo", help="the whole story on a bundled demo portal")
     demo.add_argument("--dir", default="hubaudit-demo", help="where the demo keeps its files")
 
@@ -139,6 +147,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     configure_logging(
         args.log_format or config.logging.format, args.log_level or config.logging.level
     )
+    if args.command == "portals":
+        return _portals_check(args, config, out)
 
     engine = make_engine(config.database_url)
     try:
@@ -307,6 +317,59 @@ def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO
             file=out,
         )
     return EXIT_OK
+
+
+def _portals_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    portal, client = _client(config, args.portal)
+    try:
+        coverage = check_portal(portal, client)
+        calls = client.api_calls
+    finally:
+        client.close()
+    failed = [c for c in coverage if c.status is CoverageStatus.FAILED]
+    missing = sorted({scope for c in failed for scope in c.scopes})
+    if args.json:
+        document = {
+            "portal": portal.name,
+            "api_calls": calls,
+            "readable": not failed,
+            "missing_scopes": missing,
+            "parts": [
+                {
+                    "kind": c.kind.value,
+                    "scope": c.scope,
+                    "status": c.status.value,
+                    "items": c.items,
+                    "reason": c.reason,
+                    "scopes": list(c.scopes),
+                }
+                for c in coverage
+            ],
+        }
+        print(json.dumps(document, indent=2), file=out)
+        return EXIT_ERROR if failed else EXIT_OK
+    by_kind: dict[str, list[KindCoverage]] = {}
+    for part in coverage:
+        by_kind.setdefault(part.kind.value, []).append(part)
+    print(f"portal {portal.name}: {len(coverage)} parts read in {calls} API calls", file=out)
+    for kind, parts in by_kind.items():
+        statuses = {p.status for p in parts}
+        worst = (
+            CoverageStatus.FAILED
+            if CoverageStatus.FAILED in statuses
+            else CoverageStatus.UNSUPPORTED
+            if statuses == {CoverageStatus.UNSUPPORTED}
+            else CoverageStatus.COMPLETE
+        )
+        mark = {"complete": "ok", "failed": "NO", "unsupported": "--"}[worst.value]
+        print(f"  {mark:<3} {kind:<18} {sum(p.items for p in parts):>6} items", file=out)
+        for part in parts:
+            if part.status is not CoverageStatus.COMPLETE:
+                reason = terminal_safe(part.reason or "")
+                print(f"        {part.scope}: {part.status.value}: {reason}", file=out)
+    if missing:
+        print("Scopes HubSpot asked for: " + ", ".join(missing), file=out)
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:

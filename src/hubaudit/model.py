@@ -104,6 +104,8 @@ class KindCoverage:
     items: int = 0
     reason: str | None = None
     unverified: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    """The private-app scopes HubSpot said would make a failed part readable."""
     """``field=value`` filters: items of this part matching one were not read (e.g.
     ``dataSensitivity=sensitive`` when the token lacks the sensitive-data scope) and must not
     be reported as removed."""

@@ -51,19 +51,21 @@ class RateLimiter:
         window: float = 10.0,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._sleep = sleep
         self._sent: list[list[float]] = []
         self._not_before = 0.0
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        # Waiting releases the lock (others may pause or settle meanwhile); tests pass a fake
+        # sleep that advances a fake clock instead.
+        self._sleep = sleep
 
     def acquire(self) -> list[float]:
         """Wait for a place in the window; return it (to :meth:`settle` once answered)."""
-        with self._lock:
+        with self._changed:
             while True:
                 now = self._clock()
                 self._sent = [place for place in self._sent if place[0] > now - self.window]
@@ -74,16 +76,34 @@ class RateLimiter:
                     place = [now]
                     self._sent.append(place)
                     return place
-                self._sleep(wait)
+                if self._sleep is not None:
+                    self._sleep(wait)
+                else:
+                    self._changed.wait(wait)
+
+    def in_window(self) -> int:
+        with self._changed:
+            now = self._clock()
+            return sum(1 for place in self._sent if place[0] > now - self.window)
 
     def settle(self, place: list[float]) -> None:
-        with self._lock:
+        with self._changed:
             place[0] = max(place[0], self._clock())
 
     def pause(self, seconds: float) -> None:
-        """HubSpot says the window is spent: send nothing for ``seconds``."""
-        with self._lock:
-            self._not_before = max(self._not_before, self._clock() + seconds)
+        """HubSpot says the window is spent: send nothing for ``seconds`` from now."""
+        until = self._clock() + seconds
+        with self._changed:
+            self._not_before = max(self._not_before, until)
+            self._changed.notify_all()
+
+    def lower_limit(self, limit: int) -> bool:
+        """HubSpot's headers name a lower limit than configured: follow HubSpot."""
+        with self._changed:
+            if 0 < limit < self.limit:
+                self.limit = limit
+                return True
+            return False
 
 
 @dataclass(frozen=True)
@@ -153,7 +173,10 @@ class Transport:
         # A little over ten seconds: HubSpot counts a request when it arrives, a moment after we
         # count it here, and a window that ends exactly on time would be one request too many.
         self.limiter = RateLimiter(
-            rate_limit_per_10s, 10.0 + _WINDOW_MARGIN_SECONDS, clock=clock, sleep=sleep
+            rate_limit_per_10s,
+            10.0 + _WINDOW_MARGIN_SECONDS,
+            clock=clock,
+            sleep=None if sleep is time.sleep else sleep,  # real waits release the lock
         )
         self._local = threading.local()
         self._http = http or httpx.Client(timeout=timeout_seconds)
@@ -302,13 +325,20 @@ class Transport:
         return 0.0  # the limiter now holds every caller until the window has passed
 
     def _follow_rate_headers(self, response: httpx.Response) -> None:
-        remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
-        if remaining is None or response.status_code == 429:
+        """Slow down when HubSpot's ``X-HubSpot-RateLimit-*`` headers say so."""
+        if response.status_code == 429:
             return
-        left = _number(remaining)
-        if left is not None and left <= 0:
-            interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-            self.limiter.pause((interval_ms or 10_000) / 1000)
+        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        interval = (interval_ms or 10_000) / 1000
+        most = _number(response.headers.get("X-HubSpot-RateLimit-Max"))
+        if most is not None:
+            per_ten_seconds = int(most * 10 / interval)
+            if self.limiter.lower_limit(per_ten_seconds):
+                log.warning("hubspot.rate_limit_lowered", portal=self.portal, limit=per_ten_seconds)
+        left = _number(response.headers.get("X-HubSpot-RateLimit-Remaining"))
+        if left is not None and left <= 0 and self.limiter.in_window() < self.limiter.limit:
+            # HubSpot counts more than we sent: something else spends this app's budget.
+            self.limiter.pause(interval)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2.0**attempt)

@@ -105,7 +105,7 @@ def items_from(
 def coverage_for_failure(kind: Kind, scope: str, exc: KindUnreadable) -> KindCoverage:
     status = CoverageStatus.UNSUPPORTED if exc.unsupported else CoverageStatus.FAILED
     reason = f"{exc.category}: {exc}" if exc.category else str(exc)
-    return KindCoverage(kind, scope, status, 0, reason)
+    return KindCoverage(kind, scope, status, 0, reason, scopes=exc.scopes)
 
 
 def collect_portal(
