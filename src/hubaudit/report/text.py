@@ -22,7 +22,7 @@ def render(result: AuditResult) -> str:
         f"({result.snapshot.item_count} items)",
         f"baseline v{result.baseline.version} approved by "
         f"{terminal_safe(result.baseline.approved_by)} on {_when(result.baseline.approved_at)}",
-        "coverage: " + _coverage_line(result),
+        "parts read completely: " + _coverage_line(result),
         "",
     ]
     unplanned = result.unplanned
@@ -116,14 +116,19 @@ def _value(value: Any) -> str:
 
 
 def _coverage_line(result: AuditResult) -> str:
-    parts: dict[str, list[bool]] = {}
+    counts: dict[str, Counter[CoverageStatus]] = {}
     for part in result.snapshot.coverage:
-        parts.setdefault(part.kind.value, []).append(part.status is CoverageStatus.COMPLETE)
-    if not parts:
+        counts.setdefault(part.kind.value, Counter())[part.status] += 1
+    if not counts:
         return "nothing was read"
-    return ", ".join(
-        f"{kind} {sum(flags)}/{len(flags)} parts complete" for kind, flags in sorted(parts.items())
-    )
+    described = []
+    for kind, statuses in sorted(counts.items()):
+        text = f"{kind} {statuses[CoverageStatus.COMPLETE]}/{sum(statuses.values())}"
+        for status in (CoverageStatus.FAILED, CoverageStatus.UNSUPPORTED):
+            if statuses[status]:
+                text += f" ({statuses[status]} {status.value})"
+        described.append(text)
+    return ", ".join(described)
 
 
 def _when(moment: Any) -> str:
