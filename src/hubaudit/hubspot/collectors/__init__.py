@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from hubaudit.hubspot.collectors.associations import AssociationLabelsCollector
 from hubaudit.hubspot.collectors.base import Collector, collect_portal
-from hubaudit.hubspot.collectors.lifecycle import LifecycleStagesCollector
-from hubaudit.hubspot.collectors.pipelines import PipelinesCollector
-from hubaudit.hubspot.collectors.properties import PropertiesCollector
-from hubaudit.hubspot.collectors.property_groups import PropertyGroupsCollector
-from hubaudit.hubspot.collectors.schemas import SchemasCollector
-from hubaudit.hubspot.collectors.users import RolesCollector, TeamsCollector, UsersCollector
-from hubaudit.hubspot.collectors.workflows import WorkflowsCollector
+from hubaudit.hubspot.collectors.lifecycle import LIFECYCLE_STAGES
+from hubaudit.hubspot.collectors.pipelines import PIPELINES
+from hubaudit.hubspot.collectors.properties import PROPERTIES
+from hubaudit.hubspot.collectors.property_groups import PROPERTY_GROUPS
+from hubaudit.hubspot.collectors.schemas import SCHEMAS
+from hubaudit.hubspot.collectors.users import ROLES, TEAMS, USERS
+from hubaudit.hubspot.collectors.workflows import WORKFLOWS
 
 DEFAULT_COLLECTORS: tuple[Collector, ...] = (
-    SchemasCollector(),
-    PropertiesCollector(),
-    PropertyGroupsCollector(),
-    PipelinesCollector(),
+    SCHEMAS,
+    PROPERTIES,
+    PROPERTY_GROUPS,
+    PIPELINES,
     AssociationLabelsCollector(),
-    UsersCollector(),
-    TeamsCollector(),
-    RolesCollector(),
-    WorkflowsCollector(),
-    LifecycleStagesCollector(),
+    USERS,
+    TEAMS,
+    ROLES,
+    WORKFLOWS,
+    LIFECYCLE_STAGES,
 )
 
 __all__ = ["DEFAULT_COLLECTORS", "Collector", "collect_portal"]

@@ -60,6 +60,8 @@ def read_pair(reading: Reading, from_id: str, to_id: str) -> PartResult:
 
 
 class AssociationLabelsCollector:
+    """One part per ordered pair of object types, so it is neither per type nor whole."""
+
     kind = Kind.ASSOCIATION_LABEL
     phase = 1
 
@@ -70,11 +72,7 @@ class AssociationLabelsCollector:
             if name in STANDARD_TYPE_IDS
         ] + [c.object_type_id for c in reading.custom_objects]
         return [
-            Part(
-                self.kind,
-                f"association_label:{a}:{b}",
-                partial(read_pair, reading, a, b),
-            )
+            Part(self.kind, f"association_label:{a}:{b}", partial(read_pair, reading, a, b))
             for a in type_ids
             for b in type_ids
         ]

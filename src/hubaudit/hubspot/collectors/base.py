@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from hubaudit.config import PortalConfig
@@ -70,10 +71,46 @@ class Part:
 
 
 class Collector(Protocol):
-    kind: Kind
-    phase: int
+    """Names the parts of a kind to read; phase orders kinds that depend on others."""
+
+    @property
+    def kind(self) -> Kind: ...
+
+    @property
+    def phase(self) -> int: ...
 
     def parts(self, reading: Reading) -> list[Part]: ...
+
+
+@dataclass(frozen=True)
+class PerObjectType:
+    """A kind read once per object type: one part each, scoped ``{kind}:{objectType}``."""
+
+    kind: Kind
+    phase: int
+    object_types: Callable[[Reading], Iterable[str]]
+    read: Callable[[Reading, str], PartResult]
+
+    def parts(self, reading: Reading) -> list[Part]:
+        return [
+            Part(self.kind, f"{self.kind}:{ot}", partial(self.read, reading, ot))
+            for ot in self.object_types(reading)
+        ]
+
+
+@dataclass(frozen=True)
+class WholeKind:
+    """A kind read as one part, scoped by the kind's name (``user``, ``workflow``…)."""
+
+    kind: Kind
+    phase: int
+    read: Callable[[Reading], PartResult]
+    enabled: Callable[[Reading], bool] = lambda _reading: True
+
+    def parts(self, reading: Reading) -> list[Part]:
+        if not self.enabled(reading):
+            return []
+        return [Part(self.kind, self.kind.value, partial(self.read, reading))]
 
 
 def items_from(

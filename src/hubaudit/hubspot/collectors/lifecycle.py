@@ -10,12 +10,11 @@ lifecycle pipelines).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
 from hubaudit.hubspot.collectors.properties import LIFECYCLE_PROPERTY, OPTION_DEFAULTS
 from hubaudit.model import Kind
 from hubaudit.snapshot import with_defaults
@@ -63,13 +62,11 @@ def read_lifecycle_stages(reading: Reading, object_type: str) -> PartResult:
     return PartResult(items, note=note)
 
 
-class LifecycleStagesCollector:
-    kind = Kind.LIFECYCLE_STAGE
-    phase = 2
-
-    def parts(self, reading: Reading) -> list[Part]:
-        return [
-            Part(self.kind, f"lifecycle_stage:{ot}", partial(read_lifecycle_stages, reading, ot))
-            for ot in LIFECYCLE_OBJECT_TYPES
-            if ot in reading.portal.property_object_types
-        ]
+LIFECYCLE_STAGES = PerObjectType(
+    Kind.LIFECYCLE_STAGE,
+    2,  # after the properties, whose lifecyclestage options it reads
+    lambda reading: [
+        ot for ot in LIFECYCLE_OBJECT_TYPES if ot in reading.portal.property_object_types
+    ],
+    read_lifecycle_stages,
+)

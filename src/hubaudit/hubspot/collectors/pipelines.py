@@ -8,12 +8,11 @@ pipelines of contacts and companies are lifecycle stages, read as ``lifecycle_st
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
 from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
@@ -44,13 +43,6 @@ def read_pipelines(reading: Reading, object_type: str) -> PartResult:
     )
 
 
-class PipelinesCollector:
-    kind = Kind.PIPELINE
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        object_types = reading.portal.pipeline_object_types
-        return [
-            Part(self.kind, f"pipeline:{ot}", partial(read_pipelines, reading, ot))
-            for ot in object_types
-        ]
+PIPELINES = PerObjectType(
+    Kind.PIPELINE, 1, lambda reading: reading.portal.pipeline_object_types, read_pipelines
+)

@@ -10,12 +10,11 @@ coverage names what was not read so that nothing there is reported as removed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Raw, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Raw, Reading, items_from
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
 
@@ -96,12 +95,4 @@ def _as_unsupported_if_unknown_type(exc: KindUnreadable) -> KindUnreadable:
     return exc
 
 
-class PropertiesCollector:
-    kind = Kind.PROPERTY
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        return [
-            Part(self.kind, f"property:{ot}", partial(read_properties, reading, ot))
-            for ot in reading.property_object_types()
-        ]
+PROPERTIES = PerObjectType(Kind.PROPERTY, 1, Reading.property_object_types, read_properties)

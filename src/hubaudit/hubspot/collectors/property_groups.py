@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
 from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
 from hubaudit.model import Kind
 from hubaudit.snapshot import with_defaults
@@ -29,12 +28,4 @@ def read_groups(reading: Reading, object_type: str) -> PartResult:
     )
 
 
-class PropertyGroupsCollector:
-    kind = Kind.PROPERTY_GROUP
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        return [
-            Part(self.kind, f"property_group:{ot}", partial(read_groups, reading, ot))
-            for ot in reading.property_object_types()
-        ]
+PROPERTY_GROUPS = PerObjectType(Kind.PROPERTY_GROUP, 1, Reading.property_object_types, read_groups)

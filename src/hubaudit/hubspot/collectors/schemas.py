@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import CustomObject, Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.base import (
+    CustomObject,
+    PartResult,
+    Reading,
+    WholeKind,
+    items_from,
+)
 from hubaudit.model import Kind
 from hubaudit.snapshot import with_defaults, without
 
@@ -49,11 +55,6 @@ def read_schemas(reading: Reading) -> PartResult:
     )
 
 
-class SchemasCollector:
-    kind = Kind.OBJECT_SCHEMA
-    phase = 0
-
-    def parts(self, reading: Reading) -> list[Part]:
-        if not reading.portal.include_custom_objects:
-            return []
-        return [Part(self.kind, "object_schema", lambda: read_schemas(reading))]
+SCHEMAS = WholeKind(
+    Kind.OBJECT_SCHEMA, 0, read_schemas, lambda reading: reading.portal.include_custom_objects
+)

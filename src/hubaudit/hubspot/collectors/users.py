@@ -6,11 +6,13 @@ members) are sorted, so a reorder is not a change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, Raw, Reading, WholeKind, items_from
+from hubaudit.hubspot.endpoints import Endpoint
 from hubaudit.model import Kind
 
 USERS_PAGE_SIZE = 100
@@ -35,58 +37,29 @@ def canonical_team(raw: Mapping[str, Any]) -> dict[str, Any]:
     return _sorted_lists(raw, ("userIds", "secondaryUserIds"))
 
 
-def _user_label(raw: Mapping[str, Any]) -> object:
-    return raw.get("email")
+def read_users(reading: Reading) -> PartResult:
+    raws = reading.client.paged_results(endpoints.USERS, USERS_PAGE_SIZE)
+    return _items(Kind.USER, raws, canonical_user, lambda raw: raw.get("email"))
 
 
-class UsersCollector:
-    kind = Kind.USER
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        def read() -> PartResult:
-            raws = reading.client.paged_results(endpoints.USERS, USERS_PAGE_SIZE)
-            return PartResult(
-                items_from(
-                    Kind.USER, "user", raws, lambda r: r.get("id"), canonical_user, _user_label
-                )
-            )
-
-        return [Part(self.kind, "user", read)]
+def _read_list(
+    kind: Kind,
+    endpoint: Endpoint,
+    canonical: Callable[[Mapping[str, Any]], dict[str, Any]],
+    reading: Reading,
+) -> PartResult:
+    return _items(kind, reading.client.list_results(endpoint), canonical, lambda r: r.get("name"))
 
 
-class TeamsCollector:
-    kind = Kind.TEAM
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        def read() -> PartResult:
-            raws = reading.client.list_results(endpoints.TEAMS)
-            return PartResult(
-                items_from(
-                    Kind.TEAM,
-                    "team",
-                    raws,
-                    lambda r: r.get("id"),
-                    canonical_team,
-                    lambda r: r.get("name"),
-                )
-            )
-
-        return [Part(self.kind, "team", read)]
+def _items(
+    kind: Kind,
+    raws: list[Raw],
+    canonical: Callable[[Mapping[str, Any]], dict[str, Any]],
+    label: Callable[[Mapping[str, Any]], object],
+) -> PartResult:
+    return PartResult(items_from(kind, kind.value, raws, lambda r: r.get("id"), canonical, label))
 
 
-class RolesCollector:
-    kind = Kind.ROLE
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        def read() -> PartResult:
-            raws = reading.client.list_results(endpoints.ROLES)
-            return PartResult(
-                items_from(
-                    Kind.ROLE, "role", raws, lambda r: r.get("id"), dict, lambda r: r.get("name")
-                )
-            )
-
-        return [Part(self.kind, "role", read)]
+USERS = WholeKind(Kind.USER, 1, read_users)
+TEAMS = WholeKind(Kind.TEAM, 1, partial(_read_list, Kind.TEAM, endpoints.TEAMS, canonical_team))
+ROLES = WholeKind(Kind.ROLE, 1, partial(_read_list, Kind.ROLE, endpoints.ROLES, dict))

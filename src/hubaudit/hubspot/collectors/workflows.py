@@ -13,7 +13,7 @@ from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import Part, PartResult, Raw, Reading, items_from
+from hubaudit.hubspot.collectors.base import PartResult, Raw, Reading, WholeKind, items_from
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, without
 
@@ -65,9 +65,4 @@ def read_flows(reading: Reading) -> PartResult:
     )
 
 
-class WorkflowsCollector:
-    kind = Kind.WORKFLOW
-    phase = 1
-
-    def parts(self, reading: Reading) -> list[Part]:
-        return [Part(self.kind, "workflow", lambda: read_flows(reading))]
+WORKFLOWS = WholeKind(Kind.WORKFLOW, 1, read_flows)
