@@ -139,6 +139,18 @@ def items_from(
     return list(items.values())
 
 
+def unsupported_if_unknown_type(exc: KindUnreadable) -> KindUnreadable:
+    """HubSpot answers 400 for an object type the portal does not have (a tier without leads)."""
+    if exc.status == 400 and "infer object type" in str(exc):
+        return KindUnreadable(
+            f"the portal has no such object type ({exc})",
+            category=exc.category,
+            status=exc.status,
+            unsupported=True,
+        )
+    return exc
+
+
 def coverage_for_failure(kind: Kind, scope: str, exc: KindUnreadable) -> KindCoverage:
     status = CoverageStatus.UNSUPPORTED if exc.unsupported else CoverageStatus.FAILED
     reason = f"{exc.category}: {exc}" if exc.category else str(exc)

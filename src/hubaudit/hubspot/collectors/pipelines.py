@@ -12,8 +12,13 @@ from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
-from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
+from hubaudit.hubspot.collectors.base import (
+    PartResult,
+    PerObjectType,
+    Reading,
+    items_from,
+    unsupported_if_unknown_type,
+)
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
 
@@ -35,7 +40,7 @@ def read_pipelines(reading: Reading, object_type: str) -> PartResult:
     try:
         raws = reading.client.list_results(endpoints.PIPELINES, {"object_type": object_type})
     except KindUnreadable as exc:
-        raise _as_unsupported_if_unknown_type(exc) from exc
+        raise unsupported_if_unknown_type(exc) from exc
     raws = [r for r in raws if not str(r.get("id", "")).endswith(LIFECYCLE_PIPELINE_SUFFIX)]
     scope = f"pipeline:{object_type}"
     return PartResult(

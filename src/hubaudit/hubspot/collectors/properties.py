@@ -14,7 +14,14 @@ from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Raw, Reading, items_from
+from hubaudit.hubspot.collectors.base import (
+    PartResult,
+    PerObjectType,
+    Raw,
+    Reading,
+    items_from,
+    unsupported_if_unknown_type,
+)
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
 
@@ -66,7 +73,7 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
                 raws += client.list_results(endpoints.PROPERTIES, params, query)
             except KindUnreadable as exc:
                 if archived == "false" and level == "non_sensitive":
-                    raise _as_unsupported_if_unknown_type(exc) from exc
+                    raise unsupported_if_unknown_type(exc) from exc
                 # The narrowest filter that names what was not read.
                 what = "archived=true" if level == "non_sensitive" else f"dataSensitivity={level}"
                 if what not in unverified:
@@ -81,18 +88,6 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
         canonical_property,
     )
     return PartResult(items, tuple(unverified), "; ".join(notes) or None)
-
-
-def _as_unsupported_if_unknown_type(exc: KindUnreadable) -> KindUnreadable:
-    """HubSpot answers 400 for an object type the portal does not have (a tier without leads)."""
-    if exc.status == 400 and "infer object type" in str(exc):
-        return KindUnreadable(
-            f"the portal has no such object type ({exc})",
-            category=exc.category,
-            status=exc.status,
-            unsupported=True,
-        )
-    return exc
 
 
 PROPERTIES = PerObjectType(Kind.PROPERTY, 1, Reading.property_object_types, read_properties)

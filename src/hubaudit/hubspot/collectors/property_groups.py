@@ -7,8 +7,13 @@ from typing import Any
 
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
-from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
-from hubaudit.hubspot.collectors.properties import _as_unsupported_if_unknown_type
+from hubaudit.hubspot.collectors.base import (
+    PartResult,
+    PerObjectType,
+    Reading,
+    items_from,
+    unsupported_if_unknown_type,
+)
 from hubaudit.model import Kind
 from hubaudit.snapshot import with_defaults
 
@@ -21,7 +26,7 @@ def read_groups(reading: Reading, object_type: str) -> PartResult:
     try:
         raws = reading.client.list_results(endpoints.PROPERTY_GROUPS, {"object_type": object_type})
     except KindUnreadable as exc:
-        raise _as_unsupported_if_unknown_type(exc) from exc
+        raise unsupported_if_unknown_type(exc) from exc
     scope = f"property_group:{object_type}"
     return PartResult(
         items_from(Kind.PROPERTY_GROUP, scope, raws, lambda raw: raw.get("name"), canonical_group)
