@@ -186,3 +186,24 @@ def test_portals_check_names_what_the_token_cannot_read(
     assert {p["scope"]: p["status"] for p in document["parts"]}["workflow"] == "failed"
     assert {p["scope"]: p["status"] for p in document["parts"]}["property:leads"] == "unsupported"
     assert "collect.part_failed" in capsys.readouterr().err  # the log says so too
+
+
+def test_fail_on_and_severity_rules_from_the_config(
+    config_path: Path, emulator: PortalEmulator, portal_dirs: dict[str, Path]
+) -> None:
+    config = str(config_path)
+    run("--config", config, "db", "upgrade")
+    run("--config", config, "snapshot", "--portal", "demo")
+    approve(config, "latest", "Ada")
+    emulator.load(portal_dirs["night2"])
+    code, out = run("--config", config, "audit", "--portal", "demo", "--fail-on", "critical")
+    assert code == 2  # night 2 has critical drift
+    # The council decides nothing in this portal is worse than medium: the same drift passes
+    # a --fail-on high gate, and the report shows the configured severities.
+    with config_path.open("a", encoding="utf-8") as extra:
+        extra.write('\n[[severity]]\nseverity = "medium"\n')
+    code, out = run(
+        "--config", config, "audit", "--portal", "demo", "--fail-on", "high", "--format", "json"
+    )
+    assert code == 0
+    assert {c["severity"] for c in json.loads(out)["changes"]} == {"medium"}

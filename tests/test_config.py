@@ -158,3 +158,15 @@ def test_a_misspelt_table_is_located_at_its_header(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={})
     assert (caught.value.line, caught.value.key) == (1, "databse")
+
+
+def test_severity_rules_are_read_in_order_and_checked(tmp_path: Path) -> None:
+    text = GOOD + '\n[[severity]]\nkind = "user"\nfield = "superAdmin"\nseverity = "low"\n'
+    config = load_config(write(tmp_path, text), environ={})
+    (rule,) = config.severity_overrides
+    assert (rule.kind, rule.key, rule.field, rule.severity) == ("user", "*", "superAdmin", "low")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text.replace('"low"', '"urgent"')), environ={})
+    assert (caught.value.line, caught.value.key) == (18, "severity[0].severity")
+    with pytest.raises(ConfigError, match="must be one of property"):
+        load_config(write(tmp_path, text.replace('"user"', '"users"')), environ={})

@@ -29,7 +29,7 @@ from hubaudit.model import (
     KindCoverage,
     SnapshotInfo,
 )
-from hubaudit.policies.severity import with_severity
+from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.store.repository import Store
 
 log = get_logger(__name__)
@@ -121,11 +121,12 @@ def run_audit(
     client: HubSpotClient,
     collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
+    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
     snapshot = take_snapshot(store, portal, client, collectors, clock)
-    return audit_snapshot(store, portal.name, snapshot, baseline, clock)
+    return audit_snapshot(store, portal.name, snapshot, baseline, clock, severity_rules)
 
 
 def require_baseline(store: Store, portal: str) -> BaselineInfo:
@@ -145,6 +146,7 @@ def audit_snapshot(
     snapshot: SnapshotInfo,
     baseline: BaselineInfo,
     clock: Clock = utc_now,
+    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change and update defects."""
     complete = {
@@ -169,7 +171,7 @@ def audit_snapshot(
         baseline_items, store.snapshot_items(snapshot.id), comparable, store.load_payloads
     )
     changes = [
-        replace(with_severity(c), fingerprint=fingerprint(portal, c.key, c.field))
+        replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
 

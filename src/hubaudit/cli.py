@@ -32,7 +32,8 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
-from hubaudit.model import CoverageStatus, DefectStatus, KindCoverage
+from hubaudit.model import CoverageStatus, DefectStatus, KindCoverage, Severity
+from hubaudit.policies.severity import rules_with
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
 from hubaudit.store.engine import (
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--portal", required=True)
     audit.add_argument("--format", choices=("text", "json"), default="text")
     audit.add_argument("--output", help="write the report to this file instead of stdout")
+    audit.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default=Severity.INFO.value,
+        help="exit 2 only for unplanned drift at or above this severity (default: any)",
+    )
 
     defects = commands.add_parser("defects", help="architecture defects").add_subparsers(
         dest="defects_command", required=True, metavar="ACTION"
@@ -243,7 +250,9 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
     require_baseline(store, args.portal)
     portal, client = _client(config, args.portal)
     try:
-        result = run_audit(store, portal, client)
+        result = run_audit(
+            store, portal, client, severity_rules=rules_with(config.severity_overrides)
+        )
     finally:
         client.close()
     report = render(result, args.format)
@@ -256,7 +265,8 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
             return EXIT_ERROR
     else:
         out.write(report)
-    if result.unplanned:
+    threshold = Severity(args.fail_on).rank
+    if any(change.severity.rank >= threshold for change in result.unplanned):
         return EXIT_DRIFT
     if result.not_verified:
         # Nothing unplanned was seen, but not everything could be looked at: not a clean bill.

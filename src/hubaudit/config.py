@@ -94,6 +94,17 @@ class PortalConfig:
 
 
 @dataclass(frozen=True)
+class SeverityOverride:
+    """A ``[[severity]]`` rule from the config: it wins over the built-in severity table."""
+
+    severity: str
+    kind: str | None = None
+    key: str = "*"
+    field: str = "**"
+    op: str | None = None
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     format: str = "console"
     level: str = "info"
@@ -105,6 +116,7 @@ class Config:
     portals: tuple[PortalConfig, ...]
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     path: Path | None = None
+    severity_overrides: tuple[SeverityOverride, ...] = ()
 
     def portal(self, name: str) -> PortalConfig:
         for portal in self.portals:
@@ -187,7 +199,7 @@ def parse_config(
         message, line = (found.group(1), int(found.group(2))) if found else (str(exc), None)
         raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
 
-    reader.only_keys(data, (), {"database", "portals", "logging"})
+    reader.only_keys(data, (), {"database", "portals", "logging", "severity"})
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -213,11 +225,57 @@ def parse_config(
         if portal.name in seen:
             raise reader.error(f"duplicate portal name {portal.name!r}", ("portals", index), "name")
         seen.add(portal.name)
+    raw_rules = data.get("severity", [])
+    if not isinstance(raw_rules, list):
+        raise reader.error("must be an array of tables: write [[severity]]", (), "severity")
+    overrides = tuple(_parse_severity(reader, raw, index) for index, raw in enumerate(raw_rules))
     return Config(
         database_url=url,
         portals=portals,
         logging=LoggingConfig(format=log_format, level=log_level),
         path=path,
+        severity_overrides=overrides,
+    )
+
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+KINDS = (
+    "property",
+    "property_group",
+    "pipeline",
+    "workflow",
+    "lifecycle_stage",
+    "object_schema",
+    "association_label",
+    "user",
+    "team",
+    "role",
+)
+
+
+def _parse_severity(reader: _Reader, raw: Any, index: int) -> SeverityOverride:
+    where = ("severity", index)
+    if not isinstance(raw, dict):
+        raise reader.error("each [[severity]] entry must be a table", where, None)
+    reader.only_keys(raw, where, {"severity", "kind", "key", "field", "op"})
+    kind = reader.optional_string(raw, where, "kind")
+    if kind is not None and kind not in KINDS:
+        raise reader.error(f"must be one of {', '.join(KINDS)}", where, "kind")
+    op = reader.optional_string(raw, where, "op")
+    if op is not None and op not in ("added", "removed", "modified"):
+        raise reader.error("must be one of added, removed, modified", where, "op")
+    field_pattern = raw.get("field", "**")
+    if not isinstance(field_pattern, str):
+        raise reader.error('must be a field path pattern such as "options.*.label"', where, "field")
+    severity = reader.string(raw, where, "severity", None)
+    if severity not in SEVERITIES:
+        raise reader.error(f"must be one of {', '.join(SEVERITIES)}", where, "severity")
+    return SeverityOverride(
+        severity=severity,
+        kind=kind,
+        key=reader.string(raw, where, "key", "*"),
+        field=field_pattern,
+        op=op,
     )
 
 

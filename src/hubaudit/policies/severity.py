@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
+from hubaudit.config import SeverityOverride
 from hubaudit.model import Change, ChangeOp, Kind, Severity
 
 
@@ -24,9 +25,13 @@ class SeverityRule:
     (none included); ``""`` matches only whole-item changes."""
     gone: bool | None = None
     """True: only when the value disappeared (after is absent); False: only when it appeared."""
+    key: str = "*"
+    """Glob on the item's key (``property:deals:*``)."""
 
     def matches(self, change: Change) -> bool:
         if self.kind is not None and change.kind is not self.kind:
+            return False
+        if self.key != "*" and not fnmatchcase(change.key, self.key):
             return False
         if self.op is not None and change.op is not self.op:
             return False
@@ -134,3 +139,18 @@ def path_matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
     if head == "**":
         return any(path_matches(rest, path[i:]) for i in range(len(path) + 1))
     return bool(path) and fnmatchcase(path[0], head) and path_matches(rest, path[1:])
+
+
+def rules_with(overrides: Sequence[SeverityOverride]) -> tuple[SeverityRule, ...]:
+    """The config's ``[[severity]]`` rules first, in their order, then the built-in table."""
+    configured = tuple(
+        SeverityRule(
+            Severity(o.severity),
+            Kind(o.kind) if o.kind else None,
+            ChangeOp(o.op) if o.op else None,
+            o.field,
+            key=o.key,
+        )
+        for o in overrides
+    )
+    return configured + DEFAULT_RULES
