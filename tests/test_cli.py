@@ -207,3 +207,86 @@ def test_fail_on_and_severity_rules_from_the_config(
     )
     assert code == 0
     assert {c["severity"] for c in json.loads(out)["changes"]} == {"medium"}
+
+
+def test_defects_can_be_filtered_shown_acknowledged_and_resolved(
+    config_path: Path, emulator: PortalEmulator, portal_dirs: dict[str, Path]
+) -> None:
+    config = str(config_path)
+    run("--config", config, "db", "upgrade")
+    run("--config", config, "snapshot", "--portal", "demo")
+    approve(config, "latest", "Ada")
+    emulator.load(portal_dirs["night2"])
+    run("--config", config, "audit", "--portal", "demo")
+
+    def listed(*filters: str) -> list[dict[str, object]]:
+        code, out = run(
+            "--config", config, "defects", "list", "--portal", "demo", "--json", *filters
+        )
+        assert code == 0
+        result: list[dict[str, object]] = json.loads(out)
+        return result
+
+    assert len(listed()) == 28
+    critical = listed("--severity", "critical")
+    assert {d["severity"] for d in critical} == {"critical"} and len(critical) == 4
+    workflows = listed("--kind", "workflow")
+    assert {d["key"] for d in workflows} == {"workflow:1201001", "workflow:1201003"}
+    assert listed("--since", "2999-01-01") == []
+
+    first, second = (int(str(d["id"])) for d in workflows)
+    code, out = run(
+        "--config",
+        config,
+        "defects",
+        "ack",
+        str(first),
+        "--portal",
+        "demo",
+        "--by",
+        "Ops lead",
+        "--note",
+        "checking with marketing",
+    )
+    assert (code, out.strip().endswith("acknowledged")) == (0, True)
+    code, out = run(
+        "--config",
+        config,
+        "defects",
+        "resolve",
+        str(second),
+        "--portal",
+        "demo",
+        "--by",
+        "Ops lead",
+        "--note",
+        "stage fixed",
+    )
+    assert code == 0
+    # a resolved defect cannot be acknowledged: a clear error, nothing written
+    code, _ = run(
+        "--config",
+        config,
+        "defects",
+        "ack",
+        str(second),
+        str(first),
+        "--portal",
+        "demo",
+        "--by",
+        "x",
+    )
+    assert code == 1
+    assert {d["status"] for d in listed("--kind", "workflow")} == {"acknowledged", "resolved"}
+
+    # The drift is still there: the acknowledged defect stays so, the resolved one reopens.
+    run("--config", config, "audit", "--portal", "demo")
+    statuses = {d["id"]: d["status"] for d in listed("--kind", "workflow")}
+    assert statuses == {first: "acknowledged", second: "open"}
+    code, out = run(
+        "--config", config, "defects", "show", str(second), "--portal", "demo", "--json"
+    )
+    timeline = [e["event"] for e in json.loads(out)["timeline"]]
+    assert timeline == ["opened", "resolved", "reopened"]
+    code, out = run("--config", config, "defects", "show", str(second), "--portal", "demo")
+    assert "resolution" not in out and "timeline:" in out and "Ops lead" in out

@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
@@ -25,14 +26,15 @@ from hubaudit.audit import (
     resolve_snapshot,
     run_audit,
     take_snapshot,
+    utc_now,
 )
 from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
 from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
-from hubaudit.errors import HubauditError
+from hubaudit.errors import HubauditError, UsageError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
-from hubaudit.model import CoverageStatus, DefectStatus, KindCoverage, Severity
+from hubaudit.model import CoverageStatus, Defect, DefectStatus, Kind, KindCoverage, Severity
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
@@ -111,7 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("open", "acknowledged", "resolved", "waived", "accepted"),
         help="only these statuses (repeatable); default: all",
     )
+    listing.add_argument(
+        "--severity", action="append", choices=[s.value for s in Severity], help="repeatable"
+    )
+    listing.add_argument("--kind", action="append", choices=[k.value for k in Kind])
+    listing.add_argument("--since", help="last seen on or after this date (YYYY-MM-DD) or time")
     listing.add_argument("--json", action="store_true")
+    show = defects.add_parser("show", help="one defect with its timeline")
+    show.add_argument("id", type=int)
+    show.add_argument("--portal", required=True)
+    show.add_argument("--json", action="store_true")
+    for name, text in (
+        ("ack", "acknowledge open defects: known, being handled"),
+        ("resolve", "mark defects resolved by hand (the next audit reopens any still present)"),
+    ):
+        decision = defects.add_parser(name, help=text)
+        decision.add_argument("ids", type=int, nargs="+", metavar="ID")
+        decision.add_argument("--portal", required=True)
+        decision.add_argument("--by", required=True, help="who decided")
+        decision.add_argument("--note", default="", required=name == "resolve")
 
     portals = commands.add_parser("portals", help="the portals in the config").add_subparsers(
         dest="portals_command", required=True, metavar="ACTION"
@@ -280,38 +300,31 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
 
 
 def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-
     config.portal(args.portal)
-    statuses = [DefectStatus(s) for s in args.status] if args.status else None
-    defects = store.defects(args.portal, statuses)
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": d.id,
-                        "kind": d.kind.value,
-                        "key": d.key,
-                        "field": d.field,
-                        "label": d.label,
-                        "op": d.op.value,
-                        "status": d.status.value,
-                        "severity": d.severity.value,
-                        "before": d.before,
-                        "after": d.after,
-                        "first_seen_at": d.first_seen_at.isoformat(),
-                        "last_seen_at": d.last_seen_at.isoformat(),
-                        "occurrences": d.occurrences,
-                        "baseline_version": d.baseline_version,
-                        "resolution": d.resolution,
-                    }
-                    for d in defects
-                ],
-                indent=2,
-                ensure_ascii=False,
-            ),
-            file=out,
+    if args.defects_command == "show":
+        return _defect_show(args, store, out)
+    if args.defects_command in ("ack", "resolve"):
+        status, allowed = {
+            "ack": (DefectStatus.ACKNOWLEDGED, {DefectStatus.OPEN}),
+            "resolve": (DefectStatus.RESOLVED, {DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED}),
+        }[args.defects_command]
+        if not args.by.strip():
+            raise UsageError("--by needs the name of who decided")
+        changed = store.set_defect_status(
+            args.portal, args.ids, status, allowed, args.by.strip(), args.note.strip(), utc_now()
         )
+        for d in changed:
+            print(f"defect {d.id} {terminal_safe(_where(d))}: {d.status.value}", file=out)
+        return EXIT_OK
+    defects = store.defects(
+        args.portal,
+        [DefectStatus(s) for s in args.status] if args.status else None,
+        severities=[Severity(s) for s in args.severity] if args.severity else None,
+        kinds=[Kind(k) for k in args.kind] if args.kind else None,
+        since=_moment(args.since) if args.since else None,
+    )
+    if args.json:
+        print(json.dumps([_defect_document(d) for d in defects], indent=2), file=out)
         return EXIT_OK
     if not defects:
         print(f"no defects for {args.portal}", file=out)
@@ -320,13 +333,81 @@ def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO
         f"{'id':>5}  {'status':<12} {'severity':<8}  {'seen':>4}  {'last seen':<16}  item", file=out
     )
     for d in defects:
-        where = d.key + (f" {d.field}" if d.field else f" ({d.op.value})")
         print(
             f"{d.id:>5}  {d.status.value:<12} {d.severity.value:<8}  {d.occurrences:>4}  "
-            f"{d.last_seen_at:%Y-%m-%d %H:%M}  {terminal_safe(where)}",
+            f"{d.last_seen_at:%Y-%m-%d %H:%M}  {terminal_safe(_where(d))}",
             file=out,
         )
     return EXIT_OK
+
+
+def _where(defect: Defect) -> str:
+    return defect.key + (f" {defect.field}" if defect.field else f" ({defect.op.value})")
+
+
+def _defect_document(d: Defect) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "kind": d.kind.value,
+        "key": d.key,
+        "field": d.field,
+        "label": d.label,
+        "op": d.op.value,
+        "status": d.status.value,
+        "severity": d.severity.value,
+        "before": d.before,
+        "after": d.after,
+        "first_seen_at": d.first_seen_at.isoformat(),
+        "last_seen_at": d.last_seen_at.isoformat(),
+        "occurrences": d.occurrences,
+        "baseline_version": d.baseline_version,
+        "resolution": d.resolution,
+    }
+
+
+def _defect_show(args: argparse.Namespace, store: Store, out: TextIO) -> int:
+    defect = store.defect(args.portal, args.id)
+    events = store.defect_events(defect.id)
+    if args.json:
+        document = _defect_document(defect) | {
+            "timeline": [
+                {
+                    "at": e.at.isoformat(),
+                    "event": e.event,
+                    "detail": e.detail,
+                    "snapshot_id": e.snapshot_id,
+                }
+                for e in events
+            ]
+        }
+        print(json.dumps(document, indent=2), file=out)
+        return EXIT_OK
+    label = f'  "{terminal_safe(defect.label)}"' if defect.label else ""
+    lines = [
+        f"defect #{defect.id}: {terminal_safe(_where(defect))}{label}",
+        f"  status {defect.status.value}, severity {defect.severity.value}, "
+        f"seen {defect.occurrences} times, against baseline v{defect.baseline_version}",
+        f"  first seen {defect.first_seen_at:%Y-%m-%d %H:%M}, last seen "
+        f"{defect.last_seen_at:%Y-%m-%d %H:%M} UTC",
+        f"  before: {terminal_safe(json.dumps(defect.before, sort_keys=True))}",
+        f"  after:  {terminal_safe(json.dumps(defect.after, sort_keys=True))}",
+    ]
+    if defect.resolution:
+        lines.append(f"  resolution: {terminal_safe(defect.resolution)}")
+    lines.append("  timeline:")
+    for e in events:
+        detail = ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in e.detail.items())
+        lines.append(f"    {e.at:%Y-%m-%d %H:%M}  {e.event:<12} {terminal_safe(detail)}")
+    print("\n".join(lines), file=out)
+    return EXIT_OK
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--since takes a date such as 2026-11-01, not {text!r}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _portals_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:

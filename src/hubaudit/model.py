@@ -192,6 +192,16 @@ class Defect:
 
 
 @dataclass(frozen=True)
+class DefectEvent:
+    """One entry of a defect's timeline: opened, changed, reopened, acknowledged, resolved…"""
+
+    at: datetime
+    event: str
+    detail: Mapping[str, JSONValue]
+    snapshot_id: int | None = None
+
+
+@dataclass(frozen=True)
 class DefectUpdate:
     """What one audit did to the defect table: which defects are new, still open or resolved."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -22,6 +22,7 @@ from hubaudit.model import (
     ConfigItem,
     CoverageStatus,
     Defect,
+    DefectEvent,
     DefectStatus,
     DefectUpdate,
     JSONValue,
@@ -313,7 +314,17 @@ class Store:
 
     # defects --------------------------------------------------------------------------------
 
-    def defects(self, portal: str, statuses: Iterable[DefectStatus] | None = None) -> list[Defect]:
+    def defects(
+        self,
+        portal: str,
+        statuses: Iterable[DefectStatus] | None = None,
+        *,
+        severities: Iterable[Severity] | None = None,
+        kinds: Iterable[Kind] | None = None,
+        since: datetime | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[Defect]:
+        """The portal's defects, oldest first, filtered by any of the given criteria."""
         with self._session() as session:
             query = (
                 select(DefectRow, BaselineRow.version)
@@ -324,7 +335,71 @@ class Store:
             )
             if statuses is not None:
                 query = query.where(DefectRow.status.in_([s.value for s in statuses]))
+            if severities is not None:
+                query = query.where(DefectRow.severity.in_([s.value for s in severities]))
+            if kinds is not None:
+                query = query.where(DefectRow.kind.in_([k.value for k in kinds]))
+            if since is not None:
+                query = query.where(DefectRow.last_seen_at >= since)
+            if ids is not None:
+                query = query.where(DefectRow.id.in_(list(ids)))
             return [_defect(row, version, portal) for row, version in session.execute(query)]
+
+    def defect(self, portal: str, defect_id: int) -> Defect:
+        found = self.defects(portal, ids=[defect_id])
+        if not found:
+            raise UsageError(f"portal {portal!r} has no defect {defect_id}")
+        return found[0]
+
+    def defect_events(self, defect_id: int) -> list[DefectEvent]:
+        with self._session() as session:
+            return [
+                DefectEvent(row.at, row.event, json.loads(row.detail_json), row.snapshot_id)
+                for row in session.scalars(
+                    select(DefectEventRow)
+                    .where(DefectEventRow.defect_id == defect_id)
+                    .order_by(DefectEventRow.at, DefectEventRow.id)
+                )
+            ]
+
+    def set_defect_status(
+        self,
+        portal: str,
+        defect_ids: Sequence[int],
+        status: DefectStatus,
+        allowed_from: Collection[DefectStatus],
+        by: str,
+        note: str,
+        at: datetime,
+    ) -> list[Defect]:
+        """Move defects to ``status`` by a person's decision, all or none, with a timeline entry."""
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal)
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(DefectRow)
+                    .where(DefectRow.portal_id == portal_id, DefectRow.id.in_(list(defect_ids)))
+                    .with_for_update()
+                )
+            }
+            for defect_id in defect_ids:
+                row = rows.get(defect_id)
+                if row is None:
+                    raise UsageError(f"portal {portal!r} has no defect {defect_id}")
+                if DefectStatus(row.status) not in allowed_from:
+                    raise UsageError(
+                        f"defect {defect_id} is {row.status}; only "
+                        f"{' or '.join(sorted(s.value for s in allowed_from))} defects can become "
+                        f"{status.value}"
+                    )
+            for row in rows.values():
+                row.status = status.value
+                if status is DefectStatus.RESOLVED:
+                    row.resolution = f"resolved by {by}: {note}" if note else f"resolved by {by}"
+                    row.resolved_at = at
+                _event(session, row.id, None, at, status.value, {"by": by, "note": note})
+        return self.defects(portal, ids=defect_ids)
 
     def update_defects(
         self,
@@ -437,7 +512,12 @@ class Store:
 
 
 def _event(
-    session: Session, defect_id: int, snapshot_id: int, at: datetime, event: str, detail: Any
+    session: Session,
+    defect_id: int,
+    snapshot_id: int | None,
+    at: datetime,
+    event: str,
+    detail: Any,
 ) -> None:
     session.add(
         DefectEventRow(
