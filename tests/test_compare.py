@@ -118,3 +118,8 @@ def test_scope_of_finds_the_longest_known_prefix() -> None:
     assert (
         scope_of("association_label:0-1:0-2:USER_DEFINED:5", scopes) == "association_label:0-1:0-2"
     )
+
+
+def test_keys_that_look_private_are_compared_too() -> None:
+    # deepdiff skips keys starting with "__" unless told otherwise (found by hypothesis)
+    assert field_changes({"a": 1}, {"a": 1, "__x": [1]}) == [(("__x",), None, [1])]

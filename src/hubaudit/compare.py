@@ -6,6 +6,7 @@ item of a part that failed to read is never reported as removed.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -140,7 +141,15 @@ def field_changes(
     """Field-level differences. A list that differs is one change of the whole list (lists
     that carry identity were made into maps by the canonical form). Absent is ``None``."""
     # threshold 0: always go down to the keys, never replace a whole map that changed a lot
-    diff = DeepDiff(before, after, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
+    # ignore_private_variables off: a key such as "__x" is data here, not a private attribute
+    diff = DeepDiff(
+        before,
+        after,
+        view="tree",
+        verbose_level=2,
+        threshold_to_diff_deeper=0,
+        ignore_private_variables=False,
+    )
     paths: dict[Path, None] = {}
     for levels in diff.values():
         for level in levels:
@@ -160,6 +169,27 @@ def _up_to_first_list(path: Path, before: Any, after: Any) -> Path:
         if isinstance(_resolve(before, prefix), list) or isinstance(_resolve(after, prefix), list):
             return prefix
     return path
+
+
+def apply_changes(payload: Mapping[str, Any] | None, changes: Iterable[Change]) -> Any:
+    """Replay one item's changes on its baseline payload: the result is the snapshot's canonical
+    payload (``None`` for a removed item). The changes' paths say exactly where."""
+    result: Any = copy.deepcopy(dict(payload)) if payload is not None else None
+    for change in changes:
+        if change.op is ChangeOp.ADDED:
+            result = copy.deepcopy(change.after)
+        elif change.op is ChangeOp.REMOVED:
+            result = None
+        else:
+            *parents, last = change.path
+            target = result
+            for part in parents:
+                target = target.setdefault(part, {})
+            if change.after is None:
+                target.pop(last, None)
+            else:
+                target[last] = copy.deepcopy(change.after)
+    return result
 
 
 def value_at(payload: Any, path: Path) -> JSONValue:

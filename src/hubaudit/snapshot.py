@@ -58,6 +58,16 @@ def keyed_by(
     return result
 
 
+def without_nulls(value: JSONValue) -> JSONValue:
+    """A ``null`` field means no value, as an omitted one does: drop both the same way, so that
+    in a canonical payload ``None`` can only mean absent."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def make_item(
     kind: Kind,
     key: str,
@@ -65,6 +75,7 @@ def make_item(
     canonical: Mapping[str, JSONValue],
     label: str | None = None,
 ) -> ConfigItem:
+    canonical = without_nulls(dict(canonical))
     return ConfigItem(
         kind=kind,
         key=key,
