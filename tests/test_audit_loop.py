@@ -81,6 +81,14 @@ def test_night2_reports_exactly_the_real_changes(
     assert by_place[("workflow:1201001", "isEnabled")].severity.value == "high"
     stage = by_place[("lifecycle_stage:contacts:evangelist", "label")]
     assert (stage.before, stage.after) == ("Evangelist", "Advocate")
+    # who did it, where HubSpot says: the property's last editor, joined to the users
+    tier = by_place[("property:contacts:customer_tier", "options.gold.label")].attribution
+    assert (tier.user_id, tier.user_email) == ("2304117", "it.admin@northwind.example")
+    assert tier.at is not None and tier.at.date().isoformat() == "2026-11-22"
+    new_prop = by_place[("property:contacts:tiktok_handle", None)].attribution
+    assert new_prop.source == "createdUserId of the item"
+    assert removed.attribution.source == "unknown"  # a deleted item has no record left
+    assert probability.attribution.user_id is None  # pipeline audit history is not read yet
     assert all(c.classification is Classification.DEFECT for c in result.changes)
     assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)
     assert len(result.defects.opened) == len(NIGHT2_CHANGES)

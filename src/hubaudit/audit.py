@@ -6,10 +6,11 @@ to the edges (cli, scheduler); this module only orchestrates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from hubaudit.attribution import attribute
 from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.errors import UsageError
@@ -28,6 +29,7 @@ from hubaudit.model import (
     Kind,
     KindCoverage,
     SnapshotInfo,
+    StoredItem,
 )
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.store.repository import Store
@@ -167,13 +169,13 @@ def audit_snapshot(
         for scope in sorted(set(baseline.scopes) - read)
     )
     baseline_items = store.baseline_items(baseline.id)
-    comparison = compare(
-        baseline_items, store.snapshot_items(snapshot.id), comparable, store.load_payloads
-    )
+    snapshot_items = store.snapshot_items(snapshot.id)
+    comparison = compare(baseline_items, snapshot_items, comparable, store.load_payloads)
     changes = [
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
+    changes = _attributed(store, changes, snapshot_items, baseline)
 
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
@@ -218,6 +220,28 @@ def audit_snapshot(
         defects=update,
         resolved_defects=resolved,
     )
+
+
+def _attributed(
+    store: Store,
+    changes: list[Change],
+    snapshot_items: Mapping[str, StoredItem],
+    baseline: BaselineInfo,
+) -> list[Change]:
+    """Attach who made each change, from the items' raw JSON and the portal's users."""
+    if not changes:
+        return changes
+    changed = {c.key for c in changes if c.key in snapshot_items}
+    users = [k for k in snapshot_items if k.startswith(f"{Kind.USER}:")]
+    raws = store.load_payloads({snapshot_items[k].raw_hash for k in changed | set(users)})
+    emails = {
+        str(raws[snapshot_items[k].raw_hash].get("id")): str(
+            raws[snapshot_items[k].raw_hash].get("email")
+        )
+        for k in users
+    }
+    raw_after = {k: raws[snapshot_items[k].raw_hash] for k in changed}
+    return attribute(changes, raw_after, emails, baseline.approved_at)
 
 
 def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:

@@ -147,6 +147,17 @@ class BaselineInfo:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """Who made a change, as far as HubSpot says: ``unknown`` when it does not."""
+
+    user_id: str | None = None
+    user_email: str | None = None
+    at: datetime | None = None
+    source: str = "unknown"
+    confidence: str = "unknown"
+
+
+@dataclass(frozen=True)
 class Change:
     """One difference between baseline and snapshot.
 
@@ -166,6 +177,7 @@ class Change:
     severity: Severity = Severity.MEDIUM
     defect_id: int | None = None
     fingerprint: str = ""
+    attribution: Attribution = Attribution()  # frozen, so one shared default is safe
 
 
 @dataclass(frozen=True)

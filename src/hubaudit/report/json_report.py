@@ -13,7 +13,7 @@ from typing import Any
 from hubaudit import __version__
 from hubaudit.model import AuditResult, CoverageStatus, KindCoverage
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def render(result: AuditResult) -> str:
@@ -59,6 +59,13 @@ def to_document(result: AuditResult) -> dict[str, Any]:
                 "classification": c.classification.value,
                 "severity": c.severity.value,
                 "defect_id": c.defect_id,
+                "attribution": {
+                    "user_id": c.attribution.user_id,
+                    "user_email": c.attribution.user_email,
+                    "at": c.attribution.at.isoformat() if c.attribution.at else None,
+                    "source": c.attribution.source,
+                    "confidence": c.attribution.confidence,
+                },
             }
             for c in result.changes
         ],

@@ -99,6 +99,10 @@ def _field_mark(change: Change) -> str:
 
 def _tag(change: Change) -> str:
     tag = f"[{change.severity.value}"
+    who = change.attribution.user_email or change.attribution.user_id
+    if who:
+        when = f" {change.attribution.at:%Y-%m-%d %H:%M}" if change.attribution.at else ""
+        tag += f", by {terminal_safe(who)}{when}"
     if change.defect_id is not None:
         tag += f", defect #{change.defect_id}"
     if change.classification is not Classification.DEFECT:
