@@ -275,3 +275,124 @@ def test_a_real_custom_object_schema_is_read_losslessly(
     assert canonical["requiredProperties"] == sorted(sample["requiredProperties"])
     # its properties are read as the custom object's own part
     assert f"property:{sample['fullyQualifiedName']}" in {c.scope for c in snapshot.coverage}
+
+
+def _mutate(folder: Path, name: str, change: Any) -> None:
+    path = folder / name
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _by(items: list[dict[str, Any]], field: str, value: str) -> dict[str, Any]:
+    return next(item for item in items if item.get(field) == value)
+
+
+# (what a portal user did, the file and how, the one change expected as (key, field, severity))
+REAL_CHANGES: list[tuple[str, str, Any, set[tuple[str, str | None, str]]]] = [
+    (
+        "a text property became a number",
+        "properties/deals.json",
+        lambda d: _by(d, "name", "billing_contact_email").update(type="number"),
+        {("property:deals:billing_contact_email", "type", "critical")},
+    ),
+    (
+        "a property was archived",
+        "properties/deals.json",
+        lambda d: _by(d, "name", "gif_announcement").update(archived=True),
+        {("property:deals:gif_announcement", "archived", "high")},
+    ),
+    (
+        "a dropdown lost an option",
+        "properties/deals.json",
+        lambda d: _by(d, "name", "inbound_outbound")["options"].pop(0),
+        {("property:deals:inbound_outbound", "options.INBOUND", "high")},
+    ),
+    (
+        "an option was relabelled",
+        "properties/deals.json",
+        lambda d: _by(d, "name", "nps_status")["options"][0].update(label="Sent (v2)"),
+        {("property:deals:nps_status", "options.Detractors (0-6).label", "low")},
+    ),
+    (
+        "a property was deleted",
+        "properties/contacts.json",
+        lambda d: d.remove(_by(d, "name", "hs_persona")),
+        {("property:contacts:hs_persona", None, "high")},
+    ),
+    (
+        "a task stage was deleted",
+        "pipelines/tasks.json",
+        lambda d: d[0]["stages"].pop(4),
+        {
+            (
+                "pipeline:tasks:3d314325-1b2a-4225-9388-375f49c57ec3",
+                "stages.fc8148fb-3a2d-4b59-834e-69b7859347cb",
+                "critical",
+            )
+        },
+    ),
+    (
+        "a stage was reopened",
+        "pipelines/tasks.json",
+        lambda d: d[0]["stages"][5]["metadata"].update(isClosed="false"),
+        {
+            (
+                "pipeline:tasks:3d314325-1b2a-4225-9388-375f49c57ec3",
+                "stages.6049725638.metadata.isClosed",
+                "high",
+            )
+        },
+    ),
+    (
+        "noise only: new timestamps, reordered lists, false flags omitted",
+        "properties/deals.json",
+        lambda d: (
+            [
+                p.update(updatedAt="2030-01-01T00:00:00Z") or p.pop("hidden", None)
+                for p in d
+                if p.get("hidden") is False
+            ]
+            and d.reverse()
+        ),
+        set(),
+    ),
+]
+
+
+def test_each_real_change_is_found_exactly_and_reverting_it_resolves_it(
+    shared_hubspot: Path, store: Store, tmp_path: Path
+) -> None:
+    """HubSpot's real responses, one realistic change at a time: exactly that change is found,
+    with its field and severity; put back, its defect resolves itself."""
+    import shutil
+
+    write_portal(shared_hubspot, tmp_path / "base")
+    with PortalEmulator(tmp_path / "base", rate_limit_per_10s=FAST_LIMIT) as emulator:
+        portal = PortalConfig(
+            name="real",
+            base_url=emulator.base_url,
+            token_env="T",
+            rate_limit_per_10s=FAST_LIMIT,
+            property_object_types=PROPERTY_SAMPLES,
+            pipeline_object_types=("tasks",),
+            association_object_types=(),
+            include_custom_objects=False,
+        )
+        client = open_client(portal, Secret(DEMO_TOKEN))
+        try:
+            approve_baseline(store, "real", take_snapshot(store, portal, client), "C", "real")
+            for what, name, change, expected in REAL_CHANGES:
+                changed = tmp_path / what.replace(" ", "_").replace(":", "")
+                shutil.copytree(tmp_path / "base", changed)
+                _mutate(changed, name, change)
+                emulator.load(changed)
+                result = run_audit(store, portal, client)
+                found = {(c.key, c.field, c.severity.value) for c in result.changes}
+                assert found == expected, what
+                emulator.load(tmp_path / "base")
+                back = run_audit(store, portal, client)
+                assert back.changes == (), what
+                assert len(back.defects.resolved) == len(expected), what
+        finally:
+            client.close()
