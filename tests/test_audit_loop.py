@@ -88,7 +88,11 @@ def test_night2_reports_exactly_the_real_changes(
     new_prop = by_place[("property:contacts:tiktok_handle", None)].attribution
     assert new_prop.source == "createdUserId of the item"
     assert removed.attribution.source == "unknown"  # a deleted item has no record left
-    assert probability.attribution.user_id is None  # pipeline audit history is not read yet
+    # a pipeline's change: the latest entry of its audit history, read for changed pipelines only
+    assert (probability.attribution.user_email, probability.attribution.source) == (
+        "it.admin@northwind.example",
+        "audit history of the item",
+    )
     assert all(c.classification is Classification.DEFECT for c in result.changes)
     assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)
     assert len(result.defects.opened) == len(NIGHT2_CHANGES)

@@ -190,3 +190,20 @@ def test_the_emulator_never_serves_files_outside_the_portal(emulator: PortalEmul
     ) as http:
         response = http.get("/crm/v3/properties/..%2F..%2Fnight2%2Fproperties%2Fdeals")
     assert response.status_code == 400
+
+
+def test_pipeline_history_is_read_only_for_changed_pipelines(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    emulator.load(portal_dirs["night2"])
+    run_audit(store, portal, client)
+    audits = {path for path in emulator.calls if path.endswith("/audit")}
+    assert audits == {
+        "GET /crm/v3/pipelines/deals/default/audit",
+        "GET /crm/v3/pipelines/tickets/0/audit",
+    }

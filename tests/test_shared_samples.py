@@ -168,6 +168,13 @@ CONTRACT = [
         None,
     ),
     (
+        "crm-pipelines-v3.json",
+        "/crm/v3/pipelines/{objectType}/{pipelineId}/audit",
+        "get",
+        "/crm/v3/pipelines/deals/default/audit",
+        None,
+    ),
+    (
         "crm-schemas-v3.json",
         "/crm-object-schemas/v3/schemas",
         "get",

@@ -5,15 +5,16 @@ From what a snapshot already holds: a property's ``updatedUserId``/``updatedAt``
 portal's users by id for an email. HubSpot records only the *last* editor of an item, so the
 confidence says how sure the match is: ``medium`` when that edit happened after the baseline
 was approved, ``low`` when it did not (the change may come from an edit HubSpot did not
-attribute). Pipeline audit history, the account audit log and the legacy workflows API are
-not read yet: their changes say ``unknown``.
+attribute). A pipeline's change takes the latest entry of the pipeline's audit history, read
+only for the pipelines that changed. The account audit log and the legacy workflows API are not
+read yet: such changes say ``unknown``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hubaudit.model import Attribution, Change, ChangeOp, Kind
@@ -44,6 +45,43 @@ def attribute(
     return result
 
 
+History = Callable[[Change], Sequence[Mapping[str, Any]]]
+"""A change's item's audit history as HubSpot lists it (pipelines: ``…/{pipelineId}/audit``)."""
+
+
+def attribute_from_history(
+    changes: Sequence[Change],
+    history: History,
+    user_emails: Mapping[str, str],
+    baseline_approved_at: datetime,
+) -> list[Change]:
+    """Changes still unattributed get the latest entry of their item's audit history."""
+    result = []
+    for change in changes:
+        if change.attribution.user_id is None and change.op is not ChangeOp.REMOVED:
+            entries = [
+                (at, entry)
+                for entry in history(change)
+                if (at := _parse_time(entry.get("timestamp"))) is not None
+                and entry.get("fromUserId") not in (None, "")
+            ]
+            if entries:
+                at, latest = max(entries, key=lambda pair: pair[0])
+                user_id = str(latest["fromUserId"])
+                change = replace(
+                    change,
+                    attribution=Attribution(
+                        user_id=user_id,
+                        user_email=user_emails.get(user_id),
+                        at=at,
+                        source="audit history of the item",
+                        confidence="medium" if at > baseline_approved_at else "low",
+                    ),
+                )
+        result.append(change)
+    return result
+
+
 def _from_raw(
     raw: Mapping[str, Any] | None,
     fields: tuple[str, str] | None,
@@ -65,6 +103,8 @@ def _from_raw(
 
 
 def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)  # epoch milliseconds
     if not isinstance(value, str):
         return None
     try:

@@ -185,6 +185,17 @@ def pipeline(files: PortalFiles, request: Request) -> Response:
     )
 
 
+def pipeline_audit(files: PortalFiles, request: Request) -> Response:
+    """``pipeline_audits.json`` maps ``{objectType}:{pipelineId}`` to its audit entries."""
+    name = files.require_type(request.params["object_type"])
+    pipeline_id = request.params["pipeline_id"]
+    if not any(p.get("id") == pipeline_id for p in files.load(f"pipelines/{name}.json")):
+        raise Refused(404, error_body(f"Unable to find pipeline {pipeline_id}", "OBJECT_NOT_FOUND"))
+    path = files.folder / "pipeline_audits.json"
+    audits = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return 200, {"results": audits.get(f"{name}:{pipeline_id}", [])}
+
+
 def schemas(files: PortalFiles, request: Request) -> Response:
     archived = request.query.get("archived", "false").lower() == "true"
     items = [s for s in files.load("schemas.json") if bool(s.get("archived", False)) == archived]
@@ -289,6 +300,15 @@ Handler = Callable[[PortalFiles, Request], Response]
 _OT = r"(?P<object_type>[^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
     # (method, path, handler, exempt from the ten-secondly limit as HubSpot's spec says)
+    (
+        "GET",
+        re.compile(
+            rf"^/crm/(?:v3/pipelines|pipelines/[0-9]{{4}}-[0-9]{{2}})/{_OT}/"
+            r"(?P<pipeline_id>[^/]+)/audit/?$"
+        ),
+        pipeline_audit,
+        False,
+    ),
     ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/groups/?$"), groups, False),
     ("GET", re.compile(rf"^/crm/properties/[0-9]{{4}}-[0-9]{{2}}/{_OT}/groups/?$"), groups, False),
     ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/?$"), properties, False),

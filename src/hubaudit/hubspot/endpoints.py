@@ -89,6 +89,15 @@ PIPELINE = Endpoint(
         p["object_type"], p["pipeline_id"], _preload_content=False
     ),
 )
+PIPELINE_AUDIT = Endpoint(
+    "pipeline_audit",
+    "pipelines",
+    "/crm/{version}/pipelines/{object_type}/{pipeline_id}/audit",
+    "/crm/pipelines/{version}/{object_type}/{pipeline_id}/audit",
+    sdk=lambda sdk, p, _q: sdk.crm.pipelines.pipeline_audits_api.get_audit(
+        p["object_type"], p["pipeline_id"], _preload_content=False
+    ),
+)
 SCHEMAS = Endpoint(
     "schemas",
     "schemas",
