@@ -49,6 +49,20 @@ def write_portal(shared: Path, target: Path, shuffle: random.Random | None = Non
     (target / "pipelines" / "tasks.json").write_text(json.dumps(pipelines))
 
 
+def samples_portal(base_url: str) -> PortalConfig:
+    """A portal that reads just what the samples hold."""
+    return PortalConfig(
+        name="real",
+        base_url=base_url,
+        token_env="T",
+        rate_limit_per_10s=FAST_LIMIT,
+        property_object_types=PROPERTY_SAMPLES,
+        pipeline_object_types=("tasks",),
+        association_object_types=(),
+        include_custom_objects=False,
+    )
+
+
 def sample_results(shared: Path, name: str) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = json.loads((shared / "samples" / name).read_text())["results"]
     return results
@@ -60,16 +74,7 @@ def test_real_samples_are_stored_losslessly_and_reordering_is_not_drift(
     write_portal(shared_hubspot, tmp_path / "as-sent")
     write_portal(shared_hubspot, tmp_path / "reordered", random.Random(5))
     with PortalEmulator(tmp_path / "as-sent", rate_limit_per_10s=FAST_LIMIT) as emulator:
-        portal = PortalConfig(
-            name="real",
-            base_url=emulator.base_url,
-            token_env="T",
-            rate_limit_per_10s=FAST_LIMIT,
-            property_object_types=PROPERTY_SAMPLES,
-            pipeline_object_types=("tasks",),
-            association_object_types=(),
-            include_custom_objects=False,
-        )
+        portal = samples_portal(emulator.base_url)
         client = open_client(portal, Secret(DEMO_TOKEN))
         try:
             snapshot = take_snapshot(store, portal, client)
@@ -376,16 +381,7 @@ def test_each_real_change_is_found_exactly_and_reverting_it_resolves_it(
 
     write_portal(shared_hubspot, tmp_path / "base")
     with PortalEmulator(tmp_path / "base", rate_limit_per_10s=FAST_LIMIT) as emulator:
-        portal = PortalConfig(
-            name="real",
-            base_url=emulator.base_url,
-            token_env="T",
-            rate_limit_per_10s=FAST_LIMIT,
-            property_object_types=PROPERTY_SAMPLES,
-            pipeline_object_types=("tasks",),
-            association_object_types=(),
-            include_custom_objects=False,
-        )
+        portal = samples_portal(emulator.base_url)
         client = open_client(portal, Secret(DEMO_TOKEN))
         try:
             approve_baseline(store, "real", take_snapshot(store, portal, client), "C", "real")
