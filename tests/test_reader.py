@@ -207,3 +207,49 @@ def test_pipeline_history_is_read_only_for_changed_pipelines(
         "GET /crm/v3/pipelines/deals/default/audit",
         "GET /crm/v3/pipelines/tickets/0/audit",
     }
+
+
+def test_page_boundaries_elsewhere_are_not_drift(
+    store: Store, portal_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same users and workflows read in pages of another size find nothing."""
+    from hubaudit.hubspot.collectors import users, workflows
+
+    with PortalEmulator(portal_dirs["night1"], rate_limit_per_10s=5000) as emulator:
+        config = PortalConfig(
+            name="demo", base_url=emulator.base_url, token_env="T", rate_limit_per_10s=5000
+        )
+        client = open_client(config, Secret(DEMO_TOKEN))
+        try:
+            approve_baseline(store, "demo", take_snapshot(store, config, client), "C", "v1")
+            monkeypatch.setattr(users, "USERS_PAGE_SIZE", 7)
+            monkeypatch.setattr(workflows, "LIST_PAGE_SIZE", 5)
+            result = run_audit(store, config, client)
+        finally:
+            client.close()
+    assert emulator.calls["GET /settings/v3/users/"] == 1 + 4  # 27 users: 1 page, then 4
+    assert result.changes == ()
+
+
+def test_a_lifecycle_stage_removed_is_one_critical_change(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    import json
+
+    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    night = portal_dirs["night1"]
+    contacts = json.loads((night / "properties" / "contacts.json").read_text())
+    stage = next(p for p in contacts if p["name"] == "lifecyclestage")
+    stage["options"] = [o for o in stage["options"] if o["value"] != "other"]
+    (night / "properties" / "contacts.json").write_text(json.dumps(contacts))
+    pipelines = json.loads((night / "pipelines" / "contacts.json").read_text())
+    pipelines[0]["stages"] = [s for s in pipelines[0]["stages"] if s["id"] != "other"]
+    (night / "pipelines" / "contacts.json").write_text(json.dumps(pipelines))
+    result = run_audit(store, portal, client)
+    assert [(c.key, c.op.value, c.severity.value) for c in result.changes] == [
+        ("lifecycle_stage:contacts:other", "removed", "critical")
+    ]
