@@ -88,10 +88,29 @@ def test_night2_reports_exactly_the_real_changes(
     new_prop = by_place[("property:contacts:tiktok_handle", None)].attribution
     assert new_prop.source == "createdUserId of the item"
     assert removed.attribution.source == "unknown"  # a deleted item has no record left
-    # a pipeline's change: the latest entry of its audit history, read for changed pipelines only
-    assert (probability.attribution.user_email, probability.attribution.source) == (
+    # a contact workflow: the legacy v3 API names its last editor; a deal workflow has none
+    nurture = by_place[("workflow:1201001", "isEnabled")].attribution
+    assert (nurture.user_email, nurture.source) == (
         "it.admin@northwind.example",
-        "audit history of the item",
+        "legacy workflows API (updateSource.updatedByUser)",
+    )
+    assert by_place[
+        ("workflow:1201003", "actions.1.fields.value.staticValue")
+    ].attribution.source == ("unknown")
+    # the demo portal is not on Enterprise: the account audit log is a note, not an error
+    assert [n.split(":")[0] for n in result.notes] == [
+        "the account audit log was not read (Enterprise only)"
+    ]
+    # a change inside a stage: the newest entry of the pipeline's or the stage's trail
+    assert (probability.attribution.user_id, probability.attribution.source) == (
+        "2305105",
+        "stage audit history",
+    )
+    # a pipeline's change: the latest entry of its audit history, read for changed pipelines only
+    closedlost = by_place[("pipeline:deals:default", "stages.closedlost.label")].attribution
+    assert (closedlost.user_email, closedlost.source) == (
+        "it.admin@northwind.example",
+        "pipeline audit history",
     )
     assert all(c.classification is Classification.DEFECT for c in result.changes)
     assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)

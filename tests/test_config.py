@@ -45,6 +45,7 @@ def test_a_good_config_gives_every_value_and_defaults(tmp_path: Path) -> None:
         "associations": "v4",
         "users": "v3",
         "automation": "v4",
+        "account": "v3",
     }
     assert sandbox.rate_limit_per_10s == 190
     assert sandbox.api_versions["properties"] == "2026-03"

@@ -85,3 +85,12 @@ def test_an_unknown_object_type_is_hubspots_400(emulator: PortalEmulator) -> Non
         response = http.get("/crm/v3/properties/widgets")
     assert response.status_code == 400
     assert "Unable to infer object type from: widgets" in response.json()["message"]
+
+
+def test_only_the_association_schema_reads_are_exempt_from_the_limit() -> None:
+    from hubaudit.emulator.portal import is_exempt
+
+    assert is_exempt("GET", "/crm/v4/associations/0-1/0-2/labels")
+    assert is_exempt("GET", "/crm/associations/v4/definitions/configurations/0-1/0-2")
+    for path in ("/settings/v3/users/", "/automation/v4/flows", "/crm/v3/properties/deals"):
+        assert not is_exempt("GET", path)

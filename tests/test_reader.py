@@ -203,9 +203,15 @@ def test_pipeline_history_is_read_only_for_changed_pipelines(
     emulator.load(portal_dirs["night2"])
     run_audit(store, portal, client)
     audits = {path for path in emulator.calls if path.endswith("/audit")}
+    # the two changed pipelines, and the stages of default whose content changed (the deleted
+    # stage of ticket pipeline 0 has no trail left to read)
     assert audits == {
         "GET /crm/v3/pipelines/deals/default/audit",
         "GET /crm/v3/pipelines/tickets/0/audit",
+        *(
+            f"GET /crm/v3/pipelines/deals/default/stages/{stage}/audit"
+            for stage in ("98765432", "closedlost", "closedwon", "qualifiedtobuy")
+        ),
     }
 
 
@@ -253,3 +259,72 @@ def test_a_lifecycle_stage_removed_is_one_critical_change(
     assert [(c.key, c.op.value, c.severity.value) for c in result.changes] == [
         ("lifecycle_stage:contacts:other", "removed", "critical")
     ]
+
+
+def test_the_account_audit_log_attributes_what_nothing_else_can(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    import json
+
+    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    # An Enterprise portal: the account activity log says who edited the deal workflow.
+    (portal_dirs["night2"] / "audit_logs.json").write_text(
+        json.dumps(
+            [
+                {
+                    "id": "1",
+                    "category": "WORKFLOW",
+                    "subCategory": "DEAL",
+                    "action": "UPDATE",
+                    "targetObjectId": "1201003",
+                    "occurredAt": "2099-01-01T08:00:00Z",
+                    "actingUser": {"userId": 2305101, "userEmail": "bram.vries@northwind.example"},
+                },
+                {
+                    "id": "2",
+                    "category": "WORKFLOW",
+                    "action": "UPDATE",
+                    "targetObjectId": "999",
+                    "occurredAt": "2099-01-01T09:00:00Z",
+                    "actingUser": {"userId": 1},
+                },
+            ]
+        )
+    )
+    emulator.load(portal_dirs["night2"])
+    result = run_audit(store, portal, client)
+    handoff = next(c for c in result.changes if c.key == "workflow:1201003").attribution
+    assert (handoff.user_email, handoff.confidence) == ("bram.vries@northwind.example", "low")
+    assert handoff.source == "account audit log (WORKFLOW UPDATE)"
+    assert result.notes == ()
+
+
+def test_the_real_legacy_workflow_record_names_its_editor(
+    store: Store, tmp_path: Path, shared_hubspot: Path
+) -> None:
+    import json
+
+    from hubaudit.hubspot.history import legacy_workflow_history
+    from hubaudit.model import Change, ChangeOp, Kind
+
+    record = json.loads((shared_hubspot / "samples" / "workflows-v3-legacy.json").read_text())
+    record["workflows"][0]["migrationStatus"] = {"flowId": 77, "workflowId": 5155841}
+    (tmp_path / "portal").mkdir()
+    (tmp_path / "portal" / "legacy_workflows.json").write_text(json.dumps(record["workflows"]))
+    with PortalEmulator(tmp_path / "portal") as emulator:
+        config = PortalConfig(name="real", base_url=emulator.base_url, token_env="T")
+        client = open_client(config, Secret(DEMO_TOKEN))
+        try:
+            history = legacy_workflow_history(client)
+            change = Change(
+                Kind.WORKFLOW, "workflow:77", ChangeOp.MODIFIED, "name", ("name",), "a", "b"
+            )
+            (found,) = history(change)
+        finally:
+            client.close()
+    assert (found.user_id, found.user_email) == ("215482", "testapi@hubspot.com")
+    assert found.at is not None

@@ -45,8 +45,8 @@ def attribute(
     return result
 
 
-History = Callable[[Change], Sequence[Mapping[str, Any]]]
-"""A change's item's audit history as HubSpot lists it (pipelines: ``…/{pipelineId}/audit``)."""
+History = Callable[[Change], Sequence[Attribution]]
+"""What an audit trail says of a change's item: candidate attributions, newest wins."""
 
 
 def attribute_from_history(
@@ -55,31 +55,33 @@ def attribute_from_history(
     user_emails: Mapping[str, str],
     baseline_approved_at: datetime,
 ) -> list[Change]:
-    """Changes still unattributed get the latest entry of their item's audit history."""
+    """Changes still unattributed take the newest candidate their item's history gives."""
     result = []
     for change in changes:
         if change.attribution.user_id is None and change.op is not ChangeOp.REMOVED:
-            entries = [
-                (at, entry)
-                for entry in history(change)
-                if (at := _parse_time(entry.get("timestamp"))) is not None
-                and entry.get("fromUserId") not in (None, "")
-            ]
-            if entries:
-                at, latest = max(entries, key=lambda pair: pair[0])
-                user_id = str(latest["fromUserId"])
+            candidates = [a for a in history(change) if a.at is not None and a.user_id]
+            if candidates:
+                latest = max(candidates, key=lambda a: a.at or baseline_approved_at)
+                assert latest.at is not None and latest.user_id is not None
+                after_approval = latest.at > baseline_approved_at
                 change = replace(
                     change,
-                    attribution=Attribution(
-                        user_id=user_id,
-                        user_email=user_emails.get(user_id),
-                        at=at,
-                        source="audit history of the item",
-                        confidence="medium" if at > baseline_approved_at else "low",
+                    attribution=replace(
+                        latest,
+                        user_email=latest.user_email or user_emails.get(latest.user_id),
+                        # a history matched by name, not by id, is never better than low
+                        confidence="low"
+                        if latest.confidence == "low" or not after_approval
+                        else "medium",
                     ),
                 )
         result.append(change)
     return result
+
+
+def parse_time(value: Any) -> datetime | None:
+    """HubSpot's times: ISO 8601 text, or epoch milliseconds."""
+    return _parse_time(value)
 
 
 def _from_raw(

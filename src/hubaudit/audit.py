@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import PortalConfig, Secret
-from hubaudit.errors import KindUnreadable, UsageError
+from hubaudit.errors import UsageError
 from hubaudit.governance.defects import fingerprint, plan_defects
-from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
+from hubaudit.hubspot.history import (
+    account_history,
+    legacy_workflow_history,
+    pipeline_history,
+)
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     AuditResult,
@@ -130,9 +133,16 @@ def run_audit(
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
     snapshot = take_snapshot(store, portal, client, collectors, clock)
-    return audit_snapshot(
-        store, portal.name, snapshot, baseline, clock, severity_rules, pipeline_history(client)
+    notes: list[str] = []
+    histories = (
+        pipeline_history(client),
+        legacy_workflow_history(client),
+        account_history(client, baseline.approved_at, notes),
     )
+    result = audit_snapshot(
+        store, portal.name, snapshot, baseline, clock, severity_rules, histories
+    )
+    return replace(result, notes=tuple(notes))
 
 
 def require_baseline(store: Store, portal: str) -> BaselineInfo:
@@ -153,11 +163,11 @@ def audit_snapshot(
     baseline: BaselineInfo,
     clock: Clock = utc_now,
     severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
-    history: History | None = None,
+    histories: Sequence[History] = (),
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change and update defects.
 
-    ``history`` gives an item's audit history for attribution (read from HubSpot by
+    ``histories`` give items' audit trails for attribution (read from HubSpot by
     :func:`run_audit`; none when auditing a stored snapshot offline)."""
     complete = {
         c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
@@ -183,7 +193,7 @@ def audit_snapshot(
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
-    changes = _attributed(store, changes, snapshot_items, baseline, history)
+    changes = _attributed(store, changes, snapshot_items, baseline, histories)
 
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
@@ -235,7 +245,7 @@ def _attributed(
     changes: list[Change],
     snapshot_items: Mapping[str, StoredItem],
     baseline: BaselineInfo,
-    history: History | None,
+    histories: Sequence[History],
 ) -> list[Change]:
     """Attach who made each change, from the items' raw JSON and the portal's users."""
     if not changes:
@@ -251,32 +261,9 @@ def _attributed(
     }
     raw_after = {k: raws[snapshot_items[k].raw_hash] for k in changed}
     attributed = attribute(changes, raw_after, emails, baseline.approved_at)
-    if history is None:
-        return attributed
-    return attribute_from_history(attributed, history, emails, baseline.approved_at)
-
-
-def pipeline_history(client: HubSpotClient) -> History:
-    """Reads the audit history of a changed pipeline, once per pipeline; none for other kinds,
-    and none (not an error) when HubSpot refuses it."""
-    read: dict[str, Sequence[Mapping[str, Any]]] = {}
-
-    def history(change: Change) -> Sequence[Mapping[str, Any]]:
-        if change.kind is not Kind.PIPELINE:
-            return ()
-        if change.key not in read:
-            _kind, object_type, pipeline_id = change.key.split(":", 2)
-            try:
-                read[change.key] = client.list_results(
-                    endpoints.PIPELINE_AUDIT,
-                    {"object_type": object_type, "pipeline_id": pipeline_id},
-                )
-            except KindUnreadable as exc:
-                log.info("attribution.unavailable", key=change.key, reason=str(exc))
-                read[change.key] = ()
-        return read[change.key]
-
-    return history
+    for history in histories:  # each fills only what the ones before could not
+        attributed = attribute_from_history(attributed, history, emails, baseline.approved_at)
+    return attributed
 
 
 def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:

@@ -48,9 +48,10 @@ API_RESOURCES = {
     "associations": "v4",
     "users": "v3",
     "automation": "v4",
+    "account": "v3",
 }
 """Each resource's path version (configurable per portal) and its default."""
-DATED_RESOURCES = frozenset({"properties", "pipelines"})
+DATED_RESOURCES = frozenset({"properties", "pipelines", "account"})
 """Resources with a known date-versioned path (``/crm/properties/2026-03/…``)."""
 
 _PORTAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")

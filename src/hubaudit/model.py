@@ -234,6 +234,8 @@ class AuditResult:
     not_verified: tuple[KindCoverage, ...]
     defects: DefectUpdate = field(default_factory=DefectUpdate)
     resolved_defects: tuple[Defect, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What the audit could not do but did not need to fail for (an audit trail not readable)."""
 
     @property
     def unplanned(self) -> tuple[Change, ...]:

@@ -186,14 +186,16 @@ def pipeline(files: PortalFiles, request: Request) -> Response:
 
 
 def pipeline_audit(files: PortalFiles, request: Request) -> Response:
-    """``pipeline_audits.json`` maps ``{objectType}:{pipelineId}`` to its audit entries."""
+    """``pipeline_audits.json`` maps ``{objectType}:{pipelineId}`` (and, for a stage,
+    ``{objectType}:{pipelineId}:{stageId}``) to its audit entries."""
     name = files.require_type(request.params["object_type"])
     pipeline_id = request.params["pipeline_id"]
     if not any(p.get("id") == pipeline_id for p in files.load(f"pipelines/{name}.json")):
         raise Refused(404, error_body(f"Unable to find pipeline {pipeline_id}", "OBJECT_NOT_FOUND"))
     path = files.folder / "pipeline_audits.json"
     audits = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return 200, {"results": audits.get(f"{name}:{pipeline_id}", [])}
+    key = ":".join([name, pipeline_id, *filter(None, [request.params.get("stage_id")])])
+    return 200, {"results": audits.get(key, [])}
 
 
 def schemas(files: PortalFiles, request: Request) -> Response:
@@ -242,6 +244,26 @@ def association_limits(files: PortalFiles, request: Request) -> Response:
             and a.get("userEnforcedMaxToObjectIds") is not None
         ]
     }
+
+
+def audit_logs(files: PortalFiles, request: Request) -> Response:
+    """``audit_logs.json``; a portal without it is not on Enterprise and is refused."""
+    path = files.folder / "audit_logs.json"
+    if not path.is_file():
+        raise Refused(
+            403,
+            error_body(
+                "The account activity API is available to Enterprise accounts only.",
+                "FEATURE_NOT_ENABLED",
+            ),
+        )
+    since = request.query.get("occurredAfter", "")
+    entries = [e for e in files.load("audit_logs.json") if str(e.get("occurredAt", "")) > since]
+    return 200, _page(entries, request.query)
+
+
+def legacy_workflows(files: PortalFiles, _request: Request) -> Response:
+    return 200, {"workflows": files.load("legacy_workflows.json")}
 
 
 def users(files: PortalFiles, request: Request) -> Response:
@@ -304,7 +326,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
         "GET",
         re.compile(
             rf"^/crm/(?:v3/pipelines|pipelines/[0-9]{{4}}-[0-9]{{2}})/{_OT}/"
-            r"(?P<pipeline_id>[^/]+)/audit/?$"
+            r"(?P<pipeline_id>[^/]+)(?:/stages/(?P<stage_id>[^/]+))?/audit/?$"
         ),
         pipeline_audit,
         False,
@@ -344,9 +366,16 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
     ),
     ("GET", re.compile(r"^/settings/v3/users/teams/?$"), teams, False),
     ("GET", re.compile(r"^/settings/v3/users/roles/?$"), roles, False),
-    ("GET", re.compile(r"^/settings/(?:v3/users|users/v3)/?$"), users, True),
-    ("GET", re.compile(r"^/automation/v4/flows/?$"), flows, True),
+    ("GET", re.compile(r"^/settings/(?:v3/users|users/v3)/?$"), users, False),
+    ("GET", re.compile(r"^/automation/v4/flows/?$"), flows, False),
     ("POST", re.compile(r"^/automation/v4/flows/batch/read/?$"), flows_batch_read, False),
+    ("GET", re.compile(r"^/automation/v3/workflows/?$"), legacy_workflows, False),
+    (
+        "GET",
+        re.compile(r"^/account-info/(?:v3|[0-9]{4}-[0-9]{2})/activity/audit-logs/?$"),
+        audit_logs,
+        False,
+    ),
 ]
 
 

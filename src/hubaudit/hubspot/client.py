@@ -145,15 +145,19 @@ class HubSpotClient:
         return results_of(self.get(endpoint, params, query), endpoint.name)
 
     def paged_results(
-        self, endpoint: Endpoint, page_size: int, params: Mapping[str, str] | None = None
+        self,
+        endpoint: Endpoint,
+        page_size: int,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Every page of a cursor-paged endpoint; a cursor seen twice stops with an error."""
         results: list[dict[str, Any]] = []
         seen: set[str] = set()
         after: str | None = None
         for _page in range(MAX_PAGES):
-            query = {"limit": str(page_size)} | ({"after": after} if after else {})
-            body = self.get(endpoint, params, query)
+            page = {**(query or {}), "limit": str(page_size)} | ({"after": after} if after else {})
+            body = self.get(endpoint, params, page)
             results.extend(results_of(body, endpoint.name))
             after = _next_cursor(body)
             if after is None:

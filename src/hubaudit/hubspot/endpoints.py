@@ -98,6 +98,13 @@ PIPELINE_AUDIT = Endpoint(
         p["object_type"], p["pipeline_id"], _preload_content=False
     ),
 )
+# Not through the SDK: its stage-audit call (SDK 12) takes no pipeline id, and the path needs one.
+STAGE_AUDIT = Endpoint(
+    "stage_audit",
+    "pipelines",
+    "/crm/{version}/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}/audit",
+    "/crm/pipelines/{version}/{object_type}/{pipeline_id}/stages/{stage_id}/audit",
+)
 SCHEMAS = Endpoint(
     "schemas",
     "schemas",
@@ -146,4 +153,15 @@ ROLES = Endpoint(
 FLOWS = Endpoint("flows", "automation", "/automation/{version}/flows")
 FLOWS_BATCH_READ = Endpoint(
     "flows_batch_read", "automation", "/automation/{version}/flows/batch/read"
+)
+AUDIT_LOGS = Endpoint(
+    "audit_logs",
+    "account",
+    "/account-info/{version}/activity/audit-logs",
+    "/account-info/{version}/activity/audit-logs",
+)
+LEGACY_WORKFLOWS = Endpoint(
+    "legacy_workflows",
+    "automation",
+    "/automation/v3/workflows",  # the only workflow API that says who edited a workflow
 )

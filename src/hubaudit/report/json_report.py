@@ -73,6 +73,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             {"kind": p.kind.value, "scope": p.scope, "status": p.status.value, "reason": p.reason}
             for p in result.not_verified
         ],
+        "notes": list(result.notes),
         "resolved_defects": [
             {
                 "id": d.id,

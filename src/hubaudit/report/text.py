@@ -56,6 +56,10 @@ def render(result: AuditResult) -> str:
             resolution = terminal_safe(defect.resolution or "")
             lines.append(f"  ✓ defect #{defect.id} {terminal_safe(where)}: {resolution}")
         lines.append("")
+    if result.notes:
+        lines.append("Notes:")
+        lines += [f"  - {terminal_safe(note)}" for note in result.notes]
+        lines.append("")
     update = result.defects
     lines.append(
         f"Defects: {len(update.opened)} new, {len(update.seen_again)} seen again, "
