@@ -94,8 +94,8 @@ class KindCoverage:
     """How completely one part of a portal was read.
 
     ``scope`` is a key prefix (``property:deals``): every item whose key starts with
-    ``scope + ":"`` was read by this part. A part that is not ``complete`` is *not verified*:
-    its baseline items are never reported as removed.
+    ``scope + ":"`` was read by this part (``compare.scope_of`` finds a key's part). A part
+    that is not ``complete`` is *not verified*: its baseline items are never reported removed.
     """
 
     kind: Kind
@@ -104,14 +104,11 @@ class KindCoverage:
     items: int = 0
     reason: str | None = None
     unverified: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    """The private-app scopes HubSpot said would make a failed part readable."""
     """``field=value`` filters: items of this part matching one were not read (e.g.
     ``dataSensitivity=sensitive`` when the token lacks the sensitive-data scope) and must not
     be reported as removed."""
-
-    def covers(self, key: str) -> bool:
-        return key.startswith(self.scope + ":")
+    scopes: tuple[str, ...] = ()
+    """The private-app scopes HubSpot said would make a failed part readable."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from hubaudit.model import BaselineInfo, Change, ChangeOp, Defect, DefectStatus
 
 ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
-CLOSED = frozenset({DefectStatus.RESOLVED, DefectStatus.ACCEPTED})
 
 
 def fingerprint(portal: str, key: str, field_path: str | None) -> str:
