@@ -134,3 +134,11 @@ def client(portal: PortalConfig) -> Iterator[HubSpotClient]:
     opened = open_client(portal, Secret(DEMO_TOKEN))
     yield opened
     opened.close()
+
+
+def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClient) -> None:
+    """Snapshot the portal as it is and approve that as baseline v1."""
+    from hubaudit.audit import approve_baseline, take_snapshot
+
+    snapshot = take_snapshot(store, portal, client)
+    approve_baseline(store, portal.name, snapshot, "Council", "Q4 architecture")

@@ -16,6 +16,8 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model import Classification, CoverageStatus, DefectStatus
 from hubaudit.store.repository import Store
 
+from .conftest import baseline_from_night1
+
 # What fixtures/demo/night2 changes (DRIFT.txt), as (key, field) pairs: exactly these, no noise.
 NIGHT2_CHANGES = {
     ("pipeline:deals:default", "stages.98765432"),
@@ -46,11 +48,6 @@ NIGHT2_CHANGES = {
         for v in ("inbound", "outbound", "partner", "event", "upsell")
     ),
 }
-
-
-def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClient) -> None:
-    snapshot = take_snapshot(store, portal, client)
-    approve_baseline(store, portal.name, snapshot, "Council", "Q4 architecture")
 
 
 def test_night2_reports_exactly_the_real_changes(

