@@ -196,7 +196,6 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
-
     if args.db_command == "upgrade":
         upgrade(engine)
         print(
@@ -208,13 +207,11 @@ def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
 
 
 def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClient]:
-
     portal = config.portal(portal_name)
     return portal, open_client(portal, resolve_token(portal))
 
 
 def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-
     portal, client = _client(config, args.portal)
     try:
         snapshot = take_snapshot(store, portal, client)
@@ -248,12 +245,12 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
     )
     for part in snapshot.coverage:
         reason = f"  {terminal_safe(part.reason)}" if part.reason else ""
-        print(f"  {part.scope:<32} {part.status.value:<11} {part.items:>6}{reason}", file=out)
+        scope = terminal_safe(part.scope)  # custom object names come from HubSpot
+        print(f"  {scope:<32} {part.status.value:<11} {part.items:>6}{reason}", file=out)
     return EXIT_OK
 
 
 def _baseline(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-
     config.portal(args.portal)
     snapshot = resolve_snapshot(store, args.portal, args.from_snapshot)
     baseline = approve_baseline(store, args.portal, snapshot, args.by, args.note)
@@ -266,7 +263,6 @@ def _baseline(args: argparse.Namespace, config: Config, store: Store, out: TextI
 
 
 def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-
     require_baseline(store, args.portal)
     portal, client = _client(config, args.portal)
     try:
@@ -457,21 +453,21 @@ def _portals_check(args: argparse.Namespace, config: Config, out: TextIO) -> int
         for part in parts:
             if part.status is not CoverageStatus.COMPLETE:
                 reason = terminal_safe(part.reason or "")
-                print(f"        {part.scope}: {part.status.value}: {reason}", file=out)
+                print(
+                    f"        {terminal_safe(part.scope)}: {part.status.value}: {reason}", file=out
+                )
     if missing:
         print("Scopes HubSpot asked for: " + ", ".join(missing), file=out)
     return EXIT_ERROR if failed else EXIT_OK
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-
     invoked = Path(sys.argv[0]).name == "hubaudit"
     run_demo(Path(args.dir).resolve(), out, command=sys.argv[0] if invoked else "hubaudit")
     return EXIT_OK
 
 
 def _emulator(args: argparse.Namespace, out: TextIO) -> int:
-
     emulator = PortalEmulator(Path(args.fixtures), token=args.token or DEMO_TOKEN, port=args.port)
     print(f"serving {args.fixtures} at {emulator.base_url} (Ctrl-C stops)", file=out, flush=True)
     try:
