@@ -320,30 +320,24 @@ def flows_batch_read(files: PortalFiles, request: Request) -> Response:
 Handler = Callable[[PortalFiles, Request], Response]
 
 _OT = r"(?P<object_type>[^/]+)"
+# the classic path and the date-versioned one: /crm/v3/properties/… or /crm/properties/2026-03/…
+_PROPERTIES = r"(?:v3/properties|properties/[0-9]{4}-[0-9]{2})"
+_PIPELINES = r"(?:v3/pipelines|pipelines/[0-9]{4}-[0-9]{2})"
 ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
     # (method, path, handler, exempt from the ten-secondly limit as HubSpot's spec says)
     (
         "GET",
         re.compile(
-            rf"^/crm/(?:v3/pipelines|pipelines/[0-9]{{4}}-[0-9]{{2}})/{_OT}/"
+            rf"^/crm/{_PIPELINES}/{_OT}/"
             r"(?P<pipeline_id>[^/]+)(?:/stages/(?P<stage_id>[^/]+))?/audit/?$"
         ),
         pipeline_audit,
         False,
     ),
-    ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/groups/?$"), groups, False),
-    ("GET", re.compile(rf"^/crm/properties/[0-9]{{4}}-[0-9]{{2}}/{_OT}/groups/?$"), groups, False),
-    ("GET", re.compile(rf"^/crm/v3/properties/{_OT}/?$"), properties, False),
-    ("GET", re.compile(rf"^/crm/properties/[0-9]{{4}}-[0-9]{{2}}/{_OT}/?$"), properties, False),
-    ("GET", re.compile(rf"^/crm/v3/pipelines/{_OT}/(?P<pipeline_id>[^/]+)/?$"), pipeline, False),
-    (
-        "GET",
-        re.compile(rf"^/crm/pipelines/[0-9]{{4}}-[0-9]{{2}}/{_OT}/(?P<pipeline_id>[^/]+)/?$"),
-        pipeline,
-        False,
-    ),
-    ("GET", re.compile(rf"^/crm/v3/pipelines/{_OT}/?$"), pipelines, False),
-    ("GET", re.compile(rf"^/crm/pipelines/[0-9]{{4}}-[0-9]{{2}}/{_OT}/?$"), pipelines, False),
+    ("GET", re.compile(rf"^/crm/{_PROPERTIES}/{_OT}/groups/?$"), groups, False),
+    ("GET", re.compile(rf"^/crm/{_PROPERTIES}/{_OT}/?$"), properties, False),
+    ("GET", re.compile(rf"^/crm/{_PIPELINES}/{_OT}/(?P<pipeline_id>[^/]+)/?$"), pipeline, False),
+    ("GET", re.compile(rf"^/crm/{_PIPELINES}/{_OT}/?$"), pipelines, False),
     ("GET", re.compile(r"^/crm-object-schemas/v3/schemas/?$"), schemas, False),
     ("GET", re.compile(r"^/crm/v3/schemas/?$"), schemas, False),
     (
