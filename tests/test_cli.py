@@ -290,3 +290,123 @@ def test_defects_can_be_filtered_shown_acknowledged_and_resolved(
     assert timeline == ["opened", "resolved", "reopened"]
     code, out = run("--config", config, "defects", "show", str(second), "--portal", "demo")
     assert "resolution" not in out and "timeline:" in out and "Ops lead" in out
+
+
+def test_history_show_and_diff_answer_from_the_stored_nights(
+    config_path: Path,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
+    assert approve(config, "latest", "Ada")[0] == 0
+    emulator.load(portal_dirs["night2"])
+    code, out = run("--config", config, "audit", "--portal", "demo", "--format", "json")
+    assert code == 2
+    audited = json.loads(out)["changes"]
+
+    # diff baseline → latest: the same changes, in the same format, as the audit
+    code, out = run(
+        "--config", config, "diff", "--portal", "demo", "baseline:1", "1", "--format", "json"
+    )
+    assert (code, json.loads(out)["changes"]) == (0, [])
+    code, out = run(
+        "--config", config, "diff", "--portal", "demo", "baseline:1", "latest", "--format", "json"
+    )
+    assert code == 0
+    fields = ("key", "op", "field", "before", "after", "severity")
+    assert [tuple(c[f] for f in fields) for c in json.loads(out)["changes"]] == [
+        tuple(c[f] for f in fields) for c in audited
+    ]
+    code, out = run("--config", config, "diff", "--portal", "demo", "1", "2")
+    assert code == 0
+    assert "Changes: 28 (3 items added, 13 modified, 1 removed)" in out
+    assert "- property:deals:competitor" in out
+
+    code, out = run("--config", config, "history", "property:deals:competitor", "--portal", "demo")
+    assert code == 0
+    assert [line.split()[:4] for line in out.splitlines() if line.startswith(("+", "-"))] == [
+        ["+", "added", "snapshot", "#1"],
+        ["-", "removed", "snapshot", "#2"],
+    ]
+    code, out = run(
+        "--config",
+        config,
+        "history",
+        "property:contacts:customer_tier",
+        "--portal",
+        "demo",
+        "--json",
+    )
+    entries = json.loads(out)["entries"]
+    assert [e["event"] for e in entries] == ["added", "changed"]
+    assert entries[1]["attribution"]["user_email"] == "it.admin@northwind.example"
+    assert {c["field"] for c in entries[1]["changes"]} == {
+        "options.gold.label",
+        "options.platinum",
+    }
+
+    key = "property:contacts:customer_tier"
+    code, out = run(
+        "--config", config, "show", key, "--portal", "demo", "--baseline", "1", "--json"
+    )
+    assert json.loads(out)["canonical"]["options"]["gold"]["label"] == "Gold"
+    code, out = run("--config", config, "show", key, "--portal", "demo")
+    assert '"label": "Gold (legacy)"' in out
+    code, out = run("--config", config, "show", key, "--portal", "demo", "--raw")
+    assert "raw JSON as HubSpot sent it" in out and "updatedUserId" in out
+
+    capsys.readouterr()
+    assert run("--config", config, "show", key, "--portal", "demo", "--at", "2001-01-01")[0] == 1
+    assert "no snapshot taken at or before 2001-01-01" in capsys.readouterr().err
+    assert run("--config", config, "show", key, "--portal", "demo", "--snapshot", "x")[0] == 1
+    assert "--snapshot takes a snapshot id or 'latest'" in capsys.readouterr().err
+    assert run("--config", config, "diff", "--portal", "demo", "1", "someday")[0] == 1
+    assert "'someday' is not a snapshot id" in capsys.readouterr().err
+
+
+def test_db_check_and_prune_from_the_command_line(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlalchemy as sa
+
+    from hubaudit.config import load_config
+    from hubaudit.store.engine import make_engine
+    from hubaudit.store.tables import PayloadRow
+
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
+    code, out = run("--config", config, "db", "check")
+    assert code == 0 and "ok: every payload matches its hash" in out
+
+    assert run("--config", config, "db", "prune", "--dry-run")[0] == 1
+    assert "has no [retention] table: nothing is pruned" in capsys.readouterr().err
+    with config_path.open("a", encoding="utf-8") as file:
+        file.write("\n[retention]\ndaily_days = 7\nweekly_weeks = 0\nmonthly_months = 0\n")
+    code, out = run("--config", config, "db", "prune", "--dry-run")
+    assert code == 0
+    assert out.startswith("demo: would delete 0 snapshots, 0 item versions, 0 payloads")
+
+    engine = make_engine(load_config(config_path).database_url)
+    with engine.begin() as connection:
+        first = connection.scalar(sa.select(PayloadRow.hash).limit(1))
+        connection.execute(sa.update(PayloadRow).where(PayloadRow.hash == first).values(body="{}"))
+    engine.dispose()
+    code, out = run("--config", config, "db", "check")
+    assert code == 1
+    assert f"payload {first}: its content does not hash to its key" in out
+    assert "1 problems found" in capsys.readouterr().err
+
+
+def test_a_bad_retention_table_names_its_line_and_key(tmp_path: Path) -> None:
+    from hubaudit.config import load_config
+    from hubaudit.errors import ConfigError
+
+    path = tmp_path / "hubaudit.toml"
+    path.write_text("[retention]\ndaily_days = 30\nweekly_weeks = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "hubaudit.toml:3" in str(caught.value) and "weekly_weeks" in str(caught.value)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
+from hubaudit.model import Kind
 from hubaudit.shipped import migrations_dir
 from hubaudit.store.engine import current_revision, downgrade, head_revision, upgrade
 from hubaudit.store.tables import Base
@@ -48,3 +49,107 @@ def test_the_migrated_schema_matches_the_tables(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_0003_turns_snapshot_rows_into_versions_and_back_without_loss(
+    engine: sa.Engine,
+) -> None:
+    """Data written under 0002 (one row per item per snapshot) reads the same after the
+    upgrade to interval storage, and again after a downgrade."""
+    from datetime import UTC, datetime, timedelta
+
+    from hubaudit.model import StoredItem
+    from hubaudit.snapshot import canonical_json, content_hash
+    from hubaudit.store.integrity import check_integrity
+    from hubaudit.store.repository import Store
+
+    upgrade(engine, "0002")
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    start = datetime(2026, 1, 1, 2, tzinfo=UTC)
+    bodies = {content_hash({"v": i}): canonical_json({"v": i}) for i in range(12)}
+    hashes = sorted(bodies)
+    # night by night: key -> (canonical, raw); k2 disappears on night 2 and comes back on 3
+    nights = [
+        {"k1": (hashes[0], hashes[1]), "k2": (hashes[2], hashes[2]), "k3": (hashes[3], hashes[4])},
+        {"k1": (hashes[0], hashes[5]), "k2": (hashes[2], hashes[2]), "k3": (hashes[3], hashes[4])},
+        {"k1": (hashes[0], hashes[5]), "k3": (hashes[6], hashes[7])},
+        {"k1": (hashes[0], hashes[5]), "k2": (hashes[2], hashes[2]), "k3": (hashes[6], hashes[7])},
+    ]
+    other_portal = {"k1": (hashes[8], hashes[9])}
+    with engine.begin() as connection:
+        connection.execute(
+            t["payloads"].insert(), [{"hash": h, "body": b} for h, b in bodies.items()]
+        )
+        connection.execute(
+            t["portals"].insert(),
+            [
+                {"id": 1, "name": "acme", "created_at": start},
+                {"id": 2, "name": "other", "created_at": start},
+            ],
+        )
+        snapshot_id = 0
+        for portal_id, series in ((1, nights), (2, [other_portal] * 2)):
+            for night, held in enumerate(series):
+                snapshot_id += 1
+                connection.execute(
+                    t["snapshots"].insert(),
+                    {
+                        "id": snapshot_id,
+                        "portal_id": portal_id,
+                        "taken_at": start + timedelta(days=night),
+                        "completed_at": start + timedelta(days=night, minutes=1),
+                        "item_count": len(held),
+                        "api_calls": 10,
+                    },
+                )
+                connection.execute(
+                    t["snapshot_coverage"].insert(),
+                    {
+                        "snapshot_id": snapshot_id,
+                        "scope": "property:contacts",
+                        "kind": "property",
+                        "status": "complete",
+                        "items": len(held),
+                    },
+                )
+                connection.execute(
+                    t["snapshot_items"].insert(),
+                    [
+                        {
+                            "snapshot_id": snapshot_id,
+                            "key": f"property:contacts:{k}",
+                            "kind": "property",
+                            "canonical_hash": c,
+                            "raw_hash": r,
+                        }
+                        for k, (c, r) in held.items()
+                    ],
+                )
+    with engine.connect() as connection:
+        before = sorted(map(tuple, connection.execute(sa.select(t["snapshot_items"])).all()))
+    assert len(before) == 13
+
+    upgrade(engine)
+    store = Store(engine)
+    for snapshot_id, held in enumerate([*nights, other_portal, other_portal], start=1):
+        assert store.snapshot_items(snapshot_id) == {
+            f"property:contacts:{k}": StoredItem(Kind.PROPERTY, f"property:contacts:{k}", c, r)
+            for k, (c, r) in held.items()
+        }
+    # k1 (raw changed once), k2 (gone and back), k3 (changed once), other portal's k1
+    assert store.item_versions("acme", "property:contacts:k2")[0].valid_until == 3
+    with engine.connect() as connection:
+        assert (
+            connection.scalar(sa.select(sa.func.count()).select_from(sa.table("item_versions")))
+            == 7
+        )
+    assert check_integrity(engine).ok
+
+    downgrade(engine, "0002")
+    with engine.connect() as connection:
+        after = sorted(map(tuple, connection.execute(sa.select(t["snapshot_items"])).all()))
+    assert after == before
+    upgrade(engine)
+    assert check_integrity(engine).ok

@@ -112,3 +112,43 @@ def test_the_text_report_shows_hostile_labels_inert() -> None:
 def test_terminal_safe_leaves_ordinary_text_alone() -> None:
     assert terminal_safe("Décision — 50% «ok» 日本") == "Décision — 50% «ok» 日本"
     assert terminal_safe("a\nb\tc") == "a\\nb\\tc"
+
+
+def test_history_show_and_diff_text_make_hubspot_strings_inert() -> None:
+    from hubaudit.model import (
+        Attribution,
+        ChangeOp,
+        Diff,
+        HistoryEntry,
+        ItemAtPoint,
+        Point,
+        SnapshotInfo,
+    )
+    from hubaudit.report.history import diff_text, history_text, show_text
+
+    evil = "x\x1b[2J\u202eevil"
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    change = Change(
+        Kind.PROPERTY,
+        f"property:deals:{evil}",
+        ChangeOp.MODIFIED,
+        "label",
+        ("label",),
+        evil,
+        evil + "2",
+        label=evil,
+        attribution=Attribution("1", evil, at, "updatedUserId", "medium"),
+    )
+    point = Point(snapshot=SnapshotInfo(1, "acme", at, (), 1))
+    entries = [
+        HistoryEntry("added", 1, at, attribution=change.attribution),
+        HistoryEntry("changed", 2, at, (change,), change.attribution),
+    ]
+    outputs = [
+        history_text("acme", change.key, entries),
+        show_text(ItemAtPoint(change.key, point, {"label": evil}, {"label": evil})),
+        diff_text(Diff("acme", point, point, (change,), (evil,))),
+    ]
+    for output in outputs:
+        assert "\x1b" not in output and "\u202e" not in output
+        assert "\\x1b" in output or "\\u001b" in output

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hubaudit.errors import DatabaseError
-from hubaudit.store.engine import make_engine, require_current_schema
+from hubaudit.store.engine import head_revision, make_engine, require_current_schema
 
 
 def test_plain_postgresql_urls_use_psycopg_3() -> None:
@@ -24,7 +24,9 @@ def test_a_bad_url_is_a_clear_error_without_the_password() -> None:
 
 def test_an_unmigrated_database_asks_for_db_upgrade(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(DatabaseError, match="is empty, not at 0002: run `hubaudit db upgrade`"):
+    with pytest.raises(
+        DatabaseError, match=f"is empty, not at {head_revision()}: run `hubaudit db upgrade`"
+    ):
         require_current_schema(engine)
     engine.dispose()
 

@@ -36,13 +36,34 @@ def attribute(
     """Each change with its attribution: from the item's raw JSON in the snapshot, or unknown."""
     result = []
     for change in changes:
-        raw = raw_after.get(change.key)
-        fields = _SOURCES.get(change.kind)
-        if change.op is ChangeOp.ADDED:
-            fields = _CREATED.get(change.kind, fields)
-        attribution = _from_raw(raw, fields, user_emails, baseline_approved_at)
+        attribution = item_attribution(
+            change.kind, change.op, raw_after.get(change.key), user_emails, baseline_approved_at
+        )
         result.append(replace(change, attribution=attribution))
     return result
+
+
+def item_attribution(
+    kind: Kind,
+    op: ChangeOp,
+    raw: Mapping[str, Any] | None,
+    user_emails: Mapping[str, str],
+    since: datetime,
+) -> Attribution:
+    """Who last edited one item, from its raw JSON; ``medium`` confidence if after ``since``."""
+    fields = _SOURCES.get(kind)
+    if op is ChangeOp.ADDED:
+        fields = _CREATED.get(kind, fields)
+    return _from_raw(raw, fields, user_emails, since)
+
+
+def user_id_in(kind: Kind, op: ChangeOp, raw: Mapping[str, Any] | None) -> str | None:
+    """The id of the user an item's raw JSON names as its last editor (or creator)."""
+    fields = _CREATED.get(kind) if op is ChangeOp.ADDED else None
+    fields = fields or _SOURCES.get(kind)
+    if raw is None or fields is None or raw.get(fields[0]) in (None, ""):
+        return None
+    return str(raw[fields[0]])
 
 
 History = Callable[[Change], Sequence[Attribution]]

@@ -6,7 +6,7 @@ to the edges (cli, scheduler); this module only orchestrates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -193,7 +193,7 @@ def audit_snapshot(
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
-    changes = _attributed(store, changes, snapshot_items, baseline, histories)
+    changes = attributed(store, changes, snapshot_items, baseline.approved_at, histories)
 
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
@@ -240,30 +240,31 @@ def audit_snapshot(
     )
 
 
-def _attributed(
+def attributed(
     store: Store,
     changes: list[Change],
-    snapshot_items: Mapping[str, StoredItem],
-    baseline: BaselineInfo,
-    histories: Sequence[History],
+    after_items: Mapping[str, StoredItem],
+    since: datetime,
+    histories: Sequence[History] = (),
 ) -> list[Change]:
-    """Attach who made each change, from the items' raw JSON and the portal's users."""
+    """Attach who made each change, from the items' raw JSON and the portal's users, then from
+    the audit trails in ``histories``. An edit after ``since`` is a ``medium`` match."""
     if not changes:
         return changes
-    changed = {c.key for c in changes if c.key in snapshot_items}
-    users = [k for k in snapshot_items if k.startswith(f"{Kind.USER}:")]
-    raws = store.load_payloads({snapshot_items[k].raw_hash for k in changed | set(users)})
-    emails = {
-        str(raws[snapshot_items[k].raw_hash].get("id")): str(
-            raws[snapshot_items[k].raw_hash].get("email")
-        )
-        for k in users
-    }
-    raw_after = {k: raws[snapshot_items[k].raw_hash] for k in changed}
-    attributed = attribute(changes, raw_after, emails, baseline.approved_at)
+    changed = {c.key for c in changes if c.key in after_items}
+    emails = user_emails(store, [i for k, i in after_items.items() if i.kind is Kind.USER])
+    raws = store.load_payloads({after_items[k].raw_hash for k in changed})
+    raw_after = {k: raws[after_items[k].raw_hash] for k in changed}
+    result = attribute(changes, raw_after, emails, since)
     for history in histories:  # each fills only what the ones before could not
-        attributed = attribute_from_history(attributed, history, emails, baseline.approved_at)
-    return attributed
+        result = attribute_from_history(result, history, emails, since)
+    return result
+
+
+def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
+    """Email by user id, from the users' raw JSON."""
+    raws = store.load_payloads({u.raw_hash for u in users})
+    return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
 
 
 def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:

@@ -38,6 +38,14 @@ from hubaudit.model import CoverageStatus, Defect, DefectStatus, Kind, KindCover
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
+from hubaudit.report.history import (
+    diff_json,
+    diff_text,
+    history_json,
+    history_text,
+    show_json,
+    show_text,
+)
 from hubaudit.store.engine import (
     current_revision,
     head_revision,
@@ -45,7 +53,10 @@ from hubaudit.store.engine import (
     require_current_schema,
     upgrade,
 )
+from hubaudit.store.integrity import check_integrity
 from hubaudit.store.repository import Store
+from hubaudit.store.retention import snapshots_to_keep
+from hubaudit.timetravel import POINT_HELP, diff_points, item_at, item_history, resolve_point
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -75,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db.add_parser("upgrade", help="create or upgrade the database to the current schema")
     db.add_parser("current", help="print the database's schema revision")
+    prune = db.add_parser("prune", help="delete snapshots the [retention] policy does not keep")
+    prune.add_argument("--portal", help="only this portal (default: every portal stored)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
+    db.add_parser("check", help="verify every stored payload, snapshot and baseline")
 
     snapshot = commands.add_parser("snapshot", help="read a portal and store a snapshot")
     snapshot.add_argument("--portal", required=True)
@@ -101,6 +116,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=Severity.INFO.value,
         help="exit 2 only for unplanned drift at or above this severity (default: any)",
     )
+
+    history = commands.add_parser("history", help="every stored version of one item")
+    history.add_argument("key", help="an item key, e.g. property:deals:amount")
+    history.add_argument("--portal", required=True)
+    history.add_argument("--json", action="store_true")
+
+    show_item = commands.add_parser("show", help="one item as a snapshot or baseline holds it")
+    show_item.add_argument("key", help="an item key, e.g. pipeline:deals:default")
+    show_item.add_argument("--portal", required=True)
+    where = show_item.add_mutually_exclusive_group()
+    where.add_argument("--at", help="the last snapshot at or before this date or time")
+    where.add_argument("--snapshot", metavar="ID", help="a snapshot id or 'latest' (default)")
+    where.add_argument("--baseline", metavar="N", type=int, help="a baseline version")
+    show_item.add_argument("--raw", action="store_true", help="HubSpot's raw JSON, not canonical")
+    show_item.add_argument("--json", action="store_true")
+
+    diff = commands.add_parser("diff", help="changes between two stored points in time")
+    diff.add_argument("--portal", required=True)
+    diff.add_argument("before", metavar="FROM", help=POINT_HELP)
+    diff.add_argument("after", metavar="TO", help=POINT_HELP)
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument("--output", help="write to this file instead of stdout")
 
     defects = commands.add_parser("defects", help="architecture defects").add_subparsers(
         dest="defects_command", required=True, metavar="ACTION"
@@ -179,16 +216,20 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
     engine = make_engine(config.database_url)
     try:
-        if args.command == "db":
+        if args.command == "db" and args.db_command in ("upgrade", "current"):
             return _db(args, engine, out)
         require_current_schema(engine)
 
         store = Store(engine)
         handler = {
+            "db": _db_maintenance,
             "snapshot": _snapshot,
             "baseline": _baseline,
             "audit": _audit,
             "defects": _defects,
+            "history": _history,
+            "show": _show,
+            "diff": _diff,
         }[args.command]
         return handler(args, config, store, out)
     finally:
@@ -203,6 +244,98 @@ def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
         )
     else:
         print(current_revision(engine) or "empty (run `hubaudit db upgrade`)", file=out)
+    return EXIT_OK
+
+
+def _db_maintenance(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    if args.db_command == "check":
+        report = check_integrity(store.engine)
+        print(
+            f"checked {report.payloads} payloads, {report.versions} item versions, "
+            f"{report.snapshots} snapshots and {report.baselines} baselines",
+            file=out,
+        )
+        if report.ok:
+            print("ok: every payload matches its hash and every snapshot is whole", file=out)
+            return EXIT_OK
+        for problem in report.problems:
+            print(f"  ! {terminal_safe(problem)}", file=out)
+        if report.more_problems:
+            print(f"  … and {report.more_problems} more", file=out)
+        print(
+            f"hubaudit: error: {len(report.problems) + report.more_problems} problems "
+            "found in the database",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if config.retention is None:
+        raise UsageError(
+            f"{config.path or 'the config'} has no [retention] table: nothing is pruned "
+            "without a policy (see config.example.toml)"
+        )
+    policy = config.retention
+    now = utc_now()
+    portals = [args.portal] if args.portal else store.portal_names()
+    for name in portals:
+        result = store.prune(
+            name,
+            lambda stamps, protected: snapshots_to_keep(stamps, policy, now, protected),
+            dry_run=args.dry_run,
+        )
+        verb = "would delete" if result.dry_run else "deleted"
+        print(
+            f"{terminal_safe(name)}: {verb} {len(result.deleted)} snapshots, "
+            f"{result.versions_deleted} item versions, {result.payloads_deleted} payloads "
+            f"({result.bytes_freed / 1e6:.1f} MB); {result.kept} snapshots kept",
+            file=out,
+        )
+        if result.dry_run:
+            for stamp in result.deleted:
+                print(f"  - snapshot #{stamp.id} {stamp.taken_at:%Y-%m-%d %H:%M} UTC", file=out)
+    return EXIT_OK
+
+
+def _history(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    entries = item_history(store, args.portal, args.key)
+    render_history = history_json if args.json else history_text
+    out.write(render_history(args.portal, args.key, entries))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    if args.at is not None:
+        ref = args.at
+        if ref.strip().isdigit() or ref.strip() in ("latest", "baseline"):
+            raise UsageError(f"--at takes a date or time, not {ref!r}")
+    elif args.baseline is not None:
+        ref = f"baseline:{args.baseline}"
+    else:
+        ref = args.snapshot or "latest"
+        if not (ref.isdigit() or ref == "latest"):
+            raise UsageError(f"--snapshot takes a snapshot id or 'latest', not {ref!r}")
+    item = item_at(store, args.portal, resolve_point(store, args.portal, ref), args.key)
+    out.write(show_json(item) if args.json else show_text(item, raw=args.raw))
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    before = resolve_point(store, args.portal, args.before)
+    after = resolve_point(store, args.portal, args.after)
+    diff = diff_points(store, args.portal, before, after, rules_with(config.severity_overrides))
+    return _emit(diff_json(diff) if args.format == "json" else diff_text(diff), args.output, out)
+
+
+def _emit(text: str, output: str | None, out: TextIO) -> int:
+    """Write to ``output`` if given, else to the terminal."""
+    if not output:
+        out.write(text)
+        return EXIT_OK
+    target = Path(output)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -271,16 +404,8 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         )
     finally:
         client.close()
-    report = render(result, args.format)
-    if args.output:
-        target = Path(args.output)
-        try:
-            target.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        out.write(report)
+    if _emit(render(result, args.format), args.output, out) != EXIT_OK:
+        return EXIT_ERROR
     threshold = Severity(args.fail_on).rank
     if any(change.severity.rank >= threshold for change in result.unplanned):
         return EXIT_DRIFT

@@ -67,7 +67,7 @@ def compare(
     unverified = frozenset(
         k
         for k in absent
-        if _matches_any(
+        if matches_any(
             payloads[baseline[k].canonical_hash], comparable_scopes[scope_of(k, scopes) or ""]
         )
     )
@@ -101,7 +101,8 @@ def compare(
     return Comparison(changes, unverified)
 
 
-def _matches_any(payload: Mapping[str, Any], filters: Collection[str]) -> bool:
+def matches_any(payload: Mapping[str, Any], filters: Collection[str]) -> bool:
+    """Does the payload match one of a part's ``field=value`` filters of items not read?"""
     for condition in filters:
         name, _, value = condition.partition("=")
         actual = payload.get(name)

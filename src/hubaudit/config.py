@@ -112,12 +112,27 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """Which snapshots ``db prune`` keeps: every one of the last ``daily_days`` days, the last
+    of each week for ``weekly_weeks`` weeks, the last of each month for ``monthly_months``
+    months, and with ``yearly`` the last of every year for ever. A portal's newest snapshot,
+    a baseline's source and every snapshot a defect points to are always kept."""
+
+    daily_days: int = 30
+    weekly_weeks: int = 26
+    monthly_months: int = 24
+    yearly: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     portals: tuple[PortalConfig, ...]
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     path: Path | None = None
     severity_overrides: tuple[SeverityOverride, ...] = ()
+    retention: RetentionPolicy | None = None
+    """``None`` when the config has no ``[retention]`` table: nothing is ever pruned."""
 
     def portal(self, name: str) -> PortalConfig:
         for portal in self.portals:
@@ -200,7 +215,7 @@ def parse_config(
         message, line = (found.group(1), int(found.group(2))) if found else (str(exc), None)
         raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
 
-    reader.only_keys(data, (), {"database", "portals", "logging", "severity"})
+    reader.only_keys(data, (), {"database", "portals", "logging", "severity", "retention"})
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -214,6 +229,23 @@ def parse_config(
     log_level = reader.choice(
         logging_table, ("logging",), "level", "info", ("debug", "info", "warning", "error")
     )
+
+    retention = None
+    if "retention" in data:
+        table = reader.table(data, "retention")
+        where: Where = ("retention",)
+        reader.only_keys(table, where, {"daily_days", "weekly_weeks", "monthly_months", "yearly"})
+        default = RetentionPolicy()
+        retention = RetentionPolicy(
+            daily_days=reader.integer(table, where, "daily_days", default.daily_days, 1, 36500),
+            weekly_weeks=reader.integer(
+                table, where, "weekly_weeks", default.weekly_weeks, 0, 5200
+            ),
+            monthly_months=reader.integer(
+                table, where, "monthly_months", default.monthly_months, 0, 1200
+            ),
+            yearly=reader.boolean(table, where, "yearly", default.yearly),
+        )
 
     raw_portals = data.get("portals", [])
     if not isinstance(raw_portals, list):
@@ -236,6 +268,7 @@ def parse_config(
         logging=LoggingConfig(format=log_format, level=log_level),
         path=path,
         severity_overrides=overrides,
+        retention=retention,
     )
 
 

@@ -131,6 +131,47 @@ class StoredItem:
 
 
 @dataclass(frozen=True)
+class ItemVersion:
+    """One version of an item, held by the portal's snapshots from ``valid_from`` (a snapshot
+    id) up to, not including, ``valid_until`` (``None``: still held by the latest snapshot)."""
+
+    kind: Kind
+    key: str
+    canonical_hash: str
+    raw_hash: str
+    valid_from: int
+    valid_until: int | None
+    first_seen_at: datetime
+
+    def holds(self, snapshot_id: int) -> bool:
+        """Is this the version the portal's snapshot ``snapshot_id`` holds?"""
+        return self.valid_from <= snapshot_id and (
+            self.valid_until is None or snapshot_id < self.valid_until
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotStamp:
+    """A snapshot's id and time, without its coverage: for listing years of them cheaply."""
+
+    id: int
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What retention deleted from one portal's history (or would delete, in a dry run)."""
+
+    portal: str
+    kept: int
+    deleted: tuple[SnapshotStamp, ...]
+    versions_deleted: int
+    payloads_deleted: int
+    bytes_freed: int
+    dry_run: bool
+
+
+@dataclass(frozen=True)
 class BaselineInfo:
     id: int
     portal: str
@@ -237,3 +278,76 @@ class AuditResult:
     @property
     def unplanned(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.classification is Classification.DEFECT)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One side of a diff: a stored snapshot or an approved baseline version."""
+
+    snapshot: SnapshotInfo | None = None
+    baseline: BaselineInfo | None = None
+
+    @property
+    def moment(self) -> datetime:
+        if self.snapshot is not None:
+            return self.snapshot.taken_at
+        assert self.baseline is not None
+        return self.baseline.approved_at
+
+    @property
+    def name(self) -> str:
+        if self.snapshot is not None:
+            return f"snapshot #{self.snapshot.id} ({self.snapshot.taken_at:%Y-%m-%d %H:%M} UTC)"
+        assert self.baseline is not None
+        return f"baseline v{self.baseline.version} ({self.baseline.approved_at:%Y-%m-%d} UTC)"
+
+    @property
+    def scopes(self) -> dict[str, tuple[str, ...]]:
+        """The parts this point read completely, each with its filters of items not read."""
+        if self.snapshot is not None:
+            return {
+                c.scope: c.unverified
+                for c in self.snapshot.coverage
+                if c.status is CoverageStatus.COMPLETE
+            }
+        assert self.baseline is not None
+        return dict.fromkeys(self.baseline.scopes, ())
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Every change from one point to another, in the change format of ``audit``."""
+
+    portal: str
+    before: Point
+    after: Point
+    changes: tuple[Change, ...]
+    not_compared: tuple[str, ...]
+    """Parts read completely on one side only: nothing in them is reported."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event in an item's life: it appeared, changed, was removed, or could not be read.
+
+    ``at`` is the snapshot where hubaudit first saw it; ``attribution`` is HubSpot's own record
+    of the edit (its time is usually earlier than ``at``)."""
+
+    event: str  # "added" | "changed" | "removed" | "not read"
+    snapshot_id: int
+    at: datetime
+    changes: tuple[Change, ...] = ()
+    attribution: Attribution = field(default_factory=Attribution)
+    canonical_hash: str | None = None
+    last_seen: SnapshotStamp | None = None
+
+
+@dataclass(frozen=True)
+class ItemAtPoint:
+    """One item as a point holds it, with the version's first appearance for snapshots."""
+
+    key: str
+    point: Point
+    canonical: Mapping[str, object]
+    raw: Mapping[str, object]
+    first_seen: SnapshotStamp | None = None

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from hubaudit import __version__
-from hubaudit.model import AuditResult, CoverageStatus, KindCoverage
+from hubaudit.model import Attribution, AuditResult, Change, CoverageStatus, KindCoverage
 
 SCHEMA_VERSION = "1.1"
 
@@ -47,28 +47,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "defects_reopened": len(result.defects.reopened),
             "defects_resolved": len(result.defects.resolved),
         },
-        "changes": [
-            {
-                "kind": c.kind.value,
-                "key": c.key,
-                "label": c.label,
-                "op": c.op.value,
-                "field": c.field,
-                "before": c.before,
-                "after": c.after,
-                "classification": c.classification.value,
-                "severity": c.severity.value,
-                "defect_id": c.defect_id,
-                "attribution": {
-                    "user_id": c.attribution.user_id,
-                    "user_email": c.attribution.user_email,
-                    "at": c.attribution.at.isoformat() if c.attribution.at else None,
-                    "source": c.attribution.source,
-                    "confidence": c.attribution.confidence,
-                },
-            }
-            for c in result.changes
-        ],
+        "changes": [change_document(c) for c in result.changes],
         "not_verified": [
             {"kind": p.kind.value, "scope": p.scope, "status": p.status.value, "reason": p.reason}
             for p in result.not_verified
@@ -84,6 +63,33 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             }
             for d in result.resolved_defects
         ],
+    }
+
+
+def change_document(c: Change) -> dict[str, Any]:
+    """One change as every JSON output writes it (audit reports, diffs, histories)."""
+    return {
+        "kind": c.kind.value,
+        "key": c.key,
+        "label": c.label,
+        "op": c.op.value,
+        "field": c.field,
+        "before": c.before,
+        "after": c.after,
+        "classification": c.classification.value,
+        "severity": c.severity.value,
+        "defect_id": c.defect_id,
+        "attribution": attribution_document(c.attribution),
+    }
+
+
+def attribution_document(attribution: Attribution) -> dict[str, Any]:
+    return {
+        "user_id": attribution.user_id,
+        "user_email": attribution.user_email,
+        "at": attribution.at.isoformat() if attribution.at else None,
+        "source": attribution.source,
+        "confidence": attribution.confidence,
     }
 
 

@@ -33,14 +33,14 @@ def render(result: AuditResult) -> str:
         )
         lines.append(f"Unplanned changes: {len(unplanned)} ({by_severity})")
         lines.append("")
-        lines += _changes(unplanned)
+        lines += changes_lines(unplanned)
     else:
         lines.append("No unplanned changes: the portal matches the approved baseline.")
         lines.append("")
     others = [c for c in result.changes if c.classification is not Classification.DEFECT]
     if others:
         lines.append(f"Other changes ({len(others)}, not defects):")
-        lines += _changes(others)
+        lines += changes_lines(others)
     if result.not_verified:
         lines.append("Not verified (not read completely; nothing in these parts is reported):")
         for part in result.not_verified:
@@ -74,7 +74,8 @@ def render(result: AuditResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _changes(changes: Sequence[Change]) -> list[str]:
+def changes_lines(changes: Sequence[Change]) -> list[str]:
+    """Changes plan-style, one item per block, each field of a modified item on its own line."""
     lines: list[str] = []
     for key, group in groupby(changes, key=lambda c: c.key):
         items = list(group)
@@ -84,13 +85,17 @@ def _changes(changes: Sequence[Change]) -> list[str]:
             lines.append(f"{_MARK[first.op]} {terminal_safe(key)}{label}  {_tag(first)}")
             continue
         lines.append(f"~ {terminal_safe(key)}{label}")
-        for change in items:
-            lines.append(
-                f"    {_field_mark(change)} {terminal_safe(change.field or '')}: "
-                f"{_value(change.before)} → {_value(change.after)}  {_tag(change)}"
-            )
+        lines += [f"{field_line(change)}  {_tag(change)}" for change in items]
     lines.append("")
     return lines
+
+
+def field_line(change: Change) -> str:
+    """One field of a modified item: ``    ~ label: "Old" → "New"``."""
+    return (
+        f"    {_field_mark(change)} {terminal_safe(change.field or '')}: "
+        f"{_value(change.before)} → {_value(change.after)}"
+    )
 
 
 def _field_mark(change: Change) -> str:

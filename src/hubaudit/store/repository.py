@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -9,7 +10,18 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, Integer, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -25,11 +37,14 @@ from hubaudit.model import (
     DefectEvent,
     DefectStatus,
     DefectUpdate,
+    ItemVersion,
     JSONValue,
     Kind,
     KindCoverage,
+    PruneResult,
     Severity,
     SnapshotInfo,
+    SnapshotStamp,
     StoredItem,
 )
 from hubaudit.snapshot import canonical_json
@@ -38,14 +53,16 @@ from hubaudit.store.tables import (
     BaselineRow,
     DefectEventRow,
     DefectRow,
+    ItemVersionRow,
     PayloadRow,
     PortalRow,
     SnapshotCoverageRow,
-    SnapshotItemRow,
     SnapshotRow,
 )
 
 _BATCH = 1000
+# the Postgres advisory lock key between snapshot writers and the payload sweep ("hubaudit")
+_PAYLOAD_LOCK = 0x6875626175646974
 
 
 def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
@@ -85,14 +102,40 @@ class Store:
         except IntegrityError:  # another worker created it at the same moment
             return session.scalars(select(PortalRow.id).where(PortalRow.name == name)).one()
 
+    def _lock_portal(self, session: Session, portal_id: int) -> None:
+        """Hold the portal's row until the transaction ends: one writer per portal at a time.
+
+        A write to the row locks it on Postgres and takes the database's write lock on SQLite.
+        Snapshot ids are allocated under this lock, so they grow in each portal's write order."""
+        session.execute(
+            update(PortalRow).where(PortalRow.id == portal_id).values(name=PortalRow.name)
+        )
+
+    @staticmethod
+    def _lock_payloads(session: Session, *, exclusive: bool) -> None:
+        """Writers that may reuse a stored payload share this lock; the payload sweep of
+        ``prune`` takes it alone, so it never deletes a payload a writer is about to point to.
+        (SQLite has one writer at a time already.)"""
+        if session.get_bind().dialect.name == "postgresql":
+            lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            session.execute(select(getattr(func, lock)(_PAYLOAD_LOCK)))
+
+    def portal_names(self) -> list[str]:
+        with self._session() as session:
+            return list(session.scalars(select(PortalRow.name).order_by(PortalRow.name)))
+
     # payloads -------------------------------------------------------------------------------
 
-    def _put_payloads(self, session: Session, bodies: Mapping[str, str]) -> None:
+    def _put_payloads(self, session: Session, values: Mapping[str, JSONValue]) -> None:
+        """Store each payload once. In hash order: two writers that store the same new payloads
+        (standard properties look alike in every portal) wait for each other, never deadlock."""
         dialect = session.get_bind().dialect.name
         builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for batch in _batches(bodies.items()):
+        for batch in _batches(sorted(values)):
             statement = builder(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
-            session.execute(statement, [{"hash": h, "body": b} for h, b in batch])
+            session.execute(
+                statement, [{"hash": h, "body": canonical_json(values[h])} for h in batch]
+            )
 
     def load_payloads(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
         wanted = sorted(set(hashes))
@@ -120,35 +163,80 @@ class Store:
         items: Iterable[ConfigItem],
         api_calls: int = 0,
     ) -> SnapshotInfo:
-        """Store a snapshot atomically: it becomes visible only when everything is written."""
+        """Store a snapshot atomically: it becomes visible only when everything is written.
+
+        Only what changed since the portal's previous snapshot is written: new versions for
+        added and changed items, a closed interval for changed and absent ones."""
         with self._session() as session:
             portal_id = self._portal_id(session, portal, create=True)
+            self._lock_portal(session, portal_id)
+            self._lock_payloads(session, exclusive=False)
             row = SnapshotRow(
                 portal_id=portal_id, taken_at=taken_at, item_count=0, api_calls=api_calls
             )
             session.add(row)
             session.flush()
-            count = 0
-            for batch in _batches(items):
-                bodies: dict[str, str] = {}
-                for item in batch:
-                    bodies[item.canonical_hash] = canonical_json(item.canonical)
-                    bodies[item.raw_hash] = canonical_json(item.raw)
-                self._put_payloads(session, bodies)
+            held = {
+                r.key: r
+                for r in session.execute(
+                    select(
+                        ItemVersionRow.id,
+                        ItemVersionRow.key,
+                        ItemVersionRow.kind,
+                        ItemVersionRow.canonical_hash,
+                        ItemVersionRow.raw_hash,
+                    ).where(
+                        ItemVersionRow.portal_id == portal_id,
+                        ItemVersionRow.valid_until.is_(None),
+                    )
+                )
+            }
+            seen: set[str] = set()
+            fresh: list[ConfigItem] = []
+            ended: list[int] = []
+            for item in items:
+                if item.key in seen:
+                    raise DatabaseError(f"the snapshot holds {item.key!r} twice")
+                seen.add(item.key)
+                previous = held.get(item.key)
+                if previous is not None:
+                    if (previous.kind, previous.canonical_hash, previous.raw_hash) == (
+                        item.kind.value,
+                        item.canonical_hash,
+                        item.raw_hash,
+                    ):
+                        continue
+                    ended.append(previous.id)
+                fresh.append(item)
+            ended += [r.id for key, r in held.items() if key not in seen]
+            payloads: dict[str, JSONValue] = {}
+            for item in fresh:
+                payloads[item.canonical_hash] = item.canonical
+                payloads[item.raw_hash] = item.raw
+            self._put_payloads(session, payloads)
+            for batch in _batches(ended):
                 session.execute(
-                    insert(SnapshotItemRow),
+                    update(ItemVersionRow)
+                    .where(ItemVersionRow.id.in_(batch))
+                    .values(valid_until=row.id)
+                )
+            for batch in _batches(fresh):
+                session.execute(
+                    insert(ItemVersionRow),
                     [
                         {
-                            "snapshot_id": row.id,
+                            "portal_id": portal_id,
                             "key": item.key,
                             "kind": item.kind.value,
                             "canonical_hash": item.canonical_hash,
                             "raw_hash": item.raw_hash,
+                            "valid_from": row.id,
+                            "valid_until": None,
+                            "first_seen_at": taken_at,
                         }
                         for item in batch
                     ],
                 )
-                count += len(batch)
             for part in coverage:
                 session.add(
                     SnapshotCoverageRow(
@@ -161,47 +249,68 @@ class Store:
                         unverified=json.dumps(list(part.unverified)) if part.unverified else None,
                     )
                 )
-            row.item_count = count
+            row.item_count = len(seen)
             row.completed_at = _now()
             session.flush()
-            return SnapshotInfo(row.id, portal, taken_at, tuple(coverage), count)
+            return SnapshotInfo(row.id, portal, taken_at, tuple(coverage), len(seen))
 
     def latest_snapshot(self, portal: str) -> SnapshotInfo | None:
+        return self._find_snapshot(portal)
+
+    def snapshot(self, portal: str, snapshot_id: int) -> SnapshotInfo:
+        found = self._find_snapshot(portal, SnapshotRow.id == snapshot_id)
+        if found is None:
+            raise UsageError(f"portal {portal!r} has no complete snapshot {snapshot_id}")
+        return found
+
+    def snapshot_at(self, portal: str, moment: datetime) -> SnapshotInfo | None:
+        """The portal's last snapshot taken at or before ``moment``."""
+        return self._find_snapshot(portal, SnapshotRow.taken_at <= moment, by_time=True)
+
+    def _find_snapshot(
+        self, portal: str, *conditions: ColumnElement[bool], by_time: bool = False
+    ) -> SnapshotInfo | None:
+        """The portal's newest complete snapshot that meets ``conditions``."""
+        order = (SnapshotRow.taken_at.desc(), SnapshotRow.id.desc()) if by_time else ()
         with self._session() as session:
             row = session.scalars(
                 select(SnapshotRow)
                 .join(PortalRow)
-                .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None))
-                .order_by(SnapshotRow.id.desc())
+                .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None), *conditions)
+                .order_by(*order, SnapshotRow.id.desc())
                 .limit(1)
             ).first()
             return None if row is None else self._snapshot_info(session, row, portal)
 
-    def snapshot(self, portal: str, snapshot_id: int) -> SnapshotInfo:
+    def snapshot_stamps(self, portal: str) -> list[SnapshotStamp]:
+        """Every complete snapshot of the portal, oldest first."""
         with self._session() as session:
-            row = session.scalars(
-                select(SnapshotRow)
-                .join(PortalRow)
-                .where(
-                    PortalRow.name == portal,
-                    SnapshotRow.id == snapshot_id,
-                    SnapshotRow.completed_at.is_not(None),
+            return [
+                SnapshotStamp(r.id, r.taken_at)
+                for r in session.execute(
+                    select(SnapshotRow.id, SnapshotRow.taken_at)
+                    .join(PortalRow)
+                    .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None))
+                    .order_by(SnapshotRow.id)
                 )
-            ).first()
-            if row is None:
-                raise UsageError(f"portal {portal!r} has no complete snapshot {snapshot_id}")
-            return self._snapshot_info(session, row, portal)
+            ]
+
+    def scope_coverage(self, portal: str, scope: str) -> dict[int, KindCoverage]:
+        """How each snapshot of the portal read one part, by snapshot id."""
+        with self._session() as session:
+            return {
+                c.snapshot_id: _coverage(c)
+                for c in session.scalars(
+                    select(SnapshotCoverageRow)
+                    .join(SnapshotRow)
+                    .join(PortalRow)
+                    .where(PortalRow.name == portal, SnapshotCoverageRow.scope == scope)
+                )
+            }
 
     def _snapshot_info(self, session: Session, row: SnapshotRow, portal: str) -> SnapshotInfo:
         coverage = tuple(
-            KindCoverage(
-                Kind(c.kind),
-                c.scope,
-                CoverageStatus(c.status),
-                c.items,
-                c.reason,
-                tuple(json.loads(c.unverified)) if c.unverified else (),
-            )
+            _coverage(c)
             for c in session.scalars(
                 select(SnapshotCoverageRow)
                 .where(SnapshotCoverageRow.snapshot_id == row.id)
@@ -211,18 +320,122 @@ class Store:
         return SnapshotInfo(row.id, portal, row.taken_at, coverage, row.item_count)
 
     def snapshot_items(self, snapshot_id: int) -> dict[str, StoredItem]:
+        """The items a snapshot holds: the versions whose interval contains it."""
         with self._session() as session:
             return {
                 r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
                 for r in session.execute(
                     select(
-                        SnapshotItemRow.key,
-                        SnapshotItemRow.kind,
-                        SnapshotItemRow.canonical_hash,
-                        SnapshotItemRow.raw_hash,
-                    ).where(SnapshotItemRow.snapshot_id == snapshot_id)
+                        ItemVersionRow.key,
+                        ItemVersionRow.kind,
+                        ItemVersionRow.canonical_hash,
+                        ItemVersionRow.raw_hash,
+                    ).where(*_held_by(session, snapshot_id))
                 )
             }
+
+    def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
+        """Every stored version of one item, oldest first."""
+        with self._session() as session:
+            return [
+                ItemVersion(
+                    Kind(r.kind),
+                    r.key,
+                    r.canonical_hash,
+                    r.raw_hash,
+                    r.valid_from,
+                    r.valid_until,
+                    r.first_seen_at,
+                )
+                for r in session.scalars(
+                    select(ItemVersionRow)
+                    .join(PortalRow, ItemVersionRow.portal_id == PortalRow.id)
+                    .where(PortalRow.name == portal, ItemVersionRow.key == key)
+                    .order_by(ItemVersionRow.valid_from)
+                )
+            ]
+
+    # retention ------------------------------------------------------------------------------
+
+    def prune(
+        self,
+        portal: str,
+        choose_kept: Callable[[list[SnapshotStamp], set[int]], set[int]],
+        *,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """Delete the portal's snapshots that ``choose_kept(stamps, protected)`` does not keep,
+        the versions no remaining snapshot holds and the payloads nothing points to any more.
+
+        ``protected`` are the snapshots baselines and defects point to: never deleted, whatever
+        ``choose_kept`` says. One transaction under the portal's lock; ``dry_run`` rolls it
+        back, so its counts are exactly what a real run would delete."""
+        try:
+            with self._session() as session:
+                result = self._prune(session, portal, choose_kept, dry_run)
+                if dry_run:
+                    raise _RollBack(result)
+                return result
+        except _RollBack as rolled_back:
+            return rolled_back.result
+
+    def _prune(
+        self,
+        session: Session,
+        portal: str,
+        choose_kept: Callable[[list[SnapshotStamp], set[int]], set[int]],
+        dry_run: bool,
+    ) -> PruneResult:
+        portal_id = self._portal_id(session, portal)
+        self._lock_portal(session, portal_id)
+        stamps = [
+            SnapshotStamp(r.id, r.taken_at)
+            for r in session.execute(
+                select(SnapshotRow.id, SnapshotRow.taken_at)
+                .where(SnapshotRow.portal_id == portal_id, SnapshotRow.completed_at.is_not(None))
+                .order_by(SnapshotRow.id)
+            )
+        ]
+        protected = _referenced_snapshots(session, portal_id)
+        kept = choose_kept(stamps, protected) | protected
+        if stamps:
+            kept.add(stamps[-1].id)  # the newest is what the next snapshot builds on
+        doomed = [s for s in stamps if s.id not in kept]
+        doomed_ids = [s.id for s in doomed]
+        for batch in _batches(doomed_ids):
+            session.execute(
+                delete(SnapshotCoverageRow).where(SnapshotCoverageRow.snapshot_id.in_(batch))
+            )
+            session.execute(delete(SnapshotRow).where(SnapshotRow.id.in_(batch)))
+        remaining = sorted(s.id for s in stamps if s.id in kept)
+        orphans = [
+            v
+            for v in session.execute(
+                select(
+                    ItemVersionRow.id,
+                    ItemVersionRow.valid_from,
+                    ItemVersionRow.valid_until,
+                    ItemVersionRow.canonical_hash,
+                    ItemVersionRow.raw_hash,
+                ).where(ItemVersionRow.portal_id == portal_id)
+            )
+            if not _holds_any(remaining, v.valid_from, v.valid_until)
+        ]
+        for batch in _batches([v.id for v in orphans]):
+            session.execute(delete(ItemVersionRow).where(ItemVersionRow.id.in_(batch)))
+        self._lock_payloads(session, exclusive=True)
+        swept, freed = _sweep_payloads(
+            session, {h for v in orphans for h in (v.canonical_hash, v.raw_hash)}
+        )
+        return PruneResult(
+            portal=portal,
+            kept=len(stamps) - len(doomed),
+            deleted=tuple(doomed),
+            versions_deleted=len(orphans),
+            payloads_deleted=swept,
+            bytes_freed=freed,
+            dry_run=dry_run,
+        )
 
     # baselines ------------------------------------------------------------------------------
 
@@ -237,6 +450,7 @@ class Store:
         )
         with self._session() as session:
             portal_id = self._portal_id(session, portal)
+            self._lock_portal(session, portal_id)  # a prune never removes the snapshot meanwhile
             latest = session.scalar(
                 select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
             )
@@ -264,13 +478,24 @@ class Store:
                     ["baseline_id", "key", "kind", "canonical_hash", "raw_hash"],
                     select(
                         literal(row.id, Integer),
-                        SnapshotItemRow.key,
-                        SnapshotItemRow.kind,
-                        SnapshotItemRow.canonical_hash,
-                        SnapshotItemRow.raw_hash,
-                    ).where(SnapshotItemRow.snapshot_id == snapshot.id),
+                        ItemVersionRow.key,
+                        ItemVersionRow.kind,
+                        ItemVersionRow.canonical_hash,
+                        ItemVersionRow.raw_hash,
+                    ).where(*_held_by(session, snapshot.id)),
                 )
             )
+            return self._baseline_info(row, portal)
+
+    def baseline(self, portal: str, version: int) -> BaselineInfo:
+        with self._session() as session:
+            row = session.scalars(
+                select(BaselineRow)
+                .join(PortalRow)
+                .where(PortalRow.name == portal, BaselineRow.version == version)
+            ).first()
+            if row is None:
+                raise UsageError(f"portal {portal!r} has no baseline v{version}")
             return self._baseline_info(row, portal)
 
     def latest_baseline(self, portal: str) -> BaselineInfo | None:
@@ -527,6 +752,97 @@ def _event(
             event=event,
             detail_json=canonical_json(detail),
         )
+    )
+
+
+class _RollBack(Exception):
+    """Leaves a dry run's transaction by rolling it back, carrying what it would have done."""
+
+    def __init__(self, result: PruneResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _referenced_snapshots(session: Session, portal_id: int) -> set[int]:
+    """Snapshots that baselines and defects (open or closed, and their timelines) point to."""
+    found: set[int] = set()
+    for query in (
+        select(BaselineRow.source_snapshot_id).where(BaselineRow.portal_id == portal_id),
+        select(DefectRow.first_snapshot_id).where(DefectRow.portal_id == portal_id),
+        select(DefectRow.last_snapshot_id).where(DefectRow.portal_id == portal_id),
+        select(DefectEventRow.snapshot_id)
+        .join(DefectRow, DefectEventRow.defect_id == DefectRow.id)
+        .where(DefectRow.portal_id == portal_id),
+    ):
+        found |= {i for i in session.scalars(query) if i is not None}
+    return found
+
+
+def _holds_any(snapshot_ids: Sequence[int], valid_from: int, valid_until: int | None) -> bool:
+    """Does the interval [valid_from, valid_until) hold one of the sorted ``snapshot_ids``?"""
+    index = bisect.bisect_left(snapshot_ids, valid_from)
+    return index < len(snapshot_ids) and (valid_until is None or snapshot_ids[index] < valid_until)
+
+
+def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
+    """Delete the candidate payloads that no version and no baseline points to any more.
+    Returns how many were deleted and their size in bytes."""
+    deleted = freed = 0
+    for batch in _batches(sorted(candidates)):
+        used: set[str] = set()
+        for column in (
+            ItemVersionRow.canonical_hash,
+            ItemVersionRow.raw_hash,
+            BaselineItemRow.canonical_hash,
+            BaselineItemRow.raw_hash,
+        ):
+            used |= set(session.scalars(select(column).where(column.in_(batch)).distinct()))
+        unused = [h for h in batch if h not in used]
+        if not unused:
+            continue
+        freed += (
+            session.scalar(
+                select(func.coalesce(func.sum(func.length(PayloadRow.body)), 0)).where(
+                    PayloadRow.hash.in_(unused)
+                )
+            )
+            or 0
+        )
+        session.execute(delete(PayloadRow).where(PayloadRow.hash.in_(unused)))
+        deleted += len(unused)
+    return deleted, freed
+
+
+def _held_by(session: Session, snapshot_id: int) -> list[ColumnElement[bool]]:
+    """Conditions on ``item_versions`` for the versions one snapshot holds."""
+    row = session.execute(
+        select(SnapshotRow.portal_id, SnapshotRow.completed_at).where(SnapshotRow.id == snapshot_id)
+    ).first()
+    if row is None or row.completed_at is None:
+        raise UsageError(f"there is no complete snapshot {snapshot_id}")
+    newer = session.scalar(
+        select(func.count())
+        .select_from(SnapshotRow)
+        .where(SnapshotRow.portal_id == row.portal_id, SnapshotRow.id > snapshot_id)
+    )
+    conditions = [ItemVersionRow.portal_id == row.portal_id]
+    if not newer:  # the latest snapshot holds exactly the open versions: one index range
+        return [*conditions, ItemVersionRow.valid_until.is_(None)]
+    return [
+        *conditions,
+        ItemVersionRow.valid_from <= snapshot_id,
+        or_(ItemVersionRow.valid_until.is_(None), ItemVersionRow.valid_until > snapshot_id),
+    ]
+
+
+def _coverage(row: SnapshotCoverageRow) -> KindCoverage:
+    return KindCoverage(
+        Kind(row.kind),
+        row.scope,
+        CoverageStatus(row.status),
+        row.items,
+        row.reason,
+        tuple(json.loads(row.unverified)) if row.unverified else (),
     )
 
 

@@ -98,16 +98,34 @@ class SnapshotCoverageRow(Base):
     unverified: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class SnapshotItemRow(Base):
-    __tablename__ = "snapshot_items"
+class ItemVersionRow(Base):
+    """One version of one item over a run of a portal's snapshots.
 
-    snapshot_id: Mapped[int] = mapped_column(
-        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    A snapshot is the set of (key, hash) pairs it holds; stored as intervals, so that a night
+    with no change adds a snapshot row and nothing else. A version holds for snapshot ``S`` of its
+    portal when ``valid_from <= S.id`` and (``valid_until`` is null or ``S.id < valid_until``).
+    Snapshot ids grow with each portal's writes (they are taken under the portal's lock), and the
+    bounds are plain numbers, not foreign keys: a version outlives the pruning of the snapshot
+    that first held it.
+    """
+
+    __tablename__ = "item_versions"
+    __table_args__ = (
+        Index("ix_item_versions_portal_key", "portal_id", "key", "valid_from"),
+        Index("ix_item_versions_portal_open", "portal_id", "valid_until"),
     )
-    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"))
+    key: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(32))
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+    # indexed: deleting an unreferenced payload must find its references without a scan
+    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    valid_from: Mapped[int] = mapped_column(Integer)
+    valid_until: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # when the snapshot ``valid_from`` was taken: kept here because that snapshot may be pruned
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class BaselineRow(Base):
@@ -138,8 +156,9 @@ class BaselineItemRow(Base):
     )
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"))
+    # indexed: deleting an unreferenced payload must find its references without a scan
+    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
 
 
 class DefectRow(Base):

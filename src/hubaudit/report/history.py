@@ -1,0 +1,171 @@
+"""Renderers for stored history: ``history``, ``show`` and ``diff``, as text and as JSON.
+
+Pure functions of values from :mod:`hubaudit.timetravel`; changes use the same text and JSON
+forms as the audit report. Every HubSpot-provided string is made terminal-safe."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hubaudit.model import (
+    Attribution,
+    ChangeOp,
+    Diff,
+    HistoryEntry,
+    ItemAtPoint,
+    Point,
+    SnapshotStamp,
+)
+from hubaudit.report import json_report
+from hubaudit.report.escape import terminal_safe
+from hubaudit.report.text import changes_lines, field_line
+
+_MARK = {"added": "+", "changed": "~", "removed": "-", "not read": "?"}
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _who(attribution: Attribution) -> str:
+    who = attribution.user_email or attribution.user_id
+    if not who:
+        return ""
+    when = f" at {_when(attribution.at)}" if attribution.at else ""
+    return (
+        f"  [by {terminal_safe(who)}{when}; {terminal_safe(attribution.source)}, "
+        f"{attribution.confidence} confidence]"
+    )
+
+
+# history ----------------------------------------------------------------------------------
+
+
+def history_text(portal: str, key: str, entries: Sequence[HistoryEntry]) -> str:
+    versions = sum(1 for e in entries if e.event in ("added", "changed"))
+    lines = [
+        f"history of {terminal_safe(key)} in portal {terminal_safe(portal)}: "
+        f"{versions} version{'s' if versions != 1 else ''}",
+        "",
+    ]
+    for entry in entries:
+        lines.append(
+            f"{_MARK[entry.event]} {entry.event:<8} snapshot #{entry.snapshot_id} "
+            f"{_when(entry.at)}{_who(entry.attribution)}"
+        )
+        if entry.event == "not read":
+            lines.append("    its part was not read completely since; nothing is known after")
+        lines += [field_line(change) for change in entry.changes]
+        if entry.last_seen is not None and entry.last_seen.id != entry.snapshot_id:
+            lines.append(
+                f"    last seen in snapshot #{entry.last_seen.id} {_when(entry.last_seen.taken_at)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def history_json(portal: str, key: str, entries: Sequence[HistoryEntry]) -> str:
+    document = {
+        "portal": portal,
+        "key": key,
+        "entries": [
+            {
+                "event": e.event,
+                "snapshot_id": e.snapshot_id,
+                "at": e.at.isoformat(),
+                "last_seen": _stamp(e.last_seen),
+                "canonical_hash": e.canonical_hash,
+                "attribution": json_report.attribution_document(e.attribution),
+                "changes": [json_report.change_document(c) for c in e.changes],
+            }
+            for e in entries
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _stamp(stamp: SnapshotStamp | None) -> dict[str, Any] | None:
+    return None if stamp is None else {"id": stamp.id, "taken_at": stamp.taken_at.isoformat()}
+
+
+# show -------------------------------------------------------------------------------------
+
+
+def show_text(item: ItemAtPoint, raw: bool = False) -> str:
+    lines = [f"{terminal_safe(item.key)} in {item.point.name}"]
+    if item.first_seen is not None:
+        lines.append(
+            f"this version first seen in snapshot #{item.first_seen.id} "
+            f"{_when(item.first_seen.taken_at)}"
+        )
+    lines.append("raw JSON as HubSpot sent it:" if raw else "canonical form (what is compared):")
+    body = json.dumps(item.raw if raw else item.canonical, indent=2, sort_keys=True)
+    lines += [terminal_safe(line) for line in body.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def show_json(item: ItemAtPoint) -> str:
+    document = {
+        "key": item.key,
+        "point": _point(item.point),
+        "first_seen": _stamp(item.first_seen),
+        "canonical": item.canonical,
+        "raw": item.raw,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _point(point: Point) -> dict[str, Any]:
+    if point.snapshot is not None:
+        return {
+            "snapshot_id": point.snapshot.id,
+            "taken_at": point.snapshot.taken_at.isoformat(),
+        }
+    assert point.baseline is not None
+    return {
+        "baseline_version": point.baseline.version,
+        "approved_at": point.baseline.approved_at.isoformat(),
+        "approved_by": point.baseline.approved_by,
+    }
+
+
+# diff -------------------------------------------------------------------------------------
+
+
+def diff_text(diff: Diff) -> str:
+    lines = [
+        f"hubaudit diff: portal {terminal_safe(diff.portal)}",
+        f"from {terminal_safe(diff.before.name)}",
+        f"to   {terminal_safe(diff.after.name)}",
+        "",
+    ]
+    if diff.changes:
+        ops = Counter(op for _key, op in {(c.key, c.op) for c in diff.changes})
+        lines.append(
+            f"Changes: {len(diff.changes)} ({ops[ChangeOp.ADDED]} items added, "
+            f"{ops[ChangeOp.MODIFIED]} modified, {ops[ChangeOp.REMOVED]} removed)"
+        )
+        lines.append("")
+        lines += changes_lines(diff.changes)
+    else:
+        lines.append("No differences in the parts both sides read completely.")
+        lines.append("")
+    if diff.not_compared:
+        lines.append("Not compared (read completely on one side only):")
+        lines += [f"  ! {terminal_safe(scope)}" for scope in diff.not_compared]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def diff_json(diff: Diff) -> str:
+    document = {
+        "portal": diff.portal,
+        "from": _point(diff.before),
+        "to": _point(diff.after),
+        "changes": [json_report.change_document(c) for c in diff.changes],
+        "not_compared": list(diff.not_compared),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

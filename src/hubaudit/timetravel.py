@@ -1,0 +1,293 @@
+"""Stored history: points in time, one item's versions, and the diff between any two points.
+
+A point is a snapshot (by id, ``latest`` or a date) or a baseline version. Everything here reads
+the store only: no HubSpot call, so history and diffs work offline and on pruned databases
+(for the snapshots that retention kept).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from hubaudit.attribution import item_attribution, user_id_in
+from hubaudit.audit import attributed, user_emails
+from hubaudit.compare import compare, matches_any
+from hubaudit.errors import UsageError
+from hubaudit.model import (
+    Change,
+    ChangeOp,
+    CoverageStatus,
+    Diff,
+    HistoryEntry,
+    ItemAtPoint,
+    ItemVersion,
+    Kind,
+    KindCoverage,
+    Point,
+    SnapshotStamp,
+    StoredItem,
+)
+from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
+from hubaudit.store.repository import Store
+
+_EVER = datetime.min.replace(tzinfo=UTC)
+POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
+
+
+def resolve_point(store: Store, portal: str, ref: str) -> Point:
+    """``latest``, a snapshot id, a date or time (the last snapshot at or before it),
+    ``baseline`` (the latest version) or ``baseline:N``."""
+    text = ref.strip()
+    if text == "baseline" or text.startswith("baseline:"):
+        _, _, version = text.partition(":")
+        if not version:
+            latest = store.latest_baseline(portal)
+            if latest is None:
+                raise UsageError(f"portal {portal!r} has no approved baseline")
+            return Point(baseline=latest)
+        if not version.isdigit():
+            raise UsageError(f"{ref!r}: a baseline is 'baseline' or 'baseline:N' (N a number)")
+        return Point(baseline=store.baseline(portal, int(version)))
+    if text == "latest":
+        snapshot = store.latest_snapshot(portal)
+        if snapshot is None:
+            raise UsageError(f"portal {portal!r} has no snapshot yet")
+        return Point(snapshot=snapshot)
+    if text.isdigit():
+        return Point(snapshot=store.snapshot(portal, int(text)))
+    moment = parse_moment(text, ref)
+    found = store.snapshot_at(portal, moment)
+    if found is None:
+        stamps = store.snapshot_stamps(portal)
+        first = f"; its first is from {stamps[0].taken_at:%Y-%m-%d %H:%M} UTC" if stamps else ""
+        raise UsageError(
+            f"portal {portal!r} has no snapshot taken at or before {moment:%Y-%m-%d %H:%M} UTC"
+            + first
+        )
+    return Point(snapshot=found)
+
+
+def parse_moment(text: str, ref: str | None = None) -> datetime:
+    """A date means the end of that day (UTC); a time without a zone is UTC."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta.resolution
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{ref or text!r} is not {POINT_HELP}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
+    if point.snapshot is not None:
+        return store.snapshot_items(point.snapshot.id)
+    assert point.baseline is not None
+    return store.baseline_items(point.baseline.id)
+
+
+# diff -------------------------------------------------------------------------------------
+
+
+def diff_points(
+    store: Store,
+    portal: str,
+    before: Point,
+    after: Point,
+    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
+) -> Diff:
+    before_scopes, after_scopes = before.scopes, after.scopes
+    comparable = {
+        scope: tuple(sorted({*before_scopes[scope], *filters}))
+        for scope, filters in after_scopes.items()
+        if scope in before_scopes
+    }
+    after_items = point_items(store, after)
+    comparison = compare(point_items(store, before), after_items, comparable, store.load_payloads)
+    changes = [with_severity(c, severity_rules) for c in comparison.changes]
+    changes = attributed(store, changes, after_items, before.moment)
+    return Diff(
+        portal,
+        before,
+        after,
+        tuple(changes),
+        tuple(sorted(set(before_scopes) ^ set(after_scopes))),
+    )
+
+
+# history ----------------------------------------------------------------------------------
+
+
+def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
+    """Every version of one item, oldest first, with how it came and went."""
+    versions = store.item_versions(portal, key)
+    if not versions:
+        raise UsageError(f"portal {portal!r} has no stored version of {key!r}")
+    stamps = store.snapshot_stamps(portal)
+    ids = [s.id for s in stamps]
+    coverage = _key_coverage(store, portal, key)
+    payloads = store.load_payloads({h for v in versions for h in (v.canonical_hash, v.raw_hash)})
+    entries: list[HistoryEntry] = []
+    previous: ItemVersion | None = None
+    gone = True  # before the first version, and after a removal: the next one is "added"
+    for index, version in enumerate(versions):
+        if previous is not None and not gone and previous.canonical_hash == version.canonical_hash:
+            # Same content (only the raw JSON changed, or a gap where the part was not read):
+            # one version continues.
+            entries[-1] = replace(entries[-1], last_seen=_last_seen(stamps, ids, version))
+            previous = version
+        else:
+            op = ChangeOp.ADDED if gone else ChangeOp.MODIFIED
+            changes: tuple[Change, ...] = ()
+            if previous is not None and not gone:
+                changes = tuple(
+                    compare(
+                        {key: _stored(previous)},
+                        {key: _stored(version)},
+                        {_scope(key): ()},
+                        store.load_payloads,
+                    ).changes
+                )
+            raw = payloads[version.raw_hash]
+            # an edit HubSpot dates after the previous version appeared is a medium match
+            since = previous.first_seen_at if previous is not None else _EVER
+            entries.append(
+                HistoryEntry(
+                    "added" if gone else "changed",
+                    version.valid_from,
+                    version.first_seen_at,
+                    changes,
+                    item_attribution(
+                        version.kind,
+                        op,
+                        raw,
+                        _user_email(store, portal, version, raw, op),
+                        since,
+                    ),
+                    version.canonical_hash,
+                    _last_seen(stamps, ids, version),
+                )
+            )
+            previous = version
+        gone = False
+        if version.valid_until is None:
+            continue
+        following = versions[index + 1].valid_from if index + 1 < len(versions) else None
+        removed = _first_read_without(
+            stamps, ids, version.valid_until, following, coverage, payloads[version.canonical_hash]
+        )
+        if removed is not None:
+            entries.append(HistoryEntry("removed", removed.id, removed.taken_at))
+            gone = True
+        elif following is None:
+            unread = _stamp_from(stamps, ids, version.valid_until)
+            if unread is not None:
+                entries.append(HistoryEntry("not read", unread.id, unread.taken_at))
+    return entries
+
+
+def _first_read_without(
+    stamps: Sequence[SnapshotStamp],
+    ids: Sequence[int],
+    start: int,
+    end: int | None,
+    coverage: Mapping[int, KindCoverage],
+    payload: Mapping[str, object],
+) -> SnapshotStamp | None:
+    """The first snapshot in [start, end) that read the item's part and did not find it."""
+    stop = len(ids) if end is None else bisect.bisect_left(ids, end)
+    for stamp in stamps[bisect.bisect_left(ids, start) : stop]:
+        part = coverage.get(stamp.id)
+        if (
+            part is not None
+            and part.status is CoverageStatus.COMPLETE
+            and not matches_any(payload, part.unverified)
+        ):
+            return stamp
+    return None
+
+
+def _stamp_from(stamps: Sequence[SnapshotStamp], ids: Sequence[int], start: int) -> SnapshotStamp:
+    index = bisect.bisect_left(ids, start)
+    return stamps[index] if index < len(stamps) else stamps[-1]
+
+
+def _last_seen(
+    stamps: Sequence[SnapshotStamp], ids: Sequence[int], version: ItemVersion
+) -> SnapshotStamp | None:
+    end = len(ids) if version.valid_until is None else bisect.bisect_left(ids, version.valid_until)
+    return stamps[end - 1] if end > 0 else None
+
+
+def _key_coverage(store: Store, portal: str, key: str) -> dict[int, KindCoverage]:
+    """How each snapshot read the part holding ``key`` (``property:deals`` for a deal
+    property; ``workflow`` for a workflow)."""
+    parts = key.split(":")
+    found: dict[int, KindCoverage] = {}
+    for end in range(1, len(parts)):  # shorter scopes first: the longest match wins
+        found.update(store.scope_coverage(portal, ":".join(parts[:end])))
+    return found
+
+
+def _scope(key: str) -> str:
+    return key.rsplit(":", 1)[0]
+
+
+def _stored(version: ItemVersion) -> StoredItem:
+    return StoredItem(version.kind, version.key, version.canonical_hash, version.raw_hash)
+
+
+def _user_email(
+    store: Store,
+    portal: str,
+    version: ItemVersion,
+    raw: Mapping[str, object],
+    op: ChangeOp,
+) -> dict[str, str]:
+    """The email of the user the version names, as the portal's users were at that time."""
+    user_id = user_id_in(version.kind, op, raw)
+    if user_id is None:
+        return {}
+    held = [
+        u
+        for u in store.item_versions(portal, f"{Kind.USER}:{user_id}")
+        if u.valid_from <= version.valid_from
+    ]
+    if not held:
+        return {}
+    return user_emails(store, [_stored(held[-1])])
+
+
+# show -------------------------------------------------------------------------------------
+
+
+def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
+    first_seen = None
+    if point.snapshot is not None:
+        snapshot_id = point.snapshot.id
+        versions = store.item_versions(portal, key)
+        held = [v for v in versions if v.holds(snapshot_id)]
+        if not held:
+            before = [v for v in versions if v.valid_from <= snapshot_id]
+            hint = (
+                f"; its last version before it was first seen in snapshot "
+                f"#{before[-1].valid_from} (see `hubaudit history`)"
+                if before
+                else ""
+            )
+            raise UsageError(f"{point.name} of portal {portal!r} does not hold {key!r}{hint}")
+        item = _stored(held[0])
+        first_seen = SnapshotStamp(held[0].valid_from, held[0].first_seen_at)
+    else:
+        assert point.baseline is not None
+        found = store.baseline_items(point.baseline.id).get(key)
+        if found is None:
+            raise UsageError(f"{point.name} of portal {portal!r} does not hold {key!r}")
+        item = found
+    payloads = store.load_payloads([item.canonical_hash, item.raw_hash])
+    return ItemAtPoint(
+        key, point, payloads[item.canonical_hash], payloads[item.raw_hash], first_seen
+    )
