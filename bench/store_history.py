@@ -18,7 +18,7 @@ the item that changed most. As a baseline, measured in the same run: the size of
 layout, one (snapshot_id, key, kind, canonical_hash, raw_hash) row per item per snapshot, from
 the bytes per row of the first snapshot stored that way in a scratch table.
 
-Targets (issue: history storage): size after a year under 2x the size after one snapshot;
+Targets: size after a year under 2x the size after one snapshot;
 loading the latest snapshot and one item's history each under 1 s.
 """
 

@@ -119,7 +119,9 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
         f"\nFiles: database {database}\n"
         f"       reports {workdir / 'report.txt'} and {workdir / 'report.json'}\n"
         f"       config {config}\n"
-        f"Next:  {command} --config {config} defects list --portal {PORTAL}",
+        f"Next:  {command} --config {config} defects list --portal {PORTAL}\n"
+        f"       {command} --config {config} diff --portal {PORTAL} baseline latest\n"
+        f"       {command} --config {config} history pipeline:deals:default --portal {PORTAL}",
         file=out,
     )
     return result
