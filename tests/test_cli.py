@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -410,3 +413,103 @@ def test_a_bad_retention_table_names_its_line_and_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert "hubaudit.toml:3" in str(caught.value) and "weekly_weeks" in str(caught.value)
+
+
+def test_audit_all_runs_every_portal_and_records_each_run(
+    config_path: Path,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with config_path.open("a", encoding="utf-8") as file:
+        file.write(
+            f'\n[[portals]]\nname = "demo-eu"\nbase_url = "{emulator.base_url}"\n'
+            f'token_env = "{TOKEN_ENV}"\nrate_limit_per_10s = 5000\ntimezone = "Europe/Paris"\n'
+        )
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    for name in ("demo", "demo-eu"):
+        assert run("--config", config, "snapshot", "--portal", name)[0] == 0
+        assert run(
+            "--config", config, "baseline", "approve", "--portal", name,
+            "--from-snapshot", "latest", "--by", "Ada", "--note", "v1",
+        )[0] == 0  # fmt: skip
+    emulator.load(portal_dirs["night2"])
+    reports = tmp_path / "reports"
+    code, out = run(
+        "--config", config, "audit", "--all", "--format", "json", "--output", str(reports)
+    )
+    assert code == 2
+    lines = sorted(out.splitlines())
+    assert len(lines) == 2
+    assert lines[0].startswith("demo-eu: drift (run #")
+    assert lines[1].startswith("demo: drift (run #")
+    assert "28 unplanned changes, 28 new defects" in lines[0]
+    assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 28
+
+    code, out = run("--config", config, "runs", "--json")
+    records = json.loads(out)
+    assert [(r["portal"], r["trigger"], r["status"]) for r in records if r["trigger"] == "all"] == [
+        ("demo", "all", "succeeded"),
+        ("demo-eu", "all", "succeeded"),
+    ] or sorted(r["portal"] for r in records) == ["demo", "demo-eu"]
+    assert all(r["changes"] == 28 and r["api_calls"] > 50 for r in records)
+    code, out = run("--config", config, "runs", "--portal", "demo")
+    assert code == 0 and "succeeded" in out and "changes 28" in out
+
+    code, out = run("--config", config, "schedule", "list", "--json")
+    rows = {r["portal"]: r for r in json.loads(out)}
+    assert rows["demo"]["cron"] == "0 2 * * *" and rows["demo"]["timezone"] == "UTC"
+    assert rows["demo-eu"]["timezone"] == "Europe/Paris"
+    assert rows["demo-eu"]["next_run"].endswith(("+01:00", "+02:00"))
+    assert rows["demo"]["last_run"]["status"] == "succeeded"
+
+
+def test_worker_health_and_the_scheduler_process(
+    config_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    if database_url.startswith("sqlite"):
+        assert run("--config", config, "worker")[0] == 1
+        assert "SQLite is single-process" in capsys.readouterr().err
+    else:
+        code, out = run("--config", config, "worker", "--exit-when-idle")
+        assert code == 0 and out.endswith(": 0 runs\n")
+    code, out = run("--config", config, "health")
+    assert code == 1 and "database: ok" in out
+    assert "no live scheduler or worker" in capsys.readouterr().err
+    assert run("--config", config, "health", "--database-only")[0] == 0
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "hubaudit", "--config", config]
+    scheduler = subprocess.Popen(
+        [*command, "schedule", "run"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert scheduler.stdout is not None
+        assert scheduler.stdout.readline().startswith("demo: next run ")
+        deadline = time.monotonic() + 30
+        while run("--config", config, "health")[0] != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        code, out = run("--config", config, "health")
+        assert code == 0 and "scheduler" in out
+        if database_url.startswith("sqlite"):
+            second = subprocess.run(
+                [*command, "schedule", "run"], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert second.returncode == 1
+            assert "another scheduler already runs" in second.stderr
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=60) == 0
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+        if scheduler.stdout is not None:
+            scheduler.stdout.close()
+    capsys.readouterr()
+    code, out = run("--config", config, "health")
+    # the worker of the --exit-when-idle run above stopped too: nobody alive
+    assert code == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -469,3 +469,98 @@ def test_concurrent_writers_and_a_prune_do_not_corrupt_each_other(store: Store) 
         assert store.snapshot_items(snapshot_id) == written[snapshot_id]
     report = check_integrity(store.engine)
     assert report.ok, report.problems
+
+
+# found in review: concurrent reads, asymmetric filters, a pruned snapshot approved -----------
+
+
+def deals_coverage(count: int, unverified: tuple[str, ...] = ()) -> list[KindCoverage]:
+    return [
+        KindCoverage(
+            Kind.PROPERTY, "property:deals", CoverageStatus.COMPLETE, count, None, unverified
+        )
+    ]
+
+
+def _during_the_read(store: Store, action: Callable[[], object]) -> dict[str, StoredItem] | None:
+    """Read snapshot 1's items while ``action`` commits from another thread right after the
+    read's statement ran."""
+    fired: list[bool] = []
+
+    def after(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        # after the read's first statement: a read in two statements would see the change
+        if "snapshots" in statement and not fired:
+            fired.append(True)
+            thread = threading.Thread(target=action)
+            thread.start()
+            thread.join()
+
+    sa.event.listen(store.engine, "after_cursor_execute", after)
+    try:
+        return store.snapshot_items(1)
+    except UsageError:
+        return None  # "there is no complete snapshot 1" is a fine answer too
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", after)
+        assert fired
+
+
+def test_a_snapshot_read_while_the_next_night_is_saved_is_still_that_snapshot(
+    store: Store,
+) -> None:
+    a, b = prop("deals", "a", "A"), prop("deals", "b", "B")
+    first = store.save_snapshot("acme", DAY1, deals_coverage(2), [a, b])
+    assert first.id == 1
+    items = _during_the_read(
+        store,
+        lambda: store.save_snapshot(
+            "acme", DAY1 + timedelta(days=1), deals_coverage(1), [prop("deals", "a", "A2")]
+        ),
+    )
+    assert items == as_stored([a, b])
+
+
+def test_a_snapshot_read_while_it_is_pruned_is_never_half_empty(store: Store) -> None:
+    a, b = prop("deals", "a", "A"), prop("deals", "b", "B")
+    store.save_snapshot("acme", DAY1, deals_coverage(2), [a, b])
+    for day in (1, 2):
+        store.save_snapshot("acme", DAY1 + timedelta(days=day), deals_coverage(1), [a])
+    items = _during_the_read(store, lambda: store.prune("acme", lambda _s, _p: set()))
+    assert items is None or items == as_stored([a, b])
+
+
+def test_an_item_the_earlier_side_could_not_read_is_not_added(store: Store) -> None:
+    plain = prop("deals", "amount", "Amount")
+    secret = prop("deals", "ssn", "SSN", dataSensitivity="sensitive")
+    unread = deals_coverage(1, ("dataSensitivity=sensitive",))
+    before = store.save_snapshot("acme", DAY1, unread, [plain])
+    after = store.save_snapshot(
+        "acme", DAY1 + timedelta(days=1), deals_coverage(2), [plain, secret]
+    )
+    for one, other in ((before, after), (after, before)):
+        diff = diff_points(
+            store,
+            "acme",
+            resolve_point(store, "acme", str(one.id)),
+            resolve_point(store, "acme", str(other.id)),
+        )
+        assert diff.changes == ()
+
+
+def test_approving_a_snapshot_pruned_meanwhile_says_so(store: Store) -> None:
+    first = save(store, 0, BASE)
+    save(store, 1, [prop("contacts", "tier", "Customer tier"), *BASE[1:]])
+    chosen = store.snapshot("acme", first.id)
+    store.prune("acme", lambda _stamps, _protected: set())
+    with pytest.raises(UsageError, match="no longer exists"):
+        store.approve_baseline("acme", chosen, "Ada", "Q4", DAY1)
+
+
+@pytest.mark.parametrize(
+    "ref", ["²", "baseline:²", "99999999999999999999", "9999-12-31", "0001-01-01T00:00+01:00"]
+)
+def test_a_point_out_of_range_or_not_ascii_is_a_clear_error(
+    store: Store, month: list[SnapshotInfo], ref: str
+) -> None:
+    with pytest.raises(UsageError):
+        resolve_point(store, "acme", ref)

@@ -58,3 +58,25 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
     assert "Defects: 28 new" in demo.stdout
+
+
+def test_the_dockerfile_copies_what_exists_and_runs_the_scheduler_as_non_root() -> None:
+    """No Docker daemon here: check what the image is made of against the repository."""
+    lines = [
+        line.strip()
+        for line in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    copied = [
+        part
+        for line in lines
+        if line.startswith("COPY ") and "--from=" not in line
+        for part in line.split()[1:-1]
+    ]
+    assert copied and all((REPO / part).exists() for part in copied), copied
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert 'ENTRYPOINT ["hubaudit", "--log-format", "json"]' in lines
+    assert 'CMD ["schedule", "run"]' in lines
+    assert any('CMD ["hubaudit", "health"]' in line for line in lines)
+    assert "HUBAUDIT_CONFIG=/config/hubaudit.toml" in " ".join(lines)

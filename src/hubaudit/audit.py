@@ -6,6 +6,7 @@ to the edges (cli, scheduler); this module only orchestrates.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -47,8 +48,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def open_client(portal: PortalConfig, token: Secret) -> HubSpotClient:
-    return connect(portal, token)
+def open_client(
+    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+) -> HubSpotClient:
+    return connect(portal, token, stop)
 
 
 def take_snapshot(

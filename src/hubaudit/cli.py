@@ -8,13 +8,19 @@ that saw no drift but could not read every part it governs exits 1: it is not a 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import signal
+import socket
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from hubaudit import __version__
@@ -24,7 +30,6 @@ from hubaudit.audit import (
     open_client,
     require_baseline,
     resolve_snapshot,
-    run_audit,
     take_snapshot,
     utc_now,
 )
@@ -33,8 +38,18 @@ from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError, UsageError
 from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.jobs import RunOutcome, claims_renewed, execute_run
 from hubaudit.logs import configure_logging
-from hubaudit.model import CoverageStatus, Defect, DefectStatus, Kind, KindCoverage, Severity
+from hubaudit.model import (
+    AuditResult,
+    CoverageStatus,
+    Defect,
+    DefectStatus,
+    Kind,
+    KindCoverage,
+    RunRecord,
+    Severity,
+)
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
@@ -46,6 +61,7 @@ from hubaudit.report.history import (
     show_json,
     show_text,
 )
+from hubaudit.scheduler import Nightly, Worker, worker_name
 from hubaudit.store.engine import (
     current_revision,
     head_revision,
@@ -56,6 +72,7 @@ from hubaudit.store.engine import (
 from hubaudit.store.integrity import check_integrity
 from hubaudit.store.repository import Store
 from hubaudit.store.retention import snapshots_to_keep
+from hubaudit.store.runs import RunStore
 from hubaudit.timetravel import POINT_HELP, diff_points, item_at, item_history, resolve_point
 
 EXIT_OK = 0
@@ -107,14 +124,54 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", help="snapshot a portal and report drift from its baseline"
     )
-    audit.add_argument("--portal", required=True)
+    which = audit.add_mutually_exclusive_group(required=True)
+    which.add_argument("--portal")
+    which.add_argument(
+        "--all", action="store_true", help="every portal in the config, concurrently"
+    )
     audit.add_argument("--format", choices=("text", "json"), default="text")
-    audit.add_argument("--output", help="write the report to this file instead of stdout")
+    audit.add_argument(
+        "--output",
+        help="write the report to this file instead of stdout (with --all: a folder, one "
+        "report per portal)",
+    )
     audit.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
         default=Severity.INFO.value,
         help="exit 2 only for unplanned drift at or above this severity (default: any)",
+    )
+
+    schedule = commands.add_parser("schedule", help="the nightly job").add_subparsers(
+        dest="schedule_command", required=True, metavar="ACTION"
+    )
+    schedule.add_parser(
+        "run", help="run the scheduler and a worker until SIGTERM/SIGINT (the container's job)"
+    )
+    schedule_list = schedule.add_parser("list", help="each portal's schedule and next run")
+    schedule_list.add_argument("--json", action="store_true")
+    worker = commands.add_parser(
+        "worker", help="claim and run queued audits (Postgres: any number of workers)"
+    )
+    worker.add_argument(
+        "--exit-when-idle", action="store_true", help="stop once nothing is queued or running"
+    )
+    runs = commands.add_parser("runs", help="recent audit runs, newest first")
+    runs.add_argument("--portal")
+    runs.add_argument("--limit", type=int, default=30)
+    runs.add_argument("--json", action="store_true")
+    health = commands.add_parser(
+        "health", help="container probe: database reachable, a worker here is alive"
+    )
+    health.add_argument(
+        "--stale-after",
+        type=int,
+        default=180,
+        metavar="SECONDS",
+        help="a worker's heartbeat older than this is dead (default 180)",
+    )
+    health.add_argument(
+        "--database-only", action="store_true", help="check the database, not the workers"
     )
 
     history = commands.add_parser("history", help="every stored version of one item")
@@ -128,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = show_item.add_mutually_exclusive_group()
     where.add_argument("--at", help="the last snapshot at or before this date or time")
     where.add_argument("--snapshot", metavar="ID", help="a snapshot id or 'latest' (default)")
-    where.add_argument("--baseline", metavar="N", type=int, help="a baseline version")
+    where.add_argument("--baseline", metavar="N", help="a baseline version")
     show_item.add_argument("--raw", action="store_true", help="HubSpot's raw JSON, not canonical")
     show_item.add_argument("--json", action="store_true")
 
@@ -228,6 +285,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "audit": _audit,
             "defects": _defects,
             "history": _history,
+            "schedule": _schedule,
+            "worker": _worker,
+            "runs": _runs,
+            "health": _health,
             "show": _show,
             "diff": _diff,
         }[args.command]
@@ -311,7 +372,7 @@ def _show(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -
         ref = f"baseline:{args.baseline}"
     else:
         ref = args.snapshot or "latest"
-        if not (ref.isdigit() or ref == "latest"):
+        if not (ref == "latest" or (ref.isascii() and ref.isdigit())):
             raise UsageError(f"--snapshot takes a snapshot id or 'latest', not {ref!r}")
     item = item_at(store, args.portal, resolve_point(store, args.portal, ref), args.key)
     out.write(show_json(item) if args.json else show_text(item, raw=args.raw))
@@ -396,18 +457,28 @@ def _baseline(args: argparse.Namespace, config: Config, store: Store, out: TextI
 
 
 def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    if args.all:
+        return _audit_all(args, config, store, out)
     require_baseline(store, args.portal)
-    portal, client = _client(config, args.portal)
+    config.portal(args.portal)
+    runs = RunStore(store)
+    name = worker_name("cli")
+    lease = timedelta(seconds=config.schedule.lease_seconds)
+    run = runs.start_now(args.portal, "cli", name, utc_now(), lease)
+    stop = threading.Event()
     try:
-        result = run_audit(
-            store, portal, client, severity_rules=rules_with(config.severity_overrides)
-        )
-    finally:
-        client.close()
+        with claims_renewed(runs, name, lease, lambda: {run.id: stop}):
+            outcome = execute_run(store, runs, config, run, name, stop)
+    except KeyboardInterrupt:
+        runs.release(run.id, name, utc_now(), "abandoned: interrupted")
+        raise
+    if outcome.result is None:
+        print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
+        return EXIT_ERROR
+    result = outcome.result
     if _emit(render(result, args.format), args.output, out) != EXIT_OK:
         return EXIT_ERROR
-    threshold = Severity(args.fail_on).rank
-    if any(change.severity.rank >= threshold for change in result.unplanned):
+    if _drifted(result, args.fail_on):
         return EXIT_DRIFT
     if result.not_verified:
         # Nothing unplanned was seen, but not everything could be looked at: not a clean bill.
@@ -417,6 +488,273 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
             file=sys.stderr,
         )
         return EXIT_ERROR
+    return EXIT_OK
+
+
+def _drifted(result: AuditResult, fail_on: str) -> bool:
+    threshold = Severity(fail_on).rank
+    return any(change.severity.rank >= threshold for change in result.unplanned)
+
+
+def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    """Every portal, ``parallel_portals`` at a time, each paced by its own limit."""
+    if not config.portals:
+        raise UsageError("the config has no [[portals]]")
+    folder = Path(args.output) if args.output else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    runs = RunStore(store)
+    now = utc_now()
+    for portal in config.portals:
+        runs.enqueue(portal.name, now, "all", now)
+    total = len(config.portals)
+    done: list[RunOutcome] = []
+    progress = sys.stderr.isatty()
+
+    def finished(outcome: RunOutcome) -> None:
+        done.append(outcome)
+        if progress:
+            print(f"[{len(done)}/{total}] {_outcome_line(outcome, args.fail_on)}", file=sys.stderr)
+
+    worker = Worker(config, store, runs, worker_name("cli"), poll_seconds=1.0, on_outcome=finished)
+    with _stopping_on_signals(worker):
+        worker.run(exit_when_idle=True)
+    if worker.stopping and len(done) < total and _interrupted.is_set():
+        print("hubaudit: interrupted; unfinished runs are queued again", file=sys.stderr)
+    code = EXIT_OK
+    outcomes = {o.run.portal: o for o in done}
+    for portal in config.portals:
+        outcome = outcomes.get(portal.name)
+        if outcome is None:
+            print(f"{terminal_safe(portal.name)}: not run", file=out)
+            code = EXIT_ERROR
+            continue
+        print(_outcome_line(outcome, args.fail_on), file=out)
+        if outcome.result is None:
+            code = EXIT_ERROR
+            continue
+        if folder is not None:
+            target = folder / f"{portal.name}.{'json' if args.format == 'json' else 'txt'}"
+            if _emit(render(outcome.result, args.format), str(target), out) != EXIT_OK:
+                code = EXIT_ERROR
+        if _drifted(outcome.result, args.fail_on) and code == EXIT_OK:
+            code = EXIT_DRIFT
+    if code == EXIT_OK and any(o.result and o.result.not_verified for o in done):
+        code = EXIT_ERROR
+    return code
+
+
+def _outcome_line(outcome: RunOutcome, fail_on: str) -> str:
+    name = terminal_safe(outcome.run.portal)
+    if outcome.result is None:
+        return f"{name}: {outcome.status.value} (run #{outcome.run.id}): " + terminal_safe(
+            outcome.error or ""
+        )
+    result = outcome.result
+    state = "drift" if _drifted(result, fail_on) else "clean"
+    if result.not_verified and state == "clean":
+        state = "not verified"
+    return (
+        f"{name}: {state} (run #{outcome.run.id}): {len(result.unplanned)} unplanned changes, "
+        f"{len(result.defects.opened)} new defects, {len(result.not_verified)} parts not verified"
+    )
+
+
+_interrupted = threading.Event()
+
+
+@contextmanager
+def _stopping_on_signals(worker: Worker) -> Iterator[None]:
+    """SIGTERM and SIGINT stop the worker cleanly: runs in flight go back to the queue."""
+
+    def handle(signum: int, _frame: object) -> None:
+        _interrupted.set()
+        log_stop = signal.Signals(signum).name
+        print(
+            f"hubaudit: {log_stop}: stopping; runs in flight go back to the queue", file=sys.stderr
+        )
+        worker.stop()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _schedule(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    runs = RunStore(store)
+    if args.schedule_command == "list":
+        return _schedule_list(args, config, runs, out)
+    if not config.portals:
+        raise UsageError("the config has no [[portals]] to schedule")
+    with _single_sqlite_scheduler(store):
+        worker = Worker(config, store, runs, worker_name("scheduler"), role="scheduler")
+        nightly = Nightly(config, runs, on_queued=worker.wake.set)
+        scheduler = BackgroundScheduler(timezone=UTC)
+        nightly.install(scheduler)
+        scheduler.start()
+        try:
+            caught_up = nightly.catch_up()
+            for next_run in nightly.next_runs(utc_now()):
+                print(
+                    f"{terminal_safe(next_run.portal)}: next run {_local(next_run.at)} "
+                    f"({next_run.cron}, {next_run.timezone})",
+                    file=out,
+                )
+            if caught_up:
+                print(f"queued {len(caught_up)} runs missed while no scheduler ran", file=out)
+            out.flush()
+            with _stopping_on_signals(worker):
+                worker.run()
+        finally:
+            scheduler.shutdown(wait=False)
+    return EXIT_OK
+
+
+def _local(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M %Z}"
+
+
+def _schedule_list(args: argparse.Namespace, config: Config, runs: RunStore, out: TextIO) -> int:
+    rows = []
+    for next_run in Nightly(config, runs).next_runs(utc_now()):
+        latest = runs.runs(next_run.portal, limit=1)
+        rows.append(
+            {
+                "portal": next_run.portal,
+                "cron": next_run.cron,
+                "timezone": next_run.timezone,
+                "next_run": next_run.at.isoformat() if next_run.at else None,
+                "next_run_utc": next_run.at.astimezone(UTC).isoformat() if next_run.at else None,
+                "last_run": {"id": latest[0].id, "status": latest[0].status.value}
+                if latest
+                else None,
+            }
+        )
+        if not args.json:
+            utc = _local(next_run.at.astimezone(UTC) if next_run.at else None)
+            done = f"last run #{latest[0].id} {latest[0].status.value}" if latest else "never run"
+            print(
+                f"{terminal_safe(next_run.portal):<24} {next_run.cron:<16} "
+                f"{next_run.timezone:<20} next {_local(next_run.at)} ({utc})  {done}",
+                file=out,
+            )
+    if args.json:
+        print(json.dumps(rows, indent=2), file=out)
+    return EXIT_OK
+
+
+@contextmanager
+def _single_sqlite_scheduler(store: Store) -> Iterator[None]:
+    """SQLite is one process's database: a second scheduler on it is refused, not raced."""
+    url = store.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    lock_path = Path(f"{url.database}.scheduler.lock")
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise UsageError(
+                f"another scheduler already runs on {url.database}: SQLite is single-process; "
+                "use Postgres to run several workers"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _worker(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    if store.engine.url.get_backend_name() == "sqlite":
+        raise UsageError(
+            "SQLite is single-process: run one `hubaudit schedule run`, or use Postgres "
+            "([database] url) to share the work between several workers"
+        )
+    runs = RunStore(store)
+    worker = Worker(config, store, runs, worker_name("worker"), poll_seconds=2.0)
+    with _stopping_on_signals(worker):
+        worker.run(exit_when_idle=args.exit_when_idle)
+    print(f"worker {worker.name}: {len(worker.outcomes)} runs", file=out)
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    records = RunStore(store).runs(args.portal, limit=args.limit)
+    if args.json:
+        print(json.dumps([_run_document(r) for r in records], indent=2), file=out)
+        return EXIT_OK
+    if not records:
+        print("no runs yet", file=out)
+        return EXIT_OK
+    for r in records:
+        took = (
+            f"{(r.finished_at - r.started_at).total_seconds():.0f}s"
+            if r.finished_at and r.started_at
+            else "-"
+        )
+        print(
+            f"#{r.id:<5} {terminal_safe(r.portal):<20} {r.scheduled_for:%Y-%m-%d %H:%M} "
+            f"{r.trigger:<8} {r.status.value:<10} {took:>6}  calls {r.stats.api_calls} "
+            f"(429s {r.stats.rate_limited})  items {r.stats.items}  changes {r.stats.changes}  "
+            f"new defects {r.stats.defects_opened}  by {terminal_safe(r.worker or '-')}"
+            + (f"\n       {terminal_safe(r.error)}" if r.error else ""),
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _run_document(r: RunRecord) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": r.id,
+        "portal": r.portal,
+        "scheduled_for": r.scheduled_for.isoformat(),
+        "trigger": r.trigger,
+        "status": r.status.value,
+        "worker": r.worker,
+        "attempts": r.attempts,
+        "queued_at": moment(r.queued_at),
+        "started_at": moment(r.started_at),
+        "finished_at": moment(r.finished_at),
+        "snapshot_id": r.stats.snapshot_id,
+        "api_calls": r.stats.api_calls,
+        "rate_limited": r.stats.rate_limited,
+        "items": r.stats.items,
+        "changes": r.stats.changes,
+        "defects_opened": r.stats.defects_opened,
+        "defects_resolved": r.stats.defects_resolved,
+        "not_verified": r.stats.not_verified,
+        "error": r.error,
+    }
+
+
+def _health(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    """The database answered (the schema check before this) and, unless --database-only, a
+    scheduler or worker on this host has a fresh heartbeat."""
+    print("database: ok", file=out)
+    if args.database_only:
+        return EXIT_OK
+    host = socket.gethostname()
+    now = utc_now()
+    alive = [
+        w
+        for w in RunStore(store).workers()
+        if w.host == host
+        and w.stopped_at is None
+        and (now - w.heartbeat_at).total_seconds() <= args.stale_after
+    ]
+    if not alive:
+        print(f"hubaudit: error: no live scheduler or worker on {host}", file=sys.stderr)
+        return EXIT_ERROR
+    for w in alive:
+        age = (now - w.heartbeat_at).total_seconds()
+        print(f"{w.role} {w.id}: heartbeat {age:.0f}s ago", file=out)
     return EXIT_OK
 
 

@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
 
@@ -92,6 +95,25 @@ class PortalConfig:
     timeout_seconds: float = 30.0
     max_retries: int = 5
     api_versions: Mapping[str, str] = field(default_factory=lambda: dict(API_RESOURCES))
+    schedule: str | None = None
+    """A crontab line (``30 1 * * *``) for the nightly audit; ``None``: ``[schedule] cron``."""
+    timezone: str | None = None
+    """The IANA zone the schedule is read in; ``None``: ``[schedule] timezone``."""
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """``[schedule]``: when and how the nightly job runs every portal."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    misfire_grace_minutes: int = 120
+    """A run that could not start on time (the service was down) still starts this late."""
+    parallel_portals: int = 4
+    """Portals one worker process audits at the same time (each paced by its own limit)."""
+    lease_seconds: int = 300
+    """A worker renews its claim on a run every third of this; a claim not renewed for this
+    long (its worker died) is taken over by another worker."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,11 @@ class Config:
     severity_overrides: tuple[SeverityOverride, ...] = ()
     retention: RetentionPolicy | None = None
     """``None`` when the config has no ``[retention]`` table: nothing is ever pruned."""
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    def schedule_of(self, portal: PortalConfig) -> tuple[str, str]:
+        """The portal's crontab line and time zone, its own or the defaults."""
+        return (portal.schedule or self.schedule.cron, portal.timezone or self.schedule.timezone)
 
     def portal(self, name: str) -> PortalConfig:
         for portal in self.portals:
@@ -215,7 +242,9 @@ def parse_config(
         message, line = (found.group(1), int(found.group(2))) if found else (str(exc), None)
         raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
 
-    reader.only_keys(data, (), {"database", "portals", "logging", "severity", "retention"})
+    reader.only_keys(
+        data, (), {"database", "portals", "logging", "severity", "retention", "schedule"}
+    )
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -247,6 +276,28 @@ def parse_config(
             yearly=reader.boolean(table, where, "yearly", default.yearly),
         )
 
+    schedule_table = reader.table(data, "schedule")
+    where = ("schedule",)
+    reader.only_keys(
+        schedule_table,
+        where,
+        {"cron", "timezone", "misfire_grace_minutes", "parallel_portals", "lease_seconds"},
+    )
+    defaults = ScheduleConfig()
+    schedule = ScheduleConfig(
+        cron=reader.crontab(schedule_table, where, "cron", defaults.cron),
+        timezone=reader.timezone(schedule_table, where, "timezone", defaults.timezone),
+        misfire_grace_minutes=reader.integer(
+            schedule_table, where, "misfire_grace_minutes", defaults.misfire_grace_minutes, 1, 1440
+        ),
+        parallel_portals=reader.integer(
+            schedule_table, where, "parallel_portals", defaults.parallel_portals, 1, 256
+        ),
+        lease_seconds=reader.integer(
+            schedule_table, where, "lease_seconds", defaults.lease_seconds, 10, 86_400
+        ),
+    )
+
     raw_portals = data.get("portals", [])
     if not isinstance(raw_portals, list):
         raise reader.error("must be an array of tables: write [[portals]]", (), "portals")
@@ -269,6 +320,7 @@ def parse_config(
         path=path,
         severity_overrides=overrides,
         retention=retention,
+        schedule=schedule,
     )
 
 
@@ -327,8 +379,8 @@ _PORTAL_KEYS = {
     "timeout_seconds",
     "max_retries",
     "api_versions",
-    # reserved for later capabilities, accepted so a config can be written ahead of them
     "schedule",
+    "timezone",
 }
 
 
@@ -409,6 +461,8 @@ def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> P
         timeout_seconds=reader.number(raw, where, "timeout_seconds", 30.0, 0.1, 600.0),
         max_retries=reader.integer(raw, where, "max_retries", 5, 0, 20),
         api_versions=versions,
+        schedule=reader.crontab(raw, where, "schedule", None) if "schedule" in raw else None,
+        timezone=reader.timezone(raw, where, "timezone", None) if "timezone" in raw else None,
     )
 
 
@@ -554,6 +608,31 @@ class _Reader:
         ):
             raise self.error(f"must be a number from {low:g} to {high:g}", where, key)
         return float(value)
+
+    def crontab(self, table: Mapping[str, Any], where: Where, key: str, default: str | None) -> str:
+        """A five-field crontab line: minute hour day-of-month month day-of-week."""
+        text = self.string(table, where, key, default)
+        try:
+            CronTrigger.from_crontab(text, timezone="UTC")
+        except ValueError as exc:
+            raise self.error(
+                f"not a crontab line such as '0 2 * * *' (minute hour day month weekday): {exc}",
+                where,
+                key,
+            ) from exc
+        return text
+
+    def timezone(
+        self, table: Mapping[str, Any], where: Where, key: str, default: str | None
+    ) -> str:
+        text = self.string(table, where, key, default)
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.error(
+                "not a time zone name such as 'Europe/Paris' or 'UTC'", where, key
+            ) from exc
+        return text
 
     def boolean(self, table: Mapping[str, Any], where: Where, key: str, default: bool) -> bool:
         value = table.get(key, default)

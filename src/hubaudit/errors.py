@@ -62,6 +62,11 @@ class DailyLimitReached(FatalError):
     """HubSpot answered with its DAILY limit policy: the run stops, nothing half-read is kept."""
 
 
+class RunStopped(FatalError):
+    """The worker running this audit is stopping (or lost its claim): the run ends before
+    anything more is read or stored, and goes back to the queue."""
+
+
 class RetriableError(HubauditError):
     """A request failed in a way that may succeed when tried again."""
 

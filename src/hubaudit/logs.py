@@ -56,6 +56,8 @@ def configure_logging(
     )
     structlog.configure(
         processors=[
+            # run id and portal, bound by the worker for everything one audit logs
+            structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             scrub_secrets,

@@ -351,3 +351,55 @@ class ItemAtPoint:
     canonical: Mapping[str, object]
     raw: Mapping[str, object]
     first_seen: SnapshotStamp | None = None
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """What one audit run did, for its record."""
+
+    snapshot_id: int | None = None
+    api_calls: int = 0
+    rate_limited: int = 0
+    items: int = 0
+    changes: int = 0
+    defects_opened: int = 0
+    defects_resolved: int = 0
+    not_verified: int = 0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One audit of one portal for one round (``scheduled_for``), as the database holds it."""
+
+    id: int
+    portal: str
+    scheduled_for: datetime
+    trigger: str
+    status: RunStatus
+    worker: str | None
+    attempts: int
+    queued_at: datetime
+    started_at: datetime | None
+    claim_expires_at: datetime | None
+    finished_at: datetime | None
+    stats: RunStats
+    error: str | None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    role: str
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None

@@ -8,13 +8,14 @@ the store only: no HubSpot call, so history and diffs work offline and on pruned
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from hubaudit.attribution import item_attribution, user_id_in
 from hubaudit.audit import attributed, user_emails
-from hubaudit.compare import compare, matches_any
+from hubaudit.compare import compare, matches_any, scope_of
 from hubaudit.errors import UsageError
 from hubaudit.model import (
     Change,
@@ -34,6 +35,7 @@ from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severit
 from hubaudit.store.repository import Store
 
 _EVER = datetime.min.replace(tzinfo=UTC)
+_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a 64-bit id
 POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
 
 
@@ -48,7 +50,7 @@ def resolve_point(store: Store, portal: str, ref: str) -> Point:
             if latest is None:
                 raise UsageError(f"portal {portal!r} has no approved baseline")
             return Point(baseline=latest)
-        if not version.isdigit():
+        if not _NUMBER.fullmatch(version):
             raise UsageError(f"{ref!r}: a baseline is 'baseline' or 'baseline:N' (N a number)")
         return Point(baseline=store.baseline(portal, int(version)))
     if text == "latest":
@@ -56,7 +58,7 @@ def resolve_point(store: Store, portal: str, ref: str) -> Point:
         if snapshot is None:
             raise UsageError(f"portal {portal!r} has no snapshot yet")
         return Point(snapshot=snapshot)
-    if text.isdigit():
+    if _NUMBER.fullmatch(text):
         return Point(snapshot=store.snapshot(portal, int(text)))
     moment = parse_moment(text, ref)
     found = store.snapshot_at(portal, moment)
@@ -77,9 +79,12 @@ def parse_moment(text: str, ref: str | None = None) -> datetime:
             day = date.fromisoformat(text)
             return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta.resolution
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"{ref or text!r} is not {POINT_HELP}") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise UsageError(f"{ref or text!r} is out of range") from exc
 
 
 def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
@@ -107,7 +112,16 @@ def diff_points(
     }
     after_items = point_items(store, after)
     comparison = compare(point_items(store, before), after_items, comparable, store.load_payloads)
-    changes = [with_severity(c, severity_rules) for c in comparison.changes]
+    # An item FROM could not read (a sensitive property without the scope) is not "added"
+    # because TO read it: compare() applies the filters to the TO side only.
+    changes = [
+        with_severity(c, severity_rules)
+        for c in comparison.changes
+        if not (
+            c.op is ChangeOp.ADDED
+            and matches_any(c.after, before_scopes[scope_of(c.key, comparable) or ""])
+        )
+    ]
     changes = attributed(store, changes, after_items, before.moment)
     return Diff(
         portal,

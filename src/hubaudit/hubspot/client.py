@@ -197,8 +197,11 @@ def results_of(body: Any, what: str) -> list[dict[str, Any]]:
     return results
 
 
-def connect(portal: PortalConfig, token: Secret) -> HubSpotClient:
-    """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`."""
+def connect(
+    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+) -> HubSpotClient:
+    """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`.
+    Setting ``stop`` makes its next request raise :class:`RunStopped`."""
     transport = Transport(
         portal.base_url,
         token,
@@ -206,5 +209,6 @@ def connect(portal: PortalConfig, token: Secret) -> HubSpotClient:
         rate_limit_per_10s=portal.rate_limit_per_10s,
         timeout_seconds=portal.timeout_seconds,
         max_retries=portal.max_retries,
+        stop=stop,
     )
     return HubSpotClient(transport, portal.api_versions)

@@ -23,7 +23,13 @@ from typing import Any
 import httpx
 
 from hubaudit.config import Secret
-from hubaudit.errors import DailyLimitReached, HubSpotAuthError, KindUnreadable, RetriableError
+from hubaudit.errors import (
+    DailyLimitReached,
+    HubSpotAuthError,
+    KindUnreadable,
+    RetriableError,
+    RunStopped,
+)
 from hubaudit.logs import get_logger
 
 log = get_logger(__name__)
@@ -164,8 +170,12 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # set by a worker that is stopping: the next request raises RunStopped instead of going
+        self.stop = stop or threading.Event()
+        self._rate_limited = 0
         self.portal = portal
         self.max_retries = max_retries
         self._sleep = sleep
@@ -188,6 +198,11 @@ class Transport:
     @property
     def api_calls(self) -> int:
         return self._calls
+
+    @property
+    def rate_limited(self) -> int:
+        """How many 429 answers HubSpot gave (each was waited out and retried)."""
+        return self._rate_limited
 
     def close(self) -> None:
         if self._owns_http:
@@ -227,6 +242,8 @@ class Transport:
         url = self.base_url + path
         last_failure = ""
         for attempt in range(self.max_retries + 1):
+            if self.stop.is_set():
+                raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
             paced = not (exempt or getattr(self._local, "exempt", False))
             place = self.limiter.acquire() if paced else None
             with self._calls_lock:
@@ -298,6 +315,9 @@ class Transport:
                 f"portal {self.portal!r}: HubSpot refused the token ({what}); "
                 "check the private-app token and that the app is installed"
             )
+        if status == 429:
+            with self._calls_lock:
+                self._rate_limited += 1
         if status == 429 and (error.policy or "").upper() == "DAILY":
             raise DailyLimitReached(
                 f"portal {self.portal!r}: HubSpot's DAILY API limit is reached; "

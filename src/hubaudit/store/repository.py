@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -14,6 +14,8 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    Select,
+    and_,
     delete,
     func,
     insert,
@@ -76,6 +78,13 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A transaction; database failures become :class:`DatabaseError`."""
+        return self._session()
+
+    def portal_id(self, session: Session, name: str, *, create: bool = False) -> int:
+        return self._portal_id(session, name, create=create)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -320,19 +329,22 @@ class Store:
         return SnapshotInfo(row.id, portal, row.taken_at, coverage, row.item_count)
 
     def snapshot_items(self, snapshot_id: int) -> dict[str, StoredItem]:
-        """The items a snapshot holds: the versions whose interval contains it."""
+        """The items a snapshot holds: the versions whose interval contains it.
+
+        One statement, joined to the snapshot's row: a night saved or a prune committed
+        meanwhile can neither mix into the answer nor leave it half-empty."""
         with self._session() as session:
-            return {
+            items = {
                 r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
-                for r in session.execute(
-                    select(
-                        ItemVersionRow.key,
-                        ItemVersionRow.kind,
-                        ItemVersionRow.canonical_hash,
-                        ItemVersionRow.raw_hash,
-                    ).where(*_held_by(session, snapshot_id))
-                )
+                for r in session.execute(_held_by(snapshot_id))
             }
+            if not items and not session.scalar(
+                select(SnapshotRow.id).where(
+                    SnapshotRow.id == snapshot_id, SnapshotRow.completed_at.is_not(None)
+                )
+            ):
+                raise UsageError(f"there is no complete snapshot {snapshot_id}")
+            return items
 
     def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
         """Every stored version of one item, oldest first."""
@@ -451,6 +463,15 @@ class Store:
         with self._session() as session:
             portal_id = self._portal_id(session, portal)
             self._lock_portal(session, portal_id)  # a prune never removes the snapshot meanwhile
+            if not session.scalar(
+                select(SnapshotRow.id).where(
+                    SnapshotRow.id == snapshot.id, SnapshotRow.portal_id == portal_id
+                )
+            ):
+                raise UsageError(
+                    f"snapshot {snapshot.id} of {portal!r} no longer exists (deleted by "
+                    "`db prune` meanwhile); approve a snapshot that is kept"
+                )
             latest = session.scalar(
                 select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
             )
@@ -476,13 +497,7 @@ class Store:
             session.execute(
                 insert(BaselineItemRow).from_select(
                     ["baseline_id", "key", "kind", "canonical_hash", "raw_hash"],
-                    select(
-                        literal(row.id, Integer),
-                        ItemVersionRow.key,
-                        ItemVersionRow.kind,
-                        ItemVersionRow.canonical_hash,
-                        ItemVersionRow.raw_hash,
-                    ).where(*_held_by(session, snapshot.id)),
+                    _held_by(snapshot.id, literal(row.id, Integer)),
                 )
             )
             return self._baseline_info(row, portal)
@@ -813,26 +828,30 @@ def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
     return deleted, freed
 
 
-def _held_by(session: Session, snapshot_id: int) -> list[ColumnElement[bool]]:
-    """Conditions on ``item_versions`` for the versions one snapshot holds."""
-    row = session.execute(
-        select(SnapshotRow.portal_id, SnapshotRow.completed_at).where(SnapshotRow.id == snapshot_id)
-    ).first()
-    if row is None or row.completed_at is None:
-        raise UsageError(f"there is no complete snapshot {snapshot_id}")
-    newer = session.scalar(
-        select(func.count())
-        .select_from(SnapshotRow)
-        .where(SnapshotRow.portal_id == row.portal_id, SnapshotRow.id > snapshot_id)
+def _held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
+    """(``first``…, key, kind, canonical hash, raw hash) of every version one complete
+    snapshot holds, in one statement joined to the snapshot's row."""
+    return (
+        select(
+            *first,
+            ItemVersionRow.key,
+            ItemVersionRow.kind,
+            ItemVersionRow.canonical_hash,
+            ItemVersionRow.raw_hash,
+        )
+        .join(
+            SnapshotRow,
+            and_(
+                SnapshotRow.id == snapshot_id,
+                SnapshotRow.completed_at.is_not(None),
+                SnapshotRow.portal_id == ItemVersionRow.portal_id,
+            ),
+        )
+        .where(
+            ItemVersionRow.valid_from <= snapshot_id,
+            or_(ItemVersionRow.valid_until.is_(None), ItemVersionRow.valid_until > snapshot_id),
+        )
     )
-    conditions = [ItemVersionRow.portal_id == row.portal_id]
-    if not newer:  # the latest snapshot holds exactly the open versions: one index range
-        return [*conditions, ItemVersionRow.valid_until.is_(None)]
-    return [
-        *conditions,
-        ItemVersionRow.valid_from <= snapshot_id,
-        or_(ItemVersionRow.valid_until.is_(None), ItemVersionRow.valid_until > snapshot_id),
-    ]
 
 
 def _coverage(row: SnapshotCoverageRow) -> KindCoverage:

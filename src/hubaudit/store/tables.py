@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -203,3 +204,61 @@ class DefectEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     event: Mapped[str] = mapped_column(String(16))
     detail_json: Mapped[str] = mapped_column(Text)
+
+
+class RunRow(Base):
+    """One audit of one portal: queued for a round, claimed by a worker, finished.
+
+    ``scheduled_for`` is the round (the cron time it was due); one row per portal and round, so
+    a round is audited once however many workers see it come due. At most one run per portal is
+    open (queued or running) at a time: the partial unique index below holds that across
+    processes and machines. A running run's claim lasts until ``claim_expires_at``; its worker
+    renews it while it works, and another worker takes over a claim left to expire."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("portal_id", "scheduled_for"),
+        Index(
+            "ix_runs_one_open_per_portal",
+            "portal_id",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+        Index("ix_runs_status_scheduled_for", "status", "scheduled_for"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | cli | all
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|succeeded|failed|abandoned
+    worker: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    snapshot_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)  # 429 answers seen
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    defects_opened: Mapped[int] = mapped_column(Integer, default=0)
+    defects_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    not_verified: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WorkerRow(Base):
+    """A scheduler or worker process, with its heartbeat: what ``health`` and ``runs`` show."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))  # scheduler | worker
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -9,6 +9,7 @@ abort; fatal errors (a refused token, the DAILY limit) stop the whole run.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -205,7 +206,9 @@ def _run_parts(parts: list[Part], workers: int) -> list[tuple[Part, PartResult |
         return [(part, attempt(part)) for part in parts]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubaudit-read") as pool:
         futures: dict[Future[PartResult | KindUnreadable], Part] = {
-            pool.submit(attempt, part): part for part in parts
+            # each part keeps the caller's log context (run id, portal)
+            pool.submit(contextvars.copy_context().run, attempt, part): part
+            for part in parts
         }
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:

@@ -1,0 +1,151 @@
+"""One recorded audit run: the unit of work of the nightly job, ``audit --all`` and ``audit``.
+
+A run is claimed before it starts (so no portal is audited twice at once) and always ends in
+its record: succeeded, failed with the reason, or handed back to the queue when its worker stops
+(nothing of it was stored half-way: snapshots are atomic).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from hubaudit.audit import Clock, open_client, run_audit, utc_now
+from hubaudit.config import Config, resolve_token
+from hubaudit.errors import HubauditError, RunStopped
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.logs import get_logger
+from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus
+from hubaudit.policies.severity import rules_with
+from hubaudit.store.repository import Store
+from hubaudit.store.runs import RunStore
+
+log = get_logger(__name__)
+
+ClientFactory = Callable[[Config, str, threading.Event], HubSpotClient]
+
+
+def default_client(config: Config, portal: str, stop: threading.Event) -> HubSpotClient:
+    portal_config = config.portal(portal)
+    return open_client(portal_config, resolve_token(portal_config), stop)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: RunRecord
+    status: RunStatus  # succeeded, failed, or queued again (the worker stopped)
+    result: AuditResult | None = None
+    error: str | None = None
+
+
+def execute_run(
+    store: Store,
+    runs: RunStore,
+    config: Config,
+    run: RunRecord,
+    worker: str,
+    stop: threading.Event,
+    clock: Clock = utc_now,
+    client_factory: ClientFactory = default_client,
+) -> RunOutcome:
+    """Audit the run's portal and record how it ended. Never raises for a failed audit."""
+    with structlog.contextvars.bound_contextvars(run=run.id, portal=run.portal):
+        log.info("run.started", worker=worker, round=run.scheduled_for.isoformat())
+        client: HubSpotClient | None = None
+        try:
+            client = client_factory(config, run.portal, stop)
+            result = run_audit(
+                store,
+                config.portal(run.portal),
+                client,
+                clock=clock,
+                severity_rules=rules_with(config.severity_overrides),
+            )
+        except RunStopped:
+            runs.release(run.id, worker, clock(), "abandoned: its worker stopped")
+            log.warning("run.abandoned", reason="the worker is stopping; queued again")
+            return RunOutcome(run, RunStatus.QUEUED, error="stopped; queued again")
+        except HubauditError as exc:
+            return _failed(runs, run, worker, clock, client, str(exc))
+        except Exception as exc:  # a bug must not kill the worker; its trace goes to the log
+            log.exception("run.crashed")
+            return _failed(runs, run, worker, clock, client, f"internal error: {exc!r}")
+        finally:
+            if client is not None:
+                client.close()
+        stats = RunStats(
+            snapshot_id=result.snapshot.id,
+            api_calls=client.api_calls,
+            rate_limited=client.transport.rate_limited,
+            items=result.snapshot.item_count,
+            changes=len(result.unplanned),
+            defects_opened=len(result.defects.opened) + len(result.defects.reopened),
+            defects_resolved=len(result.defects.resolved),
+            not_verified=len(result.not_verified),
+        )
+        if not runs.finish(run.id, worker, RunStatus.SUCCEEDED, stats, clock()):
+            log.warning("run.claim_lost", detail="another worker took the run over")
+        log.info(
+            "run.succeeded",
+            snapshot=stats.snapshot_id,
+            api_calls=stats.api_calls,
+            rate_limited=stats.rate_limited,
+            changes=stats.changes,
+            defects_opened=stats.defects_opened,
+        )
+        return RunOutcome(run, RunStatus.SUCCEEDED, result)
+
+
+def _failed(
+    runs: RunStore,
+    run: RunRecord,
+    worker: str,
+    clock: Clock,
+    client: HubSpotClient | None,
+    error: str,
+) -> RunOutcome:
+    stats = RunStats(
+        api_calls=client.api_calls if client else 0,
+        rate_limited=client.transport.rate_limited if client else 0,
+    )
+    runs.finish(run.id, worker, RunStatus.FAILED, stats, clock(), error)
+    log.error("run.failed", error=error)
+    return RunOutcome(run, RunStatus.FAILED, error=error)
+
+
+@contextmanager
+def claims_renewed(
+    runs: RunStore,
+    worker: str,
+    lease: timedelta,
+    active: Callable[[], Mapping[int, threading.Event]],
+    clock: Clock = utc_now,
+    beat: Callable[[], None] = lambda: None,
+) -> Iterator[None]:
+    """While inside, renew the claims of the ``active()`` runs every third of ``lease`` (and
+    call ``beat``). A claim that could not be renewed was taken over: its run is stopped."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(max(1.0, lease.total_seconds() / 3)):
+            try:
+                beat()
+                for run_id, stop in list(active().items()):
+                    if not runs.renew(run_id, worker, clock(), lease):
+                        log.warning("run.claim_lost", run=run_id, worker=worker)
+                        stop.set()
+            except Exception:  # a database hiccup: the next renewal tries again
+                log.exception("worker.renew_failed", worker=worker)
+
+    thread = threading.Thread(target=renew, name="hubaudit-renew", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=10)

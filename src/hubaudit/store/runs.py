@@ -1,0 +1,324 @@
+"""Run records and claims: how any number of workers share the nightly work through one database.
+
+A round of a portal (its cron time) is queued once: ``(portal, scheduled_for)`` is unique, and a
+partial unique index allows one open (queued or running) run per portal, so a round that comes
+due while the last one is still open is coalesced into it. A worker claims a queued run, or a
+running one whose claim expired (its worker died), with ``FOR UPDATE SKIP LOCKED`` on Postgres
+(workers never wait for each other's candidates) and a conditional update that only one worker
+can win on either database. The claim lasts ``lease`` and is renewed while the audit runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hubaudit.errors import UsageError
+from hubaudit.model import RunRecord, RunStats, RunStatus, WorkerInfo
+from hubaudit.store.repository import Store
+from hubaudit.store.tables import PortalRow, RunRow, WorkerRow
+
+_OPEN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+
+
+class RunStore:
+    """Queue, claim, renew and finish audit runs; register workers' heartbeats."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def enqueue(
+        self, portal: str, scheduled_for: datetime, trigger: str, now: datetime
+    ) -> RunRecord | None:
+        """Queue the portal's run for a round. ``None`` when that round is already queued or
+        done, or another run of the portal is still open (the round is coalesced into it)."""
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal, create=True)
+            builder: Any = (
+                postgresql.insert
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite.insert
+            )
+            inserted = session.scalar(
+                builder(RunRow)
+                .values(
+                    portal_id=portal_id,
+                    scheduled_for=scheduled_for,
+                    trigger=trigger,
+                    status=RunStatus.QUEUED.value,
+                    attempts=0,
+                    queued_at=now,
+                    **_ZERO_STATS,
+                )
+                .on_conflict_do_nothing()
+                .returning(RunRow.id)
+            )
+            if inserted is None:
+                return None
+            return _record(session.get_one(RunRow, inserted), portal)
+
+    def claim_next(
+        self, worker: str, now: datetime, lease: timedelta, portals: Collection[str]
+    ) -> RunRecord | None:
+        """Claim the oldest queued run of one of ``portals``, or a running one whose claim
+        expired. ``None`` when there is nothing to claim."""
+        if not portals:
+            return None
+        with self.store.session() as session:
+            candidates = session.execute(
+                select(RunRow.id, RunRow.status, RunRow.worker, RunRow.claim_expires_at)
+                .join(PortalRow, RunRow.portal_id == PortalRow.id)
+                .where(
+                    PortalRow.name.in_(list(portals)),
+                    or_(
+                        RunRow.status == RunStatus.QUEUED.value,
+                        and_(
+                            RunRow.status == RunStatus.RUNNING.value,
+                            RunRow.claim_expires_at < now,
+                        ),
+                    ),
+                )
+                .order_by(RunRow.scheduled_for, RunRow.id)
+                .limit(8)
+                .with_for_update(skip_locked=True, of=RunRow)
+            ).all()
+            for candidate in candidates:
+                taken_over = candidate.status == RunStatus.RUNNING.value
+                values: dict[str, Any] = {
+                    "status": RunStatus.RUNNING.value,
+                    "worker": worker,
+                    "attempts": RunRow.attempts + 1,
+                    "started_at": now,
+                    "claim_expires_at": now + lease,
+                }
+                if taken_over:
+                    values["error"] = (
+                        f"taken over from {candidate.worker}, whose claim expired at "
+                        f"{candidate.claim_expires_at:%Y-%m-%d %H:%M:%S} UTC"
+                    )
+                won = session.execute(
+                    update(RunRow)
+                    .where(
+                        RunRow.id == candidate.id,
+                        RunRow.status == candidate.status,
+                        _same(RunRow.worker, candidate.worker),
+                        _same(RunRow.claim_expires_at, candidate.claim_expires_at),
+                    )
+                    .values(values)
+                    .returning(RunRow.id)
+                ).first()
+                if won is not None:
+                    return self._get(session, candidate.id)
+            return None
+
+    def start_now(
+        self, portal: str, trigger: str, worker: str, now: datetime, lease: timedelta
+    ) -> RunRecord:
+        """A run started by hand (``audit``): claims the portal's queued run if there is one,
+        else records a new one. Refused while another run of the portal is in progress."""
+        for _attempt in range(3):
+            self.enqueue(portal, now, trigger, now)
+            claimed = self.claim_next(worker, now, lease, [portal])
+            if claimed is not None:
+                return claimed
+            running = self.open_run(portal)
+            if running is not None and running.status is RunStatus.RUNNING:
+                raise UsageError(
+                    f"portal {portal!r} is being audited right now (run #{running.id} by "
+                    f"{running.worker}, started {running.started_at:%Y-%m-%d %H:%M} UTC); "
+                    "one run per portal at a time"
+                )
+        raise UsageError(f"could not start a run of portal {portal!r}: try again")
+
+    def open_run(self, portal: str) -> RunRecord | None:
+        with self.store.session() as session:
+            row = session.scalars(
+                select(RunRow)
+                .join(PortalRow, RunRow.portal_id == PortalRow.id)
+                .where(PortalRow.name == portal, RunRow.status.in_(_OPEN))
+            ).first()
+            return None if row is None else _record(row, portal)
+
+    def renew(self, run_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+        """Extend a claim. False when the claim is no longer this worker's (it expired and
+        another worker took the run over): the caller must stop that run."""
+        with self.store.session() as session:
+            renewed = session.execute(
+                update(RunRow)
+                .where(*_claimed_by(run_id, worker))
+                .values(claim_expires_at=now + lease)
+                .returning(RunRow.id)
+            ).first()
+            return renewed is not None
+
+    def finish(
+        self,
+        run_id: int,
+        worker: str,
+        status: RunStatus,
+        stats: RunStats,
+        now: datetime,
+        error: str | None = None,
+    ) -> bool:
+        """Record how a run ended. False if the claim had been lost meanwhile."""
+        with self.store.session() as session:
+            done = session.execute(
+                update(RunRow)
+                .where(*_claimed_by(run_id, worker))
+                .values(
+                    status=status.value,
+                    finished_at=now,
+                    claim_expires_at=None,
+                    # a success keeps the note of how it got here (taken over, requeued)
+                    error=error if error is not None else RunRow.error,
+                    **_stats_values(stats),
+                )
+                .returning(RunRow.id)
+            ).first()
+            return done is not None
+
+    def release(self, run_id: int, worker: str, now: datetime, reason: str) -> None:
+        """Give a claimed run back to the queue (the worker is stopping): nothing of it was
+        stored half-way, and the next free worker starts it afresh."""
+        with self.store.session() as session:
+            session.execute(
+                update(RunRow)
+                .where(*_claimed_by(run_id, worker))
+                .values(
+                    status=RunStatus.QUEUED.value,
+                    worker=None,
+                    claim_expires_at=None,
+                    error=f"{reason} ({worker}, {now:%Y-%m-%d %H:%M:%S} UTC)",
+                )
+            )
+
+    def runs(
+        self, portal: str | None = None, limit: int = 50, statuses: Collection[RunStatus] = ()
+    ) -> list[RunRecord]:
+        """The newest runs first."""
+        with self.store.session() as session:
+            query = (
+                select(RunRow, PortalRow.name)
+                .join(PortalRow, RunRow.portal_id == PortalRow.id)
+                .order_by(RunRow.scheduled_for.desc(), RunRow.id.desc())
+                .limit(limit)
+            )
+            if portal is not None:
+                query = query.where(PortalRow.name == portal)
+            if statuses:
+                query = query.where(RunRow.status.in_([s.value for s in statuses]))
+            return [_record(row, name) for row, name in session.execute(query)]
+
+    def _get(self, session: Session, run_id: int) -> RunRecord:
+        row, name = session.execute(
+            select(RunRow, PortalRow.name)
+            .join(PortalRow, RunRow.portal_id == PortalRow.id)
+            .where(RunRow.id == run_id)
+        ).one()
+        return _record(row, name)
+
+    # workers --------------------------------------------------------------------------------
+
+    def heartbeat(
+        self, worker: str, host: str, pid: int, role: str, now: datetime, *, stopped: bool = False
+    ) -> None:
+        with self.store.session() as session:
+            row = session.get(WorkerRow, worker)
+            if row is None:
+                try:
+                    with session.begin_nested():
+                        session.add(
+                            WorkerRow(
+                                id=worker,
+                                host=host,
+                                pid=pid,
+                                role=role,
+                                started_at=now,
+                                heartbeat_at=now,
+                            )
+                        )
+                except IntegrityError:
+                    row = session.get(WorkerRow, worker)
+            if row is not None:
+                row.heartbeat_at = now
+            if stopped:
+                session.execute(
+                    update(WorkerRow).where(WorkerRow.id == worker).values(stopped_at=now)
+                )
+
+    def workers(self) -> list[WorkerInfo]:
+        with self.store.session() as session:
+            return [
+                WorkerInfo(r.id, r.host, r.pid, r.role, r.started_at, r.heartbeat_at, r.stopped_at)
+                for r in session.scalars(select(WorkerRow).order_by(WorkerRow.heartbeat_at.desc()))
+            ]
+
+
+_ZERO_STATS = {
+    "api_calls": 0,
+    "rate_limited": 0,
+    "items": 0,
+    "changes": 0,
+    "defects_opened": 0,
+    "defects_resolved": 0,
+    "not_verified": 0,
+}
+
+
+def _stats_values(stats: RunStats) -> dict[str, Any]:
+    return {
+        "snapshot_id": stats.snapshot_id,
+        "api_calls": stats.api_calls,
+        "rate_limited": stats.rate_limited,
+        "items": stats.items,
+        "changes": stats.changes,
+        "defects_opened": stats.defects_opened,
+        "defects_resolved": stats.defects_resolved,
+        "not_verified": stats.not_verified,
+    }
+
+
+def _claimed_by(run_id: int, worker: str) -> tuple[Any, ...]:
+    """The run, while ``worker`` still holds its claim."""
+    return (
+        RunRow.id == run_id,
+        RunRow.worker == worker,
+        RunRow.status == RunStatus.RUNNING.value,
+    )
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def _record(row: RunRow, portal: str) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        portal=portal,
+        scheduled_for=row.scheduled_for,
+        trigger=row.trigger,
+        status=RunStatus(row.status),
+        worker=row.worker,
+        attempts=row.attempts,
+        queued_at=row.queued_at,
+        started_at=row.started_at,
+        claim_expires_at=row.claim_expires_at,
+        finished_at=row.finished_at,
+        stats=RunStats(
+            snapshot_id=row.snapshot_id,
+            api_calls=row.api_calls,
+            rate_limited=row.rate_limited,
+            items=row.items,
+            changes=row.changes,
+            defects_opened=row.defects_opened,
+            defects_resolved=row.defects_resolved,
+            not_verified=row.not_verified,
+        ),
+        error=row.error,
+    )
