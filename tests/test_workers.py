@@ -215,3 +215,30 @@ def test_three_workers_share_twenty_portals_and_survive_a_killed_one(
     assert all(f"taken over from {held[0].worker}" in (r.error or "") for r in taken_over)
     assert all(r.worker and r.worker.split(":")[1] != str(victim.pid) for r in taken_over)
     assert all(r.attempts == 1 for r in records if r not in taken_over)
+
+
+def test_every_log_event_of_a_run_names_the_run_and_the_portal(
+    store: Store, emulator: PortalEmulator, token: None
+) -> None:
+    import io
+    import json
+
+    from hubaudit.logs import configure_logging
+
+    portals = portals_on([emulator])
+    approve_all(store, portals)
+    emulator.inject("/crm/v3/properties/deals", status=503, times=1)  # a retry: one warning
+    runs = RunStore(store)
+    now = datetime.now(UTC)
+    queued = runs.enqueue("p00", now, "schedule", now)
+    assert queued is not None
+    stream = io.StringIO()
+    configure_logging("json", "info", stream=stream)
+    Worker(Config("unused", portals), store, runs, "w1", poll_seconds=0.1).run(exit_when_idle=True)
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    during = [e for e in events if not e["event"].startswith("worker.")]
+    names = {e["event"] for e in during}
+    assert {"run.started", "hubspot.retry", "snapshot.stored", "run.succeeded"} <= names
+    assert all(e.get("run") == queued.id and e.get("portal") == "p00" for e in during), [
+        e for e in during if e.get("run") != queued.id
+    ]
