@@ -38,7 +38,7 @@ from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError, UsageError
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.jobs import RunOutcome, claims_renewed, execute_run
+from hubaudit.jobs import RunOutcome, claims_renewed, execute_run, stopped_run
 from hubaudit.logs import configure_logging
 from hubaudit.model import (
     AuditResult,
@@ -48,6 +48,7 @@ from hubaudit.model import (
     Kind,
     KindCoverage,
     RunRecord,
+    RunStatus,
     Severity,
 )
 from hubaudit.policies.severity import rules_with
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runs = commands.add_parser("runs", help="recent audit runs, newest first")
     runs.add_argument("--portal")
-    runs.add_argument("--limit", type=int, default=30)
+    runs.add_argument("--limit", type=_positive, default=30)
     runs.add_argument("--json", action="store_true")
     health = commands.add_parser(
         "health", help="container probe: database reachable, a worker here is alive"
@@ -242,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8089)
     emulator.add_argument("--token", help="the bearer token to accept (default: the demo token)")
     return parser
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, not {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -467,11 +474,17 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
     run = runs.start_now(args.portal, "cli", name, utc_now(), lease)
     stop = threading.Event()
     try:
-        with claims_renewed(runs, name, lease, lambda: {run.id: stop}):
+        with (
+            claims_renewed(runs, name, lease, lambda: {run.id: stop}),
+            _signals_set(stop),
+        ):
             outcome = execute_run(store, runs, config, run, name, stop)
-    except KeyboardInterrupt:
-        runs.release(run.id, name, utc_now(), "abandoned: interrupted")
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside the HubSpot requests
+        stopped_run(runs, run, name, utc_now())
         raise
+    if outcome.status is RunStatus.ABANDONED:
+        print("hubaudit: stopped; nothing half-written was kept", file=sys.stderr)
+        return 130
     if outcome.result is None:
         print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
         return EXIT_ERROR
@@ -502,11 +515,21 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
         raise UsageError("the config has no [[portals]]")
     folder = Path(args.output) if args.output else None
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"--output {folder}: with --all it is a folder for one report per portal "
+                f"({exc.strerror})"
+            ) from exc
     runs = RunStore(store)
     now = utc_now()
+    mine: list[int] = []
     for portal in config.portals:
-        runs.enqueue(portal.name, now, "all", now)
+        queued = runs.enqueue(portal.name, now, "all", now)
+        waiting = queued or runs.open_run(portal.name)
+        if waiting is not None and waiting.status is RunStatus.QUEUED:
+            mine.append(waiting.id)  # a round already waiting is taken over, not doubled
     total = len(config.portals)
     done: list[RunOutcome] = []
     progress = sys.stderr.isatty()
@@ -518,7 +541,7 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
 
     worker = Worker(config, store, runs, worker_name("cli"), poll_seconds=1.0, on_outcome=finished)
     with _stopping_on_signals(worker):
-        worker.run(exit_when_idle=True)
+        worker.run(exit_when_idle=True, only=mine)
     if worker.stopping and len(done) < total and _interrupted.is_set():
         print("hubaudit: interrupted; unfinished runs are queued again", file=sys.stderr)
     code = EXIT_OK
@@ -526,7 +549,13 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
     for portal in config.portals:
         outcome = outcomes.get(portal.name)
         if outcome is None:
-            print(f"{terminal_safe(portal.name)}: not run", file=out)
+            busy = runs.open_run(portal.name)
+            why = (
+                f"being audited by {busy.worker} (run #{busy.id})"
+                if busy is not None and busy.status is RunStatus.RUNNING
+                else "stopped before it started"
+            )
+            print(f"{terminal_safe(portal.name)}: not run: {terminal_safe(why)}", file=out)
             code = EXIT_ERROR
             continue
         print(_outcome_line(outcome, args.fail_on), file=out)
@@ -561,6 +590,22 @@ def _outcome_line(outcome: RunOutcome, fail_on: str) -> str:
 
 
 _interrupted = threading.Event()
+
+
+@contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``: the run ends at its next HubSpot request."""
+
+    def handle(signum: int, _frame: object) -> None:
+        print(f"hubaudit: {signal.Signals(signum).name}: stopping", file=sys.stderr)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -67,9 +67,7 @@ def execute_run(
                 severity_rules=rules_with(config.severity_overrides),
             )
         except RunStopped:
-            runs.release(run.id, worker, clock(), "abandoned: its worker stopped")
-            log.warning("run.abandoned", reason="the worker is stopping; queued again")
-            return RunOutcome(run, RunStatus.QUEUED, error="stopped; queued again")
+            return stopped_run(runs, run, worker, clock(), client)
         except HubauditError as exc:
             return _failed(runs, run, worker, clock, client, str(exc))
         except Exception as exc:  # a bug must not kill the worker; its trace goes to the log
@@ -99,6 +97,28 @@ def execute_run(
             defects_opened=stats.defects_opened,
         )
         return RunOutcome(run, RunStatus.SUCCEEDED, result)
+
+
+def stopped_run(
+    runs: RunStore,
+    run: RunRecord,
+    worker: str,
+    now: datetime,
+    client: HubSpotClient | None = None,
+) -> RunOutcome:
+    """A run stopped half-way (nothing half-stored): a scheduled round goes back to the queue
+    for the next free worker; a run started by hand is recorded as abandoned."""
+    if run.trigger == "schedule":
+        runs.release(run.id, worker, now, "abandoned: its worker stopped")
+        log.warning("run.abandoned", reason="the worker is stopping; queued again")
+        return RunOutcome(run, RunStatus.QUEUED, error="stopped; queued again")
+    stats = RunStats(
+        api_calls=client.api_calls if client else 0,
+        rate_limited=client.transport.rate_limited if client else 0,
+    )
+    runs.finish(run.id, worker, RunStatus.ABANDONED, stats, now, "stopped before it finished")
+    log.warning("run.abandoned", reason="stopped before it finished")
+    return RunOutcome(run, RunStatus.ABANDONED, error="stopped before it finished")
 
 
 def _failed(
@@ -132,7 +152,8 @@ def claims_renewed(
     done = threading.Event()
 
     def renew() -> None:
-        while not done.wait(max(1.0, lease.total_seconds() / 3)):
+        # often enough for the lease, and for `health` to see a fresh heartbeat
+        while not done.wait(min(30.0, max(1.0, lease.total_seconds() / 3))):
             try:
                 beat()
                 for run_id, stop in list(active().items()):

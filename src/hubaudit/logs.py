@@ -60,6 +60,8 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # JSON keeps a crash's traceback as text (and scrubbed, like every field)
+            *([structlog.processors.format_exc_info] if fmt == "json" else []),
             scrub_secrets,
             renderer,
         ],

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.audit import Clock, utc_now
 from hubaudit.config import Config, PortalConfig
+from hubaudit.errors import DatabaseError
 from hubaudit.jobs import (
     ClientFactory,
     RunOutcome,
@@ -42,8 +44,9 @@ log = get_logger(__name__)
 
 
 def worker_name(role: str = "worker") -> str:
-    """Unique per process: host, process id and role."""
-    return f"{socket.gethostname()}:{os.getpid()}:{role}"
+    """Unique per process start: host, process id, role and a random tag (in a container the
+    process id is the same after every restart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{role}:{uuid.uuid4().hex[:8]}"
 
 
 def trigger_of(config: Config, portal: PortalConfig) -> CronTrigger:
@@ -52,12 +55,19 @@ def trigger_of(config: Config, portal: PortalConfig) -> CronTrigger:
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime, horizon: timedelta) -> datetime | None:
-    """The last time ``trigger`` fired at or before ``now``, looking back at most ``horizon``."""
+    """The last time ``trigger`` fired at or before ``now``, looking back at most ``horizon``.
+
+    Steps are taken in UTC: a local time on the night the clocks go back is ambiguous, and
+    stepping it in local time would find the same fire time again, for ever. The search starts
+    a day early: on the night the clocks go forward, a time in the skipped hour moves to after
+    it, and searching from inside the horizon would step over it."""
+    earliest = now - horizon
     last = None
-    fire = trigger.get_next_fire_time(None, now - horizon)
+    fire = trigger.get_next_fire_time(None, earliest - timedelta(days=1))
     while fire is not None and fire <= now:
-        last = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        if fire >= earliest:
+            last = fire
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(microseconds=1))
     return None if last is None else last.astimezone(UTC)
 
 
@@ -167,10 +177,14 @@ class Worker:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def run(self, *, exit_when_idle: bool = False) -> None:
+    def run(self, *, exit_when_idle: bool = False, only: Collection[int] | None = None) -> None:
+        """Claim and run until stopped. ``exit_when_idle``: until nothing is queued or running
+        (another worker's claim may yet expire and be taken over). ``only``: just these runs
+        (``audit --all``'s own); otherwise scheduled rounds, and any run left behind by a
+        process that died."""
         portals = [p.name for p in self.config.portals]
         slots = self.config.schedule.parallel_portals
-        self._beat()
+        self._beat(started=True)
         log.info("worker.started", worker=self.name, portals=len(portals), slots=slots)
         try:
             with (
@@ -181,27 +195,44 @@ class Worker:
             ):
                 while not self.stopping:
                     self.wake.clear()
-                    while len(self._active) < slots and not self.stopping:
-                        claimed = self.runs.claim_next(self.name, self.clock(), self.lease, portals)
-                        if claimed is None:
-                            break
-                        stop = threading.Event()
-                        with self._lock:
-                            self._active[claimed.id] = stop
-                        pool.submit(self._execute, claimed, stop)
-                    if exit_when_idle and not self._active and not self._open_anywhere(portals):
-                        break  # nothing queued, and no claim of another worker to take over
+                    try:
+                        self._claim(pool, slots, portals, only)
+                        if exit_when_idle and not self._active and not self._open(portals, only):
+                            break  # nothing queued, and no claim of another worker to take over
+                    except DatabaseError as exc:  # the database went away for a moment
+                        log.error("worker.database_unavailable", worker=self.name, error=str(exc))
                     self.wake.wait(self.poll_seconds)
                 with self._lock:
                     for stop in self._active.values():
                         stop.set()
         finally:
             self._stopping.set()
-            self._beat(stopped=True)
+            try:
+                self._beat(stopped=True)
+            except DatabaseError as exc:
+                log.error("worker.database_unavailable", worker=self.name, error=str(exc))
             log.info("worker.stopped", worker=self.name, runs=len(self.outcomes))
 
-    def _open_anywhere(self, portals: list[str]) -> bool:
-        open_runs = self.runs.runs(limit=1000, statuses=(RunStatus.QUEUED, RunStatus.RUNNING))
+    def _claim(
+        self,
+        pool: ThreadPoolExecutor,
+        slots: int,
+        portals: list[str],
+        only: Collection[int] | None,
+    ) -> None:
+        while len(self._active) < slots and not self.stopping:
+            claimed = self.runs.claim_next(self.name, self.clock(), self.lease, portals, only=only)
+            if claimed is None:
+                return
+            stop = threading.Event()
+            with self._lock:
+                self._active[claimed.id] = stop
+            pool.submit(self._execute, claimed, stop)
+
+    def _open(self, portals: list[str], only: Collection[int] | None) -> bool:
+        open_runs = self.runs.runs(limit=10_000, statuses=(RunStatus.QUEUED, RunStatus.RUNNING))
+        if only is not None:
+            return any(r.id in only for r in open_runs)
         return any(r.portal in portals for r in open_runs)
 
     def _execute(self, run: RunRecord, stop: threading.Event) -> None:
@@ -229,7 +260,13 @@ class Worker:
         with self._lock:
             return dict(self._active)
 
-    def _beat(self, *, stopped: bool = False) -> None:
+    def _beat(self, *, started: bool = False, stopped: bool = False) -> None:
         self.runs.heartbeat(
-            self.name, socket.gethostname(), os.getpid(), self.role, self.clock(), stopped=stopped
+            self.name,
+            socket.gethostname(),
+            os.getpid(),
+            self.role,
+            self.clock(),
+            started=started,
+            stopped=stopped,
         )

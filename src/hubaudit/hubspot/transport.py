@@ -69,10 +69,13 @@ class RateLimiter:
         # sleep that advances a fake clock instead.
         self._sleep = sleep
 
-    def acquire(self) -> list[float]:
-        """Wait for a place in the window; return it (to :meth:`settle` once answered)."""
+    def acquire(self, stop: threading.Event | None = None) -> list[float]:
+        """Wait for a place in the window; return it (to :meth:`settle` once answered).
+        A ``stop`` set meanwhile ends the wait with :class:`RunStopped`."""
         with self._changed:
             while True:
+                if stop is not None and stop.is_set():
+                    raise RunStopped("the run was stopped while waiting for the rate limit")
                 now = self._clock()
                 self._sent = [place for place in self._sent if place[0] > now - self.window]
                 wait = self._not_before - now
@@ -84,8 +87,8 @@ class RateLimiter:
                     return place
                 if self._sleep is not None:
                     self._sleep(wait)
-                else:
-                    self._changed.wait(wait)
+                else:  # in slices, so that a stop is noticed within half a second
+                    self._changed.wait(min(wait, 0.5) if stop is not None else wait)
 
     def in_window(self) -> int:
         with self._changed:
@@ -245,7 +248,7 @@ class Transport:
             if self.stop.is_set():
                 raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
             paced = not (exempt or getattr(self._local, "exempt", False))
-            place = self.limiter.acquire() if paced else None
+            place = self.limiter.acquire(self.stop) if paced else None
             with self._calls_lock:
                 self._calls += 1
             started = time.monotonic()
@@ -293,7 +296,10 @@ class Transport:
                     reason=last_failure,
                     wait_s=round(delay, 2),
                 )
-                self._sleep(delay)
+                if self._sleep is time.sleep:
+                    self.stop.wait(delay)  # a stop ends the wait; the loop then raises
+                else:
+                    self._sleep(delay)
         raise KindUnreadable(
             f"gave up after {self.max_retries + 1} attempts: {last_failure}",
             category="RETRIES_EXHAUSTED",

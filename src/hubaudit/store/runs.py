@@ -64,12 +64,28 @@ class RunStore:
             return _record(session.get_one(RunRow, inserted), portal)
 
     def claim_next(
-        self, worker: str, now: datetime, lease: timedelta, portals: Collection[str]
+        self,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        portals: Collection[str],
+        *,
+        only: Collection[int] | None = None,
     ) -> RunRecord | None:
-        """Claim the oldest queued run of one of ``portals``, or a running one whose claim
-        expired. ``None`` when there is nothing to claim."""
+        """Claim the oldest claimable run of one of ``portals``; ``None`` if there is none.
+
+        Claimable: a running run whose claim expired (its worker died); a queued scheduled
+        round; a run queued by hand (``audit``, ``audit --all``) only by its own process
+        (``only``) or, once it has waited a whole lease (that process died), by anyone."""
         if not portals:
             return None
+        queued = RunRow.status == RunStatus.QUEUED.value
+        if only is not None:
+            claimable = and_(RunRow.id.in_(list(only)), queued)
+        else:
+            claimable = and_(
+                queued, or_(RunRow.trigger == "schedule", RunRow.queued_at < now - lease)
+            )
         with self.store.session() as session:
             candidates = session.execute(
                 select(RunRow.id, RunRow.status, RunRow.worker, RunRow.claim_expires_at)
@@ -77,7 +93,7 @@ class RunStore:
                 .where(
                     PortalRow.name.in_(list(portals)),
                     or_(
-                        RunRow.status == RunStatus.QUEUED.value,
+                        claimable,
                         and_(
                             RunRow.status == RunStatus.RUNNING.value,
                             RunRow.claim_expires_at < now,
@@ -124,7 +140,9 @@ class RunStore:
         else records a new one. Refused while another run of the portal is in progress."""
         for _attempt in range(3):
             self.enqueue(portal, now, trigger, now)
-            claimed = self.claim_next(worker, now, lease, [portal])
+            waiting = self.open_run(portal)
+            only = [waiting.id] if waiting and waiting.status is RunStatus.QUEUED else None
+            claimed = self.claim_next(worker, now, lease, [portal], only=only)
             if claimed is not None:
                 return claimed
             running = self.open_run(portal)
@@ -226,9 +244,23 @@ class RunStore:
     # workers --------------------------------------------------------------------------------
 
     def heartbeat(
-        self, worker: str, host: str, pid: int, role: str, now: datetime, *, stopped: bool = False
+        self,
+        worker: str,
+        host: str,
+        pid: int,
+        role: str,
+        now: datetime,
+        *,
+        started: bool = False,
+        stopped: bool = False,
     ) -> None:
         with self.store.session() as session:
+            if started:  # a name seen before (a restarted process) starts afresh
+                session.execute(
+                    update(WorkerRow)
+                    .where(WorkerRow.id == worker)
+                    .values(pid=pid, started_at=now, stopped_at=None)
+                )
             row = session.get(WorkerRow, worker)
             if row is None:
                 try:
