@@ -14,8 +14,8 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -593,32 +593,13 @@ _interrupted = threading.Event()
 
 
 @contextmanager
-def _signals_set(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop``: the run ends at its next HubSpot request."""
-
-    def handle(signum: int, _frame: object) -> None:
-        print(f"hubaudit: {signal.Signals(signum).name}: stopping", file=sys.stderr)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def _stopping_on_signals(worker: Worker) -> Iterator[None]:
-    """SIGTERM and SIGINT stop the worker cleanly: runs in flight go back to the queue."""
+def _on_signals(stop: Callable[[], None], what: str) -> Iterator[None]:
+    """SIGTERM and SIGINT call ``stop`` (and say ``what`` happens next) while inside."""
 
     def handle(signum: int, _frame: object) -> None:
         _interrupted.set()
-        log_stop = signal.Signals(signum).name
-        print(
-            f"hubaudit: {log_stop}: stopping; runs in flight go back to the queue", file=sys.stderr
-        )
-        worker.stop()
+        print(f"hubaudit: {signal.Signals(signum).name}: stopping; {what}", file=sys.stderr)
+        stop()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -626,6 +607,14 @@ def _stopping_on_signals(worker: Worker) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _signals_set(stop: threading.Event) -> AbstractContextManager[None]:
+    return _on_signals(stop.set, "the run ends at its next HubSpot request")
+
+
+def _stopping_on_signals(worker: Worker) -> AbstractContextManager[None]:
+    return _on_signals(worker.stop, "runs in flight end at their next HubSpot request")
 
 
 def _schedule(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
