@@ -112,13 +112,18 @@ def stopped_run(
         runs.release(run.id, worker, now, "abandoned: its worker stopped")
         log.warning("run.abandoned", reason="the worker is stopping; queued again")
         return RunOutcome(run, RunStatus.QUEUED, error="stopped; queued again")
-    stats = RunStats(
-        api_calls=client.api_calls if client else 0,
-        rate_limited=client.transport.rate_limited if client else 0,
+    runs.finish(
+        run.id, worker, RunStatus.ABANDONED, _calls(client), now, "stopped before it finished"
     )
-    runs.finish(run.id, worker, RunStatus.ABANDONED, stats, now, "stopped before it finished")
     log.warning("run.abandoned", reason="stopped before it finished")
     return RunOutcome(run, RunStatus.ABANDONED, error="stopped before it finished")
+
+
+def _calls(client: HubSpotClient | None) -> RunStats:
+    """What a run that ended early had spent."""
+    if client is None:
+        return RunStats()
+    return RunStats(api_calls=client.api_calls, rate_limited=client.transport.rate_limited)
 
 
 def _failed(
@@ -129,11 +134,7 @@ def _failed(
     client: HubSpotClient | None,
     error: str,
 ) -> RunOutcome:
-    stats = RunStats(
-        api_calls=client.api_calls if client else 0,
-        rate_limited=client.transport.rate_limited if client else 0,
-    )
-    runs.finish(run.id, worker, RunStatus.FAILED, stats, clock(), error)
+    runs.finish(run.id, worker, RunStatus.FAILED, _calls(client), clock(), error)
     log.error("run.failed", error=error)
     return RunOutcome(run, RunStatus.FAILED, error=error)
 

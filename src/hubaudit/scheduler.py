@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from hubaudit.jobs import (
     execute_run,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import RunRecord, RunStatus
+from hubaudit.model import RunRecord
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 
@@ -197,7 +197,11 @@ class Worker:
                     self.wake.clear()
                     try:
                         self._claim(pool, slots, portals, only)
-                        if exit_when_idle and not self._active and not self._open(portals, only):
+                        if (
+                            exit_when_idle
+                            and not self._active
+                            and not self.runs.has_open(portals, only)
+                        ):
                             break  # nothing queued, and no claim of another worker to take over
                     except DatabaseError as exc:  # the database went away for a moment
                         log.error("worker.database_unavailable", worker=self.name, error=str(exc))
@@ -229,12 +233,6 @@ class Worker:
                 self._active[claimed.id] = stop
             pool.submit(self._execute, claimed, stop)
 
-    def _open(self, portals: list[str], only: Collection[int] | None) -> bool:
-        open_runs = self.runs.runs(limit=10_000, statuses=(RunStatus.QUEUED, RunStatus.RUNNING))
-        if only is not None:
-            return any(r.id in only for r in open_runs)
-        return any(r.portal in portals for r in open_runs)
-
     def _execute(self, run: RunRecord, stop: threading.Event) -> None:
         try:
             outcome = execute_run(
@@ -247,8 +245,8 @@ class Worker:
                 self.clock,
                 self.client_factory,
             )
-            with self._lock:
-                self.outcomes.append(outcome)
+            with self._lock:  # without the audit result: a scheduler runs for months
+                self.outcomes.append(replace(outcome, result=None))
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
         finally:

@@ -54,7 +54,7 @@ class RunStore:
                     status=RunStatus.QUEUED.value,
                     attempts=0,
                     queued_at=now,
-                    **_ZERO_STATS,
+                    **_stats_values(RunStats()),
                 )
                 .on_conflict_do_nothing()
                 .returning(RunRow.id)
@@ -162,6 +162,19 @@ class RunStore:
                 .where(PortalRow.name == portal, RunRow.status.in_(_OPEN))
             ).first()
             return None if row is None else _record(row, portal)
+
+    def has_open(self, portals: Collection[str], only: Collection[int] | None = None) -> bool:
+        """Is a run of ``portals`` (or, given ``only``, one of those runs) queued or running?"""
+        query = (
+            select(RunRow.id)
+            .join(PortalRow, RunRow.portal_id == PortalRow.id)
+            .where(RunRow.status.in_(_OPEN), PortalRow.name.in_(list(portals)))
+            .limit(1)
+        )
+        if only is not None:
+            query = query.where(RunRow.id.in_(list(only)))
+        with self.store.session() as session:
+            return session.scalar(query) is not None
 
     def renew(self, run_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
         """Extend a claim. False when the claim is no longer this worker's (it expired and
@@ -290,17 +303,6 @@ class RunStore:
                 WorkerInfo(r.id, r.host, r.pid, r.role, r.started_at, r.heartbeat_at, r.stopped_at)
                 for r in session.scalars(select(WorkerRow).order_by(WorkerRow.heartbeat_at.desc()))
             ]
-
-
-_ZERO_STATS = {
-    "api_calls": 0,
-    "rate_limited": 0,
-    "items": 0,
-    "changes": 0,
-    "defects_opened": 0,
-    "defects_resolved": 0,
-    "not_verified": 0,
-}
 
 
 def _stats_values(stats: RunStats) -> dict[str, Any]:
