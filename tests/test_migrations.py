@@ -153,3 +153,107 @@ def test_0003_turns_snapshot_rows_into_versions_and_back_without_loss(
     assert after == before
     upgrade(engine)
     assert check_integrity(engine).ok
+
+
+def test_0005_keeps_baselines_and_defects_that_other_rows_point_to(engine: sa.Engine) -> None:
+    """A database in use at 0004 (baselines that items and defects point to) upgrades to the
+    governance schema, approved versions intact, and downgrades again."""
+    from datetime import UTC, datetime
+
+    from hubaudit.model import BaselineStatus, DefectStatus
+    from hubaudit.snapshot import canonical_json, content_hash
+    from hubaudit.store.integrity import check_integrity
+    from hubaudit.store.repository import Store
+
+    upgrade(engine, "0004")
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    at = datetime(2026, 1, 1, 2, tzinfo=UTC)
+    payload = {"label": "Amount"}
+    digest = content_hash(payload)
+    with engine.begin() as connection:
+        connection.execute(
+            t["payloads"].insert(), {"hash": digest, "body": canonical_json(payload)}
+        )
+        connection.execute(t["portals"].insert(), {"id": 1, "name": "acme", "created_at": at})
+        connection.execute(
+            t["snapshots"].insert(),
+            {"id": 1, "portal_id": 1, "taken_at": at, "completed_at": at, "item_count": 1,
+             "api_calls": 1},
+        )  # fmt: skip
+        connection.execute(
+            t["baselines"].insert(),
+            {"id": 1, "portal_id": 1, "version": 1, "approved_by": "Council", "approved_at": at,
+             "note": "Q1", "source_snapshot_id": 1, "scopes": '["property:deals"]',
+             "item_count": 1},
+        )  # fmt: skip
+        connection.execute(
+            t["baseline_items"].insert(),
+            {"baseline_id": 1, "key": "property:deals:amount", "kind": "property",
+             "canonical_hash": digest, "raw_hash": digest},
+        )  # fmt: skip
+        connection.execute(
+            t["item_versions"].insert(),
+            {"portal_id": 1, "key": "property:deals:amount", "kind": "property",
+             "canonical_hash": digest, "raw_hash": digest, "valid_from": 1, "valid_until": None,
+             "first_seen_at": at},
+        )  # fmt: skip
+        connection.execute(
+            t["defects"].insert(),
+            {"id": 1, "portal_id": 1, "fingerprint": "f" * 64, "kind": "property",
+             "key": "property:deals:amount", "field": "label", "path_json": '["label"]',
+             "label": "Amount", "op": "modified", "status": "open", "severity": "low",
+             "before_json": '"Amount"', "after_json": '"Deal amount"', "first_seen_at": at,
+             "last_seen_at": at, "occurrences": 1, "baseline_id": 1, "first_snapshot_id": 1,
+             "last_snapshot_id": 1},
+        )  # fmt: skip
+    upgrade(engine)
+    store = Store(engine)
+    baseline = store.latest_baseline("acme")
+    assert baseline is not None
+    assert (baseline.version, baseline.status, baseline.proposed_by, baseline.approved_by) == (
+        1,
+        BaselineStatus.APPROVED,
+        "Council",
+        "Council",
+    )
+    assert set(store.baseline_items(baseline.id)) == {"property:deals:amount"}
+    assert [(d.id, d.status, d.baseline_version) for d in store.defects("acme")] == [
+        (1, DefectStatus.OPEN, 1)
+    ]
+    assert check_integrity(engine).ok
+    with sa.orm.Session(engine) as session, session.begin():  # a proposal the old schema lacks
+        session.execute(
+            sa.text(
+                "INSERT INTO baselines (id, portal_id, version, status, source, proposed_by, "
+                "proposed_at, proposal_note, scopes, item_count) VALUES "
+                "(2, 1, 2, 'proposed', 'snapshot', 'Rita', :at, 'draft', '[]', 0)"
+            ),
+            {"at": at},
+        )
+    downgrade(engine, "0004")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT version, approved_by FROM baselines")).all()
+        assert [tuple(r) for r in rows] == [(1, "Council")]
+        assert connection.execute(sa.text("SELECT count(*) FROM defects")).scalar() == 1
+    upgrade(engine)
+    assert store.latest_baseline("acme") is not None
+
+
+def test_a_migration_that_fails_halfway_changes_nothing(engine: sa.Engine) -> None:
+    """DDL is transactional on both databases: SQLite's driver would otherwise commit each
+    statement of a migration as it goes."""
+    import pytest
+
+    from hubaudit.errors import DatabaseError
+
+    upgrade(engine, "0004")
+    with engine.begin() as connection:  # 0005 creates this table after altering baselines
+        connection.execute(sa.text("CREATE TABLE waivers (id INTEGER PRIMARY KEY)"))
+    with pytest.raises((DatabaseError, sa.exc.SQLAlchemyError)):
+        upgrade(engine)
+    assert current_revision(engine) == "0004"
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("baselines")}
+    assert "status" not in columns
+    assert "_alembic_tmp_baselines" not in sa.inspect(engine).get_table_names()

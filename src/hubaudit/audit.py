@@ -15,7 +15,9 @@ from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.errors import UsageError
+from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
+from hubaudit.governance.ignore import IgnoreRule, ignored_by
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
 from hubaudit.hubspot.history import (
@@ -38,6 +40,7 @@ from hubaudit.model import (
     StoredItem,
 )
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
+from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
 log = get_logger(__name__)
@@ -132,6 +135,7 @@ def run_audit(
     collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
     severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
+    ignore_rules: Sequence[IgnoreRule] = (),
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
@@ -140,10 +144,10 @@ def run_audit(
     histories = (
         pipeline_history(client),
         legacy_workflow_history(client),
-        account_history(client, baseline.approved_at, notes),
+        account_history(client, baseline.moment, notes),
     )
     result = audit_snapshot(
-        store, portal.name, snapshot, baseline, clock, severity_rules, histories
+        store, portal.name, snapshot, baseline, clock, severity_rules, histories, ignore_rules
     )
     return replace(result, notes=tuple(notes))
 
@@ -167,8 +171,12 @@ def audit_snapshot(
     clock: Clock = utc_now,
     severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
     histories: Sequence[History] = (),
+    ignore_rules: Sequence[IgnoreRule] = (),
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change and update defects.
+
+    A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
+    request in its window planned it, ``waived`` when its defect is waived, else a defect.
 
     ``histories`` give items' audit trails for attribution (read from HubSpot by
     :func:`run_audit`; none when auditing a stored snapshot offline)."""
@@ -196,7 +204,14 @@ def audit_snapshot(
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
-    changes = attributed(store, changes, snapshot_items, baseline.approved_at, histories)
+    changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
+    changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
+    unplanned = [c for c in changes if c.classification is Classification.DEFECT]
+    explained = {
+        c.fingerprint: c.note or c.classification.value
+        for c in changes
+        if c.classification in (Classification.PLANNED, Classification.IGNORED)
+    }
 
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
@@ -213,15 +228,22 @@ def audit_snapshot(
 
     plan, ids, update = store.update_defects(
         portal,
-        lambda existing: plan_defects(existing, changes, is_verified, baseline, baseline_took_it),
+        lambda existing: plan_defects(
+            existing, unplanned, is_verified, baseline, baseline_took_it, explained
+        ),
         snapshot,
         baseline,
         clock(),
     )
     waived = {change.fingerprint for _defect, change in plan.waived}
-    changes = [_classified(c, ids, waived) for c in changes]
-    resolved_ids = set(update.resolved)
-    resolved = tuple(d for d in store.defects(portal) if d.id in resolved_ids)
+    changes = [
+        _classified(c, ids, waived) if c.classification is Classification.DEFECT else c
+        for c in changes
+    ]
+    touched = set(update.resolved) | set(update.expired_waivers)
+    known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
+    resolved = tuple(known[i] for i in update.resolved)
+    expired = tuple(known[i] for i in update.expired_waivers)
     log.info(
         "audit.done",
         portal=portal,
@@ -230,6 +252,9 @@ def audit_snapshot(
         changes=len(changes),
         opened=len(update.opened),
         resolved=len(update.resolved),
+        planned=sum(1 for c in changes if c.classification is Classification.PLANNED),
+        ignored=sum(1 for c in changes if c.classification is Classification.IGNORED),
+        expired_waivers=len(expired),
         not_verified=[c.scope for c in not_verified],
     )
     return AuditResult(
@@ -240,6 +265,7 @@ def audit_snapshot(
         not_verified=not_verified,
         defects=update,
         resolved_defects=resolved,
+        expired_waivers=expired,
     )
 
 
@@ -268,6 +294,32 @@ def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
     """Email by user id, from the users' raw JSON."""
     raws = store.load_payloads({u.raw_hash for u in users})
     return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
+
+
+def classify(
+    store: Store,
+    portal: str,
+    snapshot: SnapshotInfo,
+    changes: Sequence[Change],
+    snapshot_items: Mapping[str, StoredItem],
+    ignore_rules: Sequence[IgnoreRule],
+) -> list[Change]:
+    """Ignored by a rule, planned by a change request in force when the snapshot was taken, or
+    (for now) a defect; a defect to an item a CR names says how it differs from the CR."""
+    requests = [r for r in GovernanceStore(store).requests(portal) if r.in_force(snapshot.taken_at)]
+    named = {p.key for r in requests for p in r.changes}
+    keys = {c.key for c in changes if c.key in named and c.key in snapshot_items}
+    payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
+    result = []
+    for change in changes:
+        rule = ignored_by(change, ignore_rules)
+        if rule is not None:
+            note = f"ignored by {rule.describe()}: {rule.reason}"
+            result.append(replace(change, classification=Classification.IGNORED, note=note))
+            continue
+        after = payloads[snapshot_items[change.key].canonical_hash] if change.key in keys else None
+        result.append(classify_planned(change, requests, after) or change)
+    return result
 
 
 def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:

@@ -25,14 +25,15 @@ from sqlalchemy import Engine
 
 from hubaudit import __version__
 from hubaudit.audit import (
-    approve_baseline,
     check_portal,
     open_client,
     require_baseline,
-    resolve_snapshot,
     take_snapshot,
     utc_now,
 )
+from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
+from hubaudit.cli_governance import add_commands as add_governance_commands
+from hubaudit.cli_governance import add_defect_decisions, defect_decision
 from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
 from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -113,14 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--portal", required=True)
     snapshot.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    baseline = commands.add_parser("baseline", help="approved baselines").add_subparsers(
-        dest="baseline_command", required=True, metavar="ACTION"
-    )
-    approve = baseline.add_parser("approve", help="approve a snapshot as the next baseline")
-    approve.add_argument("--portal", required=True)
-    approve.add_argument("--from-snapshot", required=True, metavar="latest|ID")
-    approve.add_argument("--by", required=True, help="who approved it")
-    approve.add_argument("--note", required=True, help="why: the council's decision")
+    add_governance_commands(commands)
 
     audit = commands.add_parser(
         "audit", help="snapshot a portal and report drift from its baseline"
@@ -227,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         decision.add_argument("--portal", required=True)
         decision.add_argument("--by", required=True, help="who decided")
         decision.add_argument("--note", default="", required=name == "resolve")
+    add_defect_decisions(defects)
 
     portals = commands.add_parser("portals", help="the portals in the config").add_subparsers(
         dest="portals_command", required=True, metavar="ACTION"
@@ -288,7 +283,6 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         handler = {
             "db": _db_maintenance,
             "snapshot": _snapshot,
-            "baseline": _baseline,
             "audit": _audit,
             "defects": _defects,
             "history": _history,
@@ -298,6 +292,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "health": _health,
             "show": _show,
             "diff": _diff,
+            **GOVERNANCE_HANDLERS,
         }[args.command]
         return handler(args, config, store, out)
     finally:
@@ -448,18 +443,6 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
         reason = f"  {terminal_safe(part.reason)}" if part.reason else ""
         scope = terminal_safe(part.scope)  # custom object names come from HubSpot
         print(f"  {scope:<32} {part.status.value:<11} {part.items:>6}{reason}", file=out)
-    return EXIT_OK
-
-
-def _baseline(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-    config.portal(args.portal)
-    snapshot = resolve_snapshot(store, args.portal, args.from_snapshot)
-    baseline = approve_baseline(store, args.portal, snapshot, args.by, args.note)
-    print(
-        f"baseline v{baseline.version} of {args.portal} approved by {baseline.approved_by} "
-        f"from snapshot {snapshot.id} ({baseline.item_count} items)",
-        file=out,
-    )
     return EXIT_OK
 
 
@@ -794,6 +777,8 @@ def _health(args: argparse.Namespace, config: Config, store: Store, out: TextIO)
 
 def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     config.portal(args.portal)
+    if args.defects_command in ("waive", "accept"):
+        return defect_decision(args, config, store, out)
     if args.defects_command == "show":
         return _defect_show(args, store, out)
     if args.defects_command in ("ack", "resolve"):
@@ -828,10 +813,18 @@ def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO
     for d in defects:
         print(
             f"{d.id:>5}  {d.status.value:<12} {d.severity.value:<8}  {d.occurrences:>4}  "
-            f"{d.last_seen_at:%Y-%m-%d %H:%M}  {terminal_safe(_where(d))}",
+            f"{d.last_seen_at:%Y-%m-%d %H:%M}  {terminal_safe(_where(d))}{_decision(d)}",
             file=out,
         )
     return EXIT_OK
+
+
+def _decision(defect: Defect) -> str:
+    if defect.waiver is not None and defect.status is DefectStatus.WAIVED:
+        return f"  (waived until {defect.waiver.until:%Y-%m-%d})"
+    if defect.accepted_version is not None and defect.status is not DefectStatus.ACCEPTED:
+        return f"  (proposed for v{defect.accepted_version})"
+    return ""
 
 
 def _where(defect: Defect) -> str:
@@ -855,6 +848,16 @@ def _defect_document(d: Defect) -> dict[str, Any]:
         "occurrences": d.occurrences,
         "baseline_version": d.baseline_version,
         "resolution": d.resolution,
+        "note": d.note,
+        "waiver": None
+        if d.waiver is None
+        else {
+            "by": d.waiver.waived_by,
+            "at": d.waiver.waived_at.isoformat(),
+            "reason": d.waiver.reason,
+            "until": d.waiver.until.isoformat(),
+        },
+        "accepted_into_version": d.accepted_version,
     }
 
 
@@ -885,6 +888,15 @@ def _defect_show(args: argparse.Namespace, store: Store, out: TextIO) -> int:
         f"  before: {terminal_safe(json.dumps(defect.before, sort_keys=True))}",
         f"  after:  {terminal_safe(json.dumps(defect.after, sort_keys=True))}",
     ]
+    if defect.note:
+        lines.append(f"  note: {terminal_safe(defect.note)}")
+    if defect.waiver is not None and defect.status is DefectStatus.WAIVED:
+        lines.append(
+            f"  waived by {terminal_safe(defect.waiver.waived_by)} until "
+            f"{defect.waiver.until:%Y-%m-%d %H:%M} UTC: {terminal_safe(defect.waiver.reason)}"
+        )
+    if defect.accepted_version is not None and defect.status is not DefectStatus.ACCEPTED:
+        lines.append(f"  proposed for acceptance in baseline v{defect.accepted_version}")
     if defect.resolution:
         lines.append(f"  resolution: {terminal_safe(defect.resolution)}")
     lines.append("  timeline:")

@@ -99,6 +99,8 @@ class PortalConfig:
     """A crontab line (``30 1 * * *``) for the nightly audit; ``None``: ``[schedule] cron``."""
     timezone: str | None = None
     """The IANA zone the schedule is read in; ``None``: ``[schedule] timezone``."""
+    ignore_file: Path | None = None
+    """This portal's ignore rules; ``None``: ``[governance] ignore_file``."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,11 @@ class Config:
     retention: RetentionPolicy | None = None
     """``None`` when the config has no ``[retention]`` table: nothing is ever pruned."""
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    ignore_file: Path | None = None
+    """``[governance] ignore_file``: the ignore rules of portals without their own."""
+
+    def ignore_file_of(self, portal: PortalConfig) -> Path | None:
+        return portal.ignore_file or self.ignore_file
 
     def schedule_of(self, portal: PortalConfig) -> tuple[str, str]:
         """The portal's crontab line and time zone, its own or the defaults."""
@@ -233,7 +240,7 @@ def parse_config(
     text: str, *, path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Config:
     env = os.environ if environ is None else environ
-    reader = _Reader(text, str(path) if path else "<config>")
+    reader = TomlReader(text, str(path) if path else "<config>")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -243,8 +250,13 @@ def parse_config(
         raise ConfigError(f"not valid TOML: {message}", file=reader.file, line=line) from exc
 
     reader.only_keys(
-        data, (), {"database", "portals", "logging", "severity", "retention", "schedule"}
+        data,
+        (),
+        {"database", "portals", "logging", "severity", "retention", "schedule", "governance"},
     )
+    governance = reader.table(data, "governance")
+    reader.only_keys(governance, ("governance",), {"ignore_file"})
+    ignore_file = _ignore_file(reader, governance, ("governance",), path)
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -321,6 +333,7 @@ def parse_config(
         severity_overrides=overrides,
         retention=retention,
         schedule=schedule,
+        ignore_file=ignore_file,
     )
 
 
@@ -339,7 +352,7 @@ KINDS = (
 )
 
 
-def _parse_severity(reader: _Reader, raw: Any, index: int) -> SeverityOverride:
+def _parse_severity(reader: TomlReader, raw: Any, index: int) -> SeverityOverride:
     where = ("severity", index)
     if not isinstance(raw, dict):
         raise reader.error("each [[severity]] entry must be a table", where, None)
@@ -381,10 +394,11 @@ _PORTAL_KEYS = {
     "api_versions",
     "schedule",
     "timezone",
+    "ignore_file",
 }
 
 
-def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> PortalConfig:
+def _parse_portal(reader: TomlReader, raw: Any, index: int, path: Path | None) -> PortalConfig:
     where = ("portals", index)
     if not isinstance(raw, dict):
         raise reader.error("each [[portals]] entry must be a table", where, None)
@@ -463,7 +477,23 @@ def _parse_portal(reader: _Reader, raw: Any, index: int, path: Path | None) -> P
         api_versions=versions,
         schedule=reader.crontab(raw, where, "schedule", None) if "schedule" in raw else None,
         timezone=reader.timezone(raw, where, "timezone", None) if "timezone" in raw else None,
+        ignore_file=_ignore_file(reader, raw, where, path),
     )
+
+
+def _ignore_file(
+    reader: TomlReader, table: Mapping[str, Any], where: Where, config_path: Path | None
+) -> Path | None:
+    """A path to an ignore-rules file, relative to the config file; it must exist."""
+    text = reader.optional_string(table, where, "ignore_file")
+    if text is None:
+        return None
+    found = Path(text).expanduser()
+    if not found.is_absolute() and config_path is not None:
+        found = config_path.parent / found
+    if not found.is_file():
+        raise reader.error(f"no such file: {found}", where, "ignore_file")
+    return found
 
 
 def _anchor_sqlite_path(url: str, config_path: Path | None) -> str:
@@ -480,7 +510,7 @@ def _anchor_sqlite_path(url: str, config_path: Path | None) -> str:
 Where = tuple[str | int, ...]
 
 
-class _Reader:
+class TomlReader:
     """Typed access to the parsed TOML that turns every mistake into file:line [key] errors."""
 
     def __init__(self, text: str, file: str) -> None:

@@ -18,6 +18,7 @@ import structlog
 from hubaudit.audit import Clock, open_client, run_audit, utc_now
 from hubaudit.config import Config, resolve_token
 from hubaudit.errors import HubauditError, RunStopped
+from hubaudit.governance.ignore import load_ignore_rules
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
 from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus
@@ -58,13 +59,17 @@ def execute_run(
         log.info("run.started", worker=worker, round=run.scheduled_for.isoformat())
         client: HubSpotClient | None = None
         try:
+            portal = config.portal(run.portal)
+            ignore_file = config.ignore_file_of(portal)
+            rules = load_ignore_rules(ignore_file) if ignore_file is not None else ()
             client = client_factory(config, run.portal, stop)
             result = run_audit(
                 store,
-                config.portal(run.portal),
+                portal,
                 client,
                 clock=clock,
                 severity_rules=rules_with(config.severity_overrides),
+                ignore_rules=rules,
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)

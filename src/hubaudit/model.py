@@ -171,17 +171,41 @@ class PruneResult:
     dry_run: bool
 
 
+class BaselineStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class BaselineInfo:
+    """A baseline version. Audits compare only with approved ones: for those, ``approved_by``,
+    ``approved_at`` and ``note`` are set. A proposed version is a draft still open to amendment."""
+
     id: int
     portal: str
     version: int
-    approved_by: str
-    approved_at: datetime
-    note: str
+    approved_by: str | None
+    approved_at: datetime | None
+    note: str | None
     source_snapshot_id: int | None
     item_count: int
     scopes: tuple[str, ...]
+    status: BaselineStatus = BaselineStatus.APPROVED
+    source: str = "snapshot"
+    proposed_by: str = ""
+    proposed_at: datetime | None = None
+    proposal_note: str = ""
+    rejected_by: str | None = None
+    rejected_at: datetime | None = None
+    rejection_note: str | None = None
+
+    @property
+    def moment(self) -> datetime:
+        """When it was approved, or else proposed: where it stands in time."""
+        moment = self.approved_at or self.proposed_at
+        assert moment is not None
+        return moment
 
 
 @dataclass(frozen=True)
@@ -216,6 +240,10 @@ class Change:
     defect_id: int | None = None
     fingerprint: str = ""
     attribution: Attribution = Attribution()  # frozen, so one shared default is safe
+    note: str | None = None
+    """Why it is classified so: the CR that planned it, the rule that ignores it, or how it
+    differs from what a CR approved."""
+    change_request: int | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +267,78 @@ class Defect:
     resolution: str | None = None
     resolved_at: datetime | None = None
     label: str | None = None
+    note: str | None = None
+    waiver: Waiver | None = None
+    """The latest waiver: in force while the status is ``waived``, else ended (``ended_at``)."""
+    accepted_version: int | None = None
+    """The baseline version proposed (or approved) to take this defect's change in."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: int
+    defect_id: int
+    waived_by: str
+    waived_at: datetime
+    reason: str
+    until: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+class CRStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One change a CR plans: an item key, the operation and, where the council cares, the
+    values the item must have afterwards (dotted canonical field path → value)."""
+
+    op: ChangeOp
+    key: str
+    expect: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    portal: str
+    title: str
+    status: CRStatus
+    requested_by: str
+    requested_at: datetime
+    valid_from: datetime
+    valid_until: datetime
+    changes: tuple[PlannedChange, ...]
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    released_version: int | None = None
+
+    def in_force(self, moment: datetime) -> bool:
+        """Does it make changes seen at ``moment`` planned?"""
+        return (
+            self.status in (CRStatus.APPROVED, CRStatus.RELEASED)
+            and self.valid_from <= moment < self.valid_until
+        )
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One record of the governance log: who did what to which subject, when, and why."""
+
+    id: int
+    portal: str
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    note: str
+    detail: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -259,6 +359,8 @@ class DefectUpdate:
     seen_again: tuple[int, ...] = ()
     reopened: tuple[int, ...] = ()
     resolved: tuple[int, ...] = ()
+    expired_waivers: tuple[int, ...] = ()
+    """Waived defects whose waiver ran out: open again (before this audit's plan)."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +376,8 @@ class AuditResult:
     resolved_defects: tuple[Defect, ...] = ()
     notes: tuple[str, ...] = ()
     """What the audit could not do but did not need to fail for (an audit trail not readable)."""
+    expired_waivers: tuple[Defect, ...] = ()
+    """Defects whose waiver ran out before this audit: reopened, and said so in the report."""
 
     @property
     def unplanned(self) -> tuple[Change, ...]:
@@ -292,14 +396,15 @@ class Point:
         if self.snapshot is not None:
             return self.snapshot.taken_at
         assert self.baseline is not None
-        return self.baseline.approved_at
+        return self.baseline.moment
 
     @property
     def name(self) -> str:
         if self.snapshot is not None:
             return f"snapshot #{self.snapshot.id} ({self.snapshot.taken_at:%Y-%m-%d %H:%M} UTC)"
         assert self.baseline is not None
-        return f"baseline v{self.baseline.version} ({self.baseline.approved_at:%Y-%m-%d} UTC)"
+        state = "" if self.baseline.status is BaselineStatus.APPROVED else "proposed "
+        return f"baseline v{self.baseline.version} ({state}{self.baseline.moment:%Y-%m-%d} UTC)"
 
     @property
     def scopes(self) -> dict[str, tuple[str, ...]]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from hubaudit.model import BaselineInfo, Change, ChangeOp, Defect, DefectStatus
 
 ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
+# a waived defect's drift can go away too; then it is resolved like any other
+RESOLVABLE = ACTIVE | {DefectStatus.WAIVED}
 
 
 def fingerprint(portal: str, key: str, field_path: str | None) -> str:
@@ -44,6 +46,7 @@ def plan_defects(
     is_verified: Callable[[str], bool],
     baseline: BaselineInfo,
     baseline_took_it: Callable[[Defect], bool] = lambda _defect: False,
+    explained: Mapping[str, str] | None = None,
 ) -> DefectPlan:
     """Decide, for every unplanned change and every known defect, what happens to it.
 
@@ -51,7 +54,10 @@ def plan_defects(
     ``is_verified(key)`` says whether the key's part was compared in this audit: a defect whose
     part was not read stays as it is. ``baseline_took_it(defect)`` says whether the current
     baseline holds the defect's drifted value: only then is a vanished defect ``accepted``.
+    ``explained`` maps the fingerprints of changes that are still there but no longer defects
+    (planned by a CR, or ignored by a rule) to why: their defects resolve with that reason.
     """
+    explained = explained or {}
     plan = DefectPlan()
     seen: set[str] = set()
     for change in unplanned:
@@ -67,9 +73,11 @@ def plan_defects(
             plan.reopened.append((defect, change))
     removed_now = {c.key for c in unplanned if c.op is ChangeOp.REMOVED}
     for print_, defect in existing.items():
-        if print_ in seen or defect.status not in ACTIVE or not is_verified(defect.key):
+        if print_ in seen or defect.status not in RESOLVABLE or not is_verified(defect.key):
             continue
-        if defect.field is not None and defect.key in removed_now:
+        if print_ in explained:
+            plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, explained[print_]))
+        elif defect.field is not None and defect.key in removed_now:
             # Not reverted: the whole item is gone, which its own defect reports.
             reason = "superseded: the whole item was removed"
             plan.resolved.append(Resolution(defect, DefectStatus.RESOLVED, reason))

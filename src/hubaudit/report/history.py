@@ -127,7 +127,10 @@ def _point(point: Point) -> dict[str, Any]:
     assert point.baseline is not None
     return {
         "baseline_version": point.baseline.version,
-        "approved_at": point.baseline.approved_at.isoformat(),
+        "status": point.baseline.status.value,
+        "approved_at": None
+        if point.baseline.approved_at is None
+        else point.baseline.approved_at.isoformat(),
         "approved_by": point.baseline.approved_by,
     }
 

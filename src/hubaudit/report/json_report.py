@@ -11,9 +11,16 @@ from collections import Counter
 from typing import Any
 
 from hubaudit import __version__
-from hubaudit.model import Attribution, AuditResult, Change, CoverageStatus, KindCoverage
+from hubaudit.model import (
+    Attribution,
+    AuditResult,
+    Change,
+    Classification,
+    CoverageStatus,
+    KindCoverage,
+)
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def render(result: AuditResult) -> str:
@@ -35,7 +42,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         "baseline": {
             "version": result.baseline.version,
             "approved_by": result.baseline.approved_by,
-            "approved_at": result.baseline.approved_at.isoformat(),
+            "approved_at": result.baseline.moment.isoformat(),
             "note": result.baseline.note,
         },
         "summary": {
@@ -46,6 +53,10 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "defects_seen_again": len(result.defects.seen_again),
             "defects_reopened": len(result.defects.reopened),
             "defects_resolved": len(result.defects.resolved),
+            "planned": _count(result, Classification.PLANNED),
+            "ignored": _count(result, Classification.IGNORED),
+            "waived": _count(result, Classification.WAIVED),
+            "waivers_expired": len(result.expired_waivers),
         },
         "changes": [change_document(c) for c in result.changes],
         "not_verified": [
@@ -63,7 +74,27 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             }
             for d in result.resolved_defects
         ],
+        "expired_waivers": [
+            {
+                "id": d.id,
+                "key": d.key,
+                "field": d.field,
+                "status": d.status.value,
+                "waiver": None
+                if d.waiver is None
+                else {
+                    "by": d.waiver.waived_by,
+                    "reason": d.waiver.reason,
+                    "until": d.waiver.until.isoformat(),
+                },
+            }
+            for d in result.expired_waivers
+        ],
     }
+
+
+def _count(result: AuditResult, classification: Classification) -> int:
+    return sum(1 for c in result.changes if c.classification is classification)
 
 
 def change_document(c: Change) -> dict[str, Any]:
@@ -79,6 +110,8 @@ def change_document(c: Change) -> dict[str, Any]:
         "classification": c.classification.value,
         "severity": c.severity.value,
         "defect_id": c.defect_id,
+        "note": c.note,
+        "change_request": c.change_request,
         "attribution": attribution_document(c.attribution),
     }
 

@@ -21,7 +21,7 @@ def render(result: AuditResult) -> str:
         f"snapshot #{result.snapshot.id} taken {_when(result.snapshot.taken_at)} "
         f"({result.snapshot.item_count} items)",
         f"baseline v{result.baseline.version} approved by "
-        f"{terminal_safe(result.baseline.approved_by)} on {_when(result.baseline.approved_at)}",
+        f"{terminal_safe(result.baseline.approved_by or '')} on {_when(result.baseline.moment)}",
         "parts read completely: " + _coverage_line(result),
         "",
     ]
@@ -37,10 +37,37 @@ def render(result: AuditResult) -> str:
     else:
         lines.append("No unplanned changes: the portal matches the approved baseline.")
         lines.append("")
-    others = [c for c in result.changes if c.classification is not Classification.DEFECT]
-    if others:
-        lines.append(f"Other changes ({len(others)}, not defects):")
-        lines += changes_lines(others)
+    if result.expired_waivers:
+        lines.append("Waivers expired (these defects are open again):")
+        for defect in result.expired_waivers:
+            where = defect.key + (f" {defect.field}" if defect.field else "")
+            waiver = defect.waiver
+            said = (
+                f": waived by {terminal_safe(waiver.waived_by)} until {_when(waiver.until)} "
+                f"({terminal_safe(waiver.reason)})"
+                if waiver is not None
+                else ""
+            )
+            lines.append(f"  ! defect #{defect.id} {terminal_safe(where)}{said}")
+        lines.append("")
+    planned = [c for c in result.changes if c.classification is Classification.PLANNED]
+    if planned:
+        lines.append(f"Planned changes: {len(planned)} (approved change requests, in their window)")
+        lines.append("")
+        lines += changes_lines(planned)
+    waived = [c for c in result.changes if c.classification is Classification.WAIVED]
+    if waived:
+        lines.append(f"Waived: {len(waived)} (defects tolerated until their waiver ends)")
+        lines.append("")
+        lines += changes_lines(waived)
+    ignored = Counter(
+        c.note or "" for c in result.changes if c.classification is Classification.IGNORED
+    )
+    if ignored:
+        lines.append(f"Ignored: {sum(ignored.values())} changes, by ignore rules")
+        for note, count in sorted(ignored.items()):
+            lines.append(f"  {count:>4}  {terminal_safe(note)}")
+        lines.append("")
     if result.not_verified:
         lines.append("Not verified (not read completely; nothing in these parts is reported):")
         for part in result.not_verified:
@@ -83,11 +110,21 @@ def changes_lines(changes: Sequence[Change]) -> list[str]:
         label = f'  "{terminal_safe(first.label)}"' if first.label else ""
         if first.op is not ChangeOp.MODIFIED:
             lines.append(f"{_MARK[first.op]} {terminal_safe(key)}{label}  {_tag(first)}")
+            lines += _note(first, "    ")
             continue
         lines.append(f"~ {terminal_safe(key)}{label}")
-        lines += [f"{field_line(change)}  {_tag(change)}" for change in items]
+        for change in items:
+            lines.append(f"{field_line(change)}  {_tag(change)}")
+            lines += _note(change, "        ")
     lines.append("")
     return lines
+
+
+def _note(change: Change, indent: str) -> list[str]:
+    """A defect's reason beyond "unplanned" (implemented differently than a CR approved)."""
+    if change.note and change.classification in (Classification.DEFECT, Classification.WAIVED):
+        return [f"{indent}! {terminal_safe(change.note)}"]
+    return []
 
 
 def field_line(change: Change) -> str:
@@ -116,6 +153,8 @@ def _tag(change: Change) -> str:
         tag += f", defect #{change.defect_id}"
     if change.classification is not Classification.DEFECT:
         tag += f", {change.classification.value}"
+    if change.classification is Classification.PLANNED and change.change_request is not None:
+        tag += f" by CR-{change.change_request}"
     return tag + "]"
 
 

@@ -73,16 +73,58 @@ def _connected(engine: Engine) -> Iterator[Any]:
         ) from exc
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Any]:
+    """One transaction for a whole migration, DDL included, on both databases.
+
+    SQLite's Python driver commits DDL as it goes unless it is told to leave transactions to
+    us: a migration that failed halfway would leave half a schema. So the driver's own
+    transaction handling is turned off and an explicit BEGIN wraps the migration. Foreign keys
+    are off meanwhile: batch mode rebuilds a table by copy, drop and rename, and dropping a
+    table that other rows point to fails while they are on (Alembic's documented way); every
+    reference is checked before the commit, so a migration never leaves one dangling."""
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name != "sqlite":
+                with connection.begin():
+                    yield connection
+                return
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            isolation = driver.isolation_level
+            driver.isolation_level = None
+            try:
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+                with connection.begin():
+                    connection.exec_driver_sql("BEGIN")
+                    yield connection
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise DatabaseError(
+                            f"the migration would leave {len(broken)} broken references "
+                            f"(first: {tuple(broken[0])}); nothing was changed"
+                        )
+            finally:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+                driver.isolation_level = isolation
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot use the database {_safe_url(str(engine.url))}: {exc.orig}"
+        ) from exc
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _alembic_config()
-    with _connected(engine) as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     config = _alembic_config()
-    with _connected(engine) as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 

@@ -6,6 +6,7 @@ import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -32,6 +33,7 @@ from hubaudit.errors import DatabaseError, UsageError
 from hubaudit.governance.defects import DefectPlan
 from hubaudit.model import (
     BaselineInfo,
+    BaselineStatus,
     ChangeOp,
     ConfigItem,
     CoverageStatus,
@@ -48,6 +50,7 @@ from hubaudit.model import (
     SnapshotInfo,
     SnapshotStamp,
     StoredItem,
+    Waiver,
 )
 from hubaudit.snapshot import canonical_json
 from hubaudit.store.tables import (
@@ -55,11 +58,13 @@ from hubaudit.store.tables import (
     BaselineRow,
     DefectEventRow,
     DefectRow,
+    GovernanceLogRow,
     ItemVersionRow,
     PayloadRow,
     PortalRow,
     SnapshotCoverageRow,
     SnapshotRow,
+    WaiverRow,
 )
 
 _BATCH = 1000
@@ -85,6 +90,14 @@ class Store:
 
     def portal_id(self, session: Session, name: str, *, create: bool = False) -> int:
         return self._portal_id(session, name, create=create)
+
+    def lock_portal(self, session: Session, portal_id: int) -> None:
+        self._lock_portal(session, portal_id)
+
+    def put_payloads(self, session: Session, values: Mapping[str, JSONValue]) -> None:
+        """Store payloads by hash (under the lock the payload sweep respects)."""
+        self._lock_payloads(session, exclusive=False)
+        self._put_payloads(session, values)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -472,6 +485,12 @@ class Store:
                     f"snapshot {snapshot.id} of {portal!r} no longer exists (deleted by "
                     "`db prune` meanwhile); approve a snapshot that is kept"
                 )
+            draft = proposed_version(session, portal_id)
+            if draft is not None:
+                raise UsageError(
+                    f"baseline v{draft} of {portal!r} is proposed and awaits a decision: "
+                    "approve or reject it first (`hubaudit baseline approve|reject`)"
+                )
             latest = session.scalar(
                 select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
             )
@@ -479,6 +498,11 @@ class Store:
             row = BaselineRow(
                 portal_id=portal_id,
                 version=version,
+                status=BaselineStatus.APPROVED.value,
+                source="snapshot",
+                proposed_by=approved_by,
+                proposed_at=at,
+                proposal_note=note,
                 approved_by=approved_by,
                 approved_at=at,
                 note=note,
@@ -500,6 +524,16 @@ class Store:
                     _held_by(snapshot.id, literal(row.id, Integer)),
                 )
             )
+            record(
+                session,
+                portal_id,
+                at,
+                approved_by,
+                "baseline.approved",
+                f"baseline v{version}",
+                note,
+                {"source": "snapshot", "snapshot": snapshot.id, "items": snapshot.item_count},
+            )
             return self._baseline_info(row, portal)
 
     def baseline(self, portal: str, version: int) -> BaselineInfo:
@@ -518,7 +552,7 @@ class Store:
             row = session.scalars(
                 select(BaselineRow)
                 .join(PortalRow)
-                .where(PortalRow.name == portal)
+                .where(PortalRow.name == portal, BaselineRow.status == BaselineStatus.APPROVED)
                 .order_by(BaselineRow.version.desc())
                 .limit(1)
             ).first()
@@ -526,17 +560,7 @@ class Store:
 
     @staticmethod
     def _baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
-        return BaselineInfo(
-            id=row.id,
-            portal=portal,
-            version=row.version,
-            approved_by=row.approved_by,
-            approved_at=row.approved_at,
-            note=row.note,
-            source_snapshot_id=row.source_snapshot_id,
-            item_count=row.item_count,
-            scopes=tuple(json.loads(row.scopes)),
-        )
+        return baseline_info(row, portal)
 
     def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
         with self._session() as session:
@@ -583,7 +607,9 @@ class Store:
                 query = query.where(DefectRow.last_seen_at >= since)
             if ids is not None:
                 query = query.where(DefectRow.id.in_(list(ids)))
-            return [_defect(row, version, portal) for row, version in session.execute(query)]
+            return _with_decisions(
+                session, [_defect(row, version, portal) for row, version in session.execute(query)]
+            )
 
     def defect(self, portal: str, defect_id: int) -> Defect:
         found = self.defects(portal, ids=[defect_id])
@@ -615,30 +641,25 @@ class Store:
         """Move defects to ``status`` by a person's decision, all or none, with a timeline entry."""
         with self._session() as session:
             portal_id = self._portal_id(session, portal)
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    select(DefectRow)
-                    .where(DefectRow.portal_id == portal_id, DefectRow.id.in_(list(defect_ids)))
-                    .with_for_update()
-                )
-            }
-            for defect_id in defect_ids:
-                row = rows.get(defect_id)
-                if row is None:
-                    raise UsageError(f"portal {portal!r} has no defect {defect_id}")
-                if DefectStatus(row.status) not in allowed_from:
-                    raise UsageError(
-                        f"defect {defect_id} is {row.status}; only "
-                        f"{' or '.join(sorted(s.value for s in allowed_from))} defects can become "
-                        f"{status.value}"
-                    )
+            rows = locked_defects(
+                session, portal, portal_id, defect_ids, allowed_from, status.value
+            )
             for row in rows.values():
                 row.status = status.value
                 if status is DefectStatus.RESOLVED:
                     row.resolution = f"resolved by {by}: {note}" if note else f"resolved by {by}"
                     row.resolved_at = at
                 _event(session, row.id, None, at, status.value, {"by": by, "note": note})
+            record(
+                session,
+                portal_id,
+                at,
+                by,
+                f"defects.{status.value}",
+                defects_subject(defect_ids),
+                note,
+                {"defects": sorted(defect_ids)},
+            )
         return self.defects(portal, ids=defect_ids)
 
     def update_defects(
@@ -660,6 +681,7 @@ class Store:
             session.execute(
                 update(PortalRow).where(PortalRow.id == portal_id).values(name=PortalRow.name)
             )
+            expired = _expire_waivers(session, portal_id, snapshot.id, at)
             existing = {
                 d.fingerprint: d
                 for d in (
@@ -692,6 +714,7 @@ class Store:
                     baseline_id=baseline.id,
                     first_snapshot_id=snapshot.id,
                     last_snapshot_id=snapshot.id,
+                    note=change.note,
                 )
                 session.add(row)
                 session.flush()
@@ -709,6 +732,7 @@ class Store:
                     "before_json": canonical_json(change.before),
                     "after_json": canonical_json(change.after),
                     "baseline_id": baseline.id,
+                    "note": change.note,
                 }
                 if canonical_json(change.after) != canonical_json(defect.after):
                     _event(session, defect.id, snapshot.id, at, "changed", {"after": change.after})
@@ -720,6 +744,7 @@ class Store:
                     .values(status=DefectStatus.OPEN.value, resolution=None, resolved_at=None)
                 )
                 _event(session, defect.id, snapshot.id, at, "reopened", {})
+            _end_waivers(session, [r.defect.id for r in plan.resolved], at, "drift resolved")
             for resolution in plan.resolved:
                 session.execute(
                     update(DefectRow)
@@ -747,6 +772,7 @@ class Store:
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
                 reopened=tuple(d.id for d, _ in plan.reopened),
                 resolved=tuple(r.defect.id for r in plan.resolved),
+                expired_waivers=tuple(expired),
             ),
         )
 
@@ -767,6 +793,186 @@ def _event(
             event=event,
             detail_json=canonical_json(detail),
         )
+    )
+
+
+def record(
+    session: Session,
+    portal_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    note: str,
+    detail: Mapping[str, JSONValue],
+) -> None:
+    """Append one entry to the governance log (the table refuses updates and deletes)."""
+    session.add(
+        GovernanceLogRow(
+            portal_id=portal_id,
+            at=at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            note=note,
+            detail_json=canonical_json(detail),
+        )
+    )
+
+
+def locked_defects(
+    session: Session,
+    portal: str,
+    portal_id: int,
+    defect_ids: Collection[int],
+    allowed_from: Collection[DefectStatus],
+    becoming: str,
+) -> dict[int, DefectRow]:
+    """The defects' rows, locked until the transaction ends; every one must exist and be in one
+    of the statuses ``allowed_from``, or nothing is decided."""
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(DefectRow)
+            .where(DefectRow.portal_id == portal_id, DefectRow.id.in_(list(defect_ids)))
+            .with_for_update()
+        )
+    }
+    for defect_id in sorted(defect_ids):
+        row = rows.get(defect_id)
+        if row is None:
+            raise UsageError(f"portal {portal!r} has no defect {defect_id}")
+        if DefectStatus(row.status) not in allowed_from:
+            names = sorted(s.value for s in allowed_from)
+            choices = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+            raise UsageError(
+                f"defect {defect_id} is {row.status}; only {choices} defects can become {becoming}"
+            )
+    return rows
+
+
+def defects_subject(defect_ids: Collection[int]) -> str:
+    ids = sorted(defect_ids)
+    text = "defect " if len(ids) == 1 else "defects "
+    text += ", ".join(f"#{i}" for i in ids)
+    return text if len(text) <= 64 else f"{len(ids)} defects"
+
+
+def proposed_version(session: Session, portal_id: int) -> int | None:
+    """The version of the portal's proposed baseline, if one awaits a decision."""
+    return session.scalar(
+        select(BaselineRow.version).where(
+            BaselineRow.portal_id == portal_id,
+            BaselineRow.status == BaselineStatus.PROPOSED.value,
+        )
+    )
+
+
+def baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
+    return BaselineInfo(
+        id=row.id,
+        portal=portal,
+        version=row.version,
+        approved_by=row.approved_by,
+        approved_at=row.approved_at,
+        note=row.note,
+        source_snapshot_id=row.source_snapshot_id,
+        item_count=row.item_count,
+        scopes=tuple(json.loads(row.scopes)),
+        status=BaselineStatus(row.status),
+        source=row.source,
+        proposed_by=row.proposed_by,
+        proposed_at=row.proposed_at,
+        proposal_note=row.proposal_note,
+        rejected_by=row.rejected_by,
+        rejected_at=row.rejected_at,
+        rejection_note=row.rejection_note,
+    )
+
+
+def _expire_waivers(session: Session, portal_id: int, snapshot_id: int, at: datetime) -> list[int]:
+    """Reopen the portal's waived defects whose waiver ran out by ``at``; their ids."""
+    expired = session.execute(
+        select(WaiverRow.id, WaiverRow.defect_id, WaiverRow.until, WaiverRow.reason)
+        .join(DefectRow, WaiverRow.defect_id == DefectRow.id)
+        .where(
+            DefectRow.portal_id == portal_id,
+            DefectRow.status == DefectStatus.WAIVED.value,
+            WaiverRow.ended_at.is_(None),
+            WaiverRow.until <= at,
+        )
+        .order_by(WaiverRow.defect_id)
+    ).all()
+    for waiver_id, defect_id, until, reason in expired:
+        session.execute(
+            update(WaiverRow)
+            .where(WaiverRow.id == waiver_id)
+            .values(ended_at=at, end_reason="expired")
+        )
+        session.execute(
+            update(DefectRow)
+            .where(DefectRow.id == defect_id)
+            .values(status=DefectStatus.OPEN.value)
+        )
+        until_text = until.isoformat()
+        _event(session, defect_id, snapshot_id, at, "waiver-expired", {"until": until_text})
+        record(
+            session,
+            portal_id,
+            at,
+            "hubaudit",
+            "waiver.expired",
+            f"defect #{defect_id}",
+            f"waiver ({reason}) ended {until_text}; the defect is open again",
+            {"defect": defect_id, "until": until_text},
+        )
+    return [defect_id for _w, defect_id, _u, _r in expired]
+
+
+def _end_waivers(session: Session, defect_ids: Sequence[int], at: datetime, why: str) -> None:
+    """End the waivers in force of these defects (their drift went away, or was accepted)."""
+    if defect_ids:
+        session.execute(
+            update(WaiverRow)
+            .where(WaiverRow.defect_id.in_(list(defect_ids)), WaiverRow.ended_at.is_(None))
+            .values(ended_at=at, end_reason=why)
+        )
+
+
+def _with_decisions(session: Session, defects: list[Defect]) -> list[Defect]:
+    """The defects with their latest waiver and the baseline version that takes them in."""
+    ids = [d.id for d in defects]
+    waivers: dict[int, Waiver] = {}
+    accepted: dict[int, int] = {}
+    for batch in _batches(ids):
+        for row in session.scalars(
+            select(WaiverRow).where(WaiverRow.defect_id.in_(batch)).order_by(WaiverRow.id)
+        ):
+            waivers[row.defect_id] = waiver_of(row)  # the latest one wins
+        for defect_id, version in session.execute(
+            select(DefectRow.id, BaselineRow.version)
+            .join(BaselineRow, DefectRow.accepted_baseline_id == BaselineRow.id)
+            .where(DefectRow.id.in_(batch))
+        ):
+            accepted[defect_id] = version
+    return [
+        replace(d, waiver=waivers.get(d.id), accepted_version=accepted.get(d.id))
+        if d.id in waivers or d.id in accepted
+        else d
+        for d in defects
+    ]
+
+
+def waiver_of(row: WaiverRow) -> Waiver:
+    return Waiver(
+        id=row.id,
+        defect_id=row.defect_id,
+        waived_by=row.waived_by,
+        waived_at=row.waived_at,
+        reason=row.reason,
+        until=row.until,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
     )
 
 
@@ -886,6 +1092,7 @@ def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
         resolution=row.resolution,
         resolved_at=row.resolved_at,
         label=row.label,
+        note=row.note,
     )
 
 

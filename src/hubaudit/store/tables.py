@@ -130,17 +130,38 @@ class ItemVersionRow(Base):
 
 
 class BaselineRow(Base):
-    """An approved, immutable version of a portal's architecture."""
+    """A version of a portal's architecture: proposed (a draft that accepted defects and released
+    change requests may still amend), then approved (immutable from then on) or rejected. At most
+    one version per portal is proposed at a time, so every version's predecessor is the approved
+    version before it."""
 
     __tablename__ = "baselines"
-    __table_args__ = (UniqueConstraint("portal_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("portal_id", "version"),
+        Index(
+            "ix_baselines_one_proposed_per_portal",
+            "portal_id",
+            unique=True,
+            postgresql_where=text("status = 'proposed'"),
+            sqlite_where=text("status = 'proposed'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    approved_by: Mapped[str] = mapped_column(String(255))
-    approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    note: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default="approved")
+    # snapshot | files | accepted | release: how the version was first proposed
+    source: Mapped[str] = mapped_column(String(16), server_default="snapshot")
+    proposed_by: Mapped[str] = mapped_column(String(255))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    proposal_note: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rejection_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_snapshot_id: Mapped[int | None] = mapped_column(
         ForeignKey("snapshots.id"), nullable=True
     )
@@ -190,6 +211,12 @@ class DefectRow(Base):
     last_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # why the change is a defect beyond "unplanned", e.g. implemented differently than a CR says
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the proposed (then approved) baseline version that takes this defect's change in
+    accepted_baseline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("baselines.id"), nullable=True
+    )
 
 
 class DefectEventRow(Base):
@@ -203,6 +230,62 @@ class DefectEventRow(Base):
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     event: Mapped[str] = mapped_column(String(16))
+    detail_json: Mapped[str] = mapped_column(Text)
+
+
+class ChangeRequestRow(Base):
+    """A planned change the council approves before it happens: the items it adds, removes or
+    modifies (with the values the council cares about) and the window it may happen in."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # proposed|approved|rejected|released
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    # JSON list of {"op", "key", "expect": {dotted field: value}}
+    changes_json: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    released_baseline_id: Mapped[int | None] = mapped_column(
+        ForeignKey("baselines.id"), nullable=True
+    )
+
+
+class WaiverRow(Base):
+    """A decision to tolerate a defect until a moment; the one with no ``ended_at`` is in force."""
+
+    __tablename__ = "waivers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    defect_id: Mapped[int] = mapped_column(ForeignKey("defects.id"), index=True)
+    waived_by: Mapped[str] = mapped_column(String(255))
+    waived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class GovernanceLogRow(Base):
+    """The council's record: every proposal, approval, rejection, waiver, acceptance and import.
+    Append-only: triggers (migration 0005) refuse UPDATE and DELETE on both databases."""
+
+    __tablename__ = "governance_log"
+    __table_args__ = (Index("ix_governance_log_portal_id_at", "portal_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
     detail_json: Mapped[str] = mapped_column(Text)
 
 

@@ -1,0 +1,271 @@
+"""Change requests as pure functions: reading a planned change, matching drift to what a CR
+approved, a CR's progress in the portal, and the items a release puts into the next baseline.
+
+A change to an item that an approved CR in its window names is ``planned`` when it is what the CR
+approved: the same operation and, where the CR states values, those values. Otherwise it stays a
+defect and says how it differs ("implemented differently than approved").
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hubaudit.compare import apply_changes, dotted, field_changes
+from hubaudit.errors import UsageError
+from hubaudit.model import (
+    Change,
+    ChangeOp,
+    ChangeRequest,
+    Classification,
+    JSONValue,
+    Kind,
+    PlannedChange,
+)
+from hubaudit.snapshot import canonical_json
+
+_OPS = {
+    "add": ChangeOp.ADDED,
+    "added": ChangeOp.ADDED,
+    "remove": ChangeOp.REMOVED,
+    "removed": ChangeOp.REMOVED,
+    "modify": ChangeOp.MODIFIED,
+    "modified": ChangeOp.MODIFIED,
+}
+_VERB = {ChangeOp.ADDED: "add", ChangeOp.REMOVED: "remove", ChangeOp.MODIFIED: "modify"}
+_MISSING: Any = object()
+
+CHANGE_HELP = (
+    'OP KEY [FIELD=VALUE ...], e.g. "add property:deals:renewal_date type=date '
+    'groupName=dealinformation"; OP is add, remove or modify; FIELD is a dotted field of the '
+    "item's canonical form (as `hubaudit show` prints it); VALUE is JSON, or else text"
+)
+
+
+def parse_planned_change(text: str) -> PlannedChange:
+    """``add property:deals:renewal_date type=date "label=Renewal date"`` → a planned change."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"--change {text!r}: {exc}") from exc
+    if len(words) < 2 or words[0].lower() not in _OPS:
+        raise UsageError(f"--change {text!r}: expected {CHANGE_HELP}")
+    op = _OPS[words[0].lower()]
+    key = words[1]
+    kind = key.split(":", 1)[0]
+    if kind not in {k.value for k in Kind} or ":" not in key or key.endswith(":"):
+        raise UsageError(
+            f"--change {text!r}: {key!r} is not an item key (kind:…, e.g. property:deals:amount)"
+        )
+    expect: dict[str, JSONValue] = {}
+    for word in words[2:]:
+        name, equals, value = word.partition("=")
+        if not equals or not name or name.startswith(".") or name.endswith("."):
+            raise UsageError(f"--change {text!r}: {word!r} is not FIELD=VALUE")
+        if name in expect:
+            raise UsageError(f"--change {text!r}: {name} is given twice")
+        expect[name] = _value(value)
+    if op is ChangeOp.REMOVED and expect:
+        raise UsageError(f"--change {text!r}: a removal has no values to expect")
+    return PlannedChange(op=op, key=key, expect=expect)
+
+
+def _value(text: str) -> JSONValue:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def describe_planned(planned: PlannedChange) -> str:
+    values = " ".join(f"{name}={json.dumps(v)}" for name, v in sorted(planned.expect.items()))
+    return f"{_VERB[planned.op]} {planned.key}" + (f" {values}" if values else "")
+
+
+def resolve_field(payload: JSONValue, field: str) -> JSONValue:
+    """The value at a dotted field; a map key that itself holds dots is found too (the longest
+    key that matches wins). ``_MISSING`` when there is none."""
+    parts = field.split(".")
+    return _resolve(payload, parts)
+
+
+def _resolve(value: JSONValue, parts: list[str]) -> JSONValue:
+    if not parts:
+        return value
+    if isinstance(value, Mapping):
+        for end in range(len(parts), 0, -1):
+            name = ".".join(parts[:end])
+            if name in value:
+                found = _resolve(value[name], parts[end:])
+                if found is not _MISSING:
+                    return found
+        return _MISSING
+    if isinstance(value, list) and parts[0].isdigit() and int(parts[0]) < len(value):
+        return _resolve(value[int(parts[0])], parts[1:])
+    return _MISSING
+
+
+def _shown(value: JSONValue) -> str:
+    return "absent" if value is _MISSING else json.dumps(value, ensure_ascii=False)
+
+
+def _same(a: JSONValue, b: JSONValue) -> bool:
+    return a is not _MISSING and canonical_json(a) == canonical_json(b)
+
+
+def unmet(
+    planned: PlannedChange, payload: JSONValue, fields: Sequence[str] | None = None
+) -> list[str]:
+    """The expected values the payload does not have (of ``fields`` only, if given)."""
+    return [
+        f"{name} is {_shown(resolve_field(payload, name))}, approved {_shown(expected)}"
+        for name, expected in sorted(planned.expect.items())
+        if (fields is None or name in fields) and not _same(resolve_field(payload, name), expected)
+    ]
+
+
+def _related(a: str, b: str) -> bool:
+    """Is one dotted field the other or inside it?"""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _mismatch(change: Change, planned: PlannedChange, after: JSONValue) -> str | None:
+    """How the change differs from the planned one; ``None`` when it is what was approved."""
+    if planned.op is not change.op:
+        return f"planned to {_VERB[planned.op]} it, but it was {change.op.value}"
+    if change.op is ChangeOp.REMOVED:
+        return None
+    if change.op is ChangeOp.ADDED:
+        problems = unmet(planned, after)
+        return "; ".join(problems) if problems else None
+    if not planned.expect:
+        return None
+    assert change.field is not None
+    related = [name for name in planned.expect if _related(name, change.field)]
+    if not related:
+        return f"{change.field} changed; it approved changes to {', '.join(sorted(planned.expect))}"
+    problems = unmet(planned, after, related)
+    return "; ".join(problems) if problems else None
+
+
+def classify_planned(
+    change: Change, requests: Sequence[ChangeRequest], after: JSONValue
+) -> Change | None:
+    """The change as planned by the first CR that approved it, or as a defect that says how it
+    differs from the CRs that name its item; ``None`` when no CR names the item.
+
+    ``requests`` are the CRs in force when the change was seen; ``after`` is the item's payload
+    in the snapshot (``None`` when it was removed)."""
+    naming = [(cr, p) for cr in requests for p in cr.changes if p.key == change.key]
+    if not naming:
+        return None
+    problems = []
+    for cr, planned in naming:
+        problem = _mismatch(change, planned, after)
+        if problem is None:
+            return replace(
+                change,
+                classification=Classification.PLANNED,
+                change_request=cr.id,
+                note=f"planned by CR-{cr.id}: {cr.title}",
+            )
+        problems.append(f"CR-{cr.id}: {problem}")
+    return replace(
+        change,
+        classification=Classification.DEFECT,
+        change_request=naming[0][0].id,
+        note="implemented differently than approved (" + "; ".join(problems) + ")",
+    )
+
+
+# progress -----------------------------------------------------------------------------------
+
+DONE = "done"
+NOT_STARTED = "not started"
+NOT_VERIFIED = "not verified"
+
+
+@dataclass(frozen=True)
+class PlannedState:
+    planned: PlannedChange
+    state: str  # done | not started | not verified | differs: …
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the portal has come with a CR: per planned change, and overall."""
+
+    request: ChangeRequest
+    states: tuple[PlannedState, ...]
+
+    @property
+    def summary(self) -> str:
+        done = sum(1 for s in self.states if s.state == DONE)
+        if done == len(self.states):
+            return "implemented"
+        if any(s.state == NOT_VERIFIED for s in self.states):
+            return "not verified"
+        if done == 0 and all(s.state == NOT_STARTED for s in self.states):
+            return "not started"
+        return "partially implemented"
+
+
+def planned_state(planned: PlannedChange, before: JSONValue, now: JSONValue, verified: bool) -> str:
+    """The state of one planned change: ``before`` is the item in the approved baseline, ``now``
+    in the latest snapshot (``None`` for absent); ``verified`` says the snapshot read its part."""
+    if not verified:
+        return NOT_VERIFIED
+    if planned.op is ChangeOp.REMOVED:
+        return DONE if now is None else NOT_STARTED
+    if now is None:
+        return NOT_STARTED if planned.op is ChangeOp.ADDED else "differs: the item is gone"
+    if planned.op is ChangeOp.ADDED:
+        problems = unmet(planned, now)
+    elif not planned.expect:
+        return (
+            DONE
+            if before is None or canonical_json(before) != canonical_json(now)
+            else (NOT_STARTED)
+        )
+    else:
+        problems = unmet(planned, now)
+        if problems and before is not None and canonical_json(before) == canonical_json(now):
+            return NOT_STARTED
+    return DONE if not problems else "differs: " + "; ".join(problems)
+
+
+# release ------------------------------------------------------------------------------------
+
+
+def released_payload(
+    planned: PlannedChange, kind: Kind, base: JSONValue, now: JSONValue
+) -> JSONValue:
+    """The item as the next baseline holds it once the CR is released: taken from the portal,
+    except that a modification with stated values takes in only the field changes those values
+    cover, so that unapproved edits of the same item stay defects."""
+    if planned.op is ChangeOp.REMOVED:
+        return None
+    if planned.op is ChangeOp.ADDED or not planned.expect or base is None:
+        return now
+    covered = [
+        Change(kind, planned.key, ChangeOp.MODIFIED, dotted(path), path, old, new)
+        for path, old, new in field_changes(base, now)
+        if any(_related(name, dotted(path)) for name in planned.expect)
+    ]
+    return apply_changes(base, covered)
+
+
+def accepted_payload(change: Change, base: JSONValue) -> JSONValue:
+    """The item as the next baseline holds it once one defect's change is accepted."""
+    if change.op is ChangeOp.ADDED:
+        return change.after
+    if change.op is ChangeOp.REMOVED:
+        return None
+    if base is None:
+        raise UsageError(
+            f"{change.key} is not in the baseline, so its {change.field} change cannot be accepted"
+        )
+    return apply_changes(base, [change])

@@ -1,0 +1,535 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hubaudit.errors import ConfigError
+from hubaudit.governance.ignore import (
+    REASON_REQUIRED,
+    IgnoreRule,
+    ignored_by,
+    load_ignore_rules,
+    parse_ignore_rules,
+    suggest_rules,
+)
+from hubaudit.model import Change, ChangeOp, Kind
+
+
+def field_change(kind: Kind, key: str, *path: str | int) -> Change:
+    return Change(
+        kind=kind,
+        key=key,
+        op=ChangeOp.MODIFIED,
+        field=".".join(str(part) for part in path),
+        path=tuple(path),
+        before=1,
+        after=2,
+    )
+
+
+def whole_change(kind: Kind, key: str, op: ChangeOp) -> Change:
+    payload = {"name": key}
+    return Change(
+        kind=kind,
+        key=key,
+        op=op,
+        field=None,
+        path=(),
+        before=payload if op is ChangeOp.REMOVED else None,
+        after=payload if op is ChangeOp.ADDED else None,
+    )
+
+
+def rules(text: str) -> tuple[IgnoreRule, ...]:
+    return parse_ignore_rules(text, "ignore.toml")
+
+
+def ignored(change: Change, found: tuple[IgnoreRule, ...]) -> bool:
+    return ignored_by(change, found) is not None
+
+
+def prop(key: str, *path: str | int) -> Change:
+    return field_change(Kind.PROPERTY, key, *path)
+
+
+DISPLAY_ORDER = """\
+# options are renumbered by HubSpot
+
+[[ignore]]
+kind = "property"
+key = "property:*"
+field = "options.*.displayOrder"
+op = ["modified"]
+reason = "HubSpot renumbers option order when anyone drags an option"
+"""
+
+
+def test_display_order_of_every_option_of_every_property() -> None:
+    found = rules(DISPLAY_ORDER)
+    assert ignored(prop("property:deals:stage_x", "options", "gold", "displayOrder"), found)
+    assert ignored(prop("property:contacts:tier", "options", "silver", "displayOrder"), found)
+    assert not ignored(prop("property:deals:stage_x", "options", "gold", "label"), found)
+    stage = field_change(Kind.PIPELINE, "pipeline:deals:default", "stages", "s1", "displayOrder")
+    assert not ignored(stage, found)
+    # the kind filter alone stops it: a pipeline change with a property-like path
+    lookalike = field_change(Kind.PIPELINE, "pipeline:deals:p", "options", "gold", "displayOrder")
+    assert not ignored(lookalike, found)
+    (rule,) = found
+    assert rule == IgnoreRule(
+        index=1,
+        reason="HubSpot renumbers option order when anyone drags an option",
+        kind=Kind.PROPERTY,
+        key="property:*",
+        field=("options", "*", "displayOrder"),
+        ops=frozenset({ChangeOp.MODIFIED}),
+        file="ignore.toml",
+        line=3,
+    )
+    assert rule.describe() == "ignore.toml:3 rule 1 (property:* options.*.displayOrder op=modified)"
+
+
+def test_globstar_stands_for_any_number_of_segments_none_included() -> None:
+    found = rules('[[ignore]]\nfield = "**.displayOrder"\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "displayOrder"), found)
+    assert ignored(prop("property:deals:a", "options", "gold", "displayOrder"), found)
+    assert not ignored(prop("property:deals:a", "options", "gold", "label"), found)
+
+    found = rules('[[ignore]]\nfield = "options.**.label"\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "options", "label"), found)
+    assert ignored(prop("property:deals:a", "options", "x", "y", "label"), found)
+    assert not ignored(prop("property:deals:a", "other", "label"), found)
+
+    everything = rules('[[ignore]]\nfield = "**"\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "x"), everything)
+    # `**` is still a field pattern: a whole item is not a field
+    assert not ignored(whole_change(Kind.PROPERTY, "property:deals:a", ChangeOp.ADDED), everything)
+
+
+def test_a_rule_matches_changes_at_or_below_its_path() -> None:
+    found = rules('[[ignore]]\nfield = "options"\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "options"), found)
+    assert ignored(prop("property:deals:a", "options", "gold", "label"), found)
+    assert not ignored(prop("property:deals:a", "optionsX"), found)
+    assert not ignored(prop("property:deals:a", "label"), found)
+
+    deeper = rules('[[ignore]]\nfield = "options.gold"\nreason = "r"\n')
+    assert not ignored(prop("property:deals:a", "options"), deeper)
+
+    within = rules('[[ignore]]\nfield = "display*"\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "displayOrder"), within)
+    assert ignored(prop("property:deals:a", "display"), within)
+    assert not ignored(prop("property:deals:a", "label", "displayOrder"), within)
+
+
+def test_path_parts_are_compared_as_text() -> None:
+    found = rules('[[ignore]]\nfield = "stages.2.label"\nreason = "r"\n')
+    assert ignored(field_change(Kind.PIPELINE, "pipeline:deals:p", "stages", 2, "label"), found)
+
+
+def test_the_list_form_holds_literal_dots_and_stars() -> None:
+    found = rules('[[ignore]]\nfield = ["options", "a.b", "la[*]el"]\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "options", "a.b", "la*el"), found)
+    assert not ignored(prop("property:deals:a", "options", "a.b", "label"), found)
+    assert not ignored(prop("property:deals:a", "options", "a", "b", "la*el"), found)
+    assert found[0].describe() == 'ignore.toml:1 rule 1 (* ["options", "a.b", "la[*]el"])'
+
+    dotted = rules('[[ignore]]\nfield = "options.a.b"\nreason = "r"\n')
+    assert not ignored(prop("property:deals:a", "options", "a.b"), dotted)
+    assert ignored(prop("property:deals:a", "options", "a", "b"), dotted)
+
+    empty_key = rules('[[ignore]]\nfield = ["options", ""]\nreason = "r"\n')
+    assert ignored(prop("property:deals:a", "options", "", "label"), empty_key)
+
+
+def test_whole_item_changes_are_matched_only_by_rules_without_field() -> None:
+    added = whole_change(Kind.WORKFLOW, "workflow:42", ChangeOp.ADDED)
+    removed = whole_change(Kind.WORKFLOW, "workflow:42", ChangeOp.REMOVED)
+    whole = rules('[[ignore]]\nkey = "workflow:42"\nreason = "a sandbox workflow"\n')
+    assert ignored(added, whole)
+    assert ignored(removed, whole)
+    assert ignored(field_change(Kind.WORKFLOW, "workflow:42", "name"), whole)
+    with_field = rules('[[ignore]]\nkey = "workflow:42"\nfield = "*"\nreason = "r"\n')
+    assert not ignored(added, with_field)
+    assert not ignored(removed, with_field)
+
+
+def test_op_filter() -> None:
+    found = rules('[[ignore]]\nkind = "workflow"\nop = "added"\nreason = "r"\n')
+    assert ignored(whole_change(Kind.WORKFLOW, "workflow:1", ChangeOp.ADDED), found)
+    assert not ignored(whole_change(Kind.WORKFLOW, "workflow:1", ChangeOp.REMOVED), found)
+    assert not ignored(field_change(Kind.WORKFLOW, "workflow:1", "name"), found)
+    both = rules('[[ignore]]\nkind = "workflow"\nop = ["added", "removed"]\nreason = "r"\n')
+    assert ignored(whole_change(Kind.WORKFLOW, "workflow:1", ChangeOp.REMOVED), both)
+    assert both[0].describe() == "ignore.toml:1 rule 1 (workflow * op=added,removed)"
+
+
+def test_kind_filter() -> None:
+    found = rules('[[ignore]]\nkind = "pipeline"\nfield = "**.displayOrder"\nreason = "r"\n')
+    assert ignored(
+        field_change(Kind.PIPELINE, "pipeline:deals:p", "stages", "s", "displayOrder"), found
+    )
+    assert not ignored(prop("property:deals:a", "options", "gold", "displayOrder"), found)
+    group = field_change(Kind.PROPERTY_GROUP, "property_group:deals:g", "displayOrder")
+    assert not ignored(group, rules('[[ignore]]\nkind = "property"\nreason = "r"\n'))
+
+
+NEGATION = """\
+[[ignore]]
+key = "property:deals:*"
+reason = "the deals team owns deal properties"
+
+[[ignore]]
+key = "property:deals:*"
+field = "fieldType"
+negate = true
+reason = "a changed field type breaks integrations: always report it"
+
+[[ignore]]
+key = "property:deals:legacy_*"
+field = "fieldType"
+reason = "legacy properties are being migrated"
+"""
+
+
+def test_the_last_matching_rule_decides_and_a_negation_takes_changes_back() -> None:
+    first, negation, last = rules(NEGATION)
+    assert ignored_by(prop("property:deals:amount", "label"), (first, negation, last)) == first
+    field_type = prop("property:deals:amount", "fieldType")
+    assert ignored_by(field_type, (first, negation, last)) is None
+    legacy = prop("property:deals:legacy_code", "fieldType")
+    assert ignored_by(legacy, (first, negation, last)) == last
+    assert ignored_by(legacy, (first, negation)) is None
+    # order is the meaning: a negation before the rule it would undo undoes nothing
+    assert ignored_by(field_type, (negation, first)) == first
+    assert not ignored(prop("property:contacts:email", "label"), (first, negation, last))
+    assert negation.describe() == "ignore.toml:5 rule 2 (!property:deals:* fieldType)"
+    assert (negation.index, negation.line, negation.negate) == (2, 5, True)
+
+
+def test_no_rules_at_all_is_valid() -> None:
+    assert rules("") == ()
+    assert rules("# nothing to ignore yet\n") == ()
+    assert rules("ignore = []\n") == ()
+
+
+def test_inline_rules_point_at_their_ignore_line() -> None:
+    (rule,) = rules('# inline\nignore = [{ key = "user:*", reason = "r" }]\n')
+    assert (rule.key, rule.line) == ("user:*", 2)
+    with pytest.raises(ConfigError) as caught:
+        rules('# inline\nignore = [{ key = "user:*" }]\n')
+    assert (caught.value.line, caught.value.key) == (2, "ignore[0].reason")
+
+
+def test_load_reads_the_file_and_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "ignore.toml"
+    path.write_text(DISPLAY_ORDER, encoding="utf-8")
+    (rule,) = load_ignore_rules(path)
+    assert (rule.file, rule.line) == (str(path), 3)
+    with pytest.raises(ConfigError, match="ignore file not found") as caught:
+        load_ignore_rules(tmp_path / "missing.toml")
+    assert caught.value.file == str(tmp_path / "missing.toml")
+    path.write_bytes(b'[[ignore]]\nreason = "\xff"\n')
+    with pytest.raises(ConfigError, match="cannot read ignore file"):
+        load_ignore_rules(path)
+
+
+RULE = '[[ignore]]\nreason = "r"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        pytest.param('[[ignore]]\nreason = "r\n', 2, None, "not valid TOML: ", id="not-toml"),
+        pytest.param(
+            RULE + 'reason = "again"\n', 3, None, "Cannot overwrite a value", id="duplicate-key"
+        ),
+        pytest.param("[[ignore]]\nreason =", 2, None, "not valid TOML", id="at-end"),
+        pytest.param(RULE + "\n[defaults]\nkind = 1\n", 4, "defaults", "known keys: ignore"),
+        pytest.param("ignores = 1\n", 1, "ignores", "unknown key", id="top-level-key"),
+        pytest.param('[ignore]\nreason = "r"\n', 1, "ignore", "array of tables", id="table"),
+        pytest.param("ignore = 3\n", 1, "ignore", "array of tables", id="not-array"),
+        pytest.param("\nignore = [1]\n", 2, "ignore", "must be a table", id="not-tables"),
+        pytest.param(
+            RULE + '\n[[ignore]]\nreason = "r"\nfields = "x"\n',
+            6,
+            "ignore[1].fields",
+            "unknown key; known keys: field, key, kind, negate, op, reason",
+            id="unknown-key",
+        ),
+        pytest.param(
+            RULE + '\n[[ignore]]\nkey = "user:*"\n', 4, "ignore[1].reason", REASON_REQUIRED
+        ),
+        pytest.param('[[ignore]]\nreason = "  "\n', 2, "ignore[0].reason", REASON_REQUIRED),
+        pytest.param("[[ignore]]\nreason = 3\n", 2, "ignore[0].reason", "must be a string"),
+        pytest.param(
+            RULE + 'kind = "properties"\n', 3, "ignore[0].kind", "unknown kind; known kinds: "
+        ),
+        pytest.param(RULE + "kind = 3\n", 3, "ignore[0].kind", "unknown kind", id="kind-int"),
+        pytest.param(RULE + 'op = "changed"\n', 3, "ignore[0].op", "must be one of added, "),
+        pytest.param(RULE + 'op = ["added", "x"]\n', 3, "ignore[0].op", "must be one of"),
+        pytest.param(RULE + "op = []\n", 3, "ignore[0].op", "non-empty list", id="op-empty"),
+        pytest.param(RULE + "op = 1\n", 3, "ignore[0].op", "must be one of", id="op-int"),
+        pytest.param(RULE + 'key = ""\n', 3, "ignore[0].key", "non-empty key glob"),
+        pytest.param(RULE + 'key = " "\n', 3, "ignore[0].key", "non-empty key glob"),
+        pytest.param(RULE + "key = 7\n", 3, "ignore[0].key", "non-empty key glob"),
+        pytest.param(RULE + 'field = ""\n', 3, "ignore[0].field", "must not be empty"),
+        pytest.param(RULE + 'field = "a..b"\n', 3, "ignore[0].field", "empty segment"),
+        pytest.param(RULE + 'field = "a."\n', 3, "ignore[0].field", "empty segment"),
+        pytest.param(RULE + "field = []\n", 3, "ignore[0].field", "must be a path pattern"),
+        pytest.param(RULE + "field = [1]\n", 3, "ignore[0].field", "must be a path pattern"),
+        pytest.param(RULE + "field = 1\n", 3, "ignore[0].field", "must be a path pattern"),
+        pytest.param(RULE + 'negate = "yes"\n', 3, "ignore[0].negate", "must be true or false"),
+        pytest.param(
+            RULE + 'kind = "property"\nkey = "pipeline:*"\n',
+            4,
+            "ignore[0].key",
+            "can never match a property item: their keys start with property:",
+            id="key-of-another-kind",
+        ),
+        pytest.param(
+            RULE + 'kind = "property"\nkey = "property_group:deals:*"\n',
+            4,
+            "ignore[0].key",
+            "can never match a property item",
+            id="key-of-a-longer-kind",
+        ),
+        pytest.param(
+            RULE + 'kind = "property"\nkey = "property"\n',
+            4,
+            "ignore[0].key",
+            "can never match a property item",
+            id="exact-key-without-colon",
+        ),
+        pytest.param(
+            RULE + 'key = "proprety:*"\n',
+            3,
+            "ignore[0].key",
+            "item keys start with their kind",
+            id="key-of-no-kind",
+        ),
+        pytest.param(
+            RULE + 'field = "name"\nop = ["added", "removed"]\n',
+            4,
+            "ignore[0].op",
+            "a rule with a field only matches modified fields",
+            id="field-with-whole-item-ops",
+        ),
+    ],
+)
+def test_every_mistake_names_its_line_and_key(
+    text: str, line: int, key: str | None, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        rules("# ignore rules\n" + text)
+    error = caught.value
+    assert error.file == "ignore.toml"
+    assert (error.line, error.key) == (line + 1, key)
+    assert message in str(error)
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("property", "property:*"),
+        ("property", "prop*"),
+        ("property", "*"),
+        ("property", "*:deals:*"),
+        ("property_group", "property_*"),
+        (None, "property_group:deals:*"),
+        (None, "pro*"),
+        ("pipeline", "pipeline:deals:[ab]*"),
+    ],
+)
+def test_key_globs_that_can_match_are_accepted(kind: str | None, key: str) -> None:
+    kind_line = f'kind = "{kind}"\n' if kind else ""
+    (rule,) = rules(f'[[ignore]]\n{kind_line}key = "{key}"\nreason = "r"\n')
+    assert rule.key == key
+
+
+def test_globstar_anywhere_is_allowed() -> None:
+    (rule,) = rules('[[ignore]]\nfield = "**.**.options.**"\nreason = "r"\n')
+    assert rule.field == ("**", "**", "options", "**")
+    assert ignored(prop("property:deals:a", "options"), (rule,))
+
+
+# ---- suggestions ------------------------------------------------------------------------------
+
+
+def fill_reasons(text: str) -> str:
+    return "\n".join(
+        'reason = "accepted noise"' if line == 'reason = ""' else line for line in text.splitlines()
+    )
+
+
+def test_nothing_drifting_suggests_nothing() -> None:
+    text = suggest_rules([])
+    assert text.startswith("# nothing is drifting")
+    assert rules(text) == ()
+
+
+def test_suggestions_generalise_only_where_changes_differ() -> None:
+    changes = [
+        prop("property:deals:stage", "options", "gold", "displayOrder"),
+        prop("property:deals:stage", "options", "silver", "displayOrder"),
+        prop("property:deals:tier", "options", "gold", "displayOrder"),
+        prop("property:contacts:tier", "options", "gold", "label"),
+        prop("property:deals:tier", "options", "gold", "label"),
+        prop("property:deals:amount", "description"),
+        field_change(Kind.PIPELINE, "pipeline:deals:default", "stages", "s1", "displayOrder"),
+        field_change(Kind.PIPELINE, "pipeline:deals:default", "stages", "s2", "displayOrder"),
+        whole_change(Kind.WORKFLOW, "workflow:9", ChangeOp.ADDED),
+        whole_change(Kind.PROPERTY, "property:deals:gone", ChangeOp.REMOVED),
+    ]
+    text = suggest_rules(changes)
+    expected_rules = [
+        ("property", "property:deals:*", "options.*.displayOrder"),
+        ("pipeline", "pipeline:deals:default", "stages.*.displayOrder"),
+        ("property", "property:*", "options.gold.label"),
+        ("property", "property:deals:amount", "description"),
+    ]
+    found = tuple(tomllib.loads(text)["ignore"])
+    assert [(r["kind"], r["key"], r["field"]) for r in found] == expected_rules
+    assert all(r["reason"] == "" for r in found)
+    assert text.startswith(
+        "# Ignore rules suggested from 10 current changes drifting now.\n"
+        '# Every rule needs a reason: hubaudit refuses this file until each reason = "" says\n'
+    )
+    assert (
+        "# covers 3 current changes, e.g.:\n"
+        "#   property:deals:stage options.gold.displayOrder\n"
+        "#   property:deals:stage options.silver.displayOrder\n"
+        "#   property:deals:tier options.gold.displayOrder\n"
+        "[[ignore]]\n"
+        'kind = "property"\n'
+        'key = "property:deals:*"\n'
+        'field = "options.*.displayOrder"\n'
+        'reason = ""\n'
+    ) in text
+    assert "# covers 1 current change, e.g.:\n#   property:deals:amount description\n" in text
+    assert text.endswith(
+        "# not suggested: whole items added or removed are real architecture changes;\n"
+        "# accept them into a baseline or revert them:\n"
+        "#   removed property:deals:gone\n"
+        "#   added workflow:9\n"
+    )
+
+
+def test_suggestions_are_refused_until_every_reason_is_written() -> None:
+    changes = [
+        prop("property:deals:a", "options", "x", "displayOrder"),
+        prop("property:deals:b", "label"),
+    ]
+    text = suggest_rules(changes)
+    with pytest.raises(ConfigError, match="needs a reason") as caught:
+        rules(text)
+    line = caught.value.line
+    assert caught.value.key == "ignore[0].reason"
+    assert line is not None
+    assert text.splitlines()[line - 1] == 'reason = ""'
+    found = rules(fill_reasons(text))
+    assert len(found) == 2
+    assert all(ignored(change, found) for change in changes)
+
+
+def test_suggestions_escape_what_hubspot_puts_in_keys_and_fields() -> None:
+    key = 'property:deals:a"b\\c\nd]#é*?[\ud800'
+    changes = [
+        prop(key, "options", 'x."y', "displayOrder"),
+        prop(key, "options", "", "displayOrder"),
+        prop(key, "**", "lab\x00el"),
+        prop(key, "a.b", "c"),
+        prop("property:deals:plain", "", "*"),
+    ]
+    text = suggest_rules(changes)
+    text.encode("utf-8")  # no lone surrogate left: the file can be written
+    found_rules = {(r["key"], str(r["field"])) for r in tomllib.loads(text)["ignore"]}
+    escaped_key = 'property:deals:a"b\\c\nd]#é[*][?][[]?'
+    assert found_rules == {
+        (escaped_key, "options.*.displayOrder"),
+        (escaped_key, "[*][*].lab\x00el"),
+        (escaped_key, "['a.b', 'c']"),
+        ("property:deals:plain", "['', '[*]']"),
+    }
+    assert '#   property:deals:a"b\\\\c\\u000ad]#é*?[\\ud800 options.x."y.displayOrder' in text
+    found = rules(fill_reasons(text))
+    assert all(ignored(change, found) for change in changes)
+    assert not ignored(prop("property:deals:plain", "label"), found)
+    assert not ignored(prop(key, "**", "label"), found)
+
+
+WEIRD = ['"', "\\", "\n", "\t", "]", "[", "#", "*", "?", ".", ":", " ", "é", "\x00", "\x7f"]
+WEIRD += ["\u2028", "'", "=", "**", "a", "b"]
+SURROGATES = ["\ud800", "\udfff"]
+
+
+def text(surrogates: bool) -> st.SearchStrategy[str]:
+    weird = st.sampled_from(WEIRD + SURROGATES if surrogates else WEIRD)
+    chars = st.characters(exclude_categories=()) if surrogates else st.characters()
+    return st.lists(st.one_of(weird, chars), max_size=4).map("".join)
+
+
+def segment(surrogates: bool) -> st.SearchStrategy[str | int]:
+    # glob characters as keys often, so that a pattern not escaped would match too much
+    keys = ["*", "[ab]", "a", "b", "label", "a.b", ""]
+    usual = st.sampled_from(keys + SURROGATES if surrogates else keys)
+    return st.one_of(usual, usual, usual, text(surrogates), st.integers(0, 2))
+
+
+KIND = st.sampled_from([Kind.PROPERTY, Kind.PROPERTY_GROUP, Kind.PIPELINE])
+
+
+@st.composite
+def drifting_changes(draw: st.DrawFn) -> list[Change]:
+    """Changes drawn from a few keys and segments, so that many share kind, leaf and length."""
+    surrogates = draw(st.booleans())
+    # every key starts with its kind and a colon, as collectors write them
+    rest = st.one_of(st.sampled_from(["deals:a", "deals:b", "c"]), text(surrogates))
+    items = draw(st.lists(st.tuples(KIND, rest), min_size=1, max_size=4))
+    segments = draw(st.lists(segment(surrogates), min_size=1, max_size=4))
+    changes = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind, tail = draw(st.sampled_from(items))
+        key = f"{kind.value}:{tail}"
+        op = draw(st.sampled_from([ChangeOp.MODIFIED] * 4 + [ChangeOp.ADDED, ChangeOp.REMOVED]))
+        if op is ChangeOp.MODIFIED:
+            path = draw(st.lists(st.sampled_from(segments), min_size=1, max_size=3))
+            changes.append(field_change(kind, key, *path))
+        else:
+            changes.append(whole_change(kind, key, op))
+    return changes
+
+
+def has_surrogate(change: Change) -> bool:
+    text = change.key + "".join(str(part) for part in change.path)
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(drifting_changes())
+def test_suggestions_are_valid_toml_and_ignore_what_they_came_from(
+    changes: list[Change],
+) -> None:
+    text = suggest_rules(changes)
+    text.encode("utf-8")
+    tomllib.loads(text)
+    field_changes = [change for change in changes if change.path]
+    if field_changes:
+        with pytest.raises(ConfigError, match="needs a reason"):
+            rules(text)
+    found = rules(fill_reasons(text))
+    for change in changes:
+        assert ignored(change, found) == bool(change.path), change
+    # each rule says truly how many current changes it covers
+    counts = [int(line.split()[2]) for line in text.splitlines() if line.startswith("# covers ")]
+    assert counts == [sum(rule.matches(change) for change in changes) for rule in found]
+    assert counts == sorted(counts, reverse=True)
+    if not any(has_surrogate(change) for change in changes):
+        # no suggestion reaches into changes of another kind, leaf or length, except below its
+        # path (a lone surrogate becomes `?`, which may)
+        for change in field_changes:
+            same_length = [rule for rule in found if len(rule.field or ()) == len(change.path)]
+            assert sum(rule.matches(change) for rule in same_length) == 1, change
