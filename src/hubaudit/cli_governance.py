@@ -13,6 +13,7 @@ from hubaudit.audit import require_baseline, resolve_snapshot, utc_now
 from hubaudit.compare import compare
 from hubaudit.config import Config
 from hubaudit.council import (
+    MAX_NAME,
     accept_defects,
     decide_proposed,
     export_baseline,
@@ -164,7 +165,9 @@ def baseline_command(args: argparse.Namespace, config: Config, store: Store, out
     if action == "import":
         if args.portal:
             config.portal(args.portal)
-        baseline = import_baseline(store, Path(args.directory), args.by, args.note, args.portal)
+        baseline = import_baseline(
+            store, Path(args.directory), args.by, args.note, args.portal, known=config.portal
+        )
         print(
             f"baseline v{baseline.version} of {terminal_safe(baseline.portal)} proposed from "
             f"{terminal_safe(args.directory)} ({baseline.item_count} items); "
@@ -339,8 +342,11 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
     if action == "create":
         if not args.title.strip():
             raise UsageError("a change request needs a --title")
-        if not args.by.strip():
-            raise UsageError("a change request needs the name of who requests it (--by)")
+        if not args.by.strip() or len(args.by.strip()) > MAX_NAME:
+            raise UsageError(
+                f"a change request needs the name of who requests it (--by, at most {MAX_NAME} "
+                "characters)"
+            )
         changes = [parse_planned_change(text) for text in args.change]
         keys = [c.key for c in changes]
         twice = sorted({k for k in keys if keys.count(k) > 1})
@@ -367,8 +373,8 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
         )
         return 0
     if action in ("approve", "reject"):
-        if not args.by.strip() or not args.note.strip():
-            raise UsageError("a decision needs --by and a --note")
+        if not args.by.strip() or not args.note.strip() or len(args.by.strip()) > MAX_NAME:
+            raise UsageError(f"a decision needs --by (at most {MAX_NAME} characters) and a --note")
         request = governance.decide_request(
             args.portal,
             args.id,

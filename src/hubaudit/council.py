@@ -16,6 +16,7 @@ from hubaudit.audit import Clock, utc_now
 from hubaudit.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import (
+    DONE,
     PlannedState,
     Progress,
     accepted_payload,
@@ -40,14 +41,18 @@ from hubaudit.model import (
 from hubaudit.snapshot import content_hash
 from hubaudit.store.governance import Compose, DraftItem, GovernanceStore, PayloadsIn
 from hubaudit.store.repository import Store, defects_subject
-from hubaudit.timetravel import parse_moment
 
 log = get_logger(__name__)
+
+
+MAX_NAME = 255
 
 
 def _named(by: str, note: str | None, what: str, *, note_required: bool = True) -> tuple[str, str]:
     if not by.strip():
         raise UsageError(f"{what} needs the name of who decides (--by)")
+    if len(by.strip()) > MAX_NAME:
+        raise UsageError(f"--by is a person's name: at most {MAX_NAME} characters")
     if note_required and not (note or "").strip():
         raise UsageError(f"{what} needs a note saying why (--note)")
     return by.strip(), (note or "").strip()
@@ -55,18 +60,26 @@ def _named(by: str, note: str | None, what: str, *, note_required: bool = True) 
 
 def parse_start(text: str) -> datetime:
     """A date means the start of that day (UTC); a time without a zone is UTC."""
-    stripped = text.strip()
-    if len(stripped) == 10:
-        try:
-            return datetime.combine(date.fromisoformat(stripped), time(), UTC)
-        except ValueError as exc:
-            raise UsageError(f"{text!r} is not a date (YYYY-MM-DD) or time") from exc
-    return parse_moment(stripped)
+    return _parse_date(text, time.min)
 
 
 def parse_end(text: str) -> datetime:
     """A date means through the end of that day (UTC); a time without a zone is UTC."""
-    return parse_moment(text.strip())
+    return _parse_date(text, time.max)
+
+
+def _parse_date(text: str, at: time) -> datetime:
+    stripped = text.strip()
+    try:
+        if len(stripped) == 10:
+            return datetime.combine(date.fromisoformat(stripped), at, UTC)
+        moment = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(
+            f"{text!r} is not a date (2026-12-31) or a time (2026-12-31T18:00, UTC unless it "
+            "says otherwise)"
+        ) from exc
 
 
 # baseline versions --------------------------------------------------------------------------
@@ -158,13 +171,15 @@ def import_baseline(
     note: str | None,
     portal: str | None = None,
     clock: Clock = utc_now,
+    known: Callable[[str], object] = lambda _name: None,
 ) -> BaselineInfo:
     """Propose the next version from a tree of files. Every file is read and checked before
-    anything is written."""
+    anything is written. ``known(portal)`` refuses a portal the config does not name."""
     by, note = _named(by, note, "importing a baseline", note_required=False)
     tree = read_tree(directory)
     if portal is not None and portal != tree.portal:
         raise UsageError(f"{directory}/baseline.yaml is for portal {tree.portal!r}, not {portal!r}")
+    known(tree.portal)
     raws = _known_raws(store, tree.portal)
     items = {
         key: DraftItem(Kind(key.split(":", 1)[0]), payload, raws.get(content_hash(dict(payload))))
@@ -336,7 +351,11 @@ def request_progress(
             tuple(
                 PlannedState(
                     planned,
-                    planned_state(
+                    # released: its work is in an approved baseline, which the portal is
+                    # compared with from then on
+                    DONE
+                    if request.status is CRStatus.RELEASED
+                    else planned_state(
                         planned,
                         before.get(planned.key),
                         latest.payload(planned.key),
@@ -402,6 +421,7 @@ def release_requests(
         action="crs.released",
         subject=_subject("CR", ids),
         requests=ids,
+        check=governance.check_releasable(portal, ids),
     )
 
 

@@ -320,11 +320,9 @@ class ChangeRequest:
     released_version: int | None = None
 
     def in_force(self, moment: datetime) -> bool:
-        """Does it make changes seen at ``moment`` planned?"""
-        return (
-            self.status in (CRStatus.APPROVED, CRStatus.RELEASED)
-            and self.valid_from <= moment < self.valid_until
-        )
+        """Does it make changes seen at ``moment`` planned? Once released, its work is in an
+        approved baseline, so a later change to its items is new and unapproved."""
+        return self.status is CRStatus.APPROVED and self.valid_from <= moment < self.valid_until
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ approved a newer baseline that took the change in.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,10 @@ from hubaudit.model import BaselineInfo, Change, ChangeOp, Defect, DefectStatus
 ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
 # a waived defect's drift can go away too; then it is resolved like any other
 RESOLVABLE = ACTIVE | {DefectStatus.WAIVED}
+
+
+def _same(a: object, b: object) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def fingerprint(portal: str, key: str, field_path: str | None) -> str:
@@ -67,8 +72,11 @@ def plan_defects(
             plan.new.append(change)
         elif defect.status in ACTIVE:
             plan.seen_again.append((defect, change))
-        elif defect.status is DefectStatus.WAIVED:
+        elif defect.status is DefectStatus.WAIVED and _same(defect.after, change.after):
             plan.waived.append((defect, change))
+        elif defect.status is DefectStatus.WAIVED:
+            # the waiver tolerated one value; the item has drifted on to another
+            plan.reopened.append((defect, change))
         else:
             plan.reopened.append((defect, change))
     removed_now = {c.key for c in unplanned if c.op is ChangeOp.REMOVED}

@@ -323,11 +323,19 @@ class GovernanceStore:
                     f"(v{row.version} is); an approved or rejected version never changes"
                 )
             defect_rows = list(
-                session.scalars(select(DefectRow).where(DefectRow.accepted_baseline_id == row.id))
+                session.scalars(
+                    select(DefectRow)
+                    .where(DefectRow.accepted_baseline_id == row.id)
+                    .order_by(DefectRow.id)
+                    .with_for_update()
+                )
             )
             request_rows = list(
                 session.scalars(
-                    select(ChangeRequestRow).where(ChangeRequestRow.released_baseline_id == row.id)
+                    select(ChangeRequestRow)
+                    .where(ChangeRequestRow.released_baseline_id == row.id)
+                    .order_by(ChangeRequestRow.id)
+                    .with_for_update()
                 )
             )
             subject = f"baseline v{row.version}"
@@ -597,6 +605,39 @@ class GovernanceStore:
                 if row.accepted_baseline_id is not None:
                     raise UsageError(
                         f"defect {defect_id} is already accepted into the proposed version"
+                    )
+
+        return check
+
+    def check_releasable(
+        self, portal: str, request_ids: Sequence[int]
+    ) -> Callable[[Session, int], None]:
+        """A check, run under the portal's lock, that the CRs are still approved and in no
+        proposal: two releases of one CR at once cannot both pass it."""
+
+        def check(session: Session, portal_id: int) -> None:
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(ChangeRequestRow)
+                    .where(
+                        ChangeRequestRow.portal_id == portal_id,
+                        ChangeRequestRow.id.in_(list(request_ids)),
+                    )
+                    .with_for_update()
+                )
+            }
+            for request_id in sorted(request_ids):
+                row = rows.get(request_id)
+                if row is None:
+                    raise UsageError(f"portal {portal!r} has no change request CR-{request_id}")
+                if row.status != CRStatus.APPROVED.value or row.released_baseline_id is not None:
+                    where = (
+                        " and already in the proposed version" if row.released_baseline_id else ""
+                    )
+                    raise UsageError(
+                        f"CR-{request_id} is {row.status}{where}; only an approved CR not yet "
+                        "released can be released"
                     )
 
         return check

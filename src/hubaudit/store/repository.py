@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hubaudit.errors import DatabaseError, UsageError
@@ -104,7 +104,7 @@ class Store:
         try:
             with Session(self.engine) as session, session.begin():
                 yield session
-        except (OperationalError, IntegrityError) as exc:
+        except (OperationalError, IntegrityError, DataError) as exc:
             raise DatabaseError(f"database error: {exc.orig}") from exc
 
     # portals --------------------------------------------------------------------------------
@@ -741,9 +741,15 @@ class Store:
                 session.execute(
                     update(DefectRow)
                     .where(DefectRow.id == defect.id)
-                    .values(status=DefectStatus.OPEN.value, resolution=None, resolved_at=None)
+                    .values(
+                        status=DefectStatus.OPEN.value,
+                        resolution=None,
+                        resolved_at=None,
+                        accepted_baseline_id=None,  # an earlier acceptance is history now
+                    )
                 )
                 _event(session, defect.id, snapshot.id, at, "reopened", {})
+            _end_waivers(session, [d.id for d, _ in plan.reopened], at, "drift changed")
             _end_waivers(session, [r.defect.id for r in plan.resolved], at, "drift resolved")
             for resolution in plan.resolved:
                 session.execute(
