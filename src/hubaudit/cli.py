@@ -33,7 +33,7 @@ from hubaudit.audit import (
 )
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
-from hubaudit.cli_governance import add_defect_decisions, defect_decision
+from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
 from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
 from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -385,21 +385,7 @@ def _diff(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -
     before = resolve_point(store, args.portal, args.before)
     after = resolve_point(store, args.portal, args.after)
     diff = diff_points(store, args.portal, before, after, rules_with(config.severity_overrides))
-    return _emit(diff_json(diff) if args.format == "json" else diff_text(diff), args.output, out)
-
-
-def _emit(text: str, output: str | None, out: TextIO) -> int:
-    """Write to ``output`` if given, else to the terminal."""
-    if not output:
-        out.write(text)
-        return EXIT_OK
-    target = Path(output)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+    return emit(diff_json(diff) if args.format == "json" else diff_text(diff), args.output, out)
 
 
 def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClient]:
@@ -472,7 +458,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
         return EXIT_ERROR
     result = outcome.result
-    if _emit(render(result, args.format), args.output, out) != EXIT_OK:
+    if emit(render(result, args.format), args.output, out) != EXIT_OK:
         return EXIT_ERROR
     if _drifted(result, args.fail_on):
         return EXIT_DRIFT
@@ -547,7 +533,7 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
             continue
         if folder is not None:
             target = folder / f"{portal.name}.{'json' if args.format == 'json' else 'txt'}"
-            if _emit(render(outcome.result, args.format), str(target), out) != EXIT_OK:
+            if emit(render(outcome.result, args.format), str(target), out) != EXIT_OK:
                 code = EXIT_ERROR
         if _drifted(outcome.result, args.fail_on) and code == EXIT_OK:
             code = EXIT_DRIFT

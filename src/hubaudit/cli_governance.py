@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,11 +14,11 @@ from hubaudit.audit import require_baseline, resolve_snapshot, utc_now
 from hubaudit.compare import compare
 from hubaudit.config import Config
 from hubaudit.council import (
-    MAX_NAME,
     accept_defects,
     decide_proposed,
     export_baseline,
     import_baseline,
+    named,
     parse_end,
     parse_start,
     propose_from_snapshot,
@@ -157,6 +158,20 @@ def _cr_id(text: str) -> int:
     return int(digits)
 
 
+def emit(text: str, output: str | None, out: TextIO) -> int:
+    """Write to ``output`` if given, else to the terminal."""
+    if not output:
+        out.write(text)
+        return 0
+    target = Path(output)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # baseline -----------------------------------------------------------------------------------
 
 
@@ -215,12 +230,7 @@ def baseline_command(args: argparse.Namespace, config: Config, store: Store, out
         before = resolve_point(store, args.portal, f"baseline:{args.from_version}")
         after = resolve_point(store, args.portal, f"baseline:{args.to_version}")
         diff = diff_points(store, args.portal, before, after, rules_with(config.severity_overrides))
-        text = diff_json(diff) if args.format == "json" else diff_text(diff)
-        if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
-        else:
-            out.write(text)
-        return 0
+        return emit(diff_json(diff) if args.format == "json" else diff_text(diff), args.output, out)
     if action == "export":
         baseline, files = export_baseline(store, args.portal, args.version, Path(args.out))
         print(
@@ -342,11 +352,7 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
     if action == "create":
         if not args.title.strip():
             raise UsageError("a change request needs a --title")
-        if not args.by.strip() or len(args.by.strip()) > MAX_NAME:
-            raise UsageError(
-                f"a change request needs the name of who requests it (--by, at most {MAX_NAME} "
-                "characters)"
-            )
+        by, note = named(args.by, args.note, "a change request", note_required=False)
         changes = [parse_planned_change(text) for text in args.change]
         keys = [c.key for c in changes]
         twice = sorted({k for k in keys if keys.count(k) > 1})
@@ -358,12 +364,12 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
         request = governance.create_request(
             args.portal,
             title=args.title.strip(),
-            by=args.by.strip(),
+            by=by,
             at=utc_now(),
             valid_from=valid_from,
             valid_until=valid_until,
             changes=changes,
-            note=args.note.strip(),
+            note=note,
         )
         print(
             f"CR-{request.id} created ({len(changes)} planned changes, "
@@ -373,14 +379,13 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
         )
         return 0
     if action in ("approve", "reject"):
-        if not args.by.strip() or not args.note.strip() or len(args.by.strip()) > MAX_NAME:
-            raise UsageError(f"a decision needs --by (at most {MAX_NAME} characters) and a --note")
+        by, note = named(args.by, args.note, f"{action.rstrip('e')}ing a change request")
         request = governance.decide_request(
             args.portal,
             args.id,
             action == "approve",
-            args.by.strip(),
-            args.note.strip(),
+            by,
+            note,
             utc_now(),
         )
         print(f"CR-{request.id} {request.status.value} by {terminal_safe(args.by)}", file=out)

@@ -48,7 +48,8 @@ log = get_logger(__name__)
 MAX_NAME = 255
 
 
-def _named(by: str, note: str | None, what: str, *, note_required: bool = True) -> tuple[str, str]:
+def named(by: str, note: str | None, what: str, *, note_required: bool = True) -> tuple[str, str]:
+    """The person deciding (``--by``) and why (``--note``), checked and stripped."""
     if not by.strip():
         raise UsageError(f"{what} needs the name of who decides (--by)")
     if len(by.strip()) > MAX_NAME:
@@ -94,7 +95,7 @@ def propose_from_snapshot(
     clock: Clock = utc_now,
 ) -> BaselineInfo:
     """Propose the snapshot as the next version. Only a complete read qualifies."""
-    by, note = _named(by, note, "a proposed baseline")
+    by, note = named(by, note, "a proposed baseline")
     incomplete = [c for c in snapshot.coverage if c.status is CoverageStatus.FAILED]
     if incomplete:
         parts = "; ".join(f"{c.scope}: {c.reason}" for c in incomplete)
@@ -133,7 +134,7 @@ def decide_proposed(
     note: str,
     clock: Clock = utc_now,
 ) -> tuple[BaselineInfo, list[int], list[int]]:
-    by, note = _named(by, note, "approving a baseline" if approve else "rejecting a baseline")
+    by, note = named(by, note, "approving a baseline" if approve else "rejecting a baseline")
     decided = GovernanceStore(store).decide(portal, version, approve, by, note, clock())
     log.info(
         "baseline.approved" if approve else "baseline.rejected",
@@ -175,7 +176,7 @@ def import_baseline(
 ) -> BaselineInfo:
     """Propose the next version from a tree of files. Every file is read and checked before
     anything is written. ``known(portal)`` refuses a portal the config does not name."""
-    by, note = _named(by, note, "importing a baseline", note_required=False)
+    by, note = named(by, note, "importing a baseline", note_required=False)
     tree = read_tree(directory)
     if portal is not None and portal != tree.portal:
         raise UsageError(f"{directory}/baseline.yaml is for portal {tree.portal!r}, not {portal!r}")
@@ -255,7 +256,7 @@ def accept_defects(
 ) -> BaselineInfo:
     """Take the defects' changes into the proposed version (proposing one from the latest
     approved if none is); approving it closes them as ``accepted``."""
-    by, note = _named(by, note, "accepting defects")
+    by, note = named(by, note, "accepting defects")
     ids = sorted(set(defect_ids))
     defects = store.defects(portal, ids=ids)
     missing = sorted(set(ids) - {d.id for d in defects})
@@ -379,7 +380,7 @@ def release_requests(
 ) -> BaselineInfo:
     """Put implemented CRs into the proposed version (proposing one from the latest approved if
     none is); approving it marks them ``released``."""
-    by, note = _named(by, note, "releasing change requests", note_required=False)
+    by, note = named(by, note, "releasing change requests", note_required=False)
     ids = sorted(set(request_ids))
     governance = GovernanceStore(store)
     requests = governance.requests(portal, ids)
@@ -436,7 +437,7 @@ def waive_defects(
 ) -> list[Defect]:
     if not (reason or "").strip():
         raise UsageError("a waiver needs a reason (--reason): why is this drift tolerated?")
-    by, _ = _named(by, None, "a waiver", note_required=False)
+    by, _ = named(by, None, "a waiver", note_required=False)
     now = clock()
     if until <= now:
         raise UsageError(f"--until {until:%Y-%m-%d %H:%M} UTC is not in the future")
