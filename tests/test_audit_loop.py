@@ -37,6 +37,7 @@ NIGHT2_CHANGES = {
     ("association_label:0-3:0-1:USER_DEFINED:103", "userEnforcedMaxToObjectIds"),
     ("association_label:0-3:0-2:USER_DEFINED:105", None),
     ("lifecycle_stage:contacts:evangelist", "label"),  # once: not on the property or a pipeline
+    ("property:contacts:lifecyclestage", "description"),
     ("object_schema:p48151623_subscription", "requiredProperties"),
     ("property_group:contacts:customer_success", "label"),
     ("team:61001", "userIds"),

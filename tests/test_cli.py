@@ -76,7 +76,7 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     code, out = run("--config", config, "snapshot", "--portal", "demo", "--json")
     assert code == 0
     snapshot = json.loads(out)
-    assert snapshot["item_count"] == 470
+    assert snapshot["item_count"] == 476
     assert {c["status"] for c in snapshot["coverage"]} == {"complete", "unsupported"}
 
     code, out = approve(config, "latest", "Ada (council)")
@@ -93,13 +93,13 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     )
     assert (code, out) == (2, "")
     document = json.loads(report.read_text())
-    assert document["summary"]["unplanned"] == 28
+    assert document["summary"]["unplanned"] == 29
     assert document["baseline"]["approved_by"] == "Ada (council)"
 
     code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
     assert code == 0
     defects = json.loads(out)
-    assert len(defects) == 28 and {d["status"] for d in defects} == {"open"}
+    assert len(defects) == 29 and {d["status"] for d in defects} == {"open"}
 
     code, out = run(
         "--config", config, "defects", "list", "--portal", "demo", "--status", "resolved"
@@ -230,7 +230,7 @@ def test_defects_can_be_filtered_shown_acknowledged_and_resolved(
         result: list[dict[str, object]] = json.loads(out)
         return result
 
-    assert len(listed()) == 28
+    assert len(listed()) == 29
     critical = listed("--severity", "critical")
     assert {d["severity"] for d in critical} == {"critical"} and len(critical) == 4
     workflows = listed("--kind", "workflow")
@@ -325,7 +325,7 @@ def test_history_show_and_diff_answer_from_the_stored_nights(
     ]
     code, out = run("--config", config, "diff", "--portal", "demo", "1", "2")
     assert code == 0
-    assert "Changes: 28 (3 items added, 13 modified, 1 removed)" in out
+    assert "Changes: 29 (3 items added, 14 modified, 1 removed)" in out
     assert "- property:deals:competitor" in out
 
     code, out = run("--config", config, "history", "property:deals:competitor", "--portal", "demo")
@@ -445,8 +445,8 @@ def test_audit_all_runs_every_portal_and_records_each_run(
     assert len(lines) == 2
     assert lines[0].startswith("demo-eu: drift (run #")
     assert lines[1].startswith("demo: drift (run #")
-    assert "28 unplanned changes, 28 new defects" in lines[0]
-    assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 28
+    assert "29 unplanned changes, 29 new defects" in lines[0]
+    assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 29
 
     code, out = run("--config", config, "runs", "--json")
     records = json.loads(out)
@@ -454,9 +454,9 @@ def test_audit_all_runs_every_portal_and_records_each_run(
         ("demo", "all", "succeeded"),
         ("demo-eu", "all", "succeeded"),
     ] or sorted(r["portal"] for r in records) == ["demo", "demo-eu"]
-    assert all(r["changes"] == 28 and r["api_calls"] > 50 for r in records)
+    assert all(r["changes"] == 29 and r["api_calls"] > 50 for r in records)
     code, out = run("--config", config, "runs", "--portal", "demo")
-    assert code == 0 and "succeeded" in out and "changes 28" in out
+    assert code == 0 and "succeeded" in out and "changes 29" in out
 
     code, out = run("--config", config, "schedule", "list", "--json")
     rows = {r["portal"]: r for r in json.loads(out)}

@@ -25,7 +25,7 @@ def test_serves_properties_and_pipelines_at_hubspots_paths(emulator: PortalEmula
     assert contacts.headers["content-type"].startswith("application/json")
     assert contacts.headers["X-HubSpot-RateLimit-Max"] == str(FAST_LIMIT)
     names = [p["name"] for p in contacts.json()["results"]]
-    assert "email" in names and len(names) == 120  # the two sensitive ones are not listed
+    assert "email" in names and len(names) == 122  # the two sensitive ones are not listed
     assert by_id.json() == contacts.json() == dated.json()
     assert [p["id"] for p in deals.json()["results"]] == ["default", "75839201"]
 

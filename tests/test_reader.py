@@ -154,7 +154,7 @@ def test_a_429_storm_is_survived_with_every_item_read(
     assert {s for scope, s in parts.items() if not scope.endswith(":leads")} == {
         CoverageStatus.COMPLETE
     }
-    assert snapshot.item_count == 470
+    assert snapshot.item_count == 476
 
 
 def test_the_daily_limit_stops_the_run_and_stores_nothing(

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
-from hubaudit.config import PortalConfig, Secret
+from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
+from hubaudit.dependencies import build_graph
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
+from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import IgnoreRule, ignored_by
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
@@ -34,12 +36,21 @@ from hubaudit.model import (
     Classification,
     CoverageStatus,
     Defect,
+    Finding,
+    FindingUpdate,
     Kind,
     KindCoverage,
+    PastVersion,
+    PortalView,
     SnapshotInfo,
     StoredItem,
+    ViewItem,
 )
+from hubaudit.policies.builtin import evaluate
+from hubaudit.policies.impact import with_impact
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
+from hubaudit.policies.surface import governed_surface
+from hubaudit.store.findings import FindingStore
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
@@ -136,6 +147,9 @@ def run_audit(
     clock: Clock = utc_now,
     severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
     ignore_rules: Sequence[IgnoreRule] = (),
+    policies: Mapping[str, PolicySettings] | None = None,
+    impact: ImpactConfig | None = None,
+    signoffs: Sequence[SignOff] = (),
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
@@ -147,7 +161,17 @@ def run_audit(
         account_history(client, baseline.moment, notes),
     )
     result = audit_snapshot(
-        store, portal.name, snapshot, baseline, clock, severity_rules, histories, ignore_rules
+        store,
+        portal.name,
+        snapshot,
+        baseline,
+        clock,
+        severity_rules,
+        histories,
+        ignore_rules,
+        policies=policies,
+        impact=impact,
+        signoffs=signoffs,
     )
     return replace(result, notes=tuple(notes))
 
@@ -172,8 +196,13 @@ def audit_snapshot(
     severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
     histories: Sequence[History] = (),
     ignore_rules: Sequence[IgnoreRule] = (),
+    *,
+    policies: Mapping[str, PolicySettings] | None = None,
+    impact: ImpactConfig | None = None,
+    signoffs: Sequence[SignOff] = (),
 ) -> AuditResult:
-    """Compare a stored snapshot with a baseline, classify every change and update defects.
+    """Compare a stored snapshot with a baseline, classify every change, update defects, and
+    evaluate the architecture policies on the snapshot (findings).
 
     A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
     request in its window planned it, ``waived`` when its defect is waived, else a defect.
@@ -200,10 +229,12 @@ def audit_snapshot(
     baseline_items = store.baseline_items(baseline.id)
     snapshot_items = store.snapshot_items(snapshot.id)
     comparison = compare(baseline_items, snapshot_items, comparable, store.load_payloads)
+    view = portal_view(store, snapshot, snapshot_items)
     changes = [
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
+    changes = with_impact(changes, build_graph(view), impact or ImpactConfig())
     changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
     changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
@@ -244,6 +275,9 @@ def audit_snapshot(
     known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
+    finding_update, findings, resolved_findings = record_findings(
+        store, view, policies or {}, clock
+    )
     log.info(
         "audit.done",
         portal=portal,
@@ -256,6 +290,8 @@ def audit_snapshot(
         ignored=sum(1 for c in changes if c.classification is Classification.IGNORED),
         expired_waivers=len(expired),
         not_verified=[c.scope for c in not_verified],
+        findings=len(findings),
+        findings_opened=len(finding_update.opened),
     )
     return AuditResult(
         portal=portal,
@@ -266,6 +302,76 @@ def audit_snapshot(
         defects=update,
         resolved_defects=resolved,
         expired_waivers=expired,
+        findings=tuple(findings),
+        finding_update=finding_update,
+        resolved_findings=tuple(resolved_findings),
+        surface=governed_surface(snapshot.coverage, signoffs, clock()),
+    )
+
+
+# Kinds whose raw JSON a policy reads (a workflow's updatedAt); the rest need canonical only.
+RAW_KINDS = frozenset({Kind.WORKFLOW})
+
+
+def portal_view(
+    store: Store, snapshot: SnapshotInfo, items: Mapping[str, StoredItem] | None = None
+) -> PortalView:
+    """The snapshot's items with their payloads, for the policies and the dependency graph."""
+    held = store.snapshot_items(snapshot.id) if items is None else items
+    canonical = store.load_payloads({i.canonical_hash for i in held.values()})
+    raws = store.load_payloads({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
+
+    def past(key: str) -> list[PastVersion]:
+        versions = sorted(
+            (v for v in store.item_versions(snapshot.portal, key) if v.valid_from <= snapshot.id),
+            key=lambda v: v.valid_from,
+        )
+        payloads = store.load_payloads(
+            {h for v in versions for h in (v.canonical_hash, v.raw_hash)}
+        )
+        return [
+            PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])
+            for v in versions
+        ]
+
+    return PortalView(
+        portal=snapshot.portal,
+        snapshot_id=snapshot.id,
+        taken_at=snapshot.taken_at,
+        items={
+            key: ViewItem(item.kind, key, canonical[item.canonical_hash], raws.get(item.raw_hash))
+            for key, item in held.items()
+        },
+        complete={
+            c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
+        },
+        past=past,
+    )
+
+
+def record_findings(
+    store: Store,
+    view: PortalView,
+    policies: Mapping[str, PolicySettings],
+    clock: Clock = utc_now,
+) -> tuple[FindingUpdate, list[Finding], list[Finding]]:
+    """Evaluate the enabled policies on a snapshot and track what they find as findings."""
+    breaches, ran = evaluate(view, policies)
+
+    def judged(finding: Finding) -> bool:
+        """Were the parts it was judged from read well enough to say it is gone?"""
+        read = all(view.read(scope) for scope in finding.scopes)
+        return read and (
+            finding.key in view.items or all(view.fully_read(s) for s in finding.scopes)
+        )
+
+    return FindingStore(store).update(
+        view.portal,
+        lambda existing, waived: plan_findings(
+            view.portal, existing, breaches, ran, judged, waived
+        ),
+        view.snapshot_id,
+        clock(),
     )
 
 

@@ -27,10 +27,14 @@ from hubaudit import __version__
 from hubaudit.audit import (
     check_portal,
     open_client,
+    portal_view,
+    record_findings,
     require_baseline,
     take_snapshot,
     utc_now,
 )
+from hubaudit.cli_architecture import HANDLERS as ARCHITECTURE_HANDLERS
+from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
 from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     add_governance_commands(commands)
+    add_architecture_commands(commands)
 
     audit = commands.add_parser(
         "audit", help="snapshot a portal and report drift from its baseline"
@@ -293,6 +298,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "show": _show,
             "diff": _diff,
             **GOVERNANCE_HANDLERS,
+            **ARCHITECTURE_HANDLERS,
         }[args.command]
         return handler(args, config, store, out)
     finally:
@@ -399,6 +405,9 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
         snapshot = take_snapshot(store, portal, client)
     finally:
         client.close()
+    found, findings, _resolved = record_findings(
+        store, portal_view(store, snapshot), config.policies
+    )
     if args.json:
         document = {
             "id": snapshot.id,
@@ -406,6 +415,8 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
             "taken_at": snapshot.taken_at.isoformat(),
             "item_count": snapshot.item_count,
             "api_calls": client.api_calls,
+            "findings": len(findings),
+            "findings_opened": len(found.opened) + len(found.reopened),
             "coverage": [
                 {
                     "kind": c.kind.value,
@@ -429,6 +440,11 @@ def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextI
         reason = f"  {terminal_safe(part.reason)}" if part.reason else ""
         scope = terminal_safe(part.scope)  # custom object names come from HubSpot
         print(f"  {scope:<32} {part.status.value:<11} {part.items:>6}{reason}", file=out)
+    print(
+        f"policy findings: {len(findings)} ({len(found.opened) + len(found.reopened)} new); "
+        f"`hubaudit findings list --portal {portal.name}` lists them",
+        file=out,
+    )
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -129,6 +130,94 @@ class SeverityOverride:
     op: str | None = None
 
 
+POLICY_OPTIONS: Mapping[str, frozenset[str]] = {
+    "property-description": frozenset({"object_types"}),
+    "property-naming": frozenset({"object_types", "patterns"}),
+    "property-duplicates": frozenset({"object_types"}),
+    "group-empty": frozenset({"object_types"}),
+    "group-missing": frozenset({"object_types"}),
+    "pipeline-closed-stages": frozenset({"object_types"}),
+    "pipeline-probability-order": frozenset({"object_types"}),
+    "pipeline-open-probability": frozenset({"object_types"}),
+    "lifecycle-order": frozenset({"stages"}),
+    "workflow-off": frozenset({"max_days"}),
+    "workflow-conflicting-setters": frozenset(),
+    "super-admins": frozenset({"max"}),
+}
+"""Every built-in policy's id and the options its ``[policies.<id>]`` table may set besides
+``enabled``, ``severity`` and ``reason`` (the policies themselves live in ``policies/``)."""
+
+MANUAL_AREAS: Mapping[str, tuple[str, str]] = {
+    "conditional-stage-properties": (
+        "Conditional stage properties",
+        "properties a deal or ticket must have to enter a stage: no public API returns them",
+    ),
+    "pipeline-rules": (
+        "Pipeline rules and stage edit permissions",
+        "only a beta API (crm/pipelines-rules/2026-09-beta), not read by hubaudit",
+    ),
+    "dedupe-rules": (
+        "Duplicate management rules",
+        "HubSpot exposes no API for the duplicate-matching settings",
+    ),
+    "lead-scoring": (
+        "Lead scoring criteria",
+        "score properties are read, but not the criteria that compute them",
+    ),
+    "field-permissions": (
+        "Field-level permissions",
+        "who may view or edit each property (Enterprise): no public API",
+    ),
+    "permission-sets": (
+        "Permission sets inside roles",
+        "roles are read by name and id; the permissions they grant are not exposed",
+    ),
+    "record-layouts": (
+        "Record page layouts and cards",
+        "record page customisation has no public read API",
+    ),
+}
+"""The parts of a portal's architecture HubSpot exposes no API for: governed by a periodic
+manual sign-off (``[[signoff]]``) instead of nightly reads."""
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """A ``[policies.<id>]`` table: the council's choices for one built-in policy."""
+
+    id: str
+    enabled: bool = True
+    severity: str | None = None
+    reason: str | None = None
+    object_types: tuple[str, ...] | None = None
+    patterns: Mapping[str, str] = field(default_factory=dict)
+    """``property-naming``: a regex per object type (``"*"`` for the others)."""
+    max_days: int | None = None
+    max: int | None = None
+    stages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``lifecycle-order``: the approved lifecycle stage values, in order, per object type."""
+
+
+@dataclass(frozen=True)
+class ImpactConfig:
+    """``[impact]``: a change's severity rises one step for each threshold of dependent
+    workflows its item reaches (capped at critical)."""
+
+    raise_at: tuple[int, ...] = (10, 40)
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """A ``[[signoff]]`` entry: someone reviewed a part of the portal that has no API."""
+
+    area: str
+    by: str
+    on: date
+    every_days: int = 90
+    portal: str | None = None
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     format: str = "console"
@@ -160,6 +249,13 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     ignore_file: Path | None = None
     """``[governance] ignore_file``: the ignore rules of portals without their own."""
+    policies: Mapping[str, PolicySettings] = field(default_factory=dict)
+    """The ``[policies.<id>]`` tables given; a policy not named runs with its defaults."""
+    impact: ImpactConfig = field(default_factory=ImpactConfig)
+    signoffs: tuple[SignOff, ...] = ()
+
+    def signoffs_of(self, portal: str) -> tuple[SignOff, ...]:
+        return tuple(s for s in self.signoffs if s.portal in (None, portal))
 
     def ignore_file_of(self, portal: PortalConfig) -> Path | None:
         return portal.ignore_file or self.ignore_file
@@ -252,7 +348,18 @@ def parse_config(
     reader.only_keys(
         data,
         (),
-        {"database", "portals", "logging", "severity", "retention", "schedule", "governance"},
+        {
+            "database",
+            "portals",
+            "logging",
+            "severity",
+            "retention",
+            "schedule",
+            "governance",
+            "policies",
+            "impact",
+            "signoff",
+        },
     )
     governance = reader.table(data, "governance")
     reader.only_keys(governance, ("governance",), {"ignore_file"})
@@ -325,6 +432,19 @@ def parse_config(
     if not isinstance(raw_rules, list):
         raise reader.error("must be an array of tables: write [[severity]]", (), "severity")
     overrides = tuple(_parse_severity(reader, raw, index) for index, raw in enumerate(raw_rules))
+    policies = _parse_policies(reader, reader.table(data, "policies"))
+    impact_table = reader.table(data, "impact")
+    reader.only_keys(impact_table, ("impact",), {"raise_at"})
+    impact = ImpactConfig(
+        raise_at=reader.thresholds(impact_table, ("impact",), "raise_at", ImpactConfig().raise_at)
+    )
+    raw_signoffs = data.get("signoff", [])
+    if not isinstance(raw_signoffs, list):
+        raise reader.error("must be an array of tables: write [[signoff]]", (), "signoff")
+    names = {p.name for p in portals}
+    signoffs = tuple(
+        _parse_signoff(reader, raw, index, names) for index, raw in enumerate(raw_signoffs)
+    )
     return Config(
         database_url=url,
         portals=portals,
@@ -334,6 +454,97 @@ def parse_config(
         retention=retention,
         schedule=schedule,
         ignore_file=ignore_file,
+        policies=policies,
+        impact=impact,
+        signoffs=signoffs,
+    )
+
+
+def _parse_policies(reader: TomlReader, table: Mapping[str, Any]) -> dict[str, PolicySettings]:
+    result: dict[str, PolicySettings] = {}
+    for policy_id, raw in table.items():
+        where: Where = ("policies", policy_id)
+        if policy_id not in POLICY_OPTIONS:
+            raise reader.error(
+                f"unknown policy; known policies: {', '.join(POLICY_OPTIONS)}",
+                ("policies",),
+                policy_id,
+            )
+        if not isinstance(raw, dict):
+            raise reader.error(f"must be a table: write [policies.{policy_id}]", where, None)
+        reader.only_keys(raw, where, {"enabled", "severity", "reason"} | POLICY_OPTIONS[policy_id])
+        severity = reader.optional_string(raw, where, "severity")
+        if severity is not None and severity not in SEVERITIES:
+            raise reader.error(f"must be one of {', '.join(SEVERITIES)}", where, "severity")
+        patterns = reader.string_table(raw, where, "patterns")
+        for object_type, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise reader.error(
+                    f"{object_type}: not a regular expression ({exc})", where, "patterns"
+                ) from exc
+        stages: dict[str, tuple[str, ...]] = {}
+        raw_stages = raw.get("stages", {})
+        if not isinstance(raw_stages, dict) or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)
+            for v in raw_stages.values()
+        ):
+            raise reader.error(
+                'must be a table of stage lists such as { contacts = ["lead", "customer"] }',
+                where,
+                "stages",
+            )
+        for object_type, values in raw_stages.items():
+            if len(set(values)) != len(values):
+                raise reader.error(f"{object_type}: lists a stage twice", where, "stages")
+            stages[object_type] = tuple(values)
+        result[policy_id] = PolicySettings(
+            id=policy_id,
+            enabled=reader.boolean(raw, where, "enabled", True),
+            severity=severity,
+            reason=reader.optional_string(raw, where, "reason"),
+            object_types=reader.object_types(raw, where, "object_types", ())
+            if "object_types" in raw
+            else None,
+            patterns=patterns,
+            max_days=reader.integer(raw, where, "max_days", 90, 1, 36_500)
+            if "max_days" in raw
+            else None,
+            max=reader.integer(raw, where, "max", 0, 0, 100_000) if "max" in raw else None,
+            stages=stages,
+        )
+    return result
+
+
+def _parse_signoff(reader: TomlReader, raw: Any, index: int, portals: set[str]) -> SignOff:
+    where = ("signoff", index)
+    if not isinstance(raw, dict):
+        raise reader.error("each [[signoff]] entry must be a table", where, None)
+    reader.only_keys(raw, where, {"area", "by", "on", "every_days", "portal", "note"})
+    area = reader.string(raw, where, "area", None)
+    if area not in MANUAL_AREAS:
+        raise reader.error(f"must be one of {', '.join(MANUAL_AREAS)}", where, "area")
+    portal = reader.optional_string(raw, where, "portal")
+    if portal is not None and portal not in portals:
+        raise reader.error("no [[portals]] entry has this name", where, "portal")
+    on = raw.get("on")
+    if isinstance(on, str):
+        try:
+            on = date.fromisoformat(on)
+        except ValueError:
+            on = None
+    if isinstance(on, datetime):
+        on = on.date()
+    if not isinstance(on, date):
+        raise reader.error("must be a date such as 2026-10-01", where, "on")
+    return SignOff(
+        area=area,
+        by=reader.string(raw, where, "by", None),
+        on=on,
+        every_days=reader.integer(raw, where, "every_days", 90, 1, 3650),
+        portal=portal,
+        note=raw.get("note", "") if isinstance(raw.get("note", ""), str) else "",
     )
 
 
@@ -663,6 +874,26 @@ class TomlReader:
                 "not a time zone name such as 'Europe/Paris' or 'UTC'", where, key
             ) from exc
         return text
+
+    def string_table(self, table: Mapping[str, Any], where: Where, key: str) -> dict[str, str]:
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+            raise self.error('must be a table of strings such as { "*" = "^[a-z_]+$" }', where, key)
+        return dict(value)
+
+    def thresholds(
+        self, table: Mapping[str, Any], where: Where, key: str, default: tuple[int, ...]
+    ) -> tuple[int, ...]:
+        value = table.get(key, list(default))
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+            or value != sorted(set(value))
+        ):
+            raise self.error(
+                "must be rising whole numbers such as [10, 40] (or [] for never)", where, key
+            )
+        return tuple(value)
 
     def boolean(self, table: Mapping[str, Any], where: Where, key: str, default: bool) -> bool:
         value = table.get(key, default)

@@ -32,6 +32,7 @@ from hubaudit.model import (
     CoverageStatus,
     CRStatus,
     Defect,
+    Finding,
     JSONValue,
     Kind,
     PlannedChange,
@@ -39,6 +40,7 @@ from hubaudit.model import (
     StoredItem,
 )
 from hubaudit.snapshot import content_hash
+from hubaudit.store.findings import FindingStore
 from hubaudit.store.governance import Compose, DraftItem, GovernanceStore, PayloadsIn
 from hubaudit.store.repository import Store, defects_subject
 
@@ -435,12 +437,36 @@ def waive_defects(
     until: datetime,
     clock: Clock = utc_now,
 ) -> list[Defect]:
+    by, reason, now = _waiver_terms(by, reason, until, "drift", clock)
+    return GovernanceStore(store).waive(
+        portal, sorted(set(defect_ids)), by=by, reason=reason, until=until, at=now
+    )
+
+
+def waive_findings(
+    store: Store,
+    portal: str,
+    finding_ids: Sequence[int],
+    by: str,
+    reason: str | None,
+    until: datetime,
+    clock: Clock = utc_now,
+) -> list[Finding]:
+    """Tolerate policy breaches through ``until``, as they are now."""
+    by, reason, now = _waiver_terms(by, reason, until, "breach", clock)
+    return FindingStore(store).waive(
+        portal, sorted(set(finding_ids)), by=by, reason=reason, until=until, at=now
+    )
+
+
+def _waiver_terms(
+    by: str, reason: str | None, until: datetime, what: str, clock: Clock
+) -> tuple[str, str, datetime]:
+    """Who waives, why (required) and now, which ``until`` must be after."""
     if not (reason or "").strip():
-        raise UsageError("a waiver needs a reason (--reason): why is this drift tolerated?")
+        raise UsageError(f"a waiver needs a reason (--reason): why is this {what} tolerated?")
     by, _ = named(by, None, "a waiver", note_required=False)
     now = clock()
     if until <= now:
         raise UsageError(f"--until {until:%Y-%m-%d %H:%M} UTC is not in the future")
-    return GovernanceStore(store).waive(
-        portal, sorted(set(defect_ids)), by=by, reason=(reason or "").strip(), until=until, at=now
-    )
+    return by, (reason or "").strip(), now

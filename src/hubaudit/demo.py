@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
+from hubaudit.audit import (
+    approve_baseline,
+    open_client,
+    portal_view,
+    record_findings,
+    run_audit,
+    take_snapshot,
+)
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.model import AuditResult, CoverageStatus, SnapshotInfo
@@ -72,6 +79,12 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
                     f"{client.api_calls} API calls: {_by_kind(first)}.",
                     file=out,
                 )
+                _found, findings, _resolved = record_findings(store, portal_view(store, first), {})
+                print(
+                    f"   The architecture policies find {len(findings)} breaches already there "
+                    "(duplicates, naming, workflows left off…).",
+                    file=out,
+                )
                 baseline = approve_baseline(
                     store,
                     PORTAL,
@@ -105,7 +118,7 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
     config = workdir / "hubaudit.toml"
     config.write_text(
         "# Written by `hubaudit demo`. The emulator is gone once the demo ends, so use this\n"
-        "# config for the commands that read the database (defects list).\n"
+        "# config for the commands that read the database (defects, findings, impact).\n"
         "[database]\n"
         'url = "sqlite:///hubaudit.db"\n\n'
         "[[portals]]\n"
@@ -120,6 +133,9 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
         f"       reports {workdir / 'report.txt'} and {workdir / 'report.json'}\n"
         f"       config {config}\n"
         f"Next:  {command} --config {config} defects list --portal {PORTAL}\n"
+        f"       {command} --config {config} impact property:contacts:lifecyclestage "
+        f"--portal {PORTAL}\n"
+        f"       {command} --config {config} findings list --portal {PORTAL}\n"
         f"       {command} --config {config} diff --portal {PORTAL} baseline latest\n"
         f"       {command} --config {config} history pipeline:deals:default --portal {PORTAL}",
         file=out,

@@ -70,6 +70,9 @@ def execute_run(
                 clock=clock,
                 severity_rules=rules_with(config.severity_overrides),
                 ignore_rules=rules,
+                policies=config.policies,
+                impact=config.impact,
+                signoffs=config.signoffs_of(run.portal),
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)

@@ -5,7 +5,7 @@ Nothing here does I/O, and nothing here imports another hubaudit module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -13,6 +13,24 @@ from typing import Any
 
 JSONValue = Any
 """A value as it comes out of ``json.loads``: dict, list, str, int, float, bool or None."""
+
+
+STANDARD_OBJECT_TYPE_IDS: Mapping[str, str] = {
+    "0-1": "contacts",
+    "0-2": "companies",
+    "0-3": "deals",
+    "0-5": "tickets",
+    "0-7": "products",
+    "0-8": "line_items",
+    "0-14": "quotes",
+    "0-27": "tasks",
+    "0-46": "notes",
+    "0-47": "meetings",
+    "0-48": "calls",
+    "0-49": "emails",
+    "0-136": "leads",
+}
+"""HubSpot's objectTypeIds of the standard objects (API-NOTES §8); custom objects are ``2-…``."""
 
 
 class Kind(StrEnum):
@@ -220,6 +238,26 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """One item relying on another: ``source`` (a workflow, a property…) ``relation`` ``target``.
+
+    ``relation`` is ``reads`` (a workflow's enrollment, goal or branch criteria test it),
+    ``writes`` (a workflow sets it), ``uses`` (a workflow tests or sets a pipeline stage, a
+    lifecycle stage or a pipeline), ``in group``, ``of object`` (a property of a custom object),
+    ``has role`` or ``in team``; ``detail`` says where (``enrollment criteria``, ``action 2``)
+    and with which values."""
+
+    source: str
+    target: str
+    relation: str
+    detail: str = ""
+    label: str | None = None
+    """The dependent's own label (a workflow's name)."""
+    part: str | None = None
+    """The part of the target it relies on, where narrower than the item (a stage id)."""
+
+
+@dataclass(frozen=True)
 class Change:
     """One difference between baseline and snapshot.
 
@@ -244,6 +282,10 @@ class Change:
     """Why it is classified so: the CR that planned it, the rule that ignores it, or how it
     differs from what a CR approved."""
     change_request: int | None = None
+    dependents: tuple[Dependency, ...] = ()
+    """What relies on the changed item, in the snapshot: workflows that read or set it…"""
+    raised_by_impact: int = 0
+    """Severity steps added because of how many workflows depend on the item."""
 
 
 @dataclass(frozen=True)
@@ -361,6 +403,94 @@ class DefectUpdate:
     """Waived defects whose waiver ran out: open again (before this audit's plan)."""
 
 
+class FindingStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True)
+class Breach:
+    """What one policy found in one snapshot, before it is tracked as a finding.
+
+    ``subject`` is what the breach is about, stable from night to night (an item key, or
+    ``property:contacts:leadsource`` for a set of likely duplicates); with the policy it makes
+    the fingerprint. ``scopes`` are the parts it was judged from: while one of them is not read
+    completely, its finding is neither seen again nor resolved."""
+
+    policy: str
+    subject: str
+    key: str
+    message: str
+    severity: Severity
+    scopes: tuple[str, ...]
+    detail: Mapping[str, JSONValue] = field(default_factory=dict)
+    label: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FindingWaiver:
+    by: str
+    at: datetime
+    reason: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A policy breach tracked over time by its fingerprint (portal, policy, subject)."""
+
+    id: int
+    portal: str
+    fingerprint: str
+    policy: str
+    subject: str
+    key: str
+    status: FindingStatus
+    severity: Severity
+    message: str
+    detail: Mapping[str, JSONValue]
+    scopes: tuple[str, ...]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    occurrences: int
+    label: str | None = None
+    reason: str = ""
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+    waiver: FindingWaiver | None = None
+
+
+@dataclass(frozen=True)
+class FindingUpdate:
+    """What one evaluation did to the findings table."""
+
+    opened: tuple[int, ...] = ()
+    seen_again: tuple[int, ...] = ()
+    reopened: tuple[int, ...] = ()
+    resolved: tuple[int, ...] = ()
+    expired_waivers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SurfaceArea:
+    """One part of a portal's architecture and how it is governed.
+
+    ``read`` areas are what hubaudit reads (their ``status`` from the snapshot's coverage);
+    ``manual`` areas are those HubSpot exposes no API for, governed by a periodic sign-off in
+    the config: ``signed off``, ``overdue`` or ``never signed off``."""
+
+    id: str
+    name: str
+    governed: str  # "read" | "manual"
+    status: str
+    detail: str = ""
+    signed_off_by: str | None = None
+    signed_off_on: datetime | None = None
+    due: datetime | None = None
+
+
 @dataclass(frozen=True)
 class AuditResult:
     """Everything one audit found; renderers are pure functions of this value."""
@@ -376,6 +506,12 @@ class AuditResult:
     """What the audit could not do but did not need to fail for (an audit trail not readable)."""
     expired_waivers: tuple[Defect, ...] = ()
     """Defects whose waiver ran out before this audit: reopened, and said so in the report."""
+    findings: tuple[Finding, ...] = ()
+    """Policy breaches present in this snapshot (open or waived), tracked by fingerprint."""
+    finding_update: FindingUpdate = field(default_factory=FindingUpdate)
+    resolved_findings: tuple[Finding, ...] = ()
+    surface: tuple[SurfaceArea, ...] = ()
+    """The governed surface: what hubaudit read, and the areas governed by manual sign-off."""
 
     @property
     def unplanned(self) -> tuple[Change, ...]:
@@ -506,3 +642,69 @@ class WorkerInfo:
     started_at: datetime
     heartbeat_at: datetime
     stopped_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ViewItem:
+    """One item of a snapshot with its canonical payload (and raw JSON where a policy reads it)."""
+
+    kind: Kind
+    key: str
+    canonical: Mapping[str, JSONValue]
+    raw: Mapping[str, JSONValue] | None = None
+
+    @property
+    def label(self) -> str | None:
+        for name in ("label", "name", "email"):
+            value = self.canonical.get(name)
+            if isinstance(value, str) and value:
+                return value
+        labels = self.canonical.get("labels")
+        if isinstance(labels, Mapping) and isinstance(labels.get("singular"), str):
+            return str(labels["singular"])
+        return None
+
+
+@dataclass(frozen=True)
+class PastVersion:
+    """One stored version of an item: when hubaudit first saw it, and what it held."""
+
+    first_seen_at: datetime
+    canonical: Mapping[str, JSONValue]
+    raw: Mapping[str, JSONValue]
+
+
+def _no_past(_key: str) -> list[PastVersion]:
+    return []
+
+
+@dataclass(frozen=True)
+class PortalView:
+    """A snapshot's items with their payloads: what policies and the dependency graph read.
+
+    ``complete`` maps each part read completely to its filters of items not read
+    (``dataSensitivity=sensitive`` without the scope): a policy judges only such parts."""
+
+    portal: str
+    snapshot_id: int
+    taken_at: datetime
+    items: Mapping[str, ViewItem]
+    complete: Mapping[str, tuple[str, ...]]
+    past: Callable[[str], list[PastVersion]] = _no_past
+    """An item's stored versions up to this snapshot, oldest first (read on demand)."""
+
+    def of_kind(self, kind: Kind) -> list[ViewItem]:
+        return [item for item in self.items.values() if item.kind is kind]
+
+    def read(self, scope: str) -> bool:
+        """Was this part read completely (perhaps without some sensitive items)?"""
+        return scope in self.complete
+
+    def fully_read(self, scope: str) -> bool:
+        """Was every item of this part read?"""
+        return scope in self.complete and not self.complete[scope]
+
+    def scopes_of(self, kind: Kind) -> list[str]:
+        """The parts of one kind this snapshot read completely."""
+        prefix = f"{kind.value}:"
+        return sorted(s for s in self.complete if s == kind.value or s.startswith(prefix))

@@ -27,21 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-OBJECT_TYPE_IDS = {
-    "0-1": "contacts",
-    "0-2": "companies",
-    "0-3": "deals",
-    "0-5": "tickets",
-    "0-7": "products",
-    "0-8": "line_items",
-    "0-14": "quotes",
-    "0-27": "tasks",
-    "0-46": "notes",
-    "0-47": "meetings",
-    "0-48": "calls",
-    "0-49": "emails",
-    "0-136": "leads",
-}
+from hubaudit.model import STANDARD_OBJECT_TYPE_IDS
+
+OBJECT_TYPE_IDS = STANDARD_OBJECT_TYPE_IDS
 NAMES_TO_IDS = {name: type_id for type_id, name in OBJECT_TYPE_IDS.items()}
 MAX_PAGE = 100
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -17,10 +17,14 @@ from hubaudit.model import (
     Change,
     Classification,
     CoverageStatus,
+    Dependency,
+    Finding,
+    FindingStatus,
     KindCoverage,
+    SurfaceArea,
 )
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def render(result: AuditResult) -> str:
@@ -29,6 +33,7 @@ def render(result: AuditResult) -> str:
 
 def to_document(result: AuditResult) -> dict[str, Any]:
     unplanned = result.unplanned
+    fresh = set(result.finding_update.opened) | set(result.finding_update.reopened)
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"hubaudit {__version__}",
@@ -57,6 +62,11 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "ignored": _count(result, Classification.IGNORED),
             "waived": _count(result, Classification.WAIVED),
             "waivers_expired": len(result.expired_waivers),
+            "findings": len(result.findings),
+            "findings_opened": len(result.finding_update.opened),
+            "findings_reopened": len(result.finding_update.reopened),
+            "findings_resolved": len(result.finding_update.resolved),
+            "findings_waived": sum(1 for f in result.findings if f.status is FindingStatus.WAIVED),
         },
         "changes": [change_document(c) for c in result.changes],
         "not_verified": [
@@ -90,6 +100,64 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             }
             for d in result.expired_waivers
         ],
+        "findings": [finding_document(f, new=f.id in fresh) for f in result.findings],
+        "resolved_findings": [finding_document(f) for f in result.resolved_findings],
+        "surface": [surface_document(a) for a in result.surface],
+    }
+
+
+def finding_document(f: Finding, *, new: bool = False) -> dict[str, Any]:
+    """One policy finding, as reports and ``findings list --json`` write it."""
+    return {
+        "id": f.id,
+        "policy": f.policy,
+        "subject": f.subject,
+        "key": f.key,
+        "label": f.label,
+        "severity": f.severity.value,
+        "status": f.status.value,
+        "new": new,
+        "message": f.message,
+        "reason": f.reason,
+        "detail": dict(f.detail),
+        "scopes": list(f.scopes),
+        "first_seen_at": f.first_seen_at.isoformat(),
+        "last_seen_at": f.last_seen_at.isoformat(),
+        "occurrences": f.occurrences,
+        "resolution": f.resolution,
+        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
+        "waiver": None
+        if f.waiver is None
+        else {
+            "by": f.waiver.by,
+            "at": f.waiver.at.isoformat(),
+            "reason": f.waiver.reason,
+            "until": f.waiver.until.isoformat(),
+        },
+    }
+
+
+def surface_document(a: SurfaceArea) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "governed": a.governed,
+        "status": a.status,
+        "detail": a.detail,
+        "signed_off_by": a.signed_off_by,
+        "signed_off_on": a.signed_off_on.date().isoformat() if a.signed_off_on else None,
+        "due": a.due.date().isoformat() if a.due else None,
+    }
+
+
+def dependency_document(d: Dependency) -> dict[str, Any]:
+    return {
+        "source": d.source,
+        "target": d.target,
+        "relation": d.relation,
+        "detail": d.detail,
+        "label": d.label,
+        "part": d.part,
     }
 
 
@@ -113,6 +181,8 @@ def change_document(c: Change) -> dict[str, Any]:
         "note": c.note,
         "change_request": c.change_request,
         "attribution": attribution_document(c.attribution),
+        "dependents": [dependency_document(d) for d in c.dependents],
+        "severity_raised_by": c.raised_by_impact,
     }
 
 

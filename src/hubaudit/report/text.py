@@ -8,11 +8,21 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
-from hubaudit.model import AuditResult, Change, ChangeOp, Classification, CoverageStatus
+from hubaudit.model import (
+    AuditResult,
+    Change,
+    ChangeOp,
+    Classification,
+    CoverageStatus,
+    Dependency,
+    Finding,
+    FindingStatus,
+)
 from hubaudit.report.escape import terminal_safe
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
+DEPENDENTS_SHOWN = 5
 
 
 def render(result: AuditResult) -> str:
@@ -83,6 +93,8 @@ def render(result: AuditResult) -> str:
             resolution = terminal_safe(defect.resolution or "")
             lines.append(f"  ✓ defect #{defect.id} {terminal_safe(where)}: {resolution}")
         lines.append("")
+    lines += findings_lines(result)
+    lines += surface_lines(result)
     if result.notes:
         lines.append("Notes:")
         lines += [f"  - {terminal_safe(note)}" for note in result.notes]
@@ -102,7 +114,8 @@ def render(result: AuditResult) -> str:
 
 
 def changes_lines(changes: Sequence[Change]) -> list[str]:
-    """Changes plan-style, one item per block, each field of a modified item on its own line."""
+    """Changes plan-style, one item per block, each field of a modified item on its own line,
+    then what depends on the item."""
     lines: list[str] = []
     for key, group in groupby(changes, key=lambda c: c.key):
         items = list(group)
@@ -111,11 +124,94 @@ def changes_lines(changes: Sequence[Change]) -> list[str]:
         if first.op is not ChangeOp.MODIFIED:
             lines.append(f"{_MARK[first.op]} {terminal_safe(key)}{label}  {_tag(first)}")
             lines += _note(first, "    ")
+        else:
+            lines.append(f"~ {terminal_safe(key)}{label}")
+            for change in items:
+                lines.append(f"{field_line(change)}  {_tag(change)}")
+                lines += _note(change, "        ")
+        lines += dependents_lines(_all_dependents(items), "    ")
+    lines.append("")
+    return lines
+
+
+def _all_dependents(changes: Sequence[Change]) -> list[Dependency]:
+    seen: dict[tuple[str, str, str], Dependency] = {}
+    for change in changes:
+        for d in change.dependents:
+            seen.setdefault((d.source, d.relation, d.detail), d)
+    return list(seen.values())
+
+
+def dependents_lines(dependents: Sequence[Dependency], indent: str) -> list[str]:
+    """``← workflow:1 "Name" reads (enrollment criteria = x)``, the first few of them."""
+    if not dependents:
+        return []
+    verb = "depends" if len(dependents) == 1 else "depend"
+    lines = [f"{indent}{len(dependents)} {verb} on it:"]
+    for d in dependents[:DEPENDENTS_SHOWN]:
+        label = f' "{terminal_safe(d.label)}"' if d.label else ""
+        detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
+        lines.append(f"{indent}  ← {terminal_safe(d.source)}{label} {d.relation}{detail}")
+    if len(dependents) > DEPENDENTS_SHOWN:
+        lines.append(
+            f"{indent}  … and {len(dependents) - DEPENDENTS_SHOWN} more "
+            "(hubaudit impact KEY lists them all)"
+        )
+    return lines
+
+
+def findings_lines(result: AuditResult) -> list[str]:
+    """Policy breaches in this snapshot, worst first; new and reopened ones marked."""
+    if not result.findings and not result.resolved_findings:
+        return []
+    update = result.finding_update
+    fresh = set(update.opened) | set(update.reopened)
+    waived = sum(1 for f in result.findings if f.status is FindingStatus.WAIVED)
+    lines = [
+        f"Policy findings: {len(result.findings)} ({len(update.opened)} new, "
+        f"{len(update.reopened)} reopened, {waived} waived, {len(update.resolved)} resolved)"
+    ]
+    for finding in result.findings:
+        lines.append(finding_line(finding, "new" if finding.id in fresh else None))
+    for finding in result.resolved_findings:
+        lines.append(
+            f"  ✓ finding #{finding.id} {finding.policy} {terminal_safe(finding.subject)}: "
+            f"{terminal_safe(finding.resolution or '')}"
+        )
+    lines.append("")
+    return lines
+
+
+def finding_line(finding: Finding, mark: str | None = None) -> str:
+    state = ", waived" if finding.status is FindingStatus.WAIVED else ""
+    if mark:
+        state += f", {mark}"
+    return (
+        f"  ! [{finding.severity.value}{state}] {finding.policy} "
+        f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
+    )
+
+
+def surface_lines(result: AuditResult) -> list[str]:
+    """What hubaudit read, and the parts of the portal governed by manual sign-off."""
+    if not result.surface:
+        return []
+    manual = [a for a in result.surface if a.governed == "manual"]
+    signed = sum(1 for a in manual if a.status == "signed off")
+    lines = [
+        f"Governed surface: {sum(1 for a in result.surface if a.governed == 'read')} kinds "
+        f"read by hubaudit; {signed} of {len(manual)} areas without an API signed off"
+    ]
+    for area in result.surface:
+        if area.governed == "read" and area.status == "read":
             continue
-        lines.append(f"~ {terminal_safe(key)}{label}")
-        for change in items:
-            lines.append(f"{field_line(change)}  {_tag(change)}")
-            lines += _note(change, "        ")
+        when = ""
+        if area.signed_off_on is not None and area.due is not None:
+            when = (
+                f" by {terminal_safe(area.signed_off_by or '')} on "
+                f"{area.signed_off_on:%Y-%m-%d}, due {area.due:%Y-%m-%d}"
+            )
+        lines.append(f"  {area.status:<16} {terminal_safe(area.name)}{when}")
     lines.append("")
     return lines
 
@@ -145,6 +241,8 @@ def _field_mark(change: Change) -> str:
 
 def _tag(change: Change) -> str:
     tag = f"[{change.severity.value}"
+    if change.raised_by_impact:
+        tag += f" (raised {change.raised_by_impact}: workflows depend on it)"
     who = change.attribution.user_email or change.attribution.user_id
     if who:
         when = f" {change.attribution.at:%Y-%m-%d %H:%M}" if change.attribution.at else ""

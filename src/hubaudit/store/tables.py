@@ -233,6 +233,45 @@ class DefectEventRow(Base):
     detail_json: Mapped[str] = mapped_column(Text)
 
 
+class FindingRow(Base):
+    """A breach of an architecture policy, tracked night after night by its fingerprint.
+
+    The snapshot ids are plain numbers, not foreign keys: a finding's history does not hold
+    snapshots back from retention. At most one waiver is in force (``waived_*``); the governance
+    log keeps every waiver and its end."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("portal_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(512))
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | resolved | waived
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    detail_json: Mapped[str] = mapped_column(Text)
+    # JSON list of the parts (``property:deals``) the breach was judged from
+    scopes_json: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    occurrences: Mapped[int] = mapped_column(Integer)
+    first_snapshot_id: Mapped[int] = mapped_column(Integer)
+    last_snapshot_id: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    waived_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    waiver_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    waived_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # what the finding said when it was waived: the waiver covers that, not what comes next
+    waived_detail_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ChangeRequestRow(Base):
     """A planned change the council approves before it happens: the items it adds, removes or
     modifies (with the values the council cares about) and the window it may happen in."""

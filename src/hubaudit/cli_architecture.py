@@ -1,0 +1,222 @@
+"""The architecture commands: ``impact``, ``findings`` and ``policies``. An edge like ``cli``:
+arguments in, text out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from hubaudit.audit import portal_view, resolve_snapshot
+from hubaudit.config import Config
+from hubaudit.council import parse_end, waive_findings
+from hubaudit.dependencies import build_graph, workflow_count
+from hubaudit.errors import UsageError
+from hubaudit.model import FindingStatus, Kind, Severity
+from hubaudit.policies.builtin import BUILTIN_POLICIES
+from hubaudit.report.escape import terminal_safe
+from hubaudit.report.json_report import dependency_document, finding_document
+from hubaudit.report.text import finding_line
+from hubaudit.store.findings import FindingStore
+from hubaudit.store.repository import Store
+
+Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
+
+
+def add_commands(commands: Any) -> None:
+    impact = commands.add_parser("impact", help="what depends on an item (workflows, properties…)")
+    impact.add_argument("key", help="an item key, e.g. property:contacts:lifecyclestage")
+    impact.add_argument("--portal", required=True)
+    impact.add_argument("--snapshot", default="latest", metavar="ID", help="default: latest")
+    impact.add_argument(
+        "--depth", type=int, default=3, choices=range(1, 6), help="levels (default 3)"
+    )
+    impact.add_argument("--json", action="store_true")
+
+    findings = commands.add_parser("findings", help="breaches of architecture policies")
+    actions = findings.add_subparsers(dest="findings_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="the portal's findings, worst first")
+    listing.add_argument("--portal", required=True)
+    listing.add_argument(
+        "--status", action="append", choices=[s.value for s in FindingStatus], default=None
+    )
+    listing.add_argument("--policy", action="append", default=None, metavar="ID")
+    listing.add_argument(
+        "--severity", action="append", choices=[s.value for s in Severity], default=None
+    )
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="one finding with its detail")
+    show.add_argument("id", type=int)
+    show.add_argument("--portal", required=True)
+    show.add_argument("--json", action="store_true")
+    waive = actions.add_parser("waive", help="tolerate findings until a date, with a reason")
+    waive.add_argument("ids", type=int, nargs="+", metavar="ID")
+    waive.add_argument("--portal", required=True)
+    waive.add_argument("--reason", required=True, help="why this breach is tolerated")
+    waive.add_argument("--until", required=True, metavar="DATE", help="a date (through its end)")
+    waive.add_argument("--by", required=True)
+
+    policies = commands.add_parser("policies", help="the architecture policies and their settings")
+    policy_actions = policies.add_subparsers(
+        dest="policies_command", required=True, metavar="ACTION"
+    )
+    policy_list = policy_actions.add_parser("list", help="every policy: on or off, severity, why")
+    policy_list.add_argument("--json", action="store_true")
+
+
+def impact_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    config.portal(args.portal)
+    kind = args.key.split(":", 1)[0]
+    if kind not in {k.value for k in Kind} or ":" not in args.key:
+        raise UsageError(
+            f"{args.key!r} is not an item key such as property:contacts:email or "
+            "pipeline:deals:default"
+        )
+    snapshot = resolve_snapshot(store, args.portal, args.snapshot)
+    view = portal_view(store, snapshot)
+    graph = build_graph(view)
+    direct = graph.dependents(args.key)
+    tree = graph.tree(args.key, args.depth)
+    present = args.key in view.items
+    if args.json:
+        document = {
+            "portal": args.portal,
+            "key": args.key,
+            "snapshot": {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat()},
+            "in_snapshot": present,
+            "workflows": workflow_count(direct),
+            "dependents": [dependency_document(d) for d in direct],
+            "tree": [{"level": level, **dependency_document(d)} for level, d in tree],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+        return 0
+    label = view.items[args.key].label if present else None
+    named_as = f' "{terminal_safe(label)}"' if label else ""
+    print(
+        f"impact of {terminal_safe(args.key)}{named_as} in snapshot #{snapshot.id} "
+        f"({snapshot.taken_at:%Y-%m-%d %H:%M} UTC): {len(direct)} direct dependents, "
+        f"{workflow_count(direct)} workflows",
+        file=out,
+    )
+    if not present:
+        print("  (the item is not in this snapshot; these still point to it)", file=out)
+    if not tree:
+        print("  nothing in this snapshot depends on it", file=out)
+    for level, d in tree:
+        dependent = d.source
+        item_label = f' "{terminal_safe(d.label)}"' if d.label else ""
+        detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
+        target = "" if level == 0 else f" {terminal_safe(d.target)}"
+        print(
+            f"{'  ' * (level + 1)}← {terminal_safe(dependent)}{item_label} {d.relation}"
+            f"{target}{detail}",
+            file=out,
+        )
+    return 0
+
+
+def findings_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    config.portal(args.portal)
+    findings = FindingStore(store)
+    if args.findings_command == "waive":
+        until = parse_end(args.until)
+        waived = waive_findings(store, args.portal, args.ids, args.by, args.reason, until)
+        for f in waived:
+            print(
+                f"finding #{f.id} {f.policy} {terminal_safe(f.key)}: waived until {until:%Y-%m-%d}",
+                file=out,
+            )
+        return 0
+    if args.findings_command == "show":
+        finding = findings.finding(args.portal, args.id)
+        if args.json:
+            print(json.dumps(finding_document(finding), indent=2, ensure_ascii=False), file=out)
+            return 0
+        lines = [
+            f"finding #{finding.id}: {finding.policy} on {terminal_safe(finding.subject)}",
+            f"  {finding.status.value}, severity {finding.severity.value}, seen "
+            f"{finding.occurrences} times, first {finding.first_seen_at:%Y-%m-%d %H:%M}, "
+            f"last {finding.last_seen_at:%Y-%m-%d %H:%M} UTC",
+            f"  {terminal_safe(finding.message)}",
+            f"  why the council has this policy: {terminal_safe(finding.reason)}",
+        ]
+        if finding.waiver is not None:
+            lines.append(
+                f"  waived by {terminal_safe(finding.waiver.by)} until "
+                f"{finding.waiver.until:%Y-%m-%d %H:%M} UTC: {terminal_safe(finding.waiver.reason)}"
+            )
+        if finding.resolution:
+            lines.append(f"  resolution: {terminal_safe(finding.resolution)}")
+        detail = json.dumps(finding.detail, sort_keys=True, ensure_ascii=False)
+        lines.append(f"  detail: {terminal_safe(detail)}")
+        print("\n".join(lines), file=out)
+        return 0
+    known = {p.id for p in BUILTIN_POLICIES}
+    for policy in args.policy or ():
+        if policy not in known:
+            raise UsageError(f"no policy {policy!r} (known: {', '.join(sorted(known))})")
+    found = findings.findings(
+        args.portal,
+        [FindingStatus(s) for s in args.status] if args.status else None,
+        policies=args.policy,
+        severities=[Severity(s) for s in args.severity] if args.severity else None,
+    )
+    found.sort(key=lambda f: (f.status is not FindingStatus.OPEN, -f.severity.rank, f.id))
+    if args.json:
+        print(
+            json.dumps([finding_document(f) for f in found], indent=2, ensure_ascii=False),
+            file=out,
+        )
+        return 0
+    if not found:
+        print(f"no findings for {terminal_safe(args.portal)}", file=out)
+        return 0
+    for f in found:
+        state = "" if f.status is not FindingStatus.RESOLVED else "  (resolved)"
+        print(finding_line(f) + state, file=out)
+    return 0
+
+
+def policies_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    rows = []
+    for policy in BUILTIN_POLICIES:
+        settings = config.policies.get(policy.id)
+        rules = policy.rules(settings)
+        options = {
+            name: value
+            for name, value in (
+                ("object_types", list(rules.settings.object_types or []) or None),
+                ("patterns", dict(rules.settings.patterns) or None),
+                ("max_days", rules.settings.max_days),
+                ("max", rules.settings.max),
+                ("stages", {k: list(v) for k, v in rules.settings.stages.items()} or None),
+            )
+            if value is not None
+        }
+        rows.append(
+            {
+                "id": policy.id,
+                "enabled": settings is None or settings.enabled,
+                "severity": rules.severity.value,
+                "checks": policy.checks,
+                "reason": rules.reason,
+                "options": options,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
+        return 0
+    for row in rows:
+        state = "on " if row["enabled"] else "off"
+        print(f"{state} {row['id']:<30} {row['severity']:<8} {row['checks']}", file=out)
+        if row["options"]:
+            print(f"      options: {json.dumps(row['options'], sort_keys=True)}", file=out)
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {
+    "impact": impact_command,
+    "findings": findings_command,
+    "policies": policies_command,
+}

@@ -1,0 +1,63 @@
+"""The governed surface: which parts of a portal hubaudit reads, and which it cannot.
+
+HubSpot exposes no API for some of a portal's architecture (``config.MANUAL_AREAS``). Those are
+governed by a periodic manual sign-off in the config (``[[signoff]]``): the report says who
+signed each off and when, and which sign-offs are overdue or missing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+
+from hubaudit.config import MANUAL_AREAS, SignOff
+from hubaudit.model import CoverageStatus, Kind, KindCoverage, SurfaceArea
+
+KIND_NAMES = {
+    Kind.PROPERTY: "Properties",
+    Kind.PROPERTY_GROUP: "Property groups",
+    Kind.PIPELINE: "Pipelines and stages",
+    Kind.WORKFLOW: "Workflows",
+    Kind.LIFECYCLE_STAGE: "Lifecycle stages",
+    Kind.OBJECT_SCHEMA: "Custom object schemas",
+    Kind.ASSOCIATION_LABEL: "Association labels and limits",
+    Kind.USER: "Users",
+    Kind.TEAM: "Teams",
+    Kind.ROLE: "Roles",
+}
+
+
+def governed_surface(
+    coverage: Sequence[KindCoverage], signoffs: Sequence[SignOff], now: datetime
+) -> tuple[SurfaceArea, ...]:
+    areas: list[SurfaceArea] = []
+    for kind, name in KIND_NAMES.items():
+        parts = [c for c in coverage if c.kind is kind]
+        counts = Counter(c.status for c in parts)
+        if not parts:
+            status, detail = "not read", "no part of it was read (see the config)"
+        elif counts[CoverageStatus.FAILED]:
+            status = "not verified"
+            detail = f"{counts[CoverageStatus.FAILED]} of {len(parts)} parts could not be read"
+        else:
+            status = "read"
+            detail = f"{sum(c.items for c in parts)} items in {len(parts)} parts"
+            if counts[CoverageStatus.UNSUPPORTED]:
+                detail += f" ({counts[CoverageStatus.UNSUPPORTED]} not in the subscription)"
+        areas.append(SurfaceArea(kind.value, name, "read", status, detail))
+    latest: dict[str, SignOff] = {}
+    for signoff in signoffs:
+        if signoff.area not in latest or signoff.on >= latest[signoff.area].on:
+            latest[signoff.area] = signoff
+    for area_id, (name, why) in MANUAL_AREAS.items():
+        found = latest.get(area_id)
+        if found is None:
+            areas.append(SurfaceArea(area_id, name, "manual", "never signed off", why))
+            continue
+        signed = datetime.combine(found.on, time(), tzinfo=UTC)
+        due = signed + timedelta(days=found.every_days)
+        status = "signed off" if now < due else "overdue"
+        detail = why + (f"; {found.note}" if found.note else "")
+        areas.append(SurfaceArea(area_id, name, "manual", status, detail, found.by, signed, due))
+    return tuple(areas)

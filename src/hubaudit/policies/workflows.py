@@ -1,0 +1,123 @@
+"""Policies on workflows: long-disabled ones, and properties set by several active ones.
+
+How long a workflow has been off is the earliest moment it is known to have been off: over the
+stored versions that end in the current one and are all disabled, the earliest of HubSpot's
+``updatedAt`` and the night hubaudit first saw each. HubSpot bumps ``updatedAt`` on its own
+housekeeping, so its latest value alone would keep an old workflow looking freshly edited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from hubaudit.dependencies import flow_object_type, object_types_by_id, workflow_property_uses
+from hubaudit.model import Breach, Kind, PortalView, Severity, ViewItem
+from hubaudit.policies.base import Policy, Rules
+
+DEFAULT_MAX_DAYS_OFF = 90
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def off_since(view: PortalView, flow: ViewItem) -> datetime:
+    """The earliest moment the (disabled) workflow is known to have been off since."""
+    candidates = [view.taken_at]
+    current = _moment((flow.raw or {}).get("updatedAt"))
+    if current is not None:
+        candidates.append(current)
+    for version in reversed(view.past(flow.key)):
+        if version.canonical.get("isEnabled") is not False:
+            break
+        candidates.append(version.first_seen_at)
+        edited = _moment(version.raw.get("updatedAt"))
+        if edited is not None:
+            candidates.append(edited)
+    return min(candidates)
+
+
+def check_disabled(view: PortalView, rules: Rules) -> list[Breach]:
+    if not view.read("workflow"):
+        return []
+    allowed = rules.settings.max_days or DEFAULT_MAX_DAYS_OFF
+    breaches = []
+    for flow in sorted(view.of_kind(Kind.WORKFLOW), key=lambda f: f.key):
+        if flow.canonical.get("isEnabled") is not False:
+            continue
+        since = off_since(view, flow)
+        days = (view.taken_at - since).days
+        if days > allowed:
+            breaches.append(
+                rules.breach(
+                    flow.key,
+                    flow.key,
+                    f"off since {since:%Y-%m-%d} at the latest ({days} days; {allowed} allowed): "
+                    "turn it back on or delete it",
+                    ["workflow"],
+                    {"off_since": since.date().isoformat()},
+                    flow.label,
+                )
+            )
+    return breaches
+
+
+def check_conflicting_setters(view: PortalView, rules: Rules) -> list[Breach]:
+    if not view.read("workflow"):
+        return []
+    types_by_id = object_types_by_id(view)
+    setters: dict[str, dict[str, ViewItem]] = defaultdict(dict)
+    values: dict[str, set[str]] = defaultdict(set)
+    for flow in view.of_kind(Kind.WORKFLOW):
+        object_type = flow_object_type(flow, types_by_id)
+        if flow.canonical.get("isEnabled") is not True or object_type is None:
+            continue
+        for use in workflow_property_uses(flow.canonical, object_type, types_by_id):
+            if use.relation == "writes":
+                target = f"property:{use.object_type}:{use.property}"
+                setters[target][flow.key] = flow
+                values[target].update(use.values)
+    breaches = []
+    for target, flows in sorted(setters.items()):
+        if len(flows) < 2:
+            continue
+        names = sorted(f.label or f.key for f in flows.values())
+        shown = ", ".join(repr(n) for n in names[:5]) + (
+            f" and {len(names) - 5} more" if len(names) > 5 else ""
+        )
+        breaches.append(
+            rules.breach(
+                target,
+                target,
+                f"set by {len(flows)} active workflows ({shown}); "
+                f"values: {', '.join(sorted(values[target])) or 'copied or computed'}",
+                ["workflow"],
+                {"workflows": sorted(flows), "values": sorted(values[target])},
+            )
+        )
+    return breaches
+
+
+POLICIES = (
+    Policy(
+        "workflow-off",
+        Severity.LOW,
+        "a workflow left off for months is either dead weight or a process nobody runs",
+        "no workflow has been off for more than max_days (default 90)",
+        check_disabled,
+    ),
+    Policy(
+        "workflow-conflicting-setters",
+        Severity.HIGH,
+        "two active workflows setting one property overwrite each other's work",
+        "at most one active workflow sets each property",
+        check_conflicting_setters,
+    ),
+)

@@ -1,0 +1,320 @@
+"""Findings in the database: policy breaches tracked by fingerprint, and their waivers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hubaudit.errors import UsageError
+from hubaudit.governance.findings import FindingPlan, finding_fingerprint
+from hubaudit.model import (
+    Finding,
+    FindingStatus,
+    FindingUpdate,
+    FindingWaiver,
+    Severity,
+)
+from hubaudit.snapshot import canonical_json
+from hubaudit.store.repository import Store, record
+from hubaudit.store.tables import FindingRow, PortalRow
+
+
+class FindingStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def findings(
+        self,
+        portal: str,
+        statuses: Iterable[FindingStatus] | None = None,
+        *,
+        policies: Iterable[str] | None = None,
+        severities: Iterable[Severity] | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[Finding]:
+        """The portal's findings, oldest first, filtered by any of the given criteria."""
+        with self.store.session() as session:
+            query = (
+                select(FindingRow)
+                .join(PortalRow, FindingRow.portal_id == PortalRow.id)
+                .where(PortalRow.name == portal)
+                .order_by(FindingRow.id)
+            )
+            if statuses is not None:
+                query = query.where(FindingRow.status.in_([s.value for s in statuses]))
+            if policies is not None:
+                query = query.where(FindingRow.policy.in_(list(policies)))
+            if severities is not None:
+                query = query.where(FindingRow.severity.in_([s.value for s in severities]))
+            if ids is not None:
+                query = query.where(FindingRow.id.in_(list(ids)))
+            return [finding_of(row, portal) for row in session.scalars(query)]
+
+    def finding(self, portal: str, finding_id: int) -> Finding:
+        found = self.findings(portal, ids=[finding_id])
+        if not found:
+            raise UsageError(f"portal {portal!r} has no finding {finding_id}")
+        return found[0]
+
+    def update(
+        self,
+        portal: str,
+        decide: Callable[[dict[str, Finding], dict[int, Any]], FindingPlan],
+        snapshot_id: int,
+        at: datetime,
+    ) -> tuple[FindingUpdate, list[Finding], list[Finding]]:
+        """Expire waivers, read the portal's findings, ``decide`` the plan and write it, in one
+        transaction holding the portal's row. Returns what changed, the findings present in the
+        snapshot (open or waived), and those resolved now."""
+        opened: list[int] = []
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal, create=True)
+            self.store.lock_portal(session, portal_id)
+            expired = _expire_waivers(session, portal_id, at)
+            rows = list(
+                session.scalars(select(FindingRow).where(FindingRow.portal_id == portal_id))
+            )
+            existing = {row.fingerprint: finding_of(row, portal) for row in rows}
+            waived_detail = {
+                row.id: json.loads(row.waived_detail_json)
+                for row in rows
+                if row.waived_detail_json is not None and row.status == FindingStatus.WAIVED.value
+            }
+            plan = decide(existing, waived_detail)
+            for breach in plan.new:
+                row = FindingRow(
+                    portal_id=portal_id,
+                    fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
+                    policy=breach.policy,
+                    subject=breach.subject,
+                    key=breach.key,
+                    label=breach.label,
+                    status=FindingStatus.OPEN.value,
+                    severity=breach.severity.value,
+                    message=breach.message,
+                    reason=breach.reason,
+                    detail_json=canonical_json(dict(breach.detail)),
+                    scopes_json=json.dumps(list(breach.scopes)),
+                    first_seen_at=at,
+                    last_seen_at=at,
+                    occurrences=1,
+                    first_snapshot_id=snapshot_id,
+                    last_snapshot_id=snapshot_id,
+                )
+                session.add(row)
+                session.flush()
+                opened.append(row.id)
+            for finding, breach in [*plan.seen_again, *plan.waived, *plan.reopened]:
+                session.execute(
+                    update(FindingRow)
+                    .where(FindingRow.id == finding.id)
+                    .values(
+                        key=breach.key,
+                        label=breach.label,
+                        severity=breach.severity.value,
+                        message=breach.message,
+                        reason=breach.reason,
+                        detail_json=canonical_json(dict(breach.detail)),
+                        scopes_json=json.dumps(list(breach.scopes)),
+                        last_seen_at=at,
+                        last_snapshot_id=snapshot_id,
+                        occurrences=FindingRow.occurrences + 1,
+                    )
+                )
+            for finding, _breach in plan.reopened:
+                if finding.status is FindingStatus.WAIVED:
+                    record(
+                        session,
+                        portal_id,
+                        at,
+                        "hubaudit",
+                        "finding-waiver.ended",
+                        f"finding #{finding.id}",
+                        "what the finding says changed since it was waived; it is open again",
+                        {"finding": finding.id},
+                    )
+                session.execute(
+                    update(FindingRow)
+                    .where(FindingRow.id == finding.id)
+                    .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
+                    .values(_no_waiver())
+                )
+            for finding, why in plan.resolved:
+                session.execute(
+                    update(FindingRow)
+                    .where(FindingRow.id == finding.id)
+                    .values(
+                        status=FindingStatus.RESOLVED.value,
+                        resolution=why,
+                        resolved_at=at,
+                        last_snapshot_id=snapshot_id,
+                    )
+                    .values(_no_waiver())
+                )
+        touched = (
+            opened
+            + [f.id for f, _b in [*plan.seen_again, *plan.waived, *plan.reopened]]
+            + [f.id for f, _w in plan.resolved]
+            + expired
+        )
+        known = {f.id: f for f in self.findings(portal, ids=touched)} if touched else {}
+        present = sorted(
+            (
+                known[i]
+                for i in opened
+                + [f.id for f, _b in [*plan.seen_again, *plan.waived, *plan.reopened]]
+            ),
+            key=_order,
+        )
+        resolved = [known[f.id] for f, _w in plan.resolved]
+        update_ = FindingUpdate(
+            opened=tuple(opened),
+            seen_again=tuple(f.id for f, _b in [*plan.seen_again, *plan.waived]),
+            reopened=tuple(f.id for f, _b in plan.reopened),
+            resolved=tuple(f.id for f, _w in plan.resolved),
+            expired_waivers=tuple(expired),
+        )
+        return update_, present, resolved
+
+    def waive(
+        self,
+        portal: str,
+        finding_ids: Sequence[int],
+        *,
+        by: str,
+        reason: str,
+        until: datetime,
+        at: datetime,
+    ) -> list[Finding]:
+        """Tolerate open findings through ``until``, as they are now; all or none."""
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal)
+            rows = _locked(session, portal, portal_id, finding_ids, {FindingStatus.OPEN})
+            for row in rows.values():
+                row.status = FindingStatus.WAIVED.value
+                row.waived_by, row.waived_at, row.waiver_reason = by, at, reason
+                row.waived_until = until
+                row.waived_detail_json = row.detail_json
+            ids = sorted(finding_ids)
+            record(
+                session,
+                portal_id,
+                at,
+                by,
+                "findings.waived",
+                _subject(ids),
+                reason,
+                {"findings": ids, "until": until.isoformat()},
+            )
+        return self.findings(portal, ids=finding_ids)
+
+
+def _order(finding: Finding) -> tuple[int, str, str]:
+    return (-finding.severity.rank, finding.policy, finding.subject)
+
+
+def _no_waiver() -> dict[str, Any]:
+    return {
+        "waived_by": None,
+        "waived_at": None,
+        "waiver_reason": None,
+        "waived_until": None,
+        "waived_detail_json": None,
+    }
+
+
+def _subject(ids: Sequence[int]) -> str:
+    text = ("finding " if len(ids) == 1 else "findings ") + ", ".join(f"#{i}" for i in ids)
+    return text if len(text) <= 64 else f"{len(ids)} findings"
+
+
+def _locked(
+    session: Session,
+    portal: str,
+    portal_id: int,
+    finding_ids: Collection[int],
+    allowed: Collection[FindingStatus],
+) -> dict[int, FindingRow]:
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(FindingRow)
+            .where(FindingRow.portal_id == portal_id, FindingRow.id.in_(list(finding_ids)))
+            .with_for_update()
+        )
+    }
+    for finding_id in sorted(finding_ids):
+        row = rows.get(finding_id)
+        if row is None:
+            raise UsageError(f"portal {portal!r} has no finding {finding_id}")
+        if FindingStatus(row.status) not in allowed:
+            names = " or ".join(sorted(s.value for s in allowed))
+            raise UsageError(
+                f"finding {finding_id} is {row.status}; only {names} ones can be waived"
+            )
+    return rows
+
+
+def _expire_waivers(session: Session, portal_id: int, at: datetime) -> list[int]:
+    """Reopen the portal's waived findings whose waiver ran out by ``at``; their ids."""
+    expired = list(
+        session.scalars(
+            select(FindingRow)
+            .where(
+                FindingRow.portal_id == portal_id,
+                FindingRow.status == FindingStatus.WAIVED.value,
+                FindingRow.waived_until <= at,
+            )
+            .order_by(FindingRow.id)
+        )
+    )
+    for row in expired:
+        until = row.waived_until.isoformat() if row.waived_until else ""
+        record(
+            session,
+            portal_id,
+            at,
+            "hubaudit",
+            "finding-waiver.expired",
+            f"finding #{row.id}",
+            f"waiver ({row.waiver_reason}) ended {until}; the finding is open again",
+            {"finding": row.id, "until": until},
+        )
+        row.status = FindingStatus.OPEN.value
+        for name, value in _no_waiver().items():
+            setattr(row, name, value)
+    return [row.id for row in expired]
+
+
+def finding_of(row: FindingRow, portal: str) -> Finding:
+    waiver = None
+    if row.waived_by is not None and row.waived_at is not None and row.waived_until is not None:
+        waiver = FindingWaiver(
+            row.waived_by, row.waived_at, row.waiver_reason or "", row.waived_until
+        )
+    return Finding(
+        id=row.id,
+        portal=portal,
+        fingerprint=row.fingerprint,
+        policy=row.policy,
+        subject=row.subject,
+        key=row.key,
+        status=FindingStatus(row.status),
+        severity=Severity(row.severity),
+        message=row.message,
+        detail=json.loads(row.detail_json),
+        scopes=tuple(json.loads(row.scopes_json)),
+        first_seen_at=row.first_seen_at,
+        last_seen_at=row.last_seen_at,
+        occurrences=row.occurrences,
+        label=row.label,
+        reason=row.reason,
+        resolution=row.resolution,
+        resolved_at=row.resolved_at,
+        waiver=waiver,
+    )

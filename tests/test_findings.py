@@ -1,0 +1,131 @@
+"""Findings tracked like defects, on SQLite and Postgres: one per breach, seen again, resolved
+when fixed, reopened, waivable; never resolved by a part that could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from hubaudit.audit import record_findings
+from hubaudit.config import PolicySettings
+from hubaudit.errors import UsageError
+from hubaudit.model import FindingStatus
+from hubaudit.store.findings import FindingStore
+from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.repository import Store
+
+from .test_policies import NOW, Portal, prop, user
+
+
+def night(n: int) -> Callable[[], datetime]:
+    return lambda: NOW + timedelta(days=n)
+
+
+def test_a_breach_is_one_finding_seen_again_resolved_when_fixed_and_reopened(
+    store: Store,
+) -> None:
+    portal = Portal()
+    portal.properties["contacts"].append(prop("tiktok", "TikTok", description=""))
+    update, present, _ = record_findings(store, portal.view(), {}, night(0))
+    (finding,) = present
+    assert (finding.policy, finding.status, update.opened) == (
+        "property-description",
+        FindingStatus.OPEN,
+        (finding.id,),
+    )
+
+    update, present, _ = record_findings(store, portal.view(), {}, night(1))
+    assert update.seen_again == (finding.id,) and update.opened == ()
+    assert present[0].occurrences == 2
+    assert present[0].first_seen_at == NOW and present[0].last_seen_at == NOW + timedelta(days=1)
+
+    portal.properties["contacts"][-1]["description"] = "Handle on TikTok, set by marketing."
+    update, present, resolved = record_findings(store, portal.view(), {}, night(2))
+    assert present == [] and update.resolved == (finding.id,)
+    assert resolved[0].resolution == "fixed: no longer breached"
+
+    portal.properties["contacts"][-1]["description"] = ""
+    update, present, _ = record_findings(store, portal.view(), {}, night(3))
+    assert update.reopened == (finding.id,)
+    assert present[0].status is FindingStatus.OPEN and present[0].resolution is None
+
+
+def test_a_part_that_could_not_be_read_neither_sees_nor_resolves_its_findings(
+    store: Store,
+) -> None:
+    portal = Portal()
+    portal.properties["contacts"].append(prop("tiktok", "TikTok", description=""))
+    record_findings(store, portal.view(), {}, night(0))
+
+    portal.unread.add("property:contacts")  # 403 on contacts' properties tonight
+    update, present, resolved = record_findings(store, portal.view(), {}, night(1))
+    assert (update.resolved, present, resolved) == ((), [], [])
+
+    # read, but without the sensitive properties: an absent item is unknown, not fixed
+    portal.unread.clear()
+    portal.unverified["property:contacts"] = ("dataSensitivity=sensitive",)
+    portal.properties["contacts"].pop()
+    update, _, _ = record_findings(store, portal.view(), {}, night(2))
+    assert update.resolved == ()
+    (kept,) = FindingStore(store).findings("acme")
+    assert kept.status is FindingStatus.OPEN and kept.occurrences == 1
+
+    portal.unverified.clear()  # read whole, and gone: deleted, so no longer a breach
+    update, _, _ = record_findings(store, portal.view(), {}, night(3))
+    assert update.resolved == (kept.id,)
+
+
+def test_a_waiver_covers_the_finding_as_it_was_and_ends_when_it_changes_or_runs_out(
+    store: Store,
+) -> None:
+    portal = Portal()
+    portal.users += [user(str(n), f"u{n}@x.example", True) for n in range(3, 6)]  # 4 admins
+    _, (finding,), _ = record_findings(store, portal.view(), {}, night(0))
+    findings = FindingStore(store)
+    with pytest.raises(UsageError, match="no finding 999"):
+        findings.waive("acme", [999], by="Rita", reason="x", until=NOW, at=NOW)
+    (waived,) = findings.waive(
+        "acme",
+        [finding.id],
+        by="Rita",
+        reason="migration week",
+        until=NOW + timedelta(days=5),
+        at=NOW,
+    )
+    assert waived.status is FindingStatus.WAIVED and waived.waiver is not None
+    with pytest.raises(UsageError, match="only open ones can be waived"):
+        findings.waive("acme", [finding.id], by="Rita", reason="x", until=NOW, at=NOW)
+    log = GovernanceStore(store).log("acme")
+    assert [(e.action, e.actor, e.note) for e in log] == [
+        ("findings.waived", "Rita", "migration week")
+    ]
+
+    update, (same,), _ = record_findings(store, portal.view(), {}, night(1))
+    assert same.status is FindingStatus.WAIVED and update.seen_again == (finding.id,)
+
+    portal.users.append(user("6", "u6@x.example", True))  # a fifth: not what was waived
+    update, (reopened,), _ = record_findings(store, portal.view(), {}, night(2))
+    assert update.reopened == (finding.id,)
+    assert reopened.status is FindingStatus.OPEN and reopened.waiver is None
+
+    findings.waive(
+        "acme", [finding.id], by="Rita", reason="again", until=NOW + timedelta(days=4), at=NOW
+    )
+    update, (expired,), _ = record_findings(store, portal.view(), {}, night(5))
+    assert update.expired_waivers == (finding.id,)
+    assert expired.status is FindingStatus.OPEN
+    actions = [e.action for e in GovernanceStore(store).log("acme")]
+    assert actions.count("finding-waiver.expired") == 1
+    assert "finding-waiver.ended" in actions
+
+
+def test_turning_a_policy_off_resolves_its_findings(store: Store) -> None:
+    portal = Portal()
+    portal.properties["contacts"].append(prop("RegionCode", "Region code"))
+    _, (finding,), _ = record_findings(store, portal.view(), {}, night(0))
+    off = {"property-naming": PolicySettings("property-naming", enabled=False)}
+    update, present, resolved = record_findings(store, portal.view(), off, night(1))
+    assert present == [] and update.resolved == (finding.id,)
+    assert resolved[0].resolution == "its policy is no longer enabled"
