@@ -11,7 +11,11 @@ import pytest
 
 from hubaudit.emulator import PortalEmulator
 
-from .test_cli import config_path, run  # noqa: F401 - the fixture is used by name
+from .test_cli import (  # noqa: F401 - the fixture is used by name
+    baseline_then_drift,
+    config_path,
+    run,
+)
 
 LIFECYCLE_READERS = {"workflow:1201002", "workflow:1201024", "workflow:1201025"}
 
@@ -177,23 +181,7 @@ def test_policy_and_signoff_settings_reach_the_report(
             '\n[[signoff]]\narea = "lead-scoring"\nby = "Rita"\non = 2020-01-01\nevery_days = 30\n'
         )
     config = str(config_path)
-    run("--config", config, "db", "upgrade")
-    run("--config", config, "snapshot", "--portal", "demo")
-    run(
-        "--config",
-        config,
-        "baseline",
-        "approve",
-        "--portal",
-        "demo",
-        "--from-snapshot",
-        "latest",
-        "--by",
-        "C",
-        "--note",
-        "n",
-    )
-    emulator.load(portal_dirs["night2"])
+    baseline_then_drift(config, emulator, portal_dirs["night2"])
     code, out = run("--config", config, "audit", "--portal", "demo", "--format", "json")
     assert code == 2
     document = json.loads(out)

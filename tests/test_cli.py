@@ -53,6 +53,14 @@ def approve(config: str, snapshot: str, by: str) -> tuple[int, str]:
     )
 
 
+def baseline_then_drift(config: str, emulator: PortalEmulator, night2: Path) -> None:
+    """A database, night 1 approved as baseline v1 (by Ada), and the portal at night 2."""
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
+    assert approve(config, "latest", "Ada")[0] == 0
+    emulator.load(night2)
+
+
 def run(*args: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(args), out=out)

@@ -257,3 +257,77 @@ def test_a_migration_that_fails_halfway_changes_nothing(engine: sa.Engine) -> No
     columns = {c["name"] for c in sa.inspect(engine).get_columns("baselines")}
     assert "status" not in columns
     assert "_alembic_tmp_baselines" not in sa.inspect(engine).get_table_names()
+
+
+def test_0007_counts_the_defects_seen_so_far_as_unplanned_changes(engine: sa.Engine) -> None:
+    """The governance KPIs start with the history there is: every defect is a sighting."""
+    from datetime import UTC, datetime
+
+    upgrade(engine, "0006")
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    seen = datetime(2026, 10, 5, 2, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(t["portals"].insert(), {"id": 1, "name": "acme", "created_at": seen})
+        connection.execute(
+            t["snapshots"].insert(),
+            {
+                "id": 1,
+                "portal_id": 1,
+                "taken_at": seen,
+                "completed_at": seen,
+                "item_count": 0,
+                "api_calls": 0,
+            },
+        )
+        connection.execute(
+            t["baselines"].insert(),
+            {
+                "id": 1,
+                "portal_id": 1,
+                "version": 1,
+                "status": "approved",
+                "source": "snapshot",
+                "proposed_by": "C",
+                "proposed_at": seen,
+                "proposal_note": "n",
+                "approved_by": "C",
+                "approved_at": seen,
+                "note": "n",
+                "source_snapshot_id": 1,
+                "scopes": "[]",
+                "item_count": 0,
+            },
+        )
+        connection.execute(
+            t["defects"].insert(),
+            {
+                "id": 1,
+                "portal_id": 1,
+                "fingerprint": "f" * 64,
+                "kind": "property",
+                "key": "property:deals:x",
+                "field": "label",
+                "path_json": '["label"]',
+                "op": "modified",
+                "status": "resolved",
+                "severity": "low",
+                "before_json": "1",
+                "after_json": "2",
+                "first_seen_at": seen,
+                "last_seen_at": seen,
+                "occurrences": 1,
+                "baseline_id": 1,
+                "first_snapshot_id": 1,
+                "last_snapshot_id": 1,
+            },
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT fingerprint, classification, key, first_seen_at FROM change_sightings")
+        ).all()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("f" * 64, "defect", "property:deals:x")]
+    downgrade(engine, "0006")
+    assert "change_sightings" not in sa.inspect(engine).get_table_names()

@@ -222,6 +222,14 @@ CONTRACT = [
             ]
         },
     ),
+    (  # list-based enrollment, list and static branches: what the dependency graph reads
+        "automation-flows-v4.json",
+        "/automation/v4/flows/batch/read",
+        "post",
+        "/automation/v4/flows/batch/read",
+        {"inputs": [{"type": "FLOW_ID", "flowId": f"12010{n}"} for n in (24, 25, 26, 27)]},
+    ),
+    ("account-info-v3.json", "/account-info/v3/details", "get", "/account-info/v3/details", None),
 ]
 
 

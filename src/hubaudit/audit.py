@@ -9,17 +9,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
-from hubaudit.dependencies import build_graph
+from hubaudit.dependencies import build_graph, object_types_by_id
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import IgnoreRule, ignored_by
+from hubaudit.hubspot.account import read_hub
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
 from hubaudit.hubspot.history import (
@@ -27,8 +28,10 @@ from hubaudit.hubspot.history import (
     legacy_workflow_history,
     pipeline_history,
 )
+from hubaudit.kpis import DEFAULT_WEEKS, governance_kpis
 from hubaudit.logs import get_logger
 from hubaudit.model import (
+    STANDARD_OBJECT_TYPE_IDS,
     AuditResult,
     BaselineInfo,
     Change,
@@ -38,6 +41,7 @@ from hubaudit.model import (
     Defect,
     Finding,
     FindingUpdate,
+    HubInfo,
     Kind,
     KindCoverage,
     PastVersion,
@@ -52,6 +56,7 @@ from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severit
 from hubaudit.policies.surface import governed_surface
 from hubaudit.store.findings import FindingStore
 from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 
 log = get_logger(__name__)
@@ -160,6 +165,7 @@ def run_audit(
         legacy_workflow_history(client),
         account_history(client, baseline.moment, notes),
     )
+    hub = read_hub(client, notes)
     result = audit_snapshot(
         store,
         portal.name,
@@ -172,6 +178,7 @@ def run_audit(
         policies=policies,
         impact=impact,
         signoffs=signoffs,
+        hub=hub,
     )
     return replace(result, notes=tuple(notes))
 
@@ -200,9 +207,11 @@ def audit_snapshot(
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
+    hub: HubInfo | None = None,
 ) -> AuditResult:
-    """Compare a stored snapshot with a baseline, classify every change, update defects, and
-    evaluate the architecture policies on the snapshot (findings).
+    """Compare a stored snapshot with a baseline, classify every change, update defects,
+    evaluate the architecture policies on the snapshot (findings) and the governance KPIs of the
+    last twelve weeks.
 
     A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
     request in its window planned it, ``waived`` when its defect is waived, else a defect.
@@ -278,6 +287,18 @@ def audit_snapshot(
     finding_update, findings, resolved_findings = record_findings(
         store, view, policies or {}, clock
     )
+    now = clock()
+    ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
+    kpis = governance_kpis(
+        store, portal, view, baseline_items, now - timedelta(weeks=DEFAULT_WEEKS), now
+    )
+    if hub is not None:
+        custom = {
+            name: type_id
+            for type_id, name in object_types_by_id(view).items()
+            if type_id not in STANDARD_OBJECT_TYPE_IDS
+        }
+        hub = replace(hub, object_type_ids=custom)
     log.info(
         "audit.done",
         portal=portal,
@@ -305,7 +326,9 @@ def audit_snapshot(
         findings=tuple(findings),
         finding_update=finding_update,
         resolved_findings=tuple(resolved_findings),
-        surface=governed_surface(snapshot.coverage, signoffs, clock()),
+        surface=governed_surface(snapshot.coverage, signoffs, now),
+        hub=hub,
+        kpis=kpis,
     )
 
 

@@ -38,6 +38,9 @@ from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
 from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
+from hubaudit.cli_reports import HANDLERS as REPORT_HANDLERS
+from hubaudit.cli_reports import add_commands as add_report_commands
+from hubaudit.cli_reports import wants_colour
 from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
 from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -57,7 +60,7 @@ from hubaudit.model import (
     Severity,
 )
 from hubaudit.policies.severity import rules_with
-from hubaudit.report import render
+from hubaudit.report import EXTENSIONS, FORMATS, render
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.history import (
     diff_json,
@@ -67,6 +70,7 @@ from hubaudit.report.history import (
     show_json,
     show_text,
 )
+from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
 from hubaudit.store.engine import (
     current_revision,
@@ -120,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_governance_commands(commands)
     add_architecture_commands(commands)
+    add_report_commands(commands)
 
     audit = commands.add_parser(
         "audit", help="snapshot a portal and report drift from its baseline"
@@ -129,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--all", action="store_true", help="every portal in the config, concurrently"
     )
-    audit.add_argument("--format", choices=("text", "json"), default="text")
+    audit.add_argument("--format", choices=FORMATS, default="text")
     audit.add_argument(
         "--output",
         help="write the report to this file instead of stdout (with --all: a folder, one "
@@ -299,6 +304,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "diff": _diff,
             **GOVERNANCE_HANDLERS,
             **ARCHITECTURE_HANDLERS,
+            **REPORT_HANDLERS,
         }[args.command]
         return handler(args, config, store, out)
     finally:
@@ -474,7 +480,8 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
         return EXIT_ERROR
     result = outcome.result
-    if emit(render(result, args.format), args.output, out) != EXIT_OK:
+    colour = not args.output and wants_colour(out)
+    if emit(render(result, args.format, colour=colour), args.output, out) != EXIT_OK:
         return EXIT_ERROR
     if _drifted(result, args.fail_on):
         return EXIT_DRIFT
@@ -548,7 +555,7 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
             code = EXIT_ERROR
             continue
         if folder is not None:
-            target = folder / f"{portal.name}.{'json' if args.format == 'json' else 'txt'}"
+            target = folder / f"{portal.name}.{EXTENSIONS[args.format]}"
             if emit(render(outcome.result, args.format), str(target), out) != EXIT_OK:
                 code = EXIT_ERROR
         if _drifted(outcome.result, args.fail_on) and code == EXIT_OK:
@@ -804,7 +811,7 @@ def _defects(args: argparse.Namespace, config: Config, store: Store, out: TextIO
         since=_moment(args.since) if args.since else None,
     )
     if args.json:
-        print(json.dumps([_defect_document(d) for d in defects], indent=2), file=out)
+        print(json.dumps([defect_document(d) for d in defects], indent=2), file=out)
         return EXIT_OK
     if not defects:
         print(f"no defects for {args.portal}", file=out)
@@ -833,41 +840,11 @@ def _where(defect: Defect) -> str:
     return defect.key + (f" {defect.field}" if defect.field else f" ({defect.op.value})")
 
 
-def _defect_document(d: Defect) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "kind": d.kind.value,
-        "key": d.key,
-        "field": d.field,
-        "label": d.label,
-        "op": d.op.value,
-        "status": d.status.value,
-        "severity": d.severity.value,
-        "before": d.before,
-        "after": d.after,
-        "first_seen_at": d.first_seen_at.isoformat(),
-        "last_seen_at": d.last_seen_at.isoformat(),
-        "occurrences": d.occurrences,
-        "baseline_version": d.baseline_version,
-        "resolution": d.resolution,
-        "note": d.note,
-        "waiver": None
-        if d.waiver is None
-        else {
-            "by": d.waiver.waived_by,
-            "at": d.waiver.waived_at.isoformat(),
-            "reason": d.waiver.reason,
-            "until": d.waiver.until.isoformat(),
-        },
-        "accepted_into_version": d.accepted_version,
-    }
-
-
 def _defect_show(args: argparse.Namespace, store: Store, out: TextIO) -> int:
     defect = store.defect(args.portal, args.id)
     events = store.defect_events(defect.id)
     if args.json:
-        document = _defect_document(defect) | {
+        document = defect_document(defect) | {
             "timeline": [
                 {
                     "at": e.at.isoformat(),

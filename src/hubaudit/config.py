@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,50 @@ class SignOff:
     note: str = ""
 
 
+REPORT_FORMATS = ("text", "md", "html", "json", "csv", "sarif")
+CHANNELS = ("slack", "webhook", "email")
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    """``[reports]``: where every run (scheduled or not) writes its reports, and the address a
+    notification links to."""
+
+    folder: Path | None = None
+    formats: tuple[str, ...] = ("html", "json")
+    url: str | None = None
+    """A template for a report's address: ``{portal}``, ``{run}`` and ``{file}`` are filled in."""
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """A ``[[notify]]`` entry: one target a run's digest goes to when something new happened.
+
+    Secrets (a Slack webhook's URL, the webhook's signing key, the SMTP password) come from
+    the environment (``*_env``) or a file (``*_file``), never from the config."""
+
+    name: str
+    channel: str
+    portal: str | None = None
+    url: str | None = None
+    url_env: str | None = None
+    url_file: Path | None = None
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+    findings: bool = True
+    """Also notify when a policy finding is new or reopened."""
+    timeout_seconds: float = 10.0
+    retries: int = 3
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     format: str = "console"
@@ -253,6 +297,11 @@ class Config:
     """The ``[policies.<id>]`` tables given; a policy not named runs with its defaults."""
     impact: ImpactConfig = field(default_factory=ImpactConfig)
     signoffs: tuple[SignOff, ...] = ()
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    notify: tuple[NotifyConfig, ...] = ()
+
+    def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
+        return tuple(n for n in self.notify if n.portal in (None, portal))
 
     def signoffs_of(self, portal: str) -> tuple[SignOff, ...]:
         return tuple(s for s in self.signoffs if s.portal in (None, portal))
@@ -359,6 +408,8 @@ def parse_config(
             "policies",
             "impact",
             "signoff",
+            "reports",
+            "notify",
         },
     )
     governance = reader.table(data, "governance")
@@ -445,6 +496,18 @@ def parse_config(
     signoffs = tuple(
         _parse_signoff(reader, raw, index, names) for index, raw in enumerate(raw_signoffs)
     )
+    reports = _parse_reports(reader, reader.table(data, "reports"), path)
+    raw_notify = data.get("notify", [])
+    if not isinstance(raw_notify, list):
+        raise reader.error("must be an array of tables: write [[notify]]", (), "notify")
+    notify = tuple(
+        _parse_notify(reader, raw, index, names, path) for index, raw in enumerate(raw_notify)
+    )
+    seen_targets: set[str] = set()
+    for index, target in enumerate(notify):
+        if target.name in seen_targets:
+            raise reader.error(f"duplicate notify name {target.name!r}", ("notify", index), "name")
+        seen_targets.add(target.name)
     return Config(
         database_url=url,
         portals=portals,
@@ -457,7 +520,155 @@ def parse_config(
         policies=policies,
         impact=impact,
         signoffs=signoffs,
+        reports=reports,
+        notify=notify,
     )
+
+
+def _parse_reports(
+    reader: TomlReader, table: Mapping[str, Any], config_path: Path | None
+) -> ReportsConfig:
+    where: Where = ("reports",)
+    reader.only_keys(table, where, {"folder", "formats", "url"})
+    folder_text = reader.optional_string(table, where, "folder")
+    folder = None
+    if folder_text is not None:
+        folder = Path(folder_text).expanduser()
+        if not folder.is_absolute() and config_path is not None:
+            folder = config_path.parent / folder
+    formats = table.get("formats", list(ReportsConfig().formats))
+    if (
+        not isinstance(formats, list)
+        or not formats
+        or not all(isinstance(f, str) and f in REPORT_FORMATS for f in formats)
+    ):
+        raise reader.error(
+            f"must be a list of formats from {', '.join(REPORT_FORMATS)}", where, "formats"
+        )
+    url = reader.optional_string(table, where, "url")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise reader.error("must start with https:// or http://", where, "url")
+    return ReportsConfig(folder=folder, formats=tuple(dict.fromkeys(formats)), url=url)
+
+
+_NOTIFY_KEYS = {
+    "slack": {"url_env", "url_file"},
+    "webhook": {"url", "secret_env", "secret_file"},
+    "email": {
+        "smtp_host",
+        "smtp_port",
+        "starttls",
+        "username",
+        "password_env",
+        "password_file",
+        "from",
+        "to",
+    },
+}
+
+
+def _parse_notify(
+    reader: TomlReader, raw: Any, index: int, portals: set[str], config_path: Path | None
+) -> NotifyConfig:
+    where = ("notify", index)
+    if not isinstance(raw, dict):
+        raise reader.error("each [[notify]] entry must be a table", where, None)
+    channel = reader.string(raw, where, "channel", None)
+    if channel not in CHANNELS:
+        raise reader.error(f"must be one of {', '.join(CHANNELS)}", where, "channel")
+    common = {"channel", "name", "portal", "findings", "timeout_seconds", "retries"}
+    reader.only_keys(raw, where, common | _NOTIFY_KEYS[channel])
+    portal = reader.optional_string(raw, where, "portal")
+    if portal is not None and portal not in portals:
+        raise reader.error("no [[portals]] entry has this name", where, "portal")
+
+    def env_name(key: str) -> str | None:
+        value = reader.optional_string(raw, where, key)
+        if value is not None and not _ENV_NAME.match(value):
+            raise reader.error(
+                "must be the name of an environment variable, not the secret itself", where, key
+            )
+        return value
+
+    def file_path(key: str) -> Path | None:
+        value = reader.optional_string(raw, where, key)
+        if value is None:
+            return None
+        found = Path(value).expanduser()
+        return config_path.parent / found if not found.is_absolute() and config_path else found
+
+    def one_secret(env_key: str, file_key: str, what: str) -> tuple[str | None, Path | None]:
+        env, file = env_name(env_key), file_path(file_key)
+        if env is None and file is None:
+            raise reader.error(f"{channel} needs {env_key} or {file_key} ({what})", where, env_key)
+        if env is not None and file is not None:
+            raise reader.error(f"give {env_key} or {file_key}, not both", where, file_key)
+        return env, file
+
+    target = NotifyConfig(
+        name=reader.string(raw, where, "name", f"{channel}-{index + 1}"),
+        channel=channel,
+        portal=portal,
+        findings=reader.boolean(raw, where, "findings", True),
+        timeout_seconds=reader.number(raw, where, "timeout_seconds", 10.0, 0.1, 300.0),
+        retries=reader.integer(raw, where, "retries", 3, 0, 10),
+    )
+    if channel == "slack":
+        url_env, url_file = one_secret("url_env", "url_file", "the incoming webhook's URL")
+        return replace(target, url_env=url_env, url_file=url_file)
+    if channel == "webhook":
+        url = reader.string(raw, where, "url", None)
+        if not url.startswith(("https://", "http://")):
+            raise reader.error("must start with https:// or http://", where, "url")
+        secret_env, secret_file = one_secret("secret_env", "secret_file", "the signing key")
+        return replace(target, url=url, secret_env=secret_env, secret_file=secret_file)
+    recipients = raw.get("to")
+    if (
+        not isinstance(recipients, list)
+        or not recipients
+        or not all(isinstance(r, str) and "@" in r for r in recipients)
+    ):
+        raise reader.error(
+            'must be a list of addresses such as ["revops@example.com"]', where, "to"
+        )
+    sender = reader.string(raw, where, "from", None)
+    if "@" not in sender:
+        raise reader.error("must be an email address", where, "from")
+    password_env, password_file = env_name("password_env"), file_path("password_file")
+    username = reader.optional_string(raw, where, "username")
+    if username is not None and password_env is None and password_file is None:
+        raise reader.error(
+            "a username needs password_env or password_file (the SMTP password)", where, "username"
+        )
+    return replace(
+        target,
+        smtp_host=reader.string(raw, where, "smtp_host", None),
+        smtp_port=reader.integer(raw, where, "smtp_port", 587, 1, 65535),
+        starttls=reader.boolean(raw, where, "starttls", True),
+        username=username,
+        password_env=password_env,
+        password_file=password_file,
+        sender=sender,
+        recipients=tuple(recipients),
+    )
+
+
+def resolve_secret(env: str | None, file: Path | None, what: str) -> Secret:
+    """A notification's secret from its environment variable or file."""
+    if env is not None:
+        value = os.environ.get(env, "").strip()
+        if not value:
+            raise ConfigError(f"{what}: environment variable {env} is not set")
+        return Secret(value)
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from exc
+        if not value:
+            raise ConfigError(f"{what}: {file} is empty")
+        return Secret(value)
+    raise ConfigError(f"{what}: no secret configured")
 
 
 def _parse_policies(reader: TomlReader, table: Mapping[str, Any]) -> dict[str, PolicySettings]:

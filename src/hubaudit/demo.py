@@ -6,6 +6,8 @@ a few things; the next audit reports exactly those changes as defects.
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -14,16 +16,20 @@ from hubaudit.audit import (
     open_client,
     portal_view,
     record_findings,
-    run_audit,
     take_snapshot,
+    utc_now,
 )
-from hubaudit.config import PortalConfig, Secret
+from hubaudit.config import Config, PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.errors import HubauditError
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.jobs import execute_run
 from hubaudit.model import AuditResult, CoverageStatus, SnapshotInfo
 from hubaudit.report import render
 from hubaudit.shipped import demo_fixtures_dir
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
+from hubaudit.store.runs import RunStore
 
 PORTAL = "demo"
 RATE_LIMIT = 190  # the demo company is on Professional: 190 requests per 10 seconds
@@ -41,6 +47,30 @@ def _by_kind(snapshot: SnapshotInfo) -> str:
     if unsupported:
         text += f"\n   (not in this portal's subscription: {', '.join(unsupported)})"
     return text
+
+
+def _recorded_audit(
+    store: Store, portal: PortalConfig, client: HubSpotClient, database: Path
+) -> AuditResult:
+    """The nightly audit as a recorded run, as `hubaudit audit` makes it: its report is kept,
+    so `hubaudit report --portal demo` renders it again in any format."""
+    runs = RunStore(store)
+    lease = timedelta(minutes=5)
+    run = runs.start_now(PORTAL, "cli", "demo", utc_now(), lease)
+    config = Config(f"sqlite:///{database}", (portal,))
+    outcome = execute_run(
+        store,
+        runs,
+        config,
+        run,
+        "demo",
+        threading.Event(),
+        # the night-1 client: its pacing knows what it already spent of the portal's limit
+        client_factory=lambda _config, _name, _stop: client,
+    )
+    if outcome.result is None:
+        raise HubauditError(f"the demo audit failed: {outcome.error}")
+    return outcome.result
 
 
 def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResult:
@@ -102,7 +132,7 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
                     "omitted flags.",
                     file=out,
                 )
-                result = run_audit(store, portal, client)
+                result = _recorded_audit(store, portal, client, database)
                 print(
                     f"5. The nightly audit: snapshot #{result.snapshot.id} against baseline "
                     f"v{baseline.version}.\n",
@@ -114,7 +144,8 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
         engine.dispose()
     text_report = render(result, "text")
     (workdir / "report.txt").write_text(text_report, encoding="utf-8")
-    (workdir / "report.json").write_text(render(result, "json"), encoding="utf-8")
+    for fmt in ("json", "md", "html"):
+        (workdir / f"report.{fmt}").write_text(render(result, fmt), encoding="utf-8")
     config = workdir / "hubaudit.toml"
     config.write_text(
         "# Written by `hubaudit demo`. The emulator is gone once the demo ends, so use this\n"
@@ -130,12 +161,14 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
     out.write(text_report)
     print(
         f"\nFiles: database {database}\n"
-        f"       reports {workdir / 'report.txt'} and {workdir / 'report.json'}\n"
+        f"       reports {workdir / 'report.txt'}, report.html, report.md and report.json\n"
         f"       config {config}\n"
         f"Next:  {command} --config {config} defects list --portal {PORTAL}\n"
         f"       {command} --config {config} impact property:contacts:lifecyclestage "
         f"--portal {PORTAL}\n"
         f"       {command} --config {config} findings list --portal {PORTAL}\n"
+        f"       {command} --config {config} report --portal {PORTAL} --format html "
+        f"--output report.html\n"
         f"       {command} --config {config} diff --portal {PORTAL} baseline latest\n"
         f"       {command} --config {config} history pipeline:deals:default --portal {PORTAL}",
         file=out,

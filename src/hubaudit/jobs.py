@@ -7,22 +7,28 @@ its record: succeeded, failed with the reason, or handed back to the queue when 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 
 from hubaudit.audit import Clock, open_client, run_audit, utc_now
-from hubaudit.config import Config, resolve_token
+from hubaudit.config import Config, ReportsConfig, resolve_token
 from hubaudit.errors import HubauditError, RunStopped
 from hubaudit.governance.ignore import load_ignore_rules
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
 from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus
+from hubaudit.notify.dispatch import notify_run
 from hubaudit.policies.severity import rules_with
+from hubaudit.report import EXTENSIONS, render
+from hubaudit.report.json_report import to_document
+from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 
@@ -96,6 +102,7 @@ def execute_run(
         )
         if not runs.finish(run.id, worker, RunStatus.SUCCEEDED, stats, clock()):
             log.warning("run.claim_lost", detail="another worker took the run over")
+        result = publish(store, config, run, result)
         log.info(
             "run.succeeded",
             snapshot=stats.snapshot_id,
@@ -105,6 +112,50 @@ def execute_run(
             defects_opened=stats.defects_opened,
         )
         return RunOutcome(run, RunStatus.SUCCEEDED, result)
+
+
+def publish(store: Store, config: Config, run: RunRecord, result: AuditResult) -> AuditResult:
+    """Keep the run's report (``hubaudit report --run``), write its files to ``[reports]
+    folder`` and send its notifications. None of it can fail the audit: a problem is logged."""
+    result = replace(result, run_id=run.id)
+    try:
+        ReportStore(store).save_report(run.id, run.portal, to_document(result), utc_now())
+    except HubauditError as exc:
+        log.error("report.not_stored", error=str(exc))
+    files = write_reports(config.reports, result)
+    report_url = None
+    if config.reports.url is not None:
+        first = files[0].name if files else ""
+        report_url = config.reports.url.format(portal=run.portal, run=run.id, file=first)
+    targets = config.notify_of(run.portal)
+    if targets:
+        try:
+            notify_run(store, run.id, targets, result, report_url)
+        except Exception:  # a notifier's bug must not fail the run it reports
+            log.exception("notify.crashed")
+    return result
+
+
+def report_name(result: AuditResult, fmt: str) -> str:
+    return f"{result.portal}-run{result.run_id}.{EXTENSIONS[fmt]}"
+
+
+def write_reports(reports: ReportsConfig, result: AuditResult) -> list[Path]:
+    """Each configured format into the reports folder, written whole or not at all."""
+    if reports.folder is None:
+        return []
+    written = []
+    for fmt in reports.formats:
+        target = reports.folder / report_name(result, fmt)
+        try:
+            reports.folder.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            partial.write_text(render(result, fmt), encoding="utf-8")
+            os.replace(partial, target)
+            written.append(target)
+        except OSError as exc:
+            log.error("report.not_written", file=str(target), error=exc.strerror)
+    return written
 
 
 def stopped_run(

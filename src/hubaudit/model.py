@@ -286,6 +286,9 @@ class Change:
     """What relies on the changed item, in the snapshot: workflows that read or set it…"""
     raised_by_impact: int = 0
     """Severity steps added because of how many workflows depend on the item."""
+    dependents_total: int | None = None
+    """How many depend on it, when ``dependents`` holds only the first of them (a report read
+    back from storage keeps a bounded list); ``None``: ``dependents`` is all of them."""
 
 
 @dataclass(frozen=True)
@@ -492,6 +495,58 @@ class SurfaceArea:
 
 
 @dataclass(frozen=True)
+class HubInfo:
+    """The HubSpot account behind a portal, from ``/account-info/v3/details``: enough to link
+    to its records in HubSpot's UI."""
+
+    portal_id: int
+    ui_domain: str
+    object_type_ids: Mapping[str, str] = field(default_factory=dict)
+    """objectTypeId by object type name, for the portal's custom objects."""
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    week: str  # ISO week, "2026-W48"
+    unplanned: int
+    planned: int
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Governance KPIs of one portal over a period: are we getting more governed or less?"""
+
+    since: datetime
+    until: datetime
+    weeks: tuple[WeekCount, ...]
+    unplanned: int
+    planned: int
+    mean_days_to_resolve: float | None
+    resolved: int
+    open_by_age: Mapping[str, int]
+    """Open defects by age: ``0-7 days``, ``8-30 days``, ``31-90 days``, ``over 90 days``."""
+    top_changers: tuple[tuple[str, int], ...]
+    """Who made the most changes in the period (HubSpot's attribution), most first."""
+    documented: int
+    custom_properties: int
+    under_baseline: int
+    items: int
+
+    @property
+    def planned_share(self) -> float | None:
+        total = self.planned + self.unplanned
+        return self.planned / total if total else None
+
+    @property
+    def documentation_coverage(self) -> float | None:
+        return self.documented / self.custom_properties if self.custom_properties else None
+
+    @property
+    def baseline_share(self) -> float | None:
+        return self.under_baseline / self.items if self.items else None
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """Everything one audit found; renderers are pure functions of this value."""
 
@@ -512,6 +567,10 @@ class AuditResult:
     resolved_findings: tuple[Finding, ...] = ()
     surface: tuple[SurfaceArea, ...] = ()
     """The governed surface: what hubaudit read, and the areas governed by manual sign-off."""
+    hub: HubInfo | None = None
+    kpis: Kpis | None = None
+    run_id: int | None = None
+    """The run that produced it, when it was recorded as one."""
 
     @property
     def unplanned(self) -> tuple[Change, ...]:

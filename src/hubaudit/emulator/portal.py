@@ -250,6 +250,17 @@ def audit_logs(files: PortalFiles, request: Request) -> Response:
     return 200, _page(entries, request.query)
 
 
+def account_details(files: PortalFiles, _request: Request) -> Response:
+    """``account.json``: the account's details (portalId, uiDomain…)."""
+    path = files.folder / "account.json"
+    if not path.is_file():
+        raise Refused(
+            404, error_body("No account details in this portal folder", "OBJECT_NOT_FOUND")
+        )
+    details: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return 200, details
+
+
 def legacy_workflows(files: PortalFiles, _request: Request) -> Response:
     return 200, {"workflows": files.load("legacy_workflows.json")}
 
@@ -352,6 +363,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
     ("GET", re.compile(r"^/automation/v4/flows/?$"), flows, False),
     ("POST", re.compile(r"^/automation/v4/flows/batch/read/?$"), flows_batch_read, False),
     ("GET", re.compile(r"^/automation/v3/workflows/?$"), legacy_workflows, False),
+    (
+        "GET",
+        re.compile(r"^/account-info/(?:v3|[0-9]{4}-[0-9]{2})/details/?$"),
+        account_details,
+        False,
+    ),
     (
         "GET",
         re.compile(r"^/account-info/(?:v3|[0-9]{4}-[0-9]{2})/activity/audit-logs/?$"),

@@ -165,3 +165,9 @@ LEGACY_WORKFLOWS = Endpoint(
     "automation",
     "/automation/v3/workflows",  # the only workflow API that says who edited a workflow
 )
+ACCOUNT_DETAILS = Endpoint(
+    "account_details",
+    "account",
+    "/account-info/{version}/details",  # portalId and uiDomain: links into HubSpot's UI
+    "/account-info/{version}/details",
+)

@@ -2,29 +2,53 @@
 
 The schema is published beside this module (``report-v1.schema.json``). Additive changes keep
 the major version; anything that removes or renames a field raises it.
+
+The document holds the whole result: :func:`from_document` reads it back into the same
+:class:`~hubaudit.model.AuditResult` (a run's report is stored so, and ``hubaudit report``
+renders it again in any format), so nothing any renderer shows is missing from the JSON.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from hubaudit import __version__
+from hubaudit.errors import UsageError
 from hubaudit.model import (
     Attribution,
     AuditResult,
+    BaselineInfo,
+    BaselineStatus,
     Change,
+    ChangeOp,
     Classification,
     CoverageStatus,
+    Defect,
+    DefectStatus,
+    DefectUpdate,
     Dependency,
     Finding,
     FindingStatus,
+    FindingUpdate,
+    FindingWaiver,
+    HubInfo,
+    Kind,
     KindCoverage,
+    Kpis,
+    Severity,
+    SnapshotInfo,
     SurfaceArea,
+    Waiver,
+    WeekCount,
 )
 
 SCHEMA_VERSION = "1.3"
+MAX_DEPENDENTS = 50
+"""Dependents kept per change in the document (their count is kept whole)."""
 
 
 def render(result: AuditResult) -> str:
@@ -38,6 +62,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "generator": f"hubaudit {__version__}",
         "portal": result.portal,
+        "run_id": result.run_id,
         "snapshot": {
             "id": result.snapshot.id,
             "taken_at": result.snapshot.taken_at.isoformat(),
@@ -49,6 +74,10 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "approved_by": result.baseline.approved_by,
             "approved_at": result.baseline.moment.isoformat(),
             "note": result.baseline.note,
+            "id": result.baseline.id,
+            "item_count": result.baseline.item_count,
+            "scopes": list(result.baseline.scopes),
+            "source_snapshot_id": result.baseline.source_snapshot_id,
         },
         "summary": {
             "changes": len(result.changes),
@@ -70,39 +99,122 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         },
         "changes": [change_document(c) for c in result.changes],
         "not_verified": [
-            {"kind": p.kind.value, "scope": p.scope, "status": p.status.value, "reason": p.reason}
+            {
+                "kind": p.kind.value,
+                "scope": p.scope,
+                "status": p.status.value,
+                "reason": p.reason,
+                "scopes": list(p.scopes),
+            }
             for p in result.not_verified
         ],
         "notes": list(result.notes),
-        "resolved_defects": [
-            {
-                "id": d.id,
-                "key": d.key,
-                "field": d.field,
-                "status": d.status.value,
-                "resolution": d.resolution,
-            }
-            for d in result.resolved_defects
-        ],
-        "expired_waivers": [
-            {
-                "id": d.id,
-                "key": d.key,
-                "field": d.field,
-                "status": d.status.value,
-                "waiver": None
-                if d.waiver is None
-                else {
-                    "by": d.waiver.waived_by,
-                    "reason": d.waiver.reason,
-                    "until": d.waiver.until.isoformat(),
-                },
-            }
-            for d in result.expired_waivers
-        ],
+        "resolved_defects": [defect_document(d) for d in result.resolved_defects],
+        "expired_waivers": [defect_document(d) for d in result.expired_waivers],
+        "defect_ids": _ids(result.defects),
         "findings": [finding_document(f, new=f.id in fresh) for f in result.findings],
         "resolved_findings": [finding_document(f) for f in result.resolved_findings],
+        "finding_ids": _ids(result.finding_update),
         "surface": [surface_document(a) for a in result.surface],
+        "hub": None
+        if result.hub is None
+        else {
+            "portal_id": result.hub.portal_id,
+            "ui_domain": result.hub.ui_domain,
+            "object_type_ids": dict(result.hub.object_type_ids),
+        },
+        "kpis": None if result.kpis is None else kpis_document(result.kpis),
+    }
+
+
+def _count(result: AuditResult, classification: Classification) -> int:
+    return sum(1 for c in result.changes if c.classification is classification)
+
+
+def _ids(update: DefectUpdate | FindingUpdate) -> dict[str, list[int]]:
+    return {
+        "opened": list(update.opened),
+        "seen_again": list(update.seen_again),
+        "reopened": list(update.reopened),
+        "resolved": list(update.resolved),
+        "expired_waivers": list(update.expired_waivers),
+    }
+
+
+def change_document(c: Change) -> dict[str, Any]:
+    """One change as every JSON output writes it (audit reports, diffs, histories)."""
+    return {
+        "kind": c.kind.value,
+        "key": c.key,
+        "label": c.label,
+        "op": c.op.value,
+        "field": c.field,
+        "path": list(c.path),
+        "before": c.before,
+        "after": c.after,
+        "classification": c.classification.value,
+        "severity": c.severity.value,
+        "defect_id": c.defect_id,
+        "fingerprint": c.fingerprint,
+        "note": c.note,
+        "change_request": c.change_request,
+        "attribution": attribution_document(c.attribution),
+        "dependents": [dependency_document(d) for d in c.dependents[:MAX_DEPENDENTS]],
+        "dependents_count": dependents_count(c),
+        "severity_raised_by": c.raised_by_impact,
+    }
+
+
+def dependents_count(change: Change) -> int:
+    if change.dependents_total is not None:
+        return change.dependents_total
+    return len(change.dependents)
+
+
+def attribution_document(attribution: Attribution) -> dict[str, Any]:
+    return {
+        "user_id": attribution.user_id,
+        "user_email": attribution.user_email,
+        "at": _moment(attribution.at),
+        "source": attribution.source,
+        "confidence": attribution.confidence,
+    }
+
+
+def defect_document(d: Defect) -> dict[str, Any]:
+    """A defect a report names (resolved now, or its waiver ran out)."""
+    return {
+        "id": d.id,
+        "kind": d.kind.value,
+        "key": d.key,
+        "field": d.field,
+        "path": list(d.path),
+        "label": d.label,
+        "op": d.op.value,
+        "status": d.status.value,
+        "severity": d.severity.value,
+        "resolution": d.resolution,
+        "resolved_at": _moment(d.resolved_at),
+        "before": d.before,
+        "after": d.after,
+        "first_seen_at": d.first_seen_at.isoformat(),
+        "last_seen_at": d.last_seen_at.isoformat(),
+        "occurrences": d.occurrences,
+        "baseline_version": d.baseline_version,
+        "fingerprint": d.fingerprint,
+        "note": d.note,
+        "accepted_into_version": d.accepted_version,
+        "waiver": None
+        if d.waiver is None
+        else {
+            "id": d.waiver.id,
+            "by": d.waiver.waived_by,
+            "at": d.waiver.waived_at.isoformat(),
+            "reason": d.waiver.reason,
+            "until": d.waiver.until.isoformat(),
+            "ended_at": _moment(d.waiver.ended_at),
+            "end_reason": d.waiver.end_reason,
+        },
     }
 
 
@@ -125,7 +237,8 @@ def finding_document(f: Finding, *, new: bool = False) -> dict[str, Any]:
         "last_seen_at": f.last_seen_at.isoformat(),
         "occurrences": f.occurrences,
         "resolution": f.resolution,
-        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
+        "resolved_at": _moment(f.resolved_at),
+        "fingerprint": f.fingerprint,
         "waiver": None
         if f.waiver is None
         else {
@@ -145,8 +258,8 @@ def surface_document(a: SurfaceArea) -> dict[str, Any]:
         "status": a.status,
         "detail": a.detail,
         "signed_off_by": a.signed_off_by,
-        "signed_off_on": a.signed_off_on.date().isoformat() if a.signed_off_on else None,
-        "due": a.due.date().isoformat() if a.due else None,
+        "signed_off_on": _moment(a.signed_off_on),
+        "due": _moment(a.due),
     }
 
 
@@ -161,38 +274,26 @@ def dependency_document(d: Dependency) -> dict[str, Any]:
     }
 
 
-def _count(result: AuditResult, classification: Classification) -> int:
-    return sum(1 for c in result.changes if c.classification is classification)
-
-
-def change_document(c: Change) -> dict[str, Any]:
-    """One change as every JSON output writes it (audit reports, diffs, histories)."""
+def kpis_document(k: Kpis) -> dict[str, Any]:
     return {
-        "kind": c.kind.value,
-        "key": c.key,
-        "label": c.label,
-        "op": c.op.value,
-        "field": c.field,
-        "before": c.before,
-        "after": c.after,
-        "classification": c.classification.value,
-        "severity": c.severity.value,
-        "defect_id": c.defect_id,
-        "note": c.note,
-        "change_request": c.change_request,
-        "attribution": attribution_document(c.attribution),
-        "dependents": [dependency_document(d) for d in c.dependents],
-        "severity_raised_by": c.raised_by_impact,
-    }
-
-
-def attribution_document(attribution: Attribution) -> dict[str, Any]:
-    return {
-        "user_id": attribution.user_id,
-        "user_email": attribution.user_email,
-        "at": attribution.at.isoformat() if attribution.at else None,
-        "source": attribution.source,
-        "confidence": attribution.confidence,
+        "since": k.since.isoformat(),
+        "until": k.until.isoformat(),
+        "weeks": [
+            {"week": w.week, "unplanned": w.unplanned, "planned": w.planned} for w in k.weeks
+        ],
+        "unplanned": k.unplanned,
+        "planned": k.planned,
+        "planned_share": k.planned_share,
+        "mean_days_to_resolve": k.mean_days_to_resolve,
+        "resolved": k.resolved,
+        "open_by_age": dict(k.open_by_age),
+        "top_changers": [{"who": who, "changes": n} for who, n in k.top_changers],
+        "documented": k.documented,
+        "custom_properties": k.custom_properties,
+        "documentation_coverage": k.documentation_coverage,
+        "under_baseline": k.under_baseline,
+        "items": k.items,
+        "baseline_share": k.baseline_share,
     }
 
 
@@ -208,6 +309,8 @@ def _coverage(parts: tuple[KindCoverage, ...]) -> dict[str, Any]:
             "status": part.status.value,
             "items": part.items,
             "reason": part.reason,
+            "unverified": list(part.unverified),
+            "scopes": list(part.scopes),
         }
         if part.status is not CoverageStatus.COMPLETE:
             entry["status"] = (
@@ -218,3 +321,239 @@ def _coverage(parts: tuple[KindCoverage, ...]) -> dict[str, Any]:
             reasons = [r for r in (entry["reason"], f"{part.scope}: {part.reason}") if r]
             entry["reason"] = "; ".join(reasons)
     return kinds
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# reading a document back ----------------------------------------------------------------------
+
+
+def from_document(document: Mapping[str, Any]) -> AuditResult:
+    """The result a stored report document holds (schema 1.3 or later, major version 1)."""
+    version = str(document.get("schema_version", ""))
+    try:
+        major, minor = (int(part) for part in version.split("."))
+    except ValueError:
+        major, minor = 0, 0
+    if major != 1 or minor < 3:
+        raise UsageError(
+            f"this report was stored with schema {version or 'unknown'}; hubaudit {__version__} "
+            "re-renders reports of schema 1.3 and later (run the audit again)"
+        )
+    try:
+        return _result(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"the stored report is not a valid report document ({exc!r})") from exc
+
+
+def _result(d: Mapping[str, Any]) -> AuditResult:
+    portal = str(d["portal"])
+    snapshot = d["snapshot"]
+    coverage = tuple(
+        KindCoverage(
+            Kind(kind),
+            scope,
+            CoverageStatus(part["status"]),
+            int(part["items"]),
+            part["reason"],
+            tuple(part.get("unverified", ())),
+            tuple(part.get("scopes", ())),
+        )
+        for kind, entry in snapshot["coverage"].items()
+        for scope, part in entry["parts"].items()
+    )
+    base = d["baseline"]
+    approved_at = _time(base["approved_at"])
+    hub = d.get("hub")
+    return AuditResult(
+        portal=portal,
+        snapshot=SnapshotInfo(
+            int(snapshot["id"]),
+            portal,
+            _time(snapshot["taken_at"]),
+            coverage,
+            snapshot["item_count"],
+        ),
+        baseline=BaselineInfo(
+            id=int(base["id"]),
+            portal=portal,
+            version=int(base["version"]),
+            approved_by=base["approved_by"],
+            approved_at=approved_at,
+            note=base["note"],
+            source_snapshot_id=base["source_snapshot_id"],
+            item_count=int(base["item_count"]),
+            scopes=tuple(base["scopes"]),
+            status=BaselineStatus.APPROVED,
+            proposed_at=approved_at,
+        ),
+        changes=tuple(_change(c) for c in d["changes"]),
+        not_verified=tuple(
+            KindCoverage(
+                Kind(p["kind"]),
+                p["scope"],
+                CoverageStatus(p["status"]),
+                0,
+                p["reason"],
+                scopes=tuple(p.get("scopes", ())),
+            )
+            for p in d["not_verified"]
+        ),
+        defects=DefectUpdate(**{k: tuple(v) for k, v in d["defect_ids"].items()}),
+        resolved_defects=tuple(_defect(x, portal) for x in d["resolved_defects"]),
+        notes=tuple(d["notes"]),
+        expired_waivers=tuple(_defect(x, portal) for x in d["expired_waivers"]),
+        findings=tuple(_finding(x, portal) for x in d["findings"]),
+        finding_update=FindingUpdate(**{k: tuple(v) for k, v in d["finding_ids"].items()}),
+        resolved_findings=tuple(_finding(x, portal) for x in d["resolved_findings"]),
+        surface=tuple(_area(a) for a in d["surface"]),
+        hub=None
+        if hub is None
+        else HubInfo(int(hub["portal_id"]), str(hub["ui_domain"]), dict(hub["object_type_ids"])),
+        kpis=None if d.get("kpis") is None else _kpis(d["kpis"]),
+        run_id=d.get("run_id"),
+    )
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without a zone: {text}")
+    return moment
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else _time(text)
+
+
+def _change(c: Mapping[str, Any]) -> Change:
+    a = c["attribution"]
+    dependents = tuple(_dependency(x) for x in c["dependents"])
+    count = int(c["dependents_count"])
+    return Change(
+        kind=Kind(c["kind"]),
+        key=c["key"],
+        op=ChangeOp(c["op"]),
+        field=c["field"],
+        path=tuple(c["path"]),
+        before=c["before"],
+        after=c["after"],
+        label=c["label"],
+        classification=Classification(c["classification"]),
+        severity=Severity(c["severity"]),
+        defect_id=c["defect_id"],
+        fingerprint=c["fingerprint"],
+        attribution=Attribution(
+            a["user_id"], a["user_email"], _maybe_time(a["at"]), a["source"], a["confidence"]
+        ),
+        note=c["note"],
+        change_request=c["change_request"],
+        dependents=dependents,
+        raised_by_impact=int(c["severity_raised_by"]),
+        dependents_total=None if count == len(dependents) else count,
+    )
+
+
+def _dependency(x: Mapping[str, Any]) -> Dependency:
+    return Dependency(x["source"], x["target"], x["relation"], x["detail"], x["label"], x["part"])
+
+
+def _defect(x: Mapping[str, Any], portal: str) -> Defect:
+    w = x["waiver"]
+    return Defect(
+        id=int(x["id"]),
+        portal=portal,
+        fingerprint=x["fingerprint"],
+        kind=Kind(x["kind"]),
+        key=x["key"],
+        field=x["field"],
+        status=DefectStatus(x["status"]),
+        severity=Severity(x["severity"]),
+        before=x["before"],
+        after=x["after"],
+        first_seen_at=_time(x["first_seen_at"]),
+        last_seen_at=_time(x["last_seen_at"]),
+        occurrences=int(x["occurrences"]),
+        baseline_version=int(x["baseline_version"]),
+        op=ChangeOp(x["op"]),
+        path=tuple(x["path"]),
+        resolution=x["resolution"],
+        resolved_at=_maybe_time(x["resolved_at"]),
+        label=x["label"],
+        note=x["note"],
+        waiver=None
+        if w is None
+        else Waiver(
+            id=int(w["id"]),
+            defect_id=int(x["id"]),
+            waived_by=w["by"],
+            waived_at=_time(w["at"]),
+            reason=w["reason"],
+            until=_time(w["until"]),
+            ended_at=_maybe_time(w["ended_at"]),
+            end_reason=w["end_reason"],
+        ),
+        accepted_version=x["accepted_into_version"],
+    )
+
+
+def _finding(x: Mapping[str, Any], portal: str) -> Finding:
+    w = x["waiver"]
+    return Finding(
+        id=int(x["id"]),
+        portal=portal,
+        fingerprint=x["fingerprint"],
+        policy=x["policy"],
+        subject=x["subject"],
+        key=x["key"],
+        status=FindingStatus(x["status"]),
+        severity=Severity(x["severity"]),
+        message=x["message"],
+        detail=dict(x["detail"]),
+        scopes=tuple(x["scopes"]),
+        first_seen_at=_time(x["first_seen_at"]),
+        last_seen_at=_time(x["last_seen_at"]),
+        occurrences=int(x["occurrences"]),
+        label=x["label"],
+        reason=x["reason"],
+        resolution=x["resolution"],
+        resolved_at=_maybe_time(x["resolved_at"]),
+        waiver=None
+        if w is None
+        else FindingWaiver(w["by"], _time(w["at"]), w["reason"], _time(w["until"])),
+    )
+
+
+def _area(a: Mapping[str, Any]) -> SurfaceArea:
+    return SurfaceArea(
+        a["id"],
+        a["name"],
+        a["governed"],
+        a["status"],
+        a["detail"],
+        a["signed_off_by"],
+        _maybe_time(a["signed_off_on"]),
+        _maybe_time(a["due"]),
+    )
+
+
+def _kpis(k: Mapping[str, Any]) -> Kpis:
+    return Kpis(
+        since=_time(k["since"]),
+        until=_time(k["until"]),
+        weeks=tuple(
+            WeekCount(w["week"], int(w["unplanned"]), int(w["planned"])) for w in k["weeks"]
+        ),
+        unplanned=int(k["unplanned"]),
+        planned=int(k["planned"]),
+        mean_days_to_resolve=k["mean_days_to_resolve"],
+        resolved=int(k["resolved"]),
+        open_by_age=dict(k["open_by_age"]),
+        top_changers=tuple((t["who"], int(t["changes"])) for t in k["top_changers"]),
+        documented=int(k["documented"]),
+        custom_properties=int(k["custom_properties"]),
+        under_baseline=int(k["under_baseline"]),
+        items=int(k["items"]),
+    )

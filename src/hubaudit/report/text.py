@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import groupby
@@ -17,12 +18,49 @@ from hubaudit.model import (
     Dependency,
     Finding,
     FindingStatus,
+    Kpis,
 )
 from hubaudit.report.escape import terminal_safe
+from hubaudit.report.json_report import dependents_count
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
 DEPENDENTS_SHOWN = 5
+
+
+_RESET = "\x1b[0m"
+_COLOURS = {
+    "+": "\x1b[32m",
+    "-": "\x1b[31m",
+    "~": "\x1b[33m",
+    "!": "\x1b[35m",
+    "✓": "\x1b[32m",
+    "critical": "\x1b[1;31m",
+    "high": "\x1b[31m",
+    "medium": "\x1b[33m",
+    "low": "\x1b[36m",
+    "info": "\x1b[2m",
+}
+_MARK_AT_START = re.compile(r"^(\s*)([+~\-!✓])(?= )")
+_SEVERITY_TAG = re.compile(r"\[(critical|high|medium|low|info)\b")
+
+
+def render_coloured(result: AuditResult) -> str:
+    """The same report with colour for a terminal: marks and severities only. HubSpot's
+    strings are made terminal-safe before, so no colour or escape of theirs gets through."""
+    return colourise(render(result))
+
+
+def colourise(text: str) -> str:
+    def mark(match: re.Match[str]) -> str:
+        return f"{match.group(1)}{_COLOURS[match.group(2)]}{match.group(2)}{_RESET}"
+
+    def severity(match: re.Match[str]) -> str:
+        return f"[{_COLOURS[match.group(1)]}{match.group(1)}{_RESET}"
+
+    return "\n".join(
+        _SEVERITY_TAG.sub(severity, _MARK_AT_START.sub(mark, line)) for line in text.split("\n")
+    )
 
 
 def render(result: AuditResult) -> str:
@@ -95,6 +133,7 @@ def render(result: AuditResult) -> str:
         lines.append("")
     lines += findings_lines(result)
     lines += surface_lines(result)
+    lines += kpis_lines(result.kpis)
     if result.notes:
         lines.append("Notes:")
         lines += [f"  - {terminal_safe(note)}" for note in result.notes]
@@ -129,35 +168,64 @@ def changes_lines(changes: Sequence[Change]) -> list[str]:
             for change in items:
                 lines.append(f"{field_line(change)}  {_tag(change)}")
                 lines += _note(change, "        ")
-        lines += dependents_lines(_all_dependents(items), "    ")
+        lines += dependents_lines(items, "    ")
     lines.append("")
     return lines
 
 
-def _all_dependents(changes: Sequence[Change]) -> list[Dependency]:
+def item_dependents(changes: Sequence[Change]) -> tuple[list[Dependency], int]:
+    """What depends on the item of these changes (one item's), each once, and how many."""
     seen: dict[tuple[str, str, str], Dependency] = {}
     for change in changes:
         for d in change.dependents:
             seen.setdefault((d.source, d.relation, d.detail), d)
-    return list(seen.values())
+    total = max([len(seen), *(dependents_count(c) for c in changes)])
+    return list(seen.values()), total
 
 
-def dependents_lines(dependents: Sequence[Dependency], indent: str) -> list[str]:
+def dependents_lines(changes: Sequence[Change], indent: str) -> list[str]:
     """``← workflow:1 "Name" reads (enrollment criteria = x)``, the first few of them."""
-    if not dependents:
+    dependents, total = item_dependents(changes)
+    if not total:
         return []
-    verb = "depends" if len(dependents) == 1 else "depend"
-    lines = [f"{indent}{len(dependents)} {verb} on it:"]
+    verb = "depends" if total == 1 else "depend"
+    lines = [f"{indent}{total} {verb} on it:"]
     for d in dependents[:DEPENDENTS_SHOWN]:
         label = f' "{terminal_safe(d.label)}"' if d.label else ""
         detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
         lines.append(f"{indent}  ← {terminal_safe(d.source)}{label} {d.relation}{detail}")
-    if len(dependents) > DEPENDENTS_SHOWN:
+    if total > DEPENDENTS_SHOWN:
         lines.append(
-            f"{indent}  … and {len(dependents) - DEPENDENTS_SHOWN} more "
-            "(hubaudit impact KEY lists them all)"
+            f"{indent}  … and {total - DEPENDENTS_SHOWN} more (hubaudit impact KEY lists them all)"
         )
     return lines
+
+
+def kpis_lines(k: Kpis | None) -> list[str]:
+    """Governance KPIs of a period (the twelve weeks before an audit)."""
+    if k is None:
+        return []
+    lines = [
+        f"Governance KPIs, {k.since:%Y-%m-%d} to {k.until:%Y-%m-%d}:",
+        f"  changes: {k.unplanned} unplanned, {k.planned} planned ({percent(k.planned_share)} "
+        "planned)",
+        "  per week (unplanned/planned): "
+        + ", ".join(f"{w.week} {w.unplanned}/{w.planned}" for w in k.weeks),
+        f"  defects resolved: {k.resolved}, mean time to resolve "
+        + (f"{k.mean_days_to_resolve:.1f} days" if k.mean_days_to_resolve is not None else "n/a"),
+        "  open defects by age: " + ", ".join(f"{n} {age}" for age, n in k.open_by_age.items()),
+        "  top changers: "
+        + (", ".join(f"{terminal_safe(who)} ({n})" for who, n in k.top_changers) or "none known"),
+        f"  documentation: {k.documented} of {k.custom_properties} custom properties described "
+        f"({percent(k.documentation_coverage)})",
+        f"  under baseline: {k.under_baseline} of {k.items} items ({percent(k.baseline_share)})",
+        "",
+    ]
+    return lines
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
 
 
 def findings_lines(result: AuditResult) -> list[str]:

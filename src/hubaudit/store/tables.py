@@ -384,3 +384,55 @@ class WorkerRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RunReportRow(Base):
+    """The result of one succeeded run, as its JSON report document (the versioned schema):
+    what ``hubaudit report --run ID`` renders in any format, long after the run."""
+
+    __tablename__ = "run_reports"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    schema_version: Mapped[str] = mapped_column(String(16))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class ChangeSightingRow(Base):
+    """The first time an audit saw a change (by fingerprint) with a classification: the
+    governance KPIs' record of planned and unplanned changes and of who made them."""
+
+    __tablename__ = "change_sightings"
+    __table_args__ = (
+        UniqueConstraint("portal_id", "fingerprint", "classification"),
+        Index("ix_change_sightings_portal_id_first_seen_at", "portal_id", "first_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    classification: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(512))
+    field: Mapped[str | None] = mapped_column(Text, nullable=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    snapshot_id: Mapped[int] = mapped_column(Integer)
+
+
+class NotificationRow(Base):
+    """One notification of one run to one target: sent once, or failed with the reason."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("run_id", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))  # slack | webhook | email
+    status: Mapped[str] = mapped_column(String(16))  # sent | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,75 @@
+"""The report commands: ``report`` (a run's report in any format) and ``kpis``. An edge like
+``cli``: arguments in, text out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TextIO
+
+from hubaudit.audit import portal_view, utc_now
+from hubaudit.cli_governance import emit
+from hubaudit.config import Config
+from hubaudit.council import parse_end, parse_start
+from hubaudit.errors import UsageError
+from hubaudit.kpis import DEFAULT_WEEKS, governance_kpis
+from hubaudit.report import FORMATS, render
+from hubaudit.report.json_report import from_document, kpis_document
+from hubaudit.report.text import kpis_lines
+from hubaudit.store.reports import ReportStore
+from hubaudit.store.repository import Store
+
+Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
+
+
+def add_commands(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="a run's drift report in any format (default: the latest run)"
+    )
+    report.add_argument("--portal", required=True)
+    report.add_argument("--run", type=int, metavar="ID", help="a run id (see `hubaudit runs`)")
+    report.add_argument("--format", choices=FORMATS, default="text")
+    report.add_argument("--output", help="write to this file instead of stdout")
+
+    kpis = commands.add_parser("kpis", help="governance KPIs of a portal over a period")
+    kpis.add_argument("--portal", required=True)
+    kpis.add_argument("--since", metavar="DATE", help=f"default: {DEFAULT_WEEKS} weeks ago")
+    kpis.add_argument("--until", metavar="DATE", help="default: now")
+    kpis.add_argument("--json", action="store_true")
+
+
+def report_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    config.portal(args.portal)
+    result = from_document(ReportStore(store).report_document(args.portal, args.run))
+    colour = not args.output and wants_colour(out)
+    return emit(render(result, args.format, colour=colour), args.output, out)
+
+
+def wants_colour(out: TextIO) -> bool:
+    """Colour for a person at a terminal; none when piped, or when NO_COLOR is set."""
+    return bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+
+
+def kpis_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
+    config.portal(args.portal)
+    until = parse_end(args.until) if args.until else utc_now()
+    since = parse_start(args.since) if args.since else until - timedelta(weeks=DEFAULT_WEEKS)
+    if since >= until:
+        raise UsageError("--since must be before --until")
+    snapshot = store.latest_snapshot(args.portal) if args.portal in store.portal_names() else None
+    view = portal_view(store, snapshot) if snapshot is not None else None
+    baseline = store.latest_baseline(args.portal) if snapshot is not None else None
+    keys = store.baseline_items(baseline.id).keys() if baseline is not None else ()
+    kpis = governance_kpis(store, args.portal, view, set(keys), since, until)
+    if args.json:
+        print(json.dumps(kpis_document(kpis), indent=2, ensure_ascii=False), file=out)
+        return 0
+    print(f"portal {args.portal}", file=out)
+    print("\n".join(kpis_lines(kpis)).rstrip("\n"), file=out)
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {"report": report_command, "kpis": kpis_command}

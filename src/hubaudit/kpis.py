@@ -1,0 +1,105 @@
+"""Governance KPIs of a portal over a period: are we getting more governed or less?
+
+- unplanned and planned changes per ISO week: the first time an audit saw each change (by
+  fingerprint) as a defect or as planned by a change request;
+- the share of changes that were planned;
+- the mean time from a defect's first sighting to its resolution, for defects resolved in the
+  period (reverted, accepted, or resolved by hand);
+- open defects by age, at the end of the period;
+- who made the most changes (HubSpot's attribution of each change);
+- documentation coverage: live custom properties with a description;
+- the share of the portal under baseline: the snapshot's items the approved baseline holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from hubaudit.model import DefectStatus, Kind, Kpis, PortalView, WeekCount
+from hubaudit.store.reports import ReportStore
+from hubaudit.store.repository import Store
+
+AGE_BUCKETS = (("0-7 days", 7), ("8-30 days", 30), ("31-90 days", 90), ("over 90 days", None))
+TOP_CHANGERS = 5
+DEFAULT_WEEKS = 12
+
+
+def iso_week(moment: datetime) -> str:
+    year, week, _day = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weeks_between(since: datetime, until: datetime) -> list[str]:
+    weeks: list[str] = []
+    moment = since
+    while moment <= until:
+        if iso_week(moment) not in weeks:
+            weeks.append(iso_week(moment))
+        moment += timedelta(days=1)
+    if iso_week(until) not in weeks:
+        weeks.append(iso_week(until))
+    return weeks
+
+
+def governance_kpis(
+    store: Store,
+    portal: str,
+    view: PortalView | None,
+    baseline_keys: Collection[str],
+    since: datetime,
+    until: datetime,
+) -> Kpis:
+    sightings = ReportStore(store).sightings(portal, since, until)
+    weeks = {week: Counter[str]() for week in weeks_between(since, until)}
+    for sighting in sightings:
+        weeks.setdefault(iso_week(sighting.first_seen_at), Counter())[sighting.classification] += 1
+    changers = Counter(s.changed_by for s in sightings if s.changed_by)
+    defects = store.defects(portal) if portal in store.portal_names() else []
+    resolved = [
+        d
+        for d in defects
+        if d.status in (DefectStatus.RESOLVED, DefectStatus.ACCEPTED)
+        and d.resolved_at is not None
+        and since <= d.resolved_at <= until
+    ]
+    durations = [
+        (d.resolved_at - d.first_seen_at).total_seconds() / 86400
+        for d in resolved
+        if d.resolved_at is not None
+    ]
+    ages = Counter[str]()
+    for d in defects:
+        if d.status in (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED):
+            days = (until - d.first_seen_at).days
+            ages[next(name for name, top in AGE_BUCKETS if top is None or days <= top)] += 1
+    documented = custom = under = items = 0
+    if view is not None:
+        for item in view.of_kind(Kind.PROPERTY):
+            canonical = item.canonical
+            if canonical.get("hubspotDefined") is True or canonical.get("archived") is True:
+                continue
+            custom += 1
+            description = canonical.get("description")
+            documented += bool(isinstance(description, str) and description.strip())
+        items = len(view.items)
+        under = sum(1 for key in view.items if key in baseline_keys)
+    return Kpis(
+        since=since,
+        until=until,
+        weeks=tuple(
+            WeekCount(week, counts["defect"], counts["planned"])
+            for week, counts in sorted(weeks.items())
+        ),
+        unplanned=sum(1 for s in sightings if s.classification == "defect"),
+        planned=sum(1 for s in sightings if s.classification == "planned"),
+        mean_days_to_resolve=sum(durations) / len(durations) if durations else None,
+        resolved=len(resolved),
+        open_by_age={name: ages[name] for name, _top in AGE_BUCKETS},
+        top_changers=tuple(changers.most_common(TOP_CHANGERS)),
+        documented=documented,
+        custom_properties=custom,
+        under_baseline=under,
+        items=items,
+    )

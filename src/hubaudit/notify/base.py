@@ -1,0 +1,78 @@
+"""What a notification says, and what a notifier is.
+
+A digest holds only what is new since the last audit: defects opened or reopened, waivers that
+ran out, and (unless a target says otherwise) findings opened or reopened. Drift that was
+already known sends nothing. A notifier turns a digest into one message on its channel and
+raises :class:`NotifyError` when it cannot; the dispatcher retries, logs and records it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
+
+from hubaudit.errors import HubauditError
+from hubaudit.model import AuditResult, Change, Classification, Defect, Finding
+
+
+class NotifyError(HubauditError):
+    """A notification could not be sent (the message never names a secret)."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    result: AuditResult
+    new_defects: tuple[Change, ...]
+    reopened: frozenset[int]
+    expired_waivers: tuple[Defect, ...]
+    new_findings: tuple[Finding, ...]
+    report_url: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new_defects or self.expired_waivers or self.new_findings)
+
+    @property
+    def subject(self) -> str:
+        parts = []
+        if self.new_defects:
+            reopened = sum(1 for c in self.new_defects if c.defect_id in self.reopened)
+            text = f"{len(self.new_defects)} new defects"
+            parts.append(text + (f" ({reopened} reopened)" if reopened else ""))
+        if self.expired_waivers:
+            parts.append(f"{len(self.expired_waivers)} waivers expired")
+        if self.new_findings:
+            parts.append(f"{len(self.new_findings)} new findings")
+        return f"hubaudit: {self.result.portal}: " + (", ".join(parts) or "nothing new")
+
+    def severity_line(self) -> str:
+        counts = Counter(c.severity.value for c in self.new_defects)
+        order = ("critical", "high", "medium", "low", "info")
+        return ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
+
+
+def build_digest(result: AuditResult, report_url: str | None, findings: bool = True) -> Digest:
+    fresh = set(result.defects.opened) | set(result.defects.reopened)
+    new = tuple(
+        c
+        for c in result.changes
+        if c.classification is Classification.DEFECT and c.defect_id in fresh
+    )
+    fresh_findings = set(result.finding_update.opened) | set(result.finding_update.reopened)
+    return Digest(
+        result=result,
+        new_defects=new,
+        reopened=frozenset(result.defects.reopened),
+        expired_waivers=result.expired_waivers,
+        new_findings=tuple(f for f in result.findings if f.id in fresh_findings)
+        if findings
+        else (),
+        report_url=report_url,
+    )
+
+
+class Notifier(Protocol):
+    @property
+    def channel(self) -> str: ...
+
+    def send(self, digest: Digest) -> None: ...

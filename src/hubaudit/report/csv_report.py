@@ -1,0 +1,87 @@
+"""The CSV report: one row per change, for spreadsheets.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as
+a formula by a spreadsheet: such a cell is written with a leading ``'`` (OWASP's advice for CSV
+injection), so a portal user's label never computes anything on a RevOps lead's laptop."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from hubaudit.model import AuditResult
+from hubaudit.report.json_report import dependents_count
+from hubaudit.report.links import record_url
+
+COLUMNS = (
+    "portal",
+    "snapshot_id",
+    "baseline_version",
+    "kind",
+    "key",
+    "label",
+    "op",
+    "field",
+    "before",
+    "after",
+    "classification",
+    "severity",
+    "severity_raised_by",
+    "defect_id",
+    "change_request",
+    "note",
+    "changed_by",
+    "changed_at",
+    "attribution_source",
+    "attribution_confidence",
+    "dependents_count",
+    "dependents",
+    "url",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render(result: AuditResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for c in result.changes:
+        row: list[Any] = [
+            result.portal,
+            result.snapshot.id,
+            result.baseline.version,
+            c.kind.value,
+            c.key,
+            c.label or "",
+            c.op.value,
+            c.field or "",
+            _json(c.before),
+            _json(c.after),
+            c.classification.value,
+            c.severity.value,
+            c.raised_by_impact,
+            c.defect_id if c.defect_id is not None else "",
+            c.change_request if c.change_request is not None else "",
+            c.note or "",
+            c.attribution.user_email or c.attribution.user_id or "",
+            c.attribution.at.isoformat() if c.attribution.at else "",
+            c.attribution.source,
+            c.attribution.confidence,
+            dependents_count(c),
+            "; ".join(d.source for d in c.dependents),
+            record_url(result, c.key) or "",
+        ]
+        writer.writerow([inert(cell) for cell in row])
+    return out.getvalue()
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def inert(cell: Any) -> Any:
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell

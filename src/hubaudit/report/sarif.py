@@ -1,0 +1,168 @@
+"""The SARIF 2.1.0 report: defects and findings as code-scanning results.
+
+A baseline repository (``hubaudit baseline export`` into git) can upload it so that unplanned
+changes show as alerts on the file of the part they belong to (``property/deals.yaml``…). Rule
+ids name the change: ``drift/{kind}/{op}`` for a defect (``drift/property/removed``) and
+``policy/{id}`` for a finding. Waived defects and findings are reported as suppressed, with the
+waiver's reason. Each result's ``partialFingerprints`` holds hubaudit's own fingerprint, so an
+alert is the same alert from one night to the next."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hubaudit import __version__
+from hubaudit.compare import scope_of
+from hubaudit.governance.files import MANIFEST, scope_path
+from hubaudit.model import AuditResult, Change, Classification, Finding, FindingStatus, Severity
+from hubaudit.policies.builtin import BUILTIN_POLICIES
+from hubaudit.report.links import record_url
+
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+INFORMATION_URI = "https://hubaudit.dev"
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+_OPS = {
+    "added": "added without a plan",
+    "removed": "removed without a plan",
+    "modified": "changed without a plan",
+}
+_POLICIES = {p.id: p for p in BUILTIN_POLICIES}
+
+
+def render(result: AuditResult) -> str:
+    rules: dict[str, dict[str, Any]] = {}
+    results: list[dict[str, Any]] = []
+    for change in result.changes:
+        if change.classification not in (Classification.DEFECT, Classification.WAIVED):
+            continue
+        rule_id = f"drift/{change.kind.value}/{change.op.value}"
+        if rule_id not in rules:
+            what = change.kind.value.replace("_", " ")
+            rules[rule_id] = {
+                "id": rule_id,
+                "name": "".join(
+                    p.title() for p in (change.kind.value + "_" + change.op.value).split("_")
+                ),
+                "shortDescription": {"text": f"A {what} was {_OPS[change.op.value]}"},
+                "fullDescription": {
+                    "text": f"A {what} differs from the approved baseline and no approved change "
+                    "request planned it: an architecture defect."
+                },
+                "defaultConfiguration": {"level": "warning"},
+                "helpUri": INFORMATION_URI,
+            }
+        results.append(_change_result(result, change, rule_id))
+    for finding in result.findings:
+        rule_id = f"policy/{finding.policy}"
+        if rule_id not in rules:
+            policy = _POLICIES.get(finding.policy)
+            rules[rule_id] = {
+                "id": rule_id,
+                "name": "".join(part.title() for part in finding.policy.split("-")),
+                "shortDescription": {"text": policy.checks if policy else finding.policy},
+                "fullDescription": {"text": finding.reason or finding.policy},
+                "defaultConfiguration": {"level": LEVELS[finding.severity]},
+                "helpUri": INFORMATION_URI,
+            }
+        results.append(_finding_result(result, finding, rule_id))
+    order = sorted(rules)
+    index = {rule_id: i for i, rule_id in enumerate(order)}
+    for entry in results:
+        entry["ruleIndex"] = index[entry["ruleId"]]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "hubaudit",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [rules[r] for r in order],
+                    }
+                },
+                "automationDetails": {"id": f"hubaudit/{result.portal}/"},
+                "results": results,
+                "properties": {
+                    "portal": result.portal,
+                    "snapshot": result.snapshot.id,
+                    "baseline_version": result.baseline.version,
+                    "not_verified": [p.scope for p in result.not_verified],
+                },
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _location(result: AuditResult, key: str) -> dict[str, Any]:
+    scope = scope_of(key, result.baseline.scopes) or scope_of(
+        key, [c.scope for c in result.snapshot.coverage]
+    )
+    uri = str(scope_path(scope)) if scope else MANIFEST
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}},
+        "logicalLocations": [{"fullyQualifiedName": key, "kind": "member"}],
+    }
+
+
+def _change_result(result: AuditResult, change: Change, rule_id: str) -> dict[str, Any]:
+    where = change.key + (f" {change.field}" if change.field else "")
+    text = f"{where}: {_value(change.before)} → {_value(change.after)}"
+    if change.note:
+        text += f" ({change.note})"
+    entry: dict[str, Any] = {
+        "ruleId": rule_id,
+        "level": LEVELS[change.severity],
+        "message": {"text": text},
+        "locations": [_location(result, change.key)],
+        "partialFingerprints": {"hubaudit/v1": change.fingerprint or where},
+        "properties": {
+            "severity": change.severity.value,
+            "defect_id": change.defect_id,
+            "field": change.field,
+            "label": change.label,
+            "changed_by": change.attribution.user_email or change.attribution.user_id,
+            "dependents": len(change.dependents),
+            "url": record_url(result, change.key),
+        },
+    }
+    if change.classification is Classification.WAIVED:
+        entry["suppressions"] = [{"kind": "external", "justification": change.note or "waived"}]
+    return entry
+
+
+def _finding_result(result: AuditResult, finding: Finding, rule_id: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "ruleId": rule_id,
+        "level": LEVELS[finding.severity],
+        "message": {"text": f"{finding.key}: {finding.message}"},
+        "locations": [_location(result, finding.key)],
+        "partialFingerprints": {"hubaudit/v1": finding.fingerprint or finding.subject},
+        "properties": {
+            "severity": finding.severity.value,
+            "finding_id": finding.id,
+            "subject": finding.subject,
+            "url": record_url(result, finding.key),
+        },
+    }
+    if finding.status is FindingStatus.WAIVED and finding.waiver is not None:
+        entry["suppressions"] = [{"kind": "external", "justification": finding.waiver.reason}]
+    return entry
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 200 else text[:199] + "…"

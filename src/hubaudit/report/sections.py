@@ -1,0 +1,101 @@
+"""What every report shows, in one place: the groups and counts the renderers lay out.
+
+Each renderer (text, Markdown, HTML…) is a pure function of an audit result; the choices of
+what goes in which section live here, so that no format shows what another leaves out."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from hubaudit.model import AuditResult, Change, Classification, CoverageStatus, Kind, Severity
+
+KIND_TITLES = {
+    Kind.PROPERTY: "Properties",
+    Kind.PROPERTY_GROUP: "Property groups",
+    Kind.PIPELINE: "Pipelines",
+    Kind.WORKFLOW: "Workflows",
+    Kind.LIFECYCLE_STAGE: "Lifecycle stages",
+    Kind.OBJECT_SCHEMA: "Custom object schemas",
+    Kind.ASSOCIATION_LABEL: "Association labels",
+    Kind.USER: "Users",
+    Kind.TEAM: "Teams",
+    Kind.ROLE: "Roles",
+}
+PER_OBJECT_TYPE = frozenset(
+    {Kind.PROPERTY, Kind.PROPERTY_GROUP, Kind.PIPELINE, Kind.LIFECYCLE_STAGE}
+)
+SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
+
+
+def of_class(result: AuditResult, classification: Classification) -> list[Change]:
+    return [c for c in result.changes if c.classification is classification]
+
+
+def severity_counts(changes: Sequence[Change]) -> list[tuple[Severity, int]]:
+    counts = Counter(c.severity for c in changes)
+    return [(s, counts[s]) for s in SEVERITY_ORDER if counts[s]]
+
+
+def severity_summary(changes: Sequence[Change]) -> str:
+    return ", ".join(f"{n} {s.value}" for s, n in severity_counts(changes))
+
+
+def by_item(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
+    """Changes of one item together, in key order."""
+    ordered = sorted(changes, key=lambda c: (c.key, c.field or ""))
+    return [(key, list(group)) for key, group in groupby(ordered, key=lambda c: c.key)]
+
+
+def group_title(change: Change) -> str:
+    title = KIND_TITLES[change.kind]
+    if change.kind in PER_OBJECT_TYPE:
+        return f"{title} · {change.key.split(':', 2)[1]}"
+    return title
+
+
+def by_group(changes: Sequence[Change]) -> list[tuple[str, list[tuple[str, list[Change]]]]]:
+    """Items grouped by kind and, where it has one, object type."""
+    groups: dict[str, list[tuple[str, list[Change]]]] = {}
+    for key, items in by_item(changes):
+        groups.setdefault(group_title(items[0]), []).append((key, items))
+    return sorted(groups.items(), key=lambda pair: pair[0])
+
+
+def ignored_by_rule(result: AuditResult) -> list[tuple[str, int]]:
+    counts = Counter(c.note or "" for c in of_class(result, Classification.IGNORED))
+    return sorted(counts.items())
+
+
+def coverage_parts(result: AuditResult) -> list[tuple[str, int, int, int, int]]:
+    """(kind, complete, parts, failed, unsupported) for every kind read."""
+    counts: dict[str, Counter[CoverageStatus]] = {}
+    for part in result.snapshot.coverage:
+        counts.setdefault(part.kind.value, Counter())[part.status] += 1
+    return [
+        (
+            kind,
+            statuses[CoverageStatus.COMPLETE],
+            sum(statuses.values()),
+            statuses[CoverageStatus.FAILED],
+            statuses[CoverageStatus.UNSUPPORTED],
+        )
+        for kind, statuses in sorted(counts.items())
+    ]
+
+
+def value_json(value: Any, width: int | None = None) -> str:
+    """A value as compact JSON, ``(none)`` for absent, cut to ``width`` characters."""
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def who(change: Change) -> str:
+    return change.attribution.user_email or change.attribution.user_id or ""

@@ -1,0 +1,184 @@
+"""Run reports, change sightings and notifications in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hubaudit.errors import UsageError
+from hubaudit.model import Change, RunStatus
+from hubaudit.store.repository import Store
+from hubaudit.store.tables import (
+    ChangeSightingRow,
+    NotificationRow,
+    PortalRow,
+    RunReportRow,
+    RunRow,
+)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    classification: str
+    first_seen_at: datetime
+    changed_by: str | None
+
+
+class ReportStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # run reports ------------------------------------------------------------------------------
+
+    def save_report(self, run_id: int, portal: str, document: dict[str, Any], at: datetime) -> None:
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal)
+            session.merge(
+                RunReportRow(
+                    run_id=run_id,
+                    portal_id=portal_id,
+                    created_at=at,
+                    schema_version=str(document.get("schema_version", "")),
+                    document=json.dumps(document, ensure_ascii=True, separators=(",", ":")),
+                )
+            )
+
+    def report_document(self, portal: str, run_id: int | None = None) -> dict[str, Any]:
+        """The stored report of a run of the portal (default: its latest one with a report)."""
+        with self.store.session() as session:
+            query = (
+                select(RunReportRow.document, RunReportRow.run_id)
+                .join(PortalRow, RunReportRow.portal_id == PortalRow.id)
+                .where(PortalRow.name == portal)
+                .order_by(RunReportRow.run_id.desc())
+                .limit(1)
+            )
+            if run_id is not None:
+                query = query.where(RunReportRow.run_id == run_id)
+            found = session.execute(query).first()
+            if found is not None:
+                document: dict[str, Any] = json.loads(found.document)
+                return document
+            if run_id is None:
+                raise UsageError(
+                    f"portal {portal!r} has no audit report yet: run `hubaudit audit --portal "
+                    f"{portal}` first"
+                )
+            status = session.scalar(
+                select(RunRow.status)
+                .join(PortalRow, RunRow.portal_id == PortalRow.id)
+                .where(PortalRow.name == portal, RunRow.id == run_id)
+            )
+        if status is None:
+            raise UsageError(f"portal {portal!r} has no run {run_id} (see `hubaudit runs`)")
+        why = "it did not succeed" if status != RunStatus.SUCCEEDED.value else "none was stored"
+        raise UsageError(f"run {run_id} has no report: {why} (status {status})")
+
+    # change sightings -------------------------------------------------------------------------
+
+    def record_sightings(
+        self, portal: str, changes: Sequence[Change], snapshot_id: int, at: datetime
+    ) -> None:
+        """Remember the first time each change was seen with its classification."""
+        if not changes:
+            return
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal)
+            dialect = session.get_bind().dialect.name
+            builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            rows = {
+                (c.fingerprint, c.classification.value): {
+                    "portal_id": portal_id,
+                    "fingerprint": c.fingerprint,
+                    "classification": c.classification.value,
+                    "kind": c.kind.value,
+                    "key": c.key,
+                    "field": c.field,
+                    "severity": c.severity.value,
+                    "changed_by": (c.attribution.user_email or c.attribution.user_id or None),
+                    "first_seen_at": at,
+                    "snapshot_id": snapshot_id,
+                }
+                for c in changes
+                if c.fingerprint
+            }
+            if rows:
+                session.execute(
+                    builder(ChangeSightingRow).on_conflict_do_nothing(
+                        index_elements=["portal_id", "fingerprint", "classification"]
+                    ),
+                    list(rows.values()),
+                )
+
+    def sightings(self, portal: str, since: datetime, until: datetime) -> list[Sighting]:
+        with self.store.session() as session:
+            return [
+                Sighting(row.classification, row.first_seen_at, row.changed_by)
+                for row in session.execute(
+                    select(
+                        ChangeSightingRow.classification,
+                        ChangeSightingRow.first_seen_at,
+                        ChangeSightingRow.changed_by,
+                    )
+                    .join(PortalRow, ChangeSightingRow.portal_id == PortalRow.id)
+                    .where(
+                        PortalRow.name == portal,
+                        ChangeSightingRow.first_seen_at >= since,
+                        ChangeSightingRow.first_seen_at <= until,
+                    )
+                )
+            ]
+
+    # notifications ----------------------------------------------------------------------------
+
+    def notified(self, run_id: int, target: str) -> bool:
+        with self.store.session() as session:
+            return (
+                session.scalar(
+                    select(NotificationRow.id).where(
+                        NotificationRow.run_id == run_id, NotificationRow.target == target
+                    )
+                )
+                is not None
+            )
+
+    def record_notification(
+        self,
+        run_id: int,
+        target: str,
+        channel: str,
+        status: str,
+        attempts: int,
+        error: str | None,
+        at: datetime,
+    ) -> None:
+        with self.store.session() as session:
+            session.add(
+                NotificationRow(
+                    run_id=run_id,
+                    target=target,
+                    channel=channel,
+                    status=status,
+                    attempts=attempts,
+                    error=error,
+                    at=at,
+                )
+            )
+
+    def notifications(self, run_id: int) -> list[tuple[str, str, int, str | None]]:
+        """(target, status, attempts, error) of every notification of the run."""
+        with self.store.session() as session:
+            return [
+                (row.target, row.status, row.attempts, row.error)
+                for row in session.scalars(
+                    select(NotificationRow)
+                    .where(NotificationRow.run_id == run_id)
+                    .order_by(NotificationRow.id)
+                )
+            ]
