@@ -209,7 +209,8 @@ def _changes(result: AuditResult, changes: Sequence[Change]) -> list[str]:
                     if total > DEPENDENTS_SHOWN
                     else ""
                 )
-                name += f'<div class="deps">{total} depend on it:<ul>{shown}{more}</ul></div>'
+                verb = "depends" if total == 1 else "depend"
+                name += f'<div class="deps">{total} {verb} on it:<ul>{shown}{more}</ul></div>'
             for index, change in enumerate(group):
                 item_cell = f'<td rowspan="{len(group)}">{name}</td>' if index == 0 else ""
                 raised = f" (raised {change.raised_by_impact})" if change.raised_by_impact else ""
@@ -220,7 +221,9 @@ def _changes(result: AuditResult, changes: Sequence[Change]) -> list[str]:
                     defect += f" CR-{change.change_request}"
                 before = h(value_json(change.before, VALUE_WIDTH))
                 after = h(value_json(change.after, VALUE_WIDTH))
-                count = f" ({dependents_count(change)} dependents)" if index == 0 and total else ""
+                many = dependents_count(change)
+                noun = "dependent" if many == 1 else "dependents"
+                count = f" ({many} {noun})" if index == 0 and total else ""
                 lines.append(
                     f"<tr>{item_cell}<td>{h(change.field or change.op.value)}{note}</td>"
                     f'<td class="before"><pre>{before}</pre></td>'

@@ -172,7 +172,8 @@ def _changes(result: AuditResult, changes: Sequence[Change]) -> list[str]:
                     for d in dependents[:DEPENDENTS_SHOWN]
                 )
                 more = f"; and {total - DEPENDENTS_SHOWN} more" if total > DEPENDENTS_SHOWN else ""
-                dependents_notes.append(f"- {md(key)}: {total} depend on it: {shown}{more}")
+                verb = "depends" if total == 1 else "depend"
+                dependents_notes.append(f"- {md(key)}: {total} {verb} on it: {shown}{more}")
         lines.append("")
         if dependents_notes:
             lines += ["What depends on these items:", "", *dependents_notes, ""]
