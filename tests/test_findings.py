@@ -129,3 +129,46 @@ def test_turning_a_policy_off_resolves_its_findings(store: Store) -> None:
     update, present, resolved = record_findings(store, portal.view(), off, night(1))
     assert present == [] and update.resolved == (finding.id,)
     assert resolved[0].resolution == "its policy is no longer enabled"
+
+
+def test_kpis_count_each_change_once_as_it_was_first_seen(store: Store) -> None:
+    """A defect later waived, or planned after the fact, is one unplanned change; ignored
+    changes are not counted; open defects by age are those open at the period's end."""
+    from dataclasses import replace
+
+    from hubaudit.kpis import default_since, governance_kpis, weeks_between
+    from hubaudit.model import Attribution, Change, ChangeOp, Classification, Kind
+    from hubaudit.store.reports import ReportStore
+
+    store_portal = Portal()
+    record_findings(store, store_portal.view(), {}, night(0))  # makes the portal
+    who = Attribution(user_email="ana@example.com")
+    change = Change(
+        Kind.PROPERTY,
+        "property:deals:x",
+        ChangeOp.MODIFIED,
+        "label",
+        ("label",),
+        1,
+        2,
+        fingerprint="f" * 64,
+        attribution=who,
+    )
+    noise = replace(change, fingerprint="n" * 64, classification=Classification.IGNORED)
+    reports = ReportStore(store)
+    reports.record_sightings("acme", [change, noise], 1, NOW)
+    reports.record_sightings(
+        "acme", [replace(change, classification=Classification.WAIVED)], 2, NOW + timedelta(days=1)
+    )
+    reports.record_sightings(
+        "acme", [replace(change, classification=Classification.PLANNED)], 3, NOW + timedelta(days=2)
+    )
+    until = NOW + timedelta(days=3)
+    kpis = governance_kpis(store, "acme", None, set(), default_since(until), until)
+    assert (kpis.unplanned, kpis.planned) == (1, 0)
+    assert kpis.top_changers == (("ana@example.com", 1),)
+    assert len(kpis.weeks) == 12 == len(weeks_between(default_since(until), until))
+    earlier = governance_kpis(
+        store, "acme", None, set(), NOW - timedelta(days=30), NOW - timedelta(days=1)
+    )
+    assert (earlier.unplanned, sum(earlier.open_by_age.values())) == (0, 0)

@@ -260,3 +260,56 @@ def test_a_notifier_that_cannot_send_never_fails_the_audit(
     code, out = run("--config", config, "runs", "--portal", "demo", "--json")
     assert json.loads(out)[0]["status"] == "succeeded"
     _ = Secret
+
+
+def test_one_targets_surprise_never_silences_the_next(store: Store, tmp_path: Path) -> None:
+    """A two-line secret file, or a notifier that breaks, is recorded; the next target sends."""
+    runs = RunStore(store)
+    record = runs.start_now("acme", "cli", "t", NOW, __import__("datetime").timedelta(minutes=5))
+    two_lines = tmp_path / "slack-url"
+    two_lines.write_text(SLACK_URL + "\n# the revops channel\n", encoding="utf-8")
+    broken = NotifyConfig("broken", "slack", url_file=two_lines)
+    crashing = NotifyConfig("crashing", "webhook", url=HOOK_URL, secret_env="HUBAUDIT_TEST_HOOK")
+    slack = NotifyConfig("team", "slack", url_env="HUBAUDIT_TEST_SLACK")
+
+    class Boom:
+        channel = "webhook"
+
+        def send(self, _digest: object) -> None:
+            raise ValueError(f"bad {SLACK_URL}")
+
+    def factory(target: NotifyConfig) -> Any:
+        return Boom() if target.name == "crashing" else notifier_for(target)
+
+    with respx.mock() as mock, pytest.MonkeyPatch.context() as env:
+        env.setenv("HUBAUDIT_TEST_SLACK", SLACK_URL)
+        env.setenv("HUBAUDIT_TEST_HOOK", HOOK_SECRET)
+        route = mock.post(SLACK_URL).respond(200)
+        deliveries = notify_run(
+            store,
+            record.id,
+            [broken, crashing, slack],
+            rich_result(),
+            None,
+            factory=factory,
+            sleep=lambda _s: None,
+        )
+    assert [(d.target, d.status) for d in deliveries] == [
+        ("broken", "failed"),
+        ("crashing", "failed"),
+        ("team", "sent"),
+    ]
+    assert "more than one line" in (deliveries[0].error or "")
+    assert deliveries[1].error == "webhook: ValueError"
+    assert route.call_count == 1
+    assert "secretpart" not in json.dumps(ReportStore(store).notifications(record.id))
+
+
+def test_a_report_url_with_an_unknown_placeholder_is_a_config_error() -> None:
+    from hubaudit.config import parse_config
+    from hubaudit.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[reports]\nurl = "https://r.example/{portal}/{run_id}.html"\n')
+    assert (caught.value.line, caught.value.key) == (2, "reports.url")
+    assert "{run_id}" in str(caught.value)

@@ -163,3 +163,31 @@ def test_colour_only_for_a_terminal_and_only_around_hubauditss_own_marks() -> No
     coloured = render(result, "text", colour=True)
     assert "\x1b[" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+def test_a_change_with_more_dependents_than_are_stored_renders_the_same_read_back() -> None:
+    from dataclasses import replace
+
+    from hubaudit.model import Dependency
+
+    result = rich_result()
+    many = tuple(
+        Dependency(f"workflow:{n}", "property:deals:x", "reads", "enrollment criteria")
+        for n in range(60)
+    )
+    changes = tuple(
+        replace(c, dependents=many) if c.key == "property:deals:x" else c for c in result.changes
+    )
+    big = replace(result, changes=changes)
+    again = from_document(json.loads(json.dumps(to_document(big))))
+    for fmt in FORMATS:
+        assert render(again, fmt) == render(big, fmt), fmt
+    assert "; and 10 more" in render(big, "csv")
+
+
+def test_an_address_in_a_label_does_not_become_a_link_in_markdown() -> None:
+    from hubaudit.report.escape import markdown_safe
+
+    assert markdown_safe("owner evil@phish.example @org/team") == (
+        "owner evil&#64;phish.example &#64;org/team"
+    )

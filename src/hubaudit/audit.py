@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
@@ -28,12 +28,13 @@ from hubaudit.hubspot.history import (
     legacy_workflow_history,
     pipeline_history,
 )
-from hubaudit.kpis import DEFAULT_WEEKS, governance_kpis
+from hubaudit.kpis import default_since, governance_kpis
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     STANDARD_OBJECT_TYPE_IDS,
     AuditResult,
     BaselineInfo,
+    Breach,
     Change,
     ChangeOp,
     Classification,
@@ -50,7 +51,7 @@ from hubaudit.model import (
     StoredItem,
     ViewItem,
 )
-from hubaudit.policies.builtin import evaluate
+from hubaudit.policies.builtin import POLICIES_BY_ID, evaluate
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.policies.surface import governed_surface
@@ -108,8 +109,10 @@ def check_portal(
     return coverage
 
 
-def resolve_snapshot(store: Store, portal: str, ref: str) -> SnapshotInfo:
-    """``latest`` or a snapshot id."""
+def resolve_snapshot(
+    store: Store, portal: str, ref: str, flag: str = "--from-snapshot"
+) -> SnapshotInfo:
+    """``latest`` or a snapshot id (``flag`` names the option in an error)."""
     if ref == "latest":
         snapshot = store.latest_snapshot(portal)
         if snapshot is None:
@@ -120,7 +123,7 @@ def resolve_snapshot(store: Store, portal: str, ref: str) -> SnapshotInfo:
     try:
         snapshot_id = int(ref)
     except ValueError as exc:
-        raise UsageError(f"--from-snapshot takes 'latest' or a snapshot id, not {ref!r}") from exc
+        raise UsageError(f"{flag} takes 'latest' or a snapshot id, not {ref!r}") from exc
     return store.snapshot(portal, snapshot_id)
 
 
@@ -243,7 +246,11 @@ def audit_snapshot(
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
     ]
-    changes = with_impact(changes, build_graph(view), impact or ImpactConfig())
+    # a deleted pipeline's stages still tell which workflows point at it
+    gone = [i for k, i in baseline_items.items() if i.kind is Kind.PIPELINE and k not in view.items]
+    former = store.load_payloads({i.canonical_hash for i in gone})
+    graph = build_graph(view, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
+    changes = with_impact(changes, graph, impact or ImpactConfig())
     changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
     changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
@@ -289,9 +296,7 @@ def audit_snapshot(
     )
     now = clock()
     ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
-    kpis = governance_kpis(
-        store, portal, view, baseline_items, now - timedelta(weeks=DEFAULT_WEEKS), now
-    )
+    kpis = governance_kpis(store, portal, view, baseline_items, default_since(now), now)
     if hub is not None:
         custom = {
             name: type_id
@@ -383,15 +388,24 @@ def record_findings(
 
     def judged(finding: Finding) -> bool:
         """Were the parts it was judged from read well enough to say it is gone?"""
-        read = all(view.read(scope) for scope in finding.scopes)
-        return read and (
-            finding.key in view.items or all(view.fully_read(s) for s in finding.scopes)
+        if all(view.fully_read(scope) for scope in finding.scopes):
+            return True
+        policy = POLICIES_BY_ID.get(finding.policy)
+        per_item = policy is not None and policy.per_item
+        # one item's breach: its part was read, and the item is there to judge
+        return per_item and finding.key in view.items and all(view.read(s) for s in finding.scopes)
+
+    def whole(breach: Breach) -> bool:
+        """Was every item the breach was judged from read, so that it says all there is?"""
+        policy = POLICIES_BY_ID.get(breach.policy)
+        return (policy is not None and policy.per_item) or all(
+            view.fully_read(scope) for scope in breach.scopes
         )
 
     return FindingStore(store).update(
         view.portal,
         lambda existing, waived: plan_findings(
-            view.portal, existing, breaches, ran, judged, waived
+            view.portal, existing, breaches, ran, judged, waived, whole
         ),
         view.snapshot_id,
         clock(),

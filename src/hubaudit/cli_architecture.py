@@ -73,7 +73,7 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
             f"{args.key!r} is not an item key such as property:contacts:email or "
             "pipeline:deals:default"
         )
-    snapshot = resolve_snapshot(store, args.portal, args.snapshot)
+    snapshot = resolve_snapshot(store, args.portal, args.snapshot, "--snapshot")
     view = portal_view(store, snapshot)
     graph = build_graph(view)
     direct = graph.dependents(args.key)
@@ -89,7 +89,7 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
             "dependents": [dependency_document(d) for d in direct],
             "tree": [{"level": level, **dependency_document(d)} for level, d in tree],
         }
-        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+        print(json.dumps(document, indent=2), file=out)
         return 0
     label = view.items[args.key].label if present else None
     named_as = f' "{terminal_safe(label)}"' if label else ""
@@ -131,7 +131,7 @@ def findings_command(args: argparse.Namespace, config: Config, store: Store, out
     if args.findings_command == "show":
         finding = findings.finding(args.portal, args.id)
         if args.json:
-            print(json.dumps(finding_document(finding), indent=2, ensure_ascii=False), file=out)
+            print(json.dumps(finding_document(finding), indent=2), file=out)
             return 0
         lines = [
             f"finding #{finding.id}: {finding.policy} on {terminal_safe(finding.subject)}",
@@ -148,7 +148,7 @@ def findings_command(args: argparse.Namespace, config: Config, store: Store, out
             )
         if finding.resolution:
             lines.append(f"  resolution: {terminal_safe(finding.resolution)}")
-        detail = json.dumps(finding.detail, sort_keys=True, ensure_ascii=False)
+        detail = json.dumps(finding.detail, sort_keys=True)
         lines.append(f"  detail: {terminal_safe(detail)}")
         print("\n".join(lines), file=out)
         return 0
@@ -165,7 +165,7 @@ def findings_command(args: argparse.Namespace, config: Config, store: Store, out
     found.sort(key=lambda f: (f.status is not FindingStatus.OPEN, -f.severity.rank, f.id))
     if args.json:
         print(
-            json.dumps([finding_document(f) for f in found], indent=2, ensure_ascii=False),
+            json.dumps([finding_document(f) for f in found], indent=2),
             file=out,
         )
         return 0
@@ -205,7 +205,7 @@ def policies_command(args: argparse.Namespace, config: Config, store: Store, out
             }
         )
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
+        print(json.dumps(rows, indent=2), file=out)
         return 0
     for row in rows:
         state = "on " if row["enabled"] else "off"

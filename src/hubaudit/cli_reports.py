@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, TextIO
 
 from hubaudit.audit import portal_view, utc_now
@@ -15,7 +14,7 @@ from hubaudit.cli_governance import emit
 from hubaudit.config import Config
 from hubaudit.council import parse_end, parse_start
 from hubaudit.errors import UsageError
-from hubaudit.kpis import DEFAULT_WEEKS, governance_kpis
+from hubaudit.kpis import DEFAULT_WEEKS, default_since, governance_kpis
 from hubaudit.report import FORMATS, render
 from hubaudit.report.json_report import from_document, kpis_document
 from hubaudit.report.text import kpis_lines
@@ -56,7 +55,7 @@ def wants_colour(out: TextIO) -> bool:
 def kpis_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     config.portal(args.portal)
     until = parse_end(args.until) if args.until else utc_now()
-    since = parse_start(args.since) if args.since else until - timedelta(weeks=DEFAULT_WEEKS)
+    since = parse_start(args.since) if args.since else default_since(until)
     if since >= until:
         raise UsageError("--since must be before --until")
     snapshot = store.latest_snapshot(args.portal) if args.portal in store.portal_names() else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -548,6 +549,18 @@ def _parse_reports(
     url = reader.optional_string(table, where, "url")
     if url is not None and not url.startswith(("https://", "http://")):
         raise reader.error("must start with https:// or http://", where, "url")
+    if url is not None:
+        try:
+            fields = {name for _text, name, _spec, _conv in string.Formatter().parse(url) if name}
+        except ValueError as exc:
+            raise reader.error(f"not a template: {exc}", where, "url") from exc
+        unknown = fields - {"portal", "run", "file"}
+        if unknown:
+            raise reader.error(
+                f"unknown placeholder {{{sorted(unknown)[0]}}}: use {{portal}}, {{run}}, {{file}}",
+                where,
+                "url",
+            )
     return ReportsConfig(folder=folder, formats=tuple(dict.fromkeys(formats)), url=url)
 
 
@@ -654,21 +667,23 @@ def _parse_notify(
 
 
 def resolve_secret(env: str | None, file: Path | None, what: str) -> Secret:
-    """A notification's secret from its environment variable or file."""
+    """A notification's secret from its environment variable or file: one line."""
     if env is not None:
-        value = os.environ.get(env, "").strip()
+        value, source = os.environ.get(env, "").strip(), f"environment variable {env}"
         if not value:
-            raise ConfigError(f"{what}: environment variable {env} is not set")
-        return Secret(value)
-    if file is not None:
+            raise ConfigError(f"{what}: {source} is not set")
+    elif file is not None:
         try:
-            value = file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from exc
+            value, source = file.read_text(encoding="utf-8").strip(), str(file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{what}: cannot read {file}: {exc}") from exc
         if not value:
             raise ConfigError(f"{what}: {file} is empty")
-        return Secret(value)
-    raise ConfigError(f"{what}: no secret configured")
+    else:
+        raise ConfigError(f"{what}: no secret configured")
+    if not value.isprintable():
+        raise ConfigError(f"{what}: {source} holds more than one line (a comment?) or a tab")
+    return Secret(value)
 
 
 def _parse_policies(reader: TomlReader, table: Mapping[str, Any]) -> dict[str, PolicySettings]:
@@ -964,11 +979,11 @@ class TomlReader:
             array_header = re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", stripped)
             table_header = None if array_header else re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
             if array_header:
-                current = tuple(p.strip() for p in array_header.group(1).split("."))
+                current = tuple(p.strip().strip('"') for p in array_header.group(1).split("."))
                 current_index = array_counts.get(current, 0)
                 array_counts[current] = current_index + 1
             elif table_header:
-                current = tuple(p.strip() for p in table_header.group(1).split("."))
+                current = tuple(p.strip().strip('"') for p in table_header.group(1).split("."))
                 current_index = 0
             if (
                 (array_header or table_header)

@@ -15,8 +15,8 @@ workflow still pointing at a deleted property is exactly what an impact analysis
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hubaudit.model import (
@@ -87,8 +87,14 @@ class DependencyGraph:
         return lines
 
 
-def workflow_count(dependents: tuple[Dependency, ...]) -> int:
-    return len({d.source for d in dependents if d.source.startswith("workflow:")})
+def workflow_count(dependents: tuple[Dependency, ...], *, active_only: bool = False) -> int:
+    return len(
+        {
+            d.source
+            for d in dependents
+            if d.source.startswith("workflow:") and (d.active or not active_only)
+        }
+    )
 
 
 def object_types_by_id(view: PortalView) -> dict[str, str]:
@@ -108,9 +114,11 @@ def flow_object_type(flow: ViewItem, types_by_id: Mapping[str, str]) -> str | No
     return types_by_id.get(str(flow.canonical.get("objectTypeId")))
 
 
-def build_graph(view: PortalView) -> DependencyGraph:
+def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> DependencyGraph:
+    """The graph of a snapshot. ``former`` are pipelines the snapshot no longer holds (the
+    baseline's): their stages still name what workflows point at when a pipeline is deleted."""
     types_by_id = object_types_by_id(view)
-    stages = _stage_owners(view)
+    stages = _stage_owners([*former, *view.of_kind(Kind.PIPELINE)])
     edges: dict[tuple[str, str, str, str, str | None], Dependency] = {}
 
     def add(dependency: Dependency) -> None:
@@ -175,10 +183,10 @@ def _strings(value: Any) -> set[str]:
     return set() if value in (None, "") else {str(value)}
 
 
-def _stage_owners(view: PortalView) -> dict[tuple[str, str], tuple[str, str | None]]:
-    """(object type, stage id) → (pipeline key, stage label)."""
+def _stage_owners(pipelines: Iterable[ViewItem]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(object type, stage id) → (pipeline key, stage label); later pipelines win."""
     owners: dict[tuple[str, str], tuple[str, str | None]] = {}
-    for pipeline in view.of_kind(Kind.PIPELINE):
+    for pipeline in pipelines:
         object_type = pipeline.key.split(":", 2)[1]
         stages = pipeline.canonical.get("stages")
         if isinstance(stages, Mapping):
@@ -192,6 +200,13 @@ def _stage_owners(view: PortalView) -> dict[tuple[str, str], tuple[str, str | No
 
 
 def _use_dependencies(
+    flow: ViewItem, use: PropertyUse, stages: Mapping[tuple[str, str], tuple[str, str | None]]
+) -> Iterator[Dependency]:
+    for dependency in _uses(flow, use, stages):
+        yield replace(dependency, active=flow.canonical.get("isEnabled") is not False)
+
+
+def _uses(
     flow: ViewItem, use: PropertyUse, stages: Mapping[tuple[str, str], tuple[str, str | None]]
 ) -> Iterator[Dependency]:
     values = f" = {', '.join(use.values)}" if use.values else ""
@@ -293,24 +308,30 @@ def _action_uses(
                 uses.append(PropertyUse(object_type, name, "reads", f"branch on {where}", values))
         return
     fields = action.get("fields")
-    if not isinstance(fields, Mapping):
-        return
-    if action.get("actionTypeId") == SET_PROPERTY_ACTION:
+    if isinstance(fields, Mapping) and action.get("actionTypeId") == SET_PROPERTY_ACTION:
         name = fields.get("property_name")
         if isinstance(name, str) and name:
             value = fields.get("value")
             static = value.get("staticValue") if isinstance(value, Mapping) else None
             values = (str(static),) if static is not None else ()
             uses.append(PropertyUse(object_type, name, "writes", where, values))
-    for copied in _object_property_values(fields):
+    # values taken from the record anywhere in the action: set-property fields, a custom-code
+    # action's inputFields, a webhook's queryParams (the code itself is its authors' to read)
+    body = {k: v for k, v in action.items() if k not in ("sourceCode", "connection")}
+    for copied in _object_property_values(body):
         uses.append(PropertyUse(object_type, copied, "reads", f"a value copied in {where}"))
 
 
 def _object_property_values(value: Any) -> Iterator[str]:
-    """Property names a value is copied from (``{"type": "OBJECT_PROPERTY", …}``)."""
+    """Property names a value is copied from (``{"type": "OBJECT_PROPERTY", …}``, or appended
+    to: ``APPEND_OBJECT_PROPERTY``)."""
     if isinstance(value, Mapping):
         if value.get("type") == "OBJECT_PROPERTY" and isinstance(value.get("propertyName"), str):
             yield str(value["propertyName"])
+        if value.get("type") == "APPEND_OBJECT_PROPERTY" and isinstance(
+            value.get("appendPropertyName"), str
+        ):
+            yield str(value["appendPropertyName"])
         for inner in value.values():
             yield from _object_property_values(inner)
     elif isinstance(value, list):

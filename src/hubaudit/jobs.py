@@ -102,7 +102,10 @@ def execute_run(
         )
         if not runs.finish(run.id, worker, RunStatus.SUCCEEDED, stats, clock()):
             log.warning("run.claim_lost", detail="another worker took the run over")
-        result = publish(store, config, run, result)
+        try:
+            result = publish(store, config, run, result)
+        except Exception:  # publishing is after the fact: the audit itself succeeded
+            log.exception("run.publish_failed")
         log.info(
             "run.succeeded",
             snapshot=stats.snapshot_id,

@@ -1,12 +1,14 @@
 """Governance KPIs of a portal over a period: are we getting more governed or less?
 
-- unplanned and planned changes per ISO week: the first time an audit saw each change (by
-  fingerprint) as a defect or as planned by a change request;
+- unplanned and planned changes per ISO week: each change (by fingerprint) once, in the week an
+  audit first saw it, as what it was then (a defect, or planned by a change request); a
+  change later waived, or planned after the fact, is still the unplanned change it was;
 - the share of changes that were planned;
 - the mean time from a defect's first sighting to its resolution, for defects resolved in the
   period (reverted, accepted, or resolved by hand);
-- open defects by age, at the end of the period;
-- who made the most changes (HubSpot's attribution of each change);
+- open defects by age at the end of the period (those first seen by then and not resolved by
+  then; a defect waived now is left out);
+- who made the most of those changes (HubSpot's attribution of each);
 - documentation coverage: live custom properties with a description;
 - the share of the portal under baseline: the snapshot's items the approved baseline holds.
 """
@@ -15,20 +17,29 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from hubaudit.model import DefectStatus, Kind, Kpis, PortalView, WeekCount
-from hubaudit.store.reports import ReportStore
+from hubaudit.store.reports import ReportStore, Sighting
 from hubaudit.store.repository import Store
 
 AGE_BUCKETS = (("0-7 days", 7), ("8-30 days", 30), ("31-90 days", 90), ("over 90 days", None))
 TOP_CHANGERS = 5
 DEFAULT_WEEKS = 12
+DECISIVE = frozenset({"defect", "planned"})
+"""What a change was when first seen; ignored changes are not changes the council counts, and
+a waived one was a defect first."""
 
 
 def iso_week(moment: datetime) -> str:
     year, week, _day = moment.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def default_since(until: datetime, weeks: int = DEFAULT_WEEKS) -> datetime:
+    """The Monday (00:00 UTC) that starts ``weeks`` whole ISO weeks ending with ``until``'s."""
+    monday = until.astimezone(UTC).date() - timedelta(days=until.astimezone(UTC).weekday())
+    return datetime.combine(monday - timedelta(weeks=weeks - 1), time(), UTC)
 
 
 def weeks_between(since: datetime, until: datetime) -> list[str]:
@@ -51,11 +62,18 @@ def governance_kpis(
     since: datetime,
     until: datetime,
 ) -> Kpis:
-    sightings = ReportStore(store).sightings(portal, since, until)
+    first: dict[str, Sighting] = {}
+    who: dict[str, str] = {}
+    for sighting in ReportStore(store).sightings(portal, until):
+        if sighting.classification in DECISIVE:
+            first.setdefault(sighting.fingerprint, sighting)
+        if sighting.changed_by:
+            who.setdefault(sighting.fingerprint, sighting.changed_by)
+    counted = [s for s in first.values() if s.first_seen_at >= since]
     weeks = {week: Counter[str]() for week in weeks_between(since, until)}
-    for sighting in sightings:
+    for sighting in counted:
         weeks.setdefault(iso_week(sighting.first_seen_at), Counter())[sighting.classification] += 1
-    changers = Counter(s.changed_by for s in sightings if s.changed_by)
+    changers = Counter(who[s.fingerprint] for s in counted if s.fingerprint in who)
     defects = store.defects(portal) if portal in store.portal_names() else []
     resolved = [
         d
@@ -71,7 +89,8 @@ def governance_kpis(
     ]
     ages = Counter[str]()
     for d in defects:
-        if d.status in (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED):
+        open_then = d.first_seen_at <= until and (d.resolved_at is None or d.resolved_at > until)
+        if open_then and d.status is not DefectStatus.WAIVED:
             days = (until - d.first_seen_at).days
             ages[next(name for name, top in AGE_BUCKETS if top is None or days <= top)] += 1
     documented = custom = under = items = 0
@@ -92,8 +111,8 @@ def governance_kpis(
             WeekCount(week, counts["defect"], counts["planned"])
             for week, counts in sorted(weeks.items())
         ),
-        unplanned=sum(1 for s in sightings if s.classification == "defect"),
-        planned=sum(1 for s in sightings if s.classification == "planned"),
+        unplanned=sum(1 for s in counted if s.classification == "defect"),
+        planned=sum(1 for s in counted if s.classification == "planned"),
         mean_days_to_resolve=sum(durations) / len(durations) if durations else None,
         resolved=len(resolved),
         open_by_age={name: ages[name] for name, _top in AGE_BUCKETS},

@@ -255,6 +255,8 @@ class Dependency:
     """The dependent's own label (a workflow's name)."""
     part: str | None = None
     """The part of the target it relies on, where narrower than the item (a stage id)."""
+    active: bool = True
+    """False for a workflow that is off: listed, but it does not raise a change's severity."""
 
 
 @dataclass(frozen=True)

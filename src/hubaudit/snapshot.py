@@ -24,6 +24,14 @@ def canonical_json(value: JSONValue) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def storable(text: str | None) -> str | None:
+    """Text a database column takes: a lone surrogate (half an emoji, cut by HubSpot) becomes
+    U+FFFD instead of failing the whole write; everything else is kept as it is."""
+    if text is None:
+        return None
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def content_hash(value: JSONValue) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 

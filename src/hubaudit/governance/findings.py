@@ -43,12 +43,15 @@ def plan_findings(
     ran: frozenset[str],
     judged: Callable[[Finding], bool],
     waived_detail: Mapping[int, object] | None = None,
+    whole: Callable[[Breach], bool] = lambda _breach: True,
 ) -> FindingPlan:
     """Decide, for every breach and every known finding, what happens to it.
 
     ``ran`` are the policies evaluated; ``judged(finding)`` says whether the parts the finding
     was judged from were read well enough now to say it is gone; ``waived_detail`` maps a
-    waived finding's id to what it said when it was waived."""
+    waived finding's id to what it said when it was waived; ``whole(breach)`` says whether the
+    breach was judged from every item it is about: only then can it differ from its waiver
+    (a set of duplicates read without a sensitive member is the waived set, not a new one)."""
     waived_detail = waived_detail or {}
     plan = FindingPlan()
     seen: set[str] = set()
@@ -62,8 +65,9 @@ def plan_findings(
             plan.new.append(breach)
         elif finding.status is FindingStatus.OPEN:
             plan.seen_again.append((finding, breach))
-        elif finding.status is FindingStatus.WAIVED and same_detail(
-            waived_detail.get(finding.id, finding.detail), breach.detail
+        elif finding.status is FindingStatus.WAIVED and (
+            not whole(breach)
+            or same_detail(waived_detail.get(finding.id, finding.detail), breach.detail)
         ):
             plan.waived.append((finding, breach))
         else:

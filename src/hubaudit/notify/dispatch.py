@@ -82,6 +82,8 @@ def notify_run(
             notifier = factory(target)
         except HubauditError as exc:
             error = str(exc)
+        except Exception as exc:  # a secret that is no URL, say: never its text, which holds it
+            error = f"{target.channel}: {type(exc).__name__}"
         else:
             for attempt in range(target.retries + 1):
                 attempts = attempt + 1
@@ -91,15 +93,17 @@ def notify_run(
                     break
                 except NotifyError as exc:
                     error = str(exc)
-                    log.warning(
-                        "notify.retry" if attempt < target.retries else "notify.gave_up",
-                        target=target.name,
-                        channel=target.channel,
-                        attempt=attempts,
-                        error=error,
-                    )
-                    if attempt < target.retries:
-                        sleep(min(MAX_BACKOFF, 2.0**attempt))
+                except Exception as exc:  # one target's surprise must not silence the others
+                    error = f"{target.channel}: {type(exc).__name__}"
+                log.warning(
+                    "notify.retry" if attempt < target.retries else "notify.gave_up",
+                    target=target.name,
+                    channel=target.channel,
+                    attempt=attempts,
+                    error=error,
+                )
+                if attempt < target.retries:
+                    sleep(min(MAX_BACKOFF, 2.0**attempt))
         status = "sent" if error is None else "failed"
         reports.record_notification(
             run_id, target.name, target.channel, status, attempts, error, datetime.now(UTC)

@@ -97,7 +97,7 @@ class EmailNotifier:
                 if self._username is not None and self._password is not None:
                     smtp.login(self._username, self._password.reveal())
                 smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, UnicodeError, smtplib.SMTPException) as exc:
             # SMTP replies never carry the password; the exception's type and code say enough
             code = getattr(exc, "smtp_code", None)
             raise NotifyError(

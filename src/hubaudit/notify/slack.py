@@ -121,7 +121,7 @@ class SlackNotifier:
                 response = http.post(
                     self._url.reveal(), content=body, headers={"Content-Type": "application/json"}
                 )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # the exception's text may hold the URL, which is the secret: name its type only
             raise NotifyError(f"slack: {type(exc).__name__}") from None
         if response.status_code != 200:

@@ -86,7 +86,7 @@ class WebhookNotifier:
         try:
             with httpx.Client(timeout=self._timeout, transport=self._transport) as http:
                 response = http.post(self._url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise NotifyError(f"webhook: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
             raise NotifyError(f"webhook: HTTP {response.status_code}")

@@ -64,6 +64,11 @@ class Policy:
     checks: str
     """One line: what the policy looks at, for ``policies list``."""
     check: Check
+    per_item: bool = True
+    """Is each breach about one item alone? Then a part read without some of its (sensitive)
+    items still says whether that item breaks the policy. A breach about several items (a set
+    of duplicates, an empty group, a count of super admins) is only judged, resolved or told
+    apart from its waiver when every item of its parts was read."""
 
     def rules(self, settings: PolicySettings | None) -> Rules:
         given = settings or PolicySettings(self.id)

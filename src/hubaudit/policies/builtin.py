@@ -22,6 +22,9 @@ BUILTIN_POLICIES: tuple[Policy, ...] = (
 )
 
 
+POLICIES_BY_ID = {p.id: p for p in BUILTIN_POLICIES}
+
+
 def enabled_policies(settings: Mapping[str, PolicySettings]) -> list[Policy]:
     return [p for p in BUILTIN_POLICIES if settings.get(p.id) is None or settings[p.id].enabled]
 

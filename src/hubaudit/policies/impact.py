@@ -2,8 +2,8 @@
 
 A change carries the dependents of its item in the snapshot (for a change inside one pipeline
 stage, what uses that stage). Its severity rises one step for each ``[impact] raise_at``
-threshold of dependent workflows it reaches, up to critical: a changed option on a property
-forty workflows read is an emergency, a new unused field is not.
+threshold of dependent workflows that are on it reaches, up to critical: a changed option on
+a property forty workflows read is an emergency, a new unused field is not.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def with_impact(
     result = []
     for change in changes:
         dependents = graph.dependents_of_change(change)
-        workflows = workflow_count(dependents)
+        workflows = workflow_count(dependents, active_only=True)  # a workflow that is off waits
         steps = sum(1 for threshold in impact.raise_at if workflows >= threshold)
         severity = raised(change.severity, steps)
         result.append(

@@ -79,5 +79,6 @@ POLICIES = (
         "funnel reports and handovers depend on one agreed sequence of lifecycle stages",
         "lifecycle stages are the approved list, in the approved order",
         check_lifecycle_order,
+        per_item=False,
     ),
 )

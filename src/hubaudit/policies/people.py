@@ -37,5 +37,6 @@ POLICIES = (
         "a super admin can change anything, including every setting hubaudit watches",
         "no more super admins than allowed",
         check_super_admins,
+        per_item=False,
     ),
 )

@@ -7,7 +7,7 @@ fills in when HubSpot omits it); archived properties are left out: they are out 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from hubaudit.model import Breach, Kind, PortalView, Severity, ViewItem
@@ -15,7 +15,7 @@ from hubaudit.policies.base import Policy, Rules, object_type_of, wanted
 
 DEFAULT_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
-_TRAILING_DIGITS = re.compile(r"(?<![0-9])[0-9]{1,2}$")
+_COPY_NUMBER = re.compile(r"(?:[\s_.\-]+\(?|\()[0-9]{1,2}\)?$")
 MIN_TOKEN = 4
 """Shorter normalised names ("id", "url") say too little to call two properties duplicates."""
 
@@ -79,29 +79,37 @@ def check_names(view: PortalView, rules: Rules) -> list[Breach]:
     return breaches
 
 
-def normalised(text: str, *, internal: bool) -> str:
-    """What a name or label says once case, separators and a copy's number are gone:
-    "Lead Source", "lead_source_2" and "LeadSource" all say ``leadsource``."""
+def normalised(text: str, *, internal: bool) -> tuple[str, bool]:
+    """What a name or label says once case, separators and a copy's number are gone, and
+    whether a number went: "Lead Source", "lead_source_2" and "LeadSource" all say
+    ``leadsource``. A number goes only after a separator and only if short (``_2``, ``(3)``):
+    "Target Q1" keeps its Q1, and a year (``_2019``) stays."""
     lowered = text.lower().strip()
     if internal and lowered.startswith("hs_"):
         lowered = lowered[3:]
-    return _TRAILING_DIGITS.sub("", _NOT_ALNUM.sub("", lowered))
+    numbered = bool(_COPY_NUMBER.search(lowered))
+    return _NOT_ALNUM.sub("", _COPY_NUMBER.sub("", lowered)), numbered
 
 
-def _tokens(item: ViewItem) -> set[str]:
-    tokens = set()
+def _tokens(item: ViewItem) -> dict[str, bool]:
+    """Each word the item's name and label say, and whether it only came by dropping a copy's
+    number (``address_line_1`` says ``addressline``, numbered)."""
+    tokens: dict[str, bool] = {}
     name = item.canonical.get("name") or item.key.split(":", 2)[2]
-    if isinstance(name, str):
-        tokens.add(normalised(name, internal=True))
     label = item.canonical.get("label")
-    if isinstance(label, str):
-        tokens.add(normalised(label, internal=False))
-    return {t for t in tokens if len(t) >= MIN_TOKEN}
+    for text, internal in ((name, True), (label, False)):
+        if isinstance(text, str):
+            token, numbered = normalised(text, internal=internal)
+            if len(token) >= MIN_TOKEN:
+                tokens[token] = tokens.get(token, True) and numbered
+    return tokens
 
 
 def duplicate_sets(items: Iterable[ViewItem]) -> list[tuple[str, list[ViewItem]]]:
-    """Properties whose names or labels say the same thing, with the word they share; a set
-    counts only when a custom property is in it (HubSpot's own pairs are HubSpot's business)."""
+    """Properties whose names or labels say the same thing, with the word they share. A set
+    counts only when a custom property is in it (HubSpot's own pairs are HubSpot's business)
+    and one of them says the word without a number: ``address_line_1`` and ``address_line_2``
+    are a series, ``lead_source`` and ``lead_source_2`` a copy."""
     parent: dict[str, str] = {}
 
     def find(node: str) -> str:
@@ -111,19 +119,25 @@ def duplicate_sets(items: Iterable[ViewItem]) -> list[tuple[str, list[ViewItem]]
         return node
 
     by_key = {item.key: item for item in items}
-    for item in by_key.values():
-        for token in _tokens(item):
-            parent[find(item.key)] = find(f"~{token}")
+    tokens = {key: _tokens(item) for key, item in by_key.items()}
+    for key, words in tokens.items():
+        for token in words:
+            parent[find(key)] = find(f"~{token}")
     groups: dict[str, list[ViewItem]] = defaultdict(list)
     for item in by_key.values():
         groups[find(item.key)].append(item)
     result = []
     for members in groups.values():
-        if len(members) > 1 and any(_custom(m) for m in members):
-            shared = set.intersection(*(_tokens(m) for m in members)) or set.union(
-                *(_tokens(m) for m in members)
-            )
-            result.append((min(shared), sorted(members, key=lambda m: m.key)))
+        if len(members) < 2 or not any(_custom(m) for m in members):
+            continue
+        said = Counter(t for m in members for t in tokens[m.key])
+        shared = sorted(
+            t
+            for t, count in said.items()
+            if count > 1 and any(tokens[m.key].get(t) is False for m in members)
+        )
+        if shared:
+            result.append((shared[0], sorted(members, key=lambda m: m.key)))
     return sorted(result, key=lambda pair: pair[0])
 
 
@@ -221,6 +235,7 @@ POLICIES = (
         "two fields for one fact split the data and the reports built on it",
         "no two properties of an object type whose names or labels normalise to the same word",
         check_duplicates,
+        per_item=False,
     ),
     Policy(
         "group-empty",
@@ -228,6 +243,7 @@ POLICIES = (
         "an empty group clutters every record page and property picker",
         "every property group holds a live property",
         check_empty_groups,
+        per_item=False,
     ),
     Policy(
         "group-missing",

@@ -41,10 +41,14 @@ def governed_surface(
             status = "not verified"
             detail = f"{counts[CoverageStatus.FAILED]} of {len(parts)} parts could not be read"
         else:
-            status = "read"
+            partly = [c for c in parts if c.unverified]
+            status = "partly read" if partly else "read"
             detail = f"{sum(c.items for c in parts)} items in {len(parts)} parts"
             if counts[CoverageStatus.UNSUPPORTED]:
                 detail += f" ({counts[CoverageStatus.UNSUPPORTED]} not in the subscription)"
+            if partly:
+                missing = sorted({f for c in partly for f in c.unverified})
+                detail += f"; not read: items with {', '.join(missing)} in {len(partly)} parts"
         areas.append(SurfaceArea(kind.value, name, "read", status, detail))
     latest: dict[str, SignOff] = {}
     for signoff in signoffs:

@@ -12,8 +12,8 @@ from collections import defaultdict
 from datetime import datetime
 
 from hubaudit.dependencies import flow_object_type, object_types_by_id, workflow_property_uses
-from hubaudit.model import Breach, Kind, PortalView, Severity, ViewItem
-from hubaudit.policies.base import Policy, Rules
+from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, Breach, Kind, PortalView, Severity, ViewItem
+from hubaudit.policies.base import Policy, Rules, object_type_of
 
 DEFAULT_MAX_DAYS_OFF = 90
 
@@ -29,18 +29,21 @@ def _moment(value: object) -> datetime | None:
 
 
 def off_since(view: PortalView, flow: ViewItem) -> datetime:
-    """The earliest moment the (disabled) workflow is known to have been off since."""
+    """The earliest moment the (disabled) workflow is known to have been off since.
+
+    Once hubaudit has seen it on, it was turned off after that: only the night hubaudit first
+    saw it off is known, whatever ``updatedAt`` says (HubSpot may not move it for a toggle)."""
     candidates = [view.taken_at]
-    current = _moment((flow.raw or {}).get("updatedAt"))
-    if current is not None:
-        candidates.append(current)
+    edits = [_moment((flow.raw or {}).get("updatedAt"))]
+    seen_on = False
     for version in reversed(view.past(flow.key)):
         if version.canonical.get("isEnabled") is not False:
+            seen_on = True
             break
         candidates.append(version.first_seen_at)
-        edited = _moment(version.raw.get("updatedAt"))
-        if edited is not None:
-            candidates.append(edited)
+        edits.append(_moment(version.raw.get("updatedAt")))
+    if not seen_on:
+        candidates += [edited for edited in edits if edited is not None]
     return min(candidates)
 
 
@@ -75,6 +78,7 @@ def check_conflicting_setters(view: PortalView, rules: Rules) -> list[Breach]:
     types_by_id = object_types_by_id(view)
     setters: dict[str, dict[str, ViewItem]] = defaultdict(dict)
     values: dict[str, set[str]] = defaultdict(set)
+    standard = set(STANDARD_OBJECT_TYPE_IDS.values())
     for flow in view.of_kind(Kind.WORKFLOW):
         object_type = flow_object_type(flow, types_by_id)
         if flow.canonical.get("isEnabled") is not True or object_type is None:
@@ -98,7 +102,8 @@ def check_conflicting_setters(view: PortalView, rules: Rules) -> list[Breach]:
                 target,
                 f"set by {len(flows)} active workflows ({shown}); "
                 f"values: {', '.join(sorted(values[target])) or 'copied or computed'}",
-                ["workflow"],
+                # a custom object's workflows are known as such only from the schemas
+                ["workflow"] + ([] if object_type_of(target) in standard else ["object_schema"]),
                 {"workflows": sorted(flows), "values": sorted(values[target])},
             )
         )
@@ -119,5 +124,6 @@ POLICIES = (
         "two active workflows setting one property overwrite each other's work",
         "at most one active workflow sets each property",
         check_conflicting_setters,
+        per_item=False,
     ),
 )

@@ -11,8 +11,8 @@ import io
 import json
 from typing import Any
 
-from hubaudit.model import AuditResult
-from hubaudit.report.json_report import dependents_count
+from hubaudit.model import AuditResult, Change
+from hubaudit.report.json_report import MAX_DEPENDENTS, dependents_count
 from hubaudit.report.links import record_url
 
 COLUMNS = (
@@ -70,11 +70,18 @@ def render(result: AuditResult) -> str:
             c.attribution.source,
             c.attribution.confidence,
             dependents_count(c),
-            "; ".join(d.source for d in c.dependents),
+            _dependents(c),
             record_url(result, c.key) or "",
         ]
         writer.writerow([inert(cell) for cell in row])
     return out.getvalue()
+
+
+def _dependents(change: Change) -> str:
+    """The dependents' keys (the first 50 of a report read back; the count says how many)."""
+    shown = [d.source for d in change.dependents[:MAX_DEPENDENTS]]
+    more = dependents_count(change) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def _json(value: Any) -> str:

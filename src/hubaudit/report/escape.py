@@ -32,7 +32,8 @@ def html_safe(text: str) -> str:
 # escaped with a backslash (CommonMark); <, > and & become entities, since a Markdown renderer
 # passes raw HTML through; and bare addresses are broken so that none becomes a link.
 _MARKDOWN_PUNCTUATION = frozenset("\\`*_[]|~$")
-_MARKDOWN_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# "@" too: GitHub links an address (a@b.example) and pings a team (@org/team) from it
+_MARKDOWN_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "@": "&#64;"}
 _AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)
 
 

@@ -199,7 +199,9 @@ def _changes(result: AuditResult, changes: Sequence[Change]) -> list[str]:
             dependents, total = item_dependents(group)
             if total:
                 shown = "".join(
-                    f'<li><span class="key">{h(d.source)}</span> {h(d.label or "")} {d.relation}'
+                    f'<li><span class="key">{h(d.source)}</span> {h(d.label or "")}'
+                    + ("" if d.active else " (off)")
+                    + f" {d.relation}"
                     + (f" ({h(d.detail)})" if d.detail else "")
                     + "</li>"
                     for d in dependents[:DEPENDENTS_SHOWN]

@@ -271,6 +271,7 @@ def dependency_document(d: Dependency) -> dict[str, Any]:
         "detail": d.detail,
         "label": d.label,
         "part": d.part,
+        "active": d.active,
     }
 
 
@@ -457,7 +458,9 @@ def _change(c: Mapping[str, Any]) -> Change:
 
 
 def _dependency(x: Mapping[str, Any]) -> Dependency:
-    return Dependency(x["source"], x["target"], x["relation"], x["detail"], x["label"], x["part"])
+    return Dependency(
+        x["source"], x["target"], x["relation"], x["detail"], x["label"], x["part"], x["active"]
+    )
 
 
 def _defect(x: Mapping[str, Any], portal: str) -> Defect:

@@ -167,7 +167,8 @@ def _changes(result: AuditResult, changes: Sequence[Change]) -> list[str]:
             dependents, total = item_dependents(group)
             if total:
                 shown = "; ".join(
-                    f"{md(d.source)}{' ' + md(d.label) if d.label else ''} {d.relation}"
+                    f"{md(d.source)}{' ' + md(d.label) if d.label else ''}"
+                    f"{'' if d.active else ' (off)'} {d.relation}"
                     + (f" ({md(d.detail)})" if d.detail else "")
                     for d in dependents[:DEPENDENTS_SHOWN]
                 )

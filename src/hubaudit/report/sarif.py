@@ -17,6 +17,7 @@ from hubaudit.compare import scope_of
 from hubaudit.governance.files import MANIFEST, scope_path
 from hubaudit.model import AuditResult, Change, Classification, Finding, FindingStatus, Severity
 from hubaudit.policies.builtin import BUILTIN_POLICIES
+from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url
 
 SARIF_SCHEMA = (
@@ -133,7 +134,7 @@ def _change_result(result: AuditResult, change: Change, rule_id: str) -> dict[st
             "field": change.field,
             "label": change.label,
             "changed_by": change.attribution.user_email or change.attribution.user_id,
-            "dependents": len(change.dependents),
+            "dependents": dependents_count(change),
             "url": record_url(result, change.key),
         },
     }

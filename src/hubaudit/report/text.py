@@ -193,7 +193,8 @@ def dependents_lines(changes: Sequence[Change], indent: str) -> list[str]:
     for d in dependents[:DEPENDENTS_SHOWN]:
         label = f' "{terminal_safe(d.label)}"' if d.label else ""
         detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
-        lines.append(f"{indent}  ← {terminal_safe(d.source)}{label} {d.relation}{detail}")
+        off = "" if d.active else " [off]"
+        lines.append(f"{indent}  ← {terminal_safe(d.source)}{label}{off} {d.relation}{detail}")
     if total > DEPENDENTS_SHOWN:
         lines.append(
             f"{indent}  … and {total - DEPENDENTS_SHOWN} more (hubaudit impact KEY lists them all)"

@@ -19,7 +19,7 @@ from hubaudit.model import (
     FindingWaiver,
     Severity,
 )
-from hubaudit.snapshot import canonical_json
+from hubaudit.snapshot import canonical_json, storable
 from hubaudit.store.repository import Store, record
 from hubaudit.store.tables import FindingRow, PortalRow
 
@@ -91,13 +91,13 @@ class FindingStore:
                     portal_id=portal_id,
                     fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
                     policy=breach.policy,
-                    subject=breach.subject,
+                    subject=storable(breach.subject),
                     key=breach.key,
-                    label=breach.label,
+                    label=storable(breach.label),
                     status=FindingStatus.OPEN.value,
                     severity=breach.severity.value,
-                    message=breach.message,
-                    reason=breach.reason,
+                    message=storable(breach.message),
+                    reason=storable(breach.reason),
                     detail_json=canonical_json(dict(breach.detail)),
                     scopes_json=json.dumps(list(breach.scopes)),
                     first_seen_at=at,
@@ -115,10 +115,10 @@ class FindingStore:
                     .where(FindingRow.id == finding.id)
                     .values(
                         key=breach.key,
-                        label=breach.label,
+                        label=storable(breach.label),
                         severity=breach.severity.value,
-                        message=breach.message,
-                        reason=breach.reason,
+                        message=storable(breach.message),
+                        reason=storable(breach.reason),
                         detail_json=canonical_json(dict(breach.detail)),
                         scopes_json=json.dumps(list(breach.scopes)),
                         last_seen_at=at,
@@ -194,6 +194,9 @@ class FindingStore:
         """Tolerate open findings through ``until``, as they are now; all or none."""
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal)
+            self.store.lock_portal(session, portal_id)
+            _expire_waivers(session, portal_id, at)  # a waiver that ran out can be renewed
+            session.flush()
             rows = _locked(session, portal, portal_id, finding_ids, {FindingStatus.OPEN})
             for row in rows.values():
                 row.status = FindingStatus.WAIVED.value

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hubaudit.errors import UsageError
 from hubaudit.model import Change, RunStatus
+from hubaudit.snapshot import storable
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import (
     ChangeSightingRow,
@@ -25,6 +26,7 @@ from hubaudit.store.tables import (
 
 @dataclass(frozen=True)
 class Sighting:
+    fingerprint: str
     classification: str
     first_seen_at: datetime
     changed_by: str | None
@@ -101,7 +103,7 @@ class ReportStore:
                     "key": c.key,
                     "field": c.field,
                     "severity": c.severity.value,
-                    "changed_by": (c.attribution.user_email or c.attribution.user_id or None),
+                    "changed_by": storable(c.attribution.user_email or c.attribution.user_id),
                     "first_seen_at": at,
                     "snapshot_id": snapshot_id,
                 }
@@ -116,22 +118,22 @@ class ReportStore:
                     list(rows.values()),
                 )
 
-    def sightings(self, portal: str, since: datetime, until: datetime) -> list[Sighting]:
+    def sightings(self, portal: str, until: datetime) -> list[Sighting]:
+        """Every sighting up to ``until``, oldest first (a change first seen before a period is
+        not new in it, whatever it was classified later)."""
         with self.store.session() as session:
             return [
-                Sighting(row.classification, row.first_seen_at, row.changed_by)
+                Sighting(row.fingerprint, row.classification, row.first_seen_at, row.changed_by)
                 for row in session.execute(
                     select(
+                        ChangeSightingRow.fingerprint,
                         ChangeSightingRow.classification,
                         ChangeSightingRow.first_seen_at,
                         ChangeSightingRow.changed_by,
                     )
                     .join(PortalRow, ChangeSightingRow.portal_id == PortalRow.id)
-                    .where(
-                        PortalRow.name == portal,
-                        ChangeSightingRow.first_seen_at >= since,
-                        ChangeSightingRow.first_seen_at <= until,
-                    )
+                    .where(PortalRow.name == portal, ChangeSightingRow.first_seen_at <= until)
+                    .order_by(ChangeSightingRow.first_seen_at, ChangeSightingRow.id)
                 )
             ]
 

@@ -52,7 +52,7 @@ from hubaudit.model import (
     StoredItem,
     Waiver,
 )
-from hubaudit.snapshot import canonical_json
+from hubaudit.snapshot import canonical_json, storable
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -702,7 +702,7 @@ class Store:
                     key=change.key,
                     field=change.field,
                     path_json=json.dumps(list(change.path)),
-                    label=change.label,
+                    label=storable(change.label),
                     op=change.op.value,
                     status=DefectStatus.OPEN.value,
                     severity=change.severity.value,
@@ -714,7 +714,7 @@ class Store:
                     baseline_id=baseline.id,
                     first_snapshot_id=snapshot.id,
                     last_snapshot_id=snapshot.id,
-                    note=change.note,
+                    note=storable(change.note),
                 )
                 session.add(row)
                 session.flush()
@@ -728,11 +728,11 @@ class Store:
                     "last_snapshot_id": snapshot.id,
                     "occurrences": DefectRow.occurrences + 1,
                     "severity": change.severity.value,
-                    "label": change.label,
+                    "label": storable(change.label),
                     "before_json": canonical_json(change.before),
                     "after_json": canonical_json(change.after),
                     "baseline_id": baseline.id,
-                    "note": change.note,
+                    "note": storable(change.note),
                 }
                 if canonical_json(change.after) != canonical_json(defect.after):
                     _event(session, defect.id, snapshot.id, at, "changed", {"after": change.after})
