@@ -4,13 +4,13 @@ retried, recorded and never fails the audit."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import hashlib
 import hmac
 import json
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 import respx
 from aiosmtpd.controller import Controller
 
-from hubaudit.config import NotifyConfig, Secret
+from hubaudit.config import NotifyConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.model import Change, ChangeOp, DefectUpdate, Kind, Severity
 from hubaudit.notify.base import build_digest
@@ -40,6 +40,7 @@ from .test_cli import (  # noqa: F401 - the fixture is used by name
 
 SLACK_URL = "https://hooks.slack.example/services/T000/B000/secretpart"
 HOOK_URL = "https://ops.example/hubaudit"
+LEASE = timedelta(minutes=5)
 HOOK_SECRET = "whsec-" + "k" * 20  # built here, never a real key
 
 
@@ -125,7 +126,7 @@ def test_a_slack_message_keeps_within_slacks_limits_and_escapes_portal_strings()
 
 def test_failed_sends_are_retried_recorded_and_never_name_the_secret(store: Store) -> None:
     runs = RunStore(store)
-    store_run = runs.start_now("acme", "cli", "t", NOW, __import__("datetime").timedelta(minutes=5))
+    store_run = runs.start_now("acme", "cli", "t", NOW, LEASE)
     result = rich_result()
     slack = NotifyConfig("team", "slack", url_env="HUBAUDIT_TEST_SLACK", retries=2)
     waits: list[float] = []
@@ -141,9 +142,7 @@ def test_failed_sends_are_retried_recorded_and_never_name_the_secret(store: Stor
         (again,) = notify_run(store, store_run.id, [slack], result, None, sleep=waits.append)
         assert again.status == "already sent" and route.call_count == 3
 
-        other = runs.start_now(
-            "acme2", "cli", "t", NOW, __import__("datetime").timedelta(minutes=5)
-        )
+        other = runs.start_now("acme2", "cli", "t", NOW, LEASE)
         mock.post(SLACK_URL).mock(side_effect=httpx.ConnectError(f"cannot reach {SLACK_URL}"))
         (failed,) = notify_run(store, other.id, [slack], result, None, sleep=waits.append)
     assert failed.status == "failed" and failed.attempts == 3
@@ -153,7 +152,7 @@ def test_failed_sends_are_retried_recorded_and_never_name_the_secret(store: Stor
     assert "secretpart" not in json.dumps(recorded)
 
     unset = NotifyConfig("nobody", "slack", url_env="HUBAUDIT_TEST_UNSET_SLACK")
-    third = runs.start_now("acme3", "cli", "t", NOW, __import__("datetime").timedelta(minutes=5))
+    third = runs.start_now("acme3", "cli", "t", NOW, LEASE)
     (missing,) = notify_run(store, third.id, [unset], result, None, sleep=waits.append)
     assert missing.status == "failed" and "HUBAUDIT_TEST_UNSET_SLACK is not set" in (
         missing.error or ""
@@ -235,7 +234,6 @@ def test_a_nightly_run_notifies_once_and_unchanged_drift_sends_nothing(
         "demo-run2.json",
         "demo-run2.sarif",
     ]
-    _ = asyncio  # aiosmtpd runs its own loop in a thread
 
 
 def test_a_notifier_that_cannot_send_never_fails_the_audit(
@@ -259,13 +257,12 @@ def test_a_notifier_that_cannot_send_never_fails_the_audit(
     assert slack.call_count == 1
     code, out = run("--config", config, "runs", "--portal", "demo", "--json")
     assert json.loads(out)[0]["status"] == "succeeded"
-    _ = Secret
 
 
 def test_one_targets_surprise_never_silences_the_next(store: Store, tmp_path: Path) -> None:
     """A two-line secret file, or a notifier that breaks, is recorded; the next target sends."""
     runs = RunStore(store)
-    record = runs.start_now("acme", "cli", "t", NOW, __import__("datetime").timedelta(minutes=5))
+    record = runs.start_now("acme", "cli", "t", NOW, LEASE)
     two_lines = tmp_path / "slack-url"
     two_lines.write_text(SLACK_URL + "\n# the revops channel\n", encoding="utf-8")
     broken = NotifyConfig("broken", "slack", url_file=two_lines)

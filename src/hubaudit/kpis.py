@@ -74,7 +74,7 @@ def governance_kpis(
     for sighting in counted:
         weeks.setdefault(iso_week(sighting.first_seen_at), Counter())[sighting.classification] += 1
     changers = Counter(who[s.fingerprint] for s in counted if s.fingerprint in who)
-    defects = store.defects(portal) if portal in store.portal_names() else []
+    defects = store.defects(portal)  # none for a portal the database does not know yet
     resolved = [
         d
         for d in defects
