@@ -44,7 +44,19 @@ DEFAULT_PROPERTY_OBJECT_TYPES = (
     "tasks",
     "leads",
 )
-DEFAULT_PIPELINE_OBJECT_TYPES = ("deals", "tickets")
+# Every standard object that can have pipelines (custom objects are added when read); one the
+# portal's subscription lacks is read as `unsupported`.
+DEFAULT_PIPELINE_OBJECT_TYPES = (
+    "deals",
+    "tickets",
+    "tasks",
+    "leads",
+    "appointments",
+    "courses",
+    "listings",
+    "services",
+    "orders",
+)
 DEFAULT_ASSOCIATION_OBJECT_TYPES = ("contacts", "companies", "deals", "tickets")
 API_RESOURCES = {
     "properties": "v3",

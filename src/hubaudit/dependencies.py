@@ -26,6 +26,7 @@ from hubaudit.model import (
     Kind,
     PortalView,
     ViewItem,
+    schema_object_type_id,
 )
 
 SET_PROPERTY_ACTION = "0-5"
@@ -102,7 +103,7 @@ def object_types_by_id(view: PortalView) -> dict[str, str]:
     types_by_id = dict(STANDARD_OBJECT_TYPE_IDS)
     for schema in view.of_kind(Kind.OBJECT_SCHEMA):
         type_id, name = (
-            schema.canonical.get("objectTypeId"),
+            schema_object_type_id(schema.canonical),
             schema.canonical.get("fullyQualifiedName"),
         )
         if isinstance(type_id, str) and isinstance(name, str):

@@ -5,6 +5,7 @@ Nothing here does I/O, and nothing here imports another hubaudit module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,8 +30,38 @@ STANDARD_OBJECT_TYPE_IDS: Mapping[str, str] = {
     "0-48": "calls",
     "0-49": "emails",
     "0-136": "leads",
+    "0-123": "orders",
+    "0-162": "services",
+    "0-410": "courses",
+    "0-420": "listings",
+    "0-421": "appointments",
 }
 """HubSpot's objectTypeIds of the standard objects (API-NOTES §8); custom objects are ``2-…``."""
+
+
+def schema_object_type_id(schema: Mapping[str, Any]) -> str | None:
+    """A custom object schema's objectTypeId: as given, else derived from its ``id``.
+
+    The spec makes ``objectTypeId`` optional (HubSpot's own example has none) and describes
+    ``id`` as ``{meta-type}-{unique ID}``; in that example the id is the bare number and the
+    associations say ``2-{id}``, so a bare number gets the custom objects' meta-type ``2``.
+    ``None`` when neither says it: never the text ``None`` in a path or a key.
+    """
+    given = schema.get("objectTypeId")
+    if isinstance(given, str) and _TYPE_ID.match(given):
+        return given
+    ident = schema.get("id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    if isinstance(ident, str):
+        if _TYPE_ID.match(ident):
+            return ident
+        if ident.isascii() and ident.isdigit():
+            return f"2-{ident}"
+    return None
+
+
+_TYPE_ID = re.compile(r"^[0-9]+-[0-9]+$")
 
 
 class Kind(StrEnum):

@@ -11,8 +11,13 @@ The folder (every file optional; a missing one is an empty list)::
     users.json, teams.json, roles.json
     flows.json                    [ApiFlow]         full definitions
 
-An object type is known when it has a properties file or a schema; an unknown one gets HubSpot's
-400. Each handler is a function of the folder, the path parameters, the query and the body, and
+An object type is in the portal when it has a properties or a pipelines file, or a schema; any
+other (one the portal's subscription lacks: leads without Sales Hub Professional, say) gets
+HubSpot's 400 ``Unable to infer object type``. A schema without ``objectTypeId`` is known by
+the one its ``id`` implies (``2-{id}``). ``associations.json`` holds the limits as well, served
+per pair and all at once (``…/definitions/configurations/all``).
+
+Each handler is a function of the folder, the path parameters, the query and the body, and
 returns ``(status, body)``.
 """
 
@@ -27,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubaudit.model import STANDARD_OBJECT_TYPE_IDS
+from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, schema_object_type_id
 
 OBJECT_TYPE_IDS = STANDARD_OBJECT_TYPE_IDS
 NAMES_TO_IDS = {name: type_id for type_id, name in OBJECT_TYPE_IDS.items()}
 MAX_PAGE = 100
+KNOWN_BY = ("properties", "pipelines")
+"""A standard object type is in the portal when a file of one of these folders names it."""
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 FLOW_LISTING_FIELDS = (
     "id",
@@ -84,11 +91,11 @@ class PortalFiles:
         if not _SAFE_NAME.match(given):
             return None  # never a path outside the portal folder
         name = OBJECT_TYPE_IDS.get(given, given)
-        if (self.folder / "properties" / f"{name}.json").is_file():
+        if any((self.folder / part / f"{name}.json").is_file() for part in KNOWN_BY):
             return name
         for schema in self.load("schemas.json"):
             if given in (
-                schema.get("objectTypeId"),
+                schema_object_type_id(schema),
                 schema.get("fullyQualifiedName"),
                 schema.get("name"),
             ):
@@ -106,8 +113,9 @@ class PortalFiles:
         if name in NAMES_TO_IDS:
             return NAMES_TO_IDS[name]
         for schema in self.load("schemas.json"):
-            if schema.get("fullyQualifiedName") == name:
-                return str(schema.get("objectTypeId"))
+            type_id = schema_object_type_id(schema)
+            if schema.get("fullyQualifiedName") == name and type_id is not None:
+                return type_id
         raise _unknown_type(given)
 
 
@@ -218,20 +226,35 @@ def association_limits(files: PortalFiles, request: Request) -> Response:
     from_id, to_id = _pair(files, request)
     return 200, {
         "results": [
-            _without_none(
-                {
-                    "category": a["category"],
-                    "typeId": a["typeId"],
-                    "label": a.get("label"),
-                    "userEnforcedMaxToObjectIds": a["userEnforcedMaxToObjectIds"],
-                }
-            )
+            _limit(a)
             for a in files.load("associations.json")
             if a.get("fromObjectTypeId") == from_id
             and a.get("toObjectTypeId") == to_id
             and a.get("userEnforcedMaxToObjectIds") is not None
         ]
     }
+
+
+def all_association_limits(files: PortalFiles, _request: Request) -> Response:
+    """Every configured limit of the portal; as in the spec, no object type ids."""
+    return 200, {
+        "results": [
+            _limit(a)
+            for a in files.load("associations.json")
+            if a.get("userEnforcedMaxToObjectIds") is not None
+        ]
+    }
+
+
+def _limit(association: Mapping[str, Any]) -> dict[str, Any]:
+    return _without_none(
+        {
+            "category": association["category"],
+            "typeId": association["typeId"],
+            "label": association.get("label"),
+            "userEnforcedMaxToObjectIds": association["userEnforcedMaxToObjectIds"],
+        }
+    )
 
 
 def audit_logs(files: PortalFiles, request: Request) -> Response:
@@ -339,6 +362,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
     ("GET", re.compile(rf"^/crm/{_PIPELINES}/{_OT}/?$"), pipelines, False),
     ("GET", re.compile(r"^/crm-object-schemas/v3/schemas/?$"), schemas, False),
     ("GET", re.compile(r"^/crm/v3/schemas/?$"), schemas, False),
+    (
+        "GET",
+        re.compile(r"^/crm/(?:v4/associations|associations/v4)/definitions/configurations/all/?$"),
+        all_association_limits,
+        True,
+    ),
     (
         "GET",
         re.compile(

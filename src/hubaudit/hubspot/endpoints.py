@@ -123,10 +123,11 @@ ASSOCIATION_LABELS = Endpoint(
     ),
     exempt_from_burst_limit=True,
 )
+# Every pair's limits in one read, rather than one read per ordered pair of object types.
 ASSOCIATION_LIMITS = Endpoint(
     "association_limits",
     "associations",
-    "/crm/associations/{version}/definitions/configurations/{from_type}/{to_type}",
+    "/crm/associations/{version}/definitions/configurations/all",
     exempt_from_burst_limit=True,
 )
 USERS = Endpoint(

@@ -33,7 +33,8 @@ Raw = dict[str, Any]
 class CustomObject:
     name: str
     fully_qualified_name: str
-    object_type_id: str
+    object_type_id: str | None
+    """``None`` when the schema neither gives nor implies it: its association parts fail."""
 
 
 @dataclass
@@ -45,14 +46,50 @@ class Reading:
     custom_objects: list[CustomObject] = field(default_factory=list)
     raw_by_scope: dict[str, list[Raw]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _once: dict[str, _Once] = field(default_factory=dict)
 
     def remember(self, scope: str, raws: list[Raw]) -> None:
         with self._lock:
             self.raw_by_scope[scope] = raws
 
+    def read_once(self, name: str, read: Callable[[], Any]) -> Any:
+        """What ``read`` returns (or raises), read once per run however many parts ask: one
+        call for a list that several parts share (the association limits)."""
+        with self._lock:
+            once = self._once.setdefault(name, _Once())
+        return once.get(read)
+
     def property_object_types(self) -> tuple[str, ...]:
         custom = tuple(c.fully_qualified_name for c in self.custom_objects)
         return self.portal.property_object_types + custom
+
+
+class _Once:
+    """One read shared by concurrent parts: the first caller reads, the others wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+        self._error: KindUnreadable | None = None
+
+    def get(self, read: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._value = read()
+                except KindUnreadable as exc:
+                    self._error = exc
+                self._done = True
+        if self._error is not None:
+            raise KindUnreadable(
+                str(self._error),
+                category=self._error.category,
+                status=self._error.status,
+                scopes=self._error.scopes,
+                unsupported=self._error.unsupported,
+            ) from self._error
+        return self._value
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """``pipeline``: one per pipeline of each object type, keyed ``pipeline:{objectType}:{pipelineId}``.
 
+Every object type that can have pipelines is read, custom objects included; HubSpot's 400
+(``Unable to infer object type``) or a 403 that is not about scopes says the portal's
+subscription lacks the type, and the part is ``unsupported`` rather than failed.
+
 Stages become a map by stage id, so reordering stages is a ``displayOrder`` change; stage
 ``metadata`` is kept exactly as HubSpot sends it (strings such as ``"0.2"``). The lifecycle
 pipelines of contacts and companies are lifecycle stages, read as ``lifecycle_stage`` items.
@@ -48,6 +52,12 @@ def read_pipelines(reading: Reading, object_type: str) -> PartResult:
     )
 
 
-PIPELINES = PerObjectType(
-    Kind.PIPELINE, 1, lambda reading: reading.portal.pipeline_object_types, read_pipelines
-)
+def pipeline_object_types(reading: Reading) -> tuple[str, ...]:
+    """The configured types (by default every standard one that can have pipelines) and every
+    custom object: a type the portal lacks is read as ``unsupported``, not failed."""
+    custom = tuple(c.fully_qualified_name for c in reading.custom_objects)
+    configured = reading.portal.pipeline_object_types
+    return configured + tuple(name for name in custom if name not in configured)
+
+
+PIPELINES = PerObjectType(Kind.PIPELINE, 1, pipeline_object_types, read_pipelines)

@@ -5,11 +5,18 @@ Per object type, six reads: live and archived properties at each ``dataSensitivi
 live non-sensitive read decides whether the part is readable at all; when another read is refused
 (a token without the sensitive-data scopes, say) the part is still complete for the rest, and its
 coverage names what was not read so that nothing there is reported as removed.
+
+The reads overlap (a property may come back from two of them): identical copies are one
+property; one read live and archived keeps the live definition (the coverage note says so); one
+read twice with different definitions is left out of that night's snapshot alone, named in the
+part's coverage as not verified, and the rest of the object type is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hubaudit.errors import KindUnreadable
@@ -22,8 +29,11 @@ from hubaudit.hubspot.collectors.base import (
     items_from,
     unsupported_if_unknown_type,
 )
+from hubaudit.logs import get_logger
 from hubaudit.model import Kind
 from hubaudit.snapshot import keyed_by, with_defaults, without
+
+log = get_logger(__name__)
 
 # Kept in the raw JSON for attribution, never compared.
 VOLATILE_FIELDS = ("createdAt", "updatedAt", "archivedAt", "createdUserId", "updatedUserId")
@@ -58,10 +68,52 @@ def canonical_property(raw: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+@dataclass(frozen=True)
+class MergedReads:
+    """The six reads of one object type's properties as one list, one property per name."""
+
+    raws: list[Raw]
+    shadowed: tuple[str, ...] = ()
+    """Names read both live and archived: the live definition is kept."""
+    contradicted: tuple[str, ...] = ()
+    """Names read twice with different definitions (live twice, or archived twice): left out,
+    not verified, so neither the one nor the other stands in for the property."""
+
+
+def merge_reads(reads: Iterable[tuple[bool, list[Raw]]]) -> MergedReads:
+    """Merge ``(archived, results)`` reads: identical duplicates are one property."""
+    live: dict[str, list[Raw]] = {}
+    archived: dict[str, list[Raw]] = {}
+    nameless: list[Raw] = []
+    for is_archived, raws in reads:
+        for raw in raws:
+            name = raw.get("name")
+            if not isinstance(name, str) or not name:
+                nameless.append(raw)  # refused, with the whole part, by items_from
+                continue
+            (archived if is_archived else live).setdefault(name, []).append(raw)
+    kept: list[Raw] = []
+    shadowed: list[str] = []
+    contradicted: list[str] = []
+    for name in list(live) + [n for n in archived if n not in live]:
+        versions = live.get(name) or archived[name]
+        if len({_definition(raw) for raw in versions}) > 1:
+            contradicted.append(name)
+            continue
+        kept.append(versions[0])
+        if name in live and name in archived:
+            shadowed.append(name)
+    return MergedReads(kept + nameless, tuple(shadowed), tuple(contradicted))
+
+
+def _definition(raw: Mapping[str, Any]) -> str:
+    return json.dumps(canonical_property(raw), sort_keys=True, default=str)
+
+
 def read_properties(reading: Reading, object_type: str) -> PartResult:
     client = reading.client
     params = {"object_type": object_type}
-    raws: list[Raw] = []
+    reads: list[tuple[bool, list[Raw]]] = []
     unverified: list[str] = []
     notes: list[str] = []
     for archived in ("false", "true"):
@@ -70,7 +122,9 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
             if level != "non_sensitive":
                 query["dataSensitivity"] = level
             try:
-                raws += client.list_results(endpoints.PROPERTIES, params, query)
+                reads.append(
+                    (archived == "true", client.list_results(endpoints.PROPERTIES, params, query))
+                )
             except KindUnreadable as exc:
                 if archived == "false" and level == "non_sensitive":
                     raise unsupported_if_unknown_type(exc) from exc
@@ -79,13 +133,18 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
                 if what not in unverified:
                     unverified.append(what)
                 notes.append(f"{'archived' if archived == 'true' else level} not read: {exc}")
-    reading.remember(f"property:{object_type}", raws)
+    scope = f"property:{object_type}"
+    merged = merge_reads(reads)
+    if merged.shadowed:
+        log.info("collect.property_live_and_archived", scope=scope, names=list(merged.shadowed))
+        notes.append("read live and archived, the live one kept: " + ", ".join(merged.shadowed))
+    if merged.contradicted:
+        log.warning("collect.property_contradicted", scope=scope, names=list(merged.contradicted))
+        notes.append("read twice, differently, not verified: " + ", ".join(merged.contradicted))
+        unverified += [f"name={name}" for name in merged.contradicted]
+    reading.remember(scope, merged.raws)
     items = items_from(
-        Kind.PROPERTY,
-        f"property:{object_type}",
-        raws,
-        lambda raw: raw.get("name"),
-        canonical_property,
+        Kind.PROPERTY, scope, merged.raws, lambda raw: raw.get("name"), canonical_property
     )
     return PartResult(items, tuple(unverified), "; ".join(notes) or None)
 

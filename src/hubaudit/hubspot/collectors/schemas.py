@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import (
     CustomObject,
@@ -18,8 +19,11 @@ from hubaudit.hubspot.collectors.base import (
     WholeKind,
     items_from,
 )
-from hubaudit.model import Kind
+from hubaudit.logs import get_logger
+from hubaudit.model import Kind, schema_object_type_id
 from hubaudit.snapshot import with_defaults, without
+
+log = get_logger(__name__)
 
 VOLATILE_FIELDS = ("createdAt", "updatedAt", "createdByUserId", "updatedByUserId")
 OWNED_ELSEWHERE = ("properties", "associations")
@@ -36,23 +40,43 @@ def canonical_schema(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_schemas(reading: Reading) -> PartResult:
     raws = reading.client.list_results(endpoints.SCHEMAS)
+    keyed = [raw for raw in raws if _fully_qualified_name(raw) is not None]
+    # A schema without its key (optional in the spec) fails alone, by name; the others are read.
+    unkeyed = [raw for raw in raws if _fully_qualified_name(raw) is None]
     reading.custom_objects[:] = [
         CustomObject(
-            str(raw.get("name")), str(raw["fullyQualifiedName"]), str(raw.get("objectTypeId"))
+            str(raw.get("name")), str(raw["fullyQualifiedName"]), schema_object_type_id(raw)
         )
-        for raw in raws
-        if raw.get("fullyQualifiedName") and not raw.get("archived", False)
+        for raw in keyed
+        if not raw.get("archived", False)
     ]
-    return PartResult(
-        items_from(
-            Kind.OBJECT_SCHEMA,
-            "object_schema",
-            raws,
-            lambda raw: raw.get("fullyQualifiedName"),
-            canonical_schema,
-            lambda raw: (raw.get("labels") or {}).get("singular"),
+    unverified = [f"name={raw.get('name')}" for raw in unkeyed if isinstance(raw.get("name"), str)]
+    if len(unverified) < len(unkeyed):
+        raise KindUnreadable(
+            "a custom object schema has neither a fullyQualifiedName nor a name",
+            category="MALFORMED_RESPONSE",
         )
+    for raw in unkeyed:
+        log.warning("collect.schema_without_key", scope="object_schema", name=raw.get("name"))
+    note = (
+        "not read, no fullyQualifiedName: " + ", ".join(str(raw.get("name")) for raw in unkeyed)
+        if unkeyed
+        else None
     )
+    items = items_from(
+        Kind.OBJECT_SCHEMA,
+        "object_schema",
+        keyed,
+        lambda raw: raw.get("fullyQualifiedName"),
+        canonical_schema,
+        lambda raw: (raw.get("labels") or {}).get("singular"),
+    )
+    return PartResult(items, tuple(unverified), note)
+
+
+def _fully_qualified_name(raw: Mapping[str, Any]) -> str | None:
+    name = raw.get("fullyQualifiedName")
+    return name if isinstance(name, str) and name else None
 
 
 SCHEMAS = WholeKind(
