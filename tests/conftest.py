@@ -7,12 +7,14 @@ of the local PostgreSQL server. Without a reachable Postgres the second run skip
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -142,6 +144,14 @@ def client(portal: PortalConfig) -> Iterator[HubSpotClient]:
     opened = open_client(portal, Secret(DEMO_TOKEN))
     yield opened
     opened.close()
+
+
+def edit_json(folder: Path, name: str, change: Callable[[Any], object]) -> None:
+    """Change one JSON file of a portal folder in place (the emulator reads it per request)."""
+    path = folder / name
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
 
 
 def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClient) -> None:

@@ -15,7 +15,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.store.repository import Store
 
-from .conftest import FAST_LIMIT
+from .conftest import FAST_LIMIT, edit_json
 
 PROPERTY_SAMPLES = (
     "contacts",
@@ -297,13 +297,6 @@ def test_a_real_custom_object_schema_is_read_losslessly(
     assert f"property:{sample['fullyQualifiedName']}" in {c.scope for c in snapshot.coverage}
 
 
-def _mutate(folder: Path, name: str, change: Any) -> None:
-    path = folder / name
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data))
-
-
 def _by(items: list[dict[str, Any]], field: str, value: str) -> dict[str, Any]:
     return next(item for item in items if item.get(field) == value)
 
@@ -396,7 +389,7 @@ def test_each_real_change_is_found_exactly_and_reverting_it_resolves_it(
             for what, name, change, expected in REAL_CHANGES:
                 changed = tmp_path / what.replace(" ", "_").replace(":", "")
                 shutil.copytree(tmp_path / "base", changed)
-                _mutate(changed, name, change)
+                edit_json(changed, name, change)
                 emulator.load(changed)
                 result = run_audit(store, portal, client)
                 found = {(c.key, c.field, c.severity.value) for c in result.changes}
