@@ -4,8 +4,9 @@
                                           [--users 300] [--latency 0.08] [--rate 100]
 
 Builds a portal in a temporary folder (13 standard object types with N properties each, two
-custom objects, deal and ticket pipelines, M workflows, U users), serves it with the emulator
-at the given ten-secondly limit and latency, and reads it with hubaudit's collectors. Prints:
+custom objects, deal, ticket, task and custom-object pipelines, M workflows, U users), serves it
+with the emulator at the given ten-secondly limit and latency, and reads it with hubaudit's
+collectors. Prints:
 
 - API calls made, and the minimum the endpoints allow for this portal (computed here from the
   portal's sizes and the endpoints' page and batch limits, independently of the reader);
@@ -26,7 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from hubaudit.audit import open_client
-from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
+from hubaudit.config import (
+    DEFAULT_PIPELINE_OBJECT_TYPES,
+    DEFAULT_PROPERTY_OBJECT_TYPES,
+    PortalConfig,
+    Secret,
+)
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, collect_portal
 from hubaudit.logs import configure_logging
@@ -101,7 +107,8 @@ def build(folder: Path, per_type: int, workflows: int, users: int) -> dict[str, 
         }
         for k in range(8)
     ]
-    for object_type in ("deals", "tickets"):
+    pipeline_types = ["deals", "tickets", "tasks"] + [name for name, _ in CUSTOM]
+    for object_type in pipeline_types:
         write(
             f"pipelines/{object_type}.json",
             [
@@ -181,20 +188,23 @@ def build(folder: Path, per_type: int, workflows: int, users: int) -> dict[str, 
     )
     all_types = len(object_types) + len(CUSTOM)
     association_types = 4 + len(CUSTOM)
+    lacking = [t for t in DEFAULT_PIPELINE_OBJECT_TYPES if t not in pipeline_types]
     paced = (
         1  # schemas
         + all_types * 6  # properties: live and archived, at three sensitivity levels
         + 1  # leads: one 400 says the portal has no such object (unsupported)
         + all_types
         + 1  # property groups, leads included
-        + 2  # pipelines of deals and tickets
+        + len(pipeline_types)  # one unpaged list per object type with pipelines
+        + len(lacking)  # leads, appointments…: one 400 each (unsupported)
         + 2  # lifecycle pipelines of contacts and companies
         + max(1, math.ceil(users / 100))  # users, 100 a page
         + 2  # teams, roles
         + max(1, math.ceil(workflows / 100))  # flow listing, 100 a page
         + math.ceil(workflows / 100)  # flow definitions, 100 per batch read
     )
-    exempt = association_types**2 * 2  # labels and limits per ordered pair: not paced
+    # labels per ordered pair, and every pair's limits in one list: not paced
+    exempt = association_types**2 + 1
     return {
         "paced": paced,
         "exempt": exempt,
