@@ -25,19 +25,22 @@ import pytest
 from sqlalchemy import select
 
 from hubaudit.cli import main
-from hubaudit.emulator import PortalEmulator
+from hubaudit.config import Config, NotifyConfig
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import UsageError
-from hubaudit.jobs import claims_renewed
+from hubaudit.jobs import claims_renewed, execute_run
 from hubaudit.logs import configure_logging
 from hubaudit.model import RunStats, RunStatus
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
 from hubaudit.store.engine import make_engine
 from hubaudit.store.outcomes import include_earlier
+from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import Renewal, RunStore
 from hubaudit.store.tables import RunOutcomeRow
 
 from .test_nightly_edges import token, write_config  # noqa: F401 - the fixture is used by name
+from .test_workers import TOKEN_ENV, approve_all, portals_on
 
 HOOK_SECRET_ENV = "HUBAUDIT_OUTCOME_HOOK"
 LEASE = timedelta(minutes=5)
@@ -381,3 +384,32 @@ def test_an_earlier_outcome_counts_what_is_still_so() -> None:
         "expired_waivers": (4,),
     }
     assert include_earlier(now, []) == {**dict.fromkeys(("reopened",), ()), **now}
+
+
+def test_a_run_taken_over_meanwhile_leaves_publishing_to_its_new_holder(
+    store: Store,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker presumed dead (its lease ran out on another host) finishes its audit after all:
+    the worker that took the run over publishes it, not both."""
+    monkeypatch.setenv(TOKEN_ENV, DEMO_TOKEN)
+    portals = portals_on([emulator])
+    approve_all(store, portals)
+    emulator.load(portal_dirs["night2"])
+    hook = NotifyConfig("ops", "webhook", url=receiver.url, secret_env=HOOK_SECRET_ENV)
+    config = Config("unused", portals, notify=(hook,))
+    runs = RunStore(store)
+    now = datetime.now(UTC)
+    runs.enqueue("p00", now, "schedule", now)
+    slow = runs.claim_next("slow", now - LEASE * 2, LEASE, ["p00"])
+    assert slow is not None and runs.claim_next("w", now, LEASE, ["p00"]) is not None
+    outcome = execute_run(store, runs, config, slow, "slow", threading.Event())
+    assert outcome.result is not None and len(outcome.result.defects.opened) == 29
+    assert receiver.deliveries == []
+    with pytest.raises(UsageError, match="has no report"):
+        ReportStore(store).report_document("p00", slow.id)
+    (run,) = runs.runs("p00")
+    assert (run.status, run.worker) == (RunStatus.RUNNING, "w")

@@ -103,7 +103,11 @@ def execute_run(
         )
         # Publish before the run is finished: a run killed half-way through publishing is
         # still running, and the worker that takes it over publishes again (its outcome
-        # includes this one; each target is notified once per run).
+        # includes this one; each target is notified once per run). A run already taken over
+        # (this worker was presumed dead) is left to the worker that holds it now.
+        if not runs.holds(run.id, worker):
+            log.warning("run.claim_lost", detail="another worker took the run over")
+            return RunOutcome(run, RunStatus.SUCCEEDED, result)
         try:
             result = publish(store, config, run, result)
             runs.published(run.id, clock())

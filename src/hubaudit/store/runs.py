@@ -294,6 +294,11 @@ class RunStore:
             ).first()
             return done is not None
 
+    def holds(self, run_id: int, worker: str) -> bool:
+        """Does ``worker`` still hold the run's claim (no other worker took it over)?"""
+        with self.store.session() as session:
+            return session.scalar(select(RunRow.id).where(*_claimed_by(run_id, worker))) is not None
+
     def published(self, run_id: int, now: datetime) -> None:
         """The run's outcome was published (report, files, notifications): later runs of the
         portal need not include it."""
