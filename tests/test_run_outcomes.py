@@ -100,6 +100,7 @@ KILLED_AUDIT = textwrap.dedent(
     import sys, time
     from hubaudit.cli import main
     from hubaudit.model import RunStatus
+    from hubaudit.store.findings import FindingStore
     from hubaudit.store.repository import Store
     from hubaudit.store.runs import RunStore
 
@@ -116,6 +117,15 @@ KILLED_AUDIT = textwrap.dedent(
             return done
 
         Store.update_defects = committed
+    elif sys.argv[2] == "findings-committed":
+        update_findings = FindingStore.update
+
+        def committed(self, *args, **kwargs):
+            done = update_findings(self, *args, **kwargs)
+            pause()
+            return done
+
+        FindingStore.update = committed
     else:  # published: report stored, files written, notifications sent; not finished
         finish = RunStore.finish
 
@@ -154,7 +164,7 @@ def cli(*args: str) -> tuple[int, str]:
     return main(list(args), out=out), out.getvalue()
 
 
-@pytest.mark.parametrize("window", ["defects-committed", "published"])
+@pytest.mark.parametrize("window", ["defects-committed", "findings-committed", "published"])
 def test_new_defects_killed_before_the_run_finished_are_notified_once_after_the_takeover(
     tmp_path: Path,
     database_url: str,
