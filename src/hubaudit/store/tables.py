@@ -21,6 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from hubaudit.secrets import scrub
+
 # Named constraints, so that SQLite and Postgres agree and migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -96,6 +98,17 @@ class StoredString(StoredText):
 
     impl = String
     cache_ok = True
+
+
+class ScrubbedText(StoredText):
+    """:class:`StoredText` for a column that holds what the world outside said (a run's
+    error, a notification's, a part's coverage reason, a stored report): every secret the
+    process has read is taken out on the way in. The edges scrub first; this is the last line."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else stored_text(scrub(value))
 
 
 class Base(DeclarativeBase):
@@ -486,15 +499,29 @@ class NotificationRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+SCRUBBED_COLUMNS = frozenset(
+    {
+        ("runs", "error"),
+        ("notifications", "error"),
+        ("snapshot_coverage", "reason"),
+        ("run_reports", "document"),
+    }
+)
+
+
 def _every_text_column_takes_any_string() -> None:
     """Every text column of the schema is a :class:`StoredText`: the columns above are declared
     with SQLAlchemy's ``Text`` and ``String`` (as the migrations are), and take this form here,
     in one place, so that no column is forgotten (a label, a key, a note, an error text: any
     may hold a NUL from HubSpot). The migrations need no change: the column types are the same.
+    The columns that quote the world outside are :class:`ScrubbedText`.
     """
     for table in Base.metadata.tables.values():
         for column in table.columns:
-            if type(column.type) is Text:
+            if (table.name, column.name) in SCRUBBED_COLUMNS:
+                assert type(column.type) is Text
+                column.type = ScrubbedText()
+            elif type(column.type) is Text:
                 column.type = StoredText()
             elif type(column.type) is String:
                 column.type = StoredString(column.type.length)
