@@ -28,7 +28,7 @@ from hubaudit.emulator import PortalEmulator
 from hubaudit.emulator.server import error_body
 from hubaudit.logs import configure_logging, get_logger
 from hubaudit.report import FORMATS
-from hubaudit.secrets import KNOWN_SECRETS, REDACTED, SecretScrubber
+from hubaudit.secrets import REDACTED, SecretScrubber
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 
@@ -47,14 +47,6 @@ DB_PASSWORD = "canary-db-password-77"
 # AUTH PLAIN's one base64 word: what an SMTP server may quote back
 AUTH_PLAIN = base64.b64encode(f"\0{SMTP_USER}\0{SMTP_PASSWORD}".encode()).decode()
 CANARIES = (TOKEN, SLACK_KEY, "canary-hook-path", SIGNING_KEY, SMTP_PASSWORD, DB_PASSWORD)
-
-
-@pytest.fixture(autouse=True)
-def _no_secret_known_before() -> Iterator[None]:
-    """Each test starts knowing no secret: what it scrubs, the code under test remembered."""
-    KNOWN_SECRETS.forget_all()
-    yield
-    KNOWN_SECRETS.forget_all()
 
 
 def leaked(text: str) -> list[str]:
@@ -81,7 +73,7 @@ def test_every_form_of_a_secret_is_scrubbed() -> None:
         f"B0CANARY/{SLACK_KEY}",
         SLACK_KEY,
         quote(url, safe=""),
-        quote(url, safe="").lower(),
+        quote(url, safe="").replace("%2F", "%2f"),  # as some servers write it back
         url.replace("/", "\\/"),
         "query-canary-1234",
         SMTP_PASSWORD,
@@ -93,6 +85,12 @@ def test_every_form_of_a_secret_is_scrubbed() -> None:
     # a part of a URL too short to be a key is left alone: the logs keep their words
     assert scrubber.scrub("hubaudit.notify /hubaudit") == "hubaudit.notify /hubaudit"
     assert scrubber.scrub("https://ops.example/hubaudit") == REDACTED
+    # a short secret goes where it stands alone, never out of the middle of a word
+    scrubber.remember("x")
+    assert (
+        scrubber.scrub("exception: password x, x.")
+        == f"exception: password {REDACTED}, {REDACTED}."
+    )
     assert SecretScrubber().scrub(url) == url  # knows nothing, removes nothing
 
 
