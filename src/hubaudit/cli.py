@@ -72,6 +72,7 @@ from hubaudit.report.history import (
 )
 from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
+from hubaudit.secrets import scrub
 from hubaudit.store.engine import (
     current_revision,
     head_revision,
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stdout)
     except HubauditError as exc:
-        print(f"hubaudit: error: {exc}", file=sys.stderr)
+        print(f"hubaudit: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("hubaudit: interrupted; nothing half-written was kept", file=sys.stderr)
@@ -477,7 +478,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         print("hubaudit: stopped; nothing half-written was kept", file=sys.stderr)
         return 130
     if outcome.result is None:
-        print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
+        print(f"hubaudit: error: {terminal_safe(scrub(outcome.error or ''))}", file=sys.stderr)
         return EXIT_ERROR
     result = outcome.result
     colour = not args.output and wants_colour(out)

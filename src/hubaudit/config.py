@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.secrets import remember_secret
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"
 DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
@@ -66,12 +67,14 @@ _OBJECT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Secret:
-    """A token that refuses to show itself in reprs, logs and tracebacks."""
+    """A token that refuses to show itself in reprs, logs and tracebacks, and that the
+    scrubber (:mod:`hubaudit.secrets`) takes out of every text leaving an edge from now on."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember_secret(value)
 
     def reveal(self) -> str:
         return self._value

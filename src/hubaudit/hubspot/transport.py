@@ -31,6 +31,7 @@ from hubaudit.errors import (
     RunStopped,
 )
 from hubaudit.logs import get_logger
+from hubaudit.secrets import scrub
 
 log = get_logger(__name__)
 
@@ -141,11 +142,13 @@ class HubSpotErrorBody:
                     if isinstance(values, list):
                         scopes.extend(str(v) for v in values)
         category = body.get("category") or body.get("errorType")
+        # HubSpot's words go into exceptions, coverage reasons, run errors and reports:
+        # scrubbed here, where they come in (an error body may quote the request)
         return cls(
-            category=str(category) if category else None,
-            message=str(body["message"]) if body.get("message") else None,
+            category=scrub(str(category)) if category else None,
+            message=scrub(str(body["message"])) if body.get("message") else None,
             policy=str(body["policyName"]) if body.get("policyName") else None,
-            scopes=tuple(dict.fromkeys(scopes)),
+            scopes=tuple(dict.fromkeys(scrub(s) for s in scopes)),
         )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from hubaudit.errors import DatabaseError
+from hubaudit.secrets import remember_secret
 from hubaudit.shipped import migrations_dir
 
 
@@ -25,6 +26,8 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"not a database URL: {_safe_url(url)}") from exc
+    if parsed.password:
+        remember_secret(str(parsed.password))  # scrubbed from every log, error and report
     if parsed.drivername == "postgresql":
         # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
