@@ -120,8 +120,14 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
 
 
 def _unknown_key(store: Store, portal: str, key: str) -> str:
-    kind = Kind(key.split(":", 1)[0])
-    close = get_close_matches(key, keys_ever_held(store, portal, kind), n=3, cutoff=0.6)
+    held = keys_ever_held(store, portal, Kind(key.split(":", 1)[0]))
+    scope, _, name = key.rpartition(":")
+    # within its part, the name alone is compared: every key there shares the long prefix
+    siblings = {k.rpartition(":")[2]: k for k in held if k.rpartition(":")[0] == scope}
+    if siblings:
+        close = [siblings[n] for n in get_close_matches(name, list(siblings), n=3, cutoff=0.6)]
+    else:
+        close = get_close_matches(key, held, n=3, cutoff=0.8)
     guess = f" (did you mean {' or '.join(repr(k) for k in close)}?)" if close else ""
     return f"unknown key {key!r}: no snapshot or baseline of {portal} holds it{guess}"
 

@@ -648,10 +648,11 @@ _LINK_REASON = (
 
 
 def _too_large(size: int, max_bytes: int) -> str:
-    return (
-        f"{size / 2**20:.1f} MB is more than the import limit of {max_bytes / 2**20:g} MB "
-        "([governance] max_import_mb)"
-    )
+    return f"{size / 2**20:.3g} MB is more than {_import_limit(max_bytes)}"
+
+
+def _import_limit(max_bytes: int) -> str:
+    return f"the import limit of {max_bytes / 2**20:.3g} MB ([governance] max_import_mb)"
 
 
 def _refuse_links(directory: Path) -> None:
@@ -678,7 +679,10 @@ def _check_total_size(directory: Path, files: Iterable[PurePosixPath], max_bytes
             raise BaselineFileError(str(relative), None, f"cannot read: {exc.strerror}") from exc
     if total > max_bytes:
         raise BaselineFileError(
-            str(directory), None, "the tree's YAML files hold " + _too_large(total, max_bytes)
+            str(directory),
+            None,
+            f"the tree's YAML files hold {total / 2**20:.3g} MB, more than "
+            f"{_import_limit(max_bytes)}; nothing was read",
         )
 
 

@@ -347,7 +347,7 @@ class Transport:
         path = url[len(self.base_url) :] if url.startswith(self.base_url) else url
         limit = self.max_response_bytes / 2**20
         return KindUnreadable(
-            f"the response to {path} is larger than {limit:g} MB (max_response_mb): not read",
+            f"the response to {path} is larger than {limit:.3g} MB (max_response_mb): not read",
             category="RESPONSE_TOO_LARGE",
         )
 
