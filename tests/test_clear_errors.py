@@ -228,6 +228,9 @@ def test_impact_of_a_mistyped_key_is_an_error_not_safe_to_delete(
         "unknown key 'property:deals:amout': no snapshot or baseline of demo holds it "
         "(did you mean 'property:deals:amount'?)"
     )
+    code, _ = run("--config", config, "impact", "property:deal:amount", "--portal", "demo")
+    assert code == 1
+    assert one_line(capsys).endswith("(did you mean 'property:deals:amount'?)")
     code, _ = run("--config", config, "impact", "property:deals:zzzzzzzz", "--portal", "demo")
     assert code == 1
     assert one_line(capsys).endswith("no snapshot or baseline of demo holds it")
@@ -275,6 +278,45 @@ def test_a_change_request_must_name_a_whole_key(
     code, out = run("--config", config, "cr", "list", "--portal", "demo", "--json")
     assert (code, json.loads(out)) == (0, [])  # nothing was created
     assert create("add property:deals:renewal_date type=date") == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "whole"),
+    [
+        ("property:deals:amount", True),
+        ("property:p48151623_subscription:plan", True),
+        ("property:deals", False),
+        ("property:deals:", False),
+        ("property::amount", False),
+        ("property_group:deals:dealinformation", True),
+        ("property_group:deals", False),
+        ("pipeline:deals:default", True),
+        ("pipeline:deals", False),
+        ("workflow:1201025", True),
+        ("workflow", False),
+        ("workflow:", False),
+        ("lifecycle_stage:contacts:lead", True),
+        ("lifecycle_stage:contacts", False),
+        ("object_schema:p48151623_subscription", True),
+        ("object_schema:", False),
+        ("association_label:0-3:0-2:USER_DEFINED:106", True),
+        ("association_label:0-3:0-2:HUBSPOT_DEFINED", False),
+        ("association_label:0-3:0-2", False),
+        ("user:1001", True),
+        ("team:", False),
+        ("role:3001", True),
+        ("propery:deals:amount", False),
+    ],
+)
+def test_a_planned_change_names_a_whole_key_of_its_kind(key: str, whole: bool) -> None:
+    from hubaudit.errors import UsageError
+    from hubaudit.governance.change_requests import parse_planned_change
+
+    if whole:
+        assert parse_planned_change(f"remove {key}").key == key
+        return
+    with pytest.raises(UsageError, match=r"is not (a whole |an )item key"):
+        parse_planned_change(f"remove {key}")
 
 
 # -- sizes and links ------------------------------------------------------------------------------
