@@ -200,6 +200,13 @@ CONTRACT = [
         "/crm/associations/v4/definitions/configurations/0-3/0-1",
         None,
     ),
+    (
+        "crm-associations-schema-v4.json",
+        "/crm/associations/v4/definitions/configurations/all",
+        "get",
+        "/crm/associations/v4/definitions/configurations/all",
+        None,
+    ),
     ("settings-users-v3.json", "/settings/users/v3", "get", "/settings/v3/users/?limit=10", None),
     ("settings-users-v3.json", "/settings/v3/users/teams", "get", "/settings/v3/users/teams", None),
     ("settings-users-v3.json", "/settings/v3/users/roles", "get", "/settings/v3/users/roles", None),
