@@ -317,3 +317,21 @@ def test_overlapping_property_reads_merge_and_a_contradiction_fails_one_property
     assert "property:deals:legacy_forecast_bucket" not in items
     amount = items["property:deals:amount"]
     assert store.load_payloads([amount.raw_hash])[amount.raw_hash].get("archived") is not True
+
+
+def test_a_contradicted_lifecyclestage_leaves_its_stages_unread_not_removed(
+    portal_dirs: dict[str, Path], default_portal: PortalConfig, reader: HubSpotClient
+) -> None:
+    def twice(properties: list[dict[str, Any]]) -> None:
+        stage = next(p for p in properties if p["name"] == "lifecyclestage")
+        properties.append({**stage, "label": "Stage", "dataSensitivity": "sensitive"})
+
+    edit_json(portal_dirs["night1"], "properties/contacts.json", twice)
+    coverage = tuple(check_portal(default_portal, reader))
+    contacts = part(coverage, "property:contacts")
+    assert contacts.status is CoverageStatus.COMPLETE
+    assert contacts.unverified == ("name=lifecyclestage",)
+    stages = part(coverage, "lifecycle_stage:contacts")
+    assert stages.status is CoverageStatus.FAILED
+    assert "lifecyclestage property could not be read" in (stages.reason or "")
+    assert part(coverage, "lifecycle_stage:companies").status is CoverageStatus.COMPLETE

@@ -26,7 +26,8 @@ def read_lifecycle_stages(reading: Reading, object_type: str) -> PartResult:
     raws = reading.raw_by_scope.get(f"property:{object_type}")
     if raws is None:
         raise KindUnreadable(
-            f"the {object_type} properties could not be read, so neither could its stages",
+            f"the {object_type} {LIFECYCLE_PROPERTY} property could not be read, "
+            "so neither could its stages",
             category="DEPENDENCY_FAILED",
         )
     prop = next((r for r in raws if r.get("name") == LIFECYCLE_PROPERTY), None)

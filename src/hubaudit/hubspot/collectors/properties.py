@@ -142,7 +142,8 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
         log.warning("collect.property_contradicted", scope=scope, names=list(merged.contradicted))
         notes.append("read twice, differently, not verified: " + ", ".join(merged.contradicted))
         unverified += [f"name={name}" for name in merged.contradicted]
-    reading.remember(scope, merged.raws)
+    if LIFECYCLE_PROPERTY not in merged.contradicted:  # its stages are not read from either
+        reading.remember(scope, merged.raws)
     items = items_from(
         Kind.PROPERTY, scope, merged.raws, lambda raw: raw.get("name"), canonical_property
     )
