@@ -20,6 +20,7 @@ from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import IgnoreRule, ignored_by
+from hubaudit.governance.vendor import vendor_note
 from hubaudit.hubspot.account import read_hub
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
@@ -158,6 +159,7 @@ def run_audit(
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
+    vendor_governed: Sequence[str] = (),
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
@@ -182,6 +184,7 @@ def run_audit(
         impact=impact,
         signoffs=signoffs,
         hub=hub,
+        vendor_governed=vendor_governed,
     )
     return replace(result, notes=tuple(notes))
 
@@ -211,13 +214,16 @@ def audit_snapshot(
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
     hub: HubInfo | None = None,
+    vendor_governed: Sequence[str] = (),
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change, update defects,
     evaluate the architecture policies on the snapshot (findings) and the governance KPIs of the
     last twelve weeks.
 
     A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
-    request in its window planned it, ``waived`` when its defect is waived, else a defect.
+    request in its window planned it, ``vendor`` when HubSpot changed its own definitions (and
+    ``vendor_governed`` does not say the team governs the item), ``waived`` when its defect is
+    waived, else a defect.
 
     ``histories`` give items' audit trails for attribution (read from HubSpot by
     :func:`run_audit`; none when auditing a stored snapshot offline)."""
@@ -253,11 +259,13 @@ def audit_snapshot(
     changes = with_impact(changes, graph, impact or ImpactConfig())
     changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
     changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
+    changes = with_vendor(store, changes, snapshot_items, vendor_governed)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
     explained = {
         c.fingerprint: c.note or c.classification.value
         for c in changes
-        if c.classification in (Classification.PLANNED, Classification.IGNORED)
+        if c.classification
+        in (Classification.PLANNED, Classification.IGNORED, Classification.VENDOR)
     }
 
     def is_verified(key: str) -> bool:
@@ -314,6 +322,7 @@ def audit_snapshot(
         resolved=len(update.resolved),
         planned=sum(1 for c in changes if c.classification is Classification.PLANNED),
         ignored=sum(1 for c in changes if c.classification is Classification.IGNORED),
+        vendor=sum(1 for c in changes if c.classification is Classification.VENDOR),
         expired_waivers=len(expired),
         not_verified=[c.scope for c in not_verified],
         findings=len(findings),
@@ -462,6 +471,36 @@ def classify(
             continue
         after = payloads[snapshot_items[change.key].canonical_hash] if change.key in keys else None
         result.append(classify_planned(change, requests, after) or change)
+    return result
+
+
+def with_vendor(
+    store: Store,
+    changes: Sequence[Change],
+    snapshot_items: Mapping[str, StoredItem],
+    governed: Sequence[str],
+) -> list[Change]:
+    """Defects that HubSpot made to its own definitions become ``vendor`` (governance.vendor)."""
+    kinds = (Kind.PROPERTY, Kind.ASSOCIATION_LABEL)
+    keys = {
+        c.key
+        for c in changes
+        if c.op is ChangeOp.MODIFIED and c.kind in kinds and c.key in snapshot_items
+    }
+    payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
+    result = []
+    for change in changes:
+        if change.classification is not Classification.DEFECT or change.kind not in kinds:
+            result.append(change)
+            continue
+        if change.op is ChangeOp.MODIFIED:
+            payload = payloads.get(snapshot_items[change.key].canonical_hash, {})
+        else:
+            payload = change.after if change.op is ChangeOp.ADDED else change.before
+        note = vendor_note(change, payload, governed)
+        if note is not None:
+            change = replace(change, classification=Classification.VENDOR, note=note)
+        result.append(change)
     return result
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.model import Kind
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"
 DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
@@ -300,6 +301,9 @@ class Config:
     signoffs: tuple[SignOff, ...] = ()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
+    vendor_governed: tuple[str, ...] = ()
+    """``[governance] vendor_governed``: HubSpot-defined items the team governs (key globs or
+    kinds); HubSpot's own changes to them are defects rather than ``vendor``."""
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -414,8 +418,9 @@ def parse_config(
         },
     )
     governance = reader.table(data, "governance")
-    reader.only_keys(governance, ("governance",), {"ignore_file"})
+    reader.only_keys(governance, ("governance",), {"ignore_file", "vendor_governed"})
     ignore_file = _ignore_file(reader, governance, ("governance",), path)
+    vendor_governed = _vendor_governed(reader, governance, ("governance",))
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -523,7 +528,29 @@ def parse_config(
         signoffs=signoffs,
         reports=reports,
         notify=notify,
+        vendor_governed=vendor_governed,
     )
+
+
+def _vendor_governed(reader: TomlReader, table: Mapping[str, Any], where: Where) -> tuple[str, ...]:
+    """Key globs (``property:contacts:*``) or kinds (``association_label``) of HubSpot-defined
+    items the team governs: HubSpot's own changes to them are defects, not ``vendor``."""
+    value = table.get("vendor_governed", [])
+    kinds = {kind.value for kind in Kind}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise reader.error(
+            'must be a list of item keys or globs such as ["property:contacts:*"]',
+            where,
+            "vendor_governed",
+        )
+    for pattern in value:
+        if pattern.split(":", 1)[0] not in kinds:
+            raise reader.error(
+                f"{pattern!r} does not start with a kind ({', '.join(sorted(kinds))})",
+                where,
+                "vendor_governed",
+            )
+    return tuple(value)
 
 
 def _parse_reports(

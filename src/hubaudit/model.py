@@ -62,6 +62,8 @@ class Classification(StrEnum):
     PLANNED = "planned"
     IGNORED = "ignored"
     WAIVED = "waived"
+    VENDOR = "vendor"
+    """HubSpot changed its own definitions (DESIGN.md rule 10): reported apart, not a defect."""
     DEFECT = "defect"
 
 
@@ -533,6 +535,8 @@ class Kpis:
     custom_properties: int
     under_baseline: int
     items: int
+    vendor: int = 0
+    """Changes HubSpot made to its own definitions (``vendor``), each once, in the period."""
 
     @property
     def planned_share(self) -> float | None:

@@ -31,6 +31,13 @@ PER_OBJECT_TYPE = frozenset(
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
 
 
+VENDOR_TITLE = "HubSpot's own changes"
+VENDOR_WHY = (
+    "HubSpot changed its own definitions; not defects unless [governance] vendor_governed "
+    "names them"
+)
+
+
 def of_class(result: AuditResult, classification: Classification) -> list[Change]:
     return [c for c in result.changes if c.classification is classification]
 
