@@ -11,8 +11,8 @@ How a change is told to be HubSpot's, from the evidence a snapshot holds:
    portal, or retires one).
 3. A field of such an item changes: it is HubSpot's when HubSpot owns the field (the text,
    type and display of its definition, :data:`HUBSPOT_OWNED`; a property's options when HubSpot
-   marks them read-only) *and* HubSpot's attribution does not name a user who edited the item
-   since the baseline was approved (``updatedUserId``, ``medium`` confidence). A field the team
+   marks them read-only) *and* HubSpot's attribution names no user as the item's editor
+   (HubSpot records ``updatedUserId`` for a user's edit, none for its own). A field the team
    sets (``hidden``, ``groupName``, ``options``, ``displayOrder``, ``formField``, an
    association limit) is the team's edit, and so is any change a user is named for.
 4. ``[governance] vendor_governed`` names items the team governs even so (key globs such as
@@ -93,7 +93,6 @@ def vendor_note(
         owned = isinstance(metadata, Mapping) and metadata.get("readOnlyOptions") is True
     if not owned:
         return None
-    who = change.attribution
-    if who.user_id is not None and who.confidence != "low":
-        return None  # a user edited it since the baseline: the team's change
+    if change.attribution.user_id is not None:
+        return None  # HubSpot names a user as its editor: the team's change
     return f"HubSpot changed its own {field} of this {noun} (no user edited it)"
