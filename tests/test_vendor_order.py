@@ -8,11 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hubaudit.audit import run_audit
 from hubaudit.config import PortalConfig
+from hubaudit.council import accept_defects, decide_proposed, propose_from_snapshot
 from hubaudit.emulator import PortalEmulator
+from hubaudit.errors import UsageError
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import ChangeOp, Classification
+from hubaudit.model import ChangeOp, Classification, DefectStatus
 from hubaudit.report import render
 from hubaudit.store.repository import Store
 
@@ -266,3 +270,46 @@ def test_a_swap_of_two_stages_is_one_reorder_on_the_parent(
     reverted = run_audit(store, portal, client)
     assert reverted.changes == ()
     assert set(reverted.defects.resolved) == set(result.defects.opened)
+
+
+def test_a_reorder_the_council_takes_in_is_accepted(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    night = portal_dirs["night1"]
+    edit(
+        night / "pipelines" / "deals.json",
+        lambda p: swap_numbers(p[0]["stages"], "contractsent", "decisionmakerboughtin"),
+    )
+    edit_property(
+        night,
+        "contacts",
+        "lifecyclestage",
+        lambda p: swap_numbers(p["options"], "customer", "opportunity", field="value"),
+    )
+    emulator.load(night)
+    result = run_audit(store, portal, client)
+    by_key = {(c.key, c.field): c.defect_id for c in result.changes}
+    stages = by_key[("pipeline:deals:default", "stages order")]
+    lifecycle = by_key[("lifecycle_stage:contacts", "stages order")]
+    assert stages is not None and lifecycle is not None
+
+    # a pipeline's stages are in its item: accepting the defect renumbers them in the proposal
+    with pytest.raises(UsageError, match="approve a baseline from a snapshot"):
+        accept_defects(store, "demo", [lifecycle], "Rita", "the new order is right")
+    accept_defects(store, "demo", [stages], "Rita", "the new order is right")
+    decide_proposed(store, "demo", None, True, "Council", "agreed")
+    after = run_audit(store, portal, client)
+    assert [(c.key, c.field) for c in after.changes] == [
+        ("lifecycle_stage:contacts", "stages order")
+    ]
+    # the lifecycle stages' order is held by the stages: a baseline from the snapshot takes it in
+    propose_from_snapshot(store, "demo", after.snapshot, "Rita", "lifecycle order agreed")
+    decide_proposed(store, "demo", None, True, "Council", "agreed")
+    assert run_audit(store, portal, client).changes == ()
+    statuses = {d.id: d.status for d in store.defects("demo", ids=[stages, lifecycle])}
+    assert statuses == {stages: DefectStatus.ACCEPTED, lifecycle: DefectStatus.ACCEPTED}

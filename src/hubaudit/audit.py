@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
-from hubaudit.compare import compare, scope_of, value_at
+from hubaudit.compare import compare, part_order, scope_of, value_at
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
 from hubaudit.errors import UsageError
@@ -276,8 +276,9 @@ def audit_snapshot(
         item = baseline_items.get(defect.key)
         if defect.field is None:
             return (item is not None) == (defect.op is ChangeOp.ADDED)
-        if item is None:
-            return False
+        if item is None:  # the order of a part's items is held by the items
+            order = part_order(baseline_items, defect.key, defect.path, store.load_payloads)
+            return order is not None and order == defect.after
         payload = store.load_payloads([item.canonical_hash])[item.canonical_hash]
         return bool(value_at(payload, defect.path) == defect.after)
 

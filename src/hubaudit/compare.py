@@ -199,11 +199,7 @@ def sibling_order(
     for parent, moved in sorted(reorders.items()):
         kind = snapshot[moved[0]].kind
         prefix = parent + ":"
-        sides = []
-        for items in (baseline, snapshot):
-            held = {k: i for k, i in items.items() if k.startswith(prefix) and i.kind is kind}
-            payloads = load_payloads({i.canonical_hash for i in held.values()})
-            sides.append({k[len(prefix) :]: payloads[i.canonical_hash] for k, i in held.items()})
+        sides = [siblings_in(items, parent, kind, load_payloads) for items in (baseline, snapshot)]
         was, now = (sibling_orders(side) for side in sides)
         if was is None or now is None:  # not all numbered: each number change is a change
             for key in moved:
@@ -322,6 +318,30 @@ def apply_changes(payload: Mapping[str, Any] | None, changes: Iterable[Change]) 
             else:
                 target[last] = copy.deepcopy(change.after)
     return result
+
+
+def siblings_in(
+    items: Mapping[str, StoredItem], part: str, kind: Kind, load_payloads: PayloadLoader
+) -> dict[str, Mapping[str, JSONValue]]:
+    """The payloads of a part's items of one kind, by their id within the part."""
+    prefix = part + ":"
+    held = {k: i for k, i in items.items() if k.startswith(prefix) and i.kind is kind}
+    payloads = load_payloads({i.canonical_hash for i in held.values()})
+    return {k[len(prefix) :]: payloads[i.canonical_hash] for k, i in held.items()}
+
+
+def part_order(
+    items: Mapping[str, StoredItem], part: str, path: Path, load_payloads: PayloadLoader
+) -> list[str] | None:
+    """At a part's ``<siblings> order`` path (``lifecycle_stage:contacts``, ``stages order``),
+    the labels of its items in order; ``None`` for any other path or part."""
+    kind = next(
+        (k for k, noun in SIBLING_ORDER.items() if path == (f"{noun}{ORDER_SUFFIX}",)), None
+    )
+    if kind is None or not part.startswith(f"{kind.value}:"):
+        return None
+    orders = sibling_orders(siblings_in(items, part, kind, load_payloads))
+    return None if orders is None else ordered_labels(orders)
 
 
 def _renumber(siblings: dict[str, Any], labels: Any) -> None:
