@@ -80,6 +80,20 @@ def test_a_hubspot_rollout_is_vendor_in_its_own_section_and_counted(
     baseline_from_night1(store, portal, client)
     night = portal_dirs["night1"]
     edit(night / "properties" / "contacts.json", lambda props: props.append(dict(ROLLOUT)))
+    # HubSpot adds one of its own association types, and relabels one
+    hubspot_type = {
+        "fromObjectTypeId": "0-1",
+        "toObjectTypeId": "0-2",
+        "category": "HUBSPOT_DEFINED",
+        "typeId": 449,
+        "label": "Former employer",
+    }
+
+    def hubspot_labels(labels: list[dict[str, Any]]) -> None:
+        labels.append(hubspot_type)
+        labels[0]["label"] = "Primary company"
+
+    edit(night / "associations.json", hubspot_labels)
     # HubSpot rewrites the description of one of its own properties; nobody in the portal did
     edit_property(night, "companies", "industry", lambda p: p.update(description="Industry."))
     emulator.load(night)
@@ -90,23 +104,29 @@ def test_a_hubspot_rollout_is_vendor_in_its_own_section_and_counted(
     rewrite = by_key[("property:companies:industry", "description")]
     assert (rollout.classification, rollout.op) == (Classification.VENDOR, ChangeOp.ADDED)
     assert rewrite.classification is Classification.VENDOR
+    labels = [c for c in result.changes if c.kind.value == "association_label"]
+    assert {(c.key, c.field) for c in labels} == {
+        ("association_label:0-1:0-2:HUBSPOT_DEFINED:449", None),
+        ("association_label:0-1:0-2:HUBSPOT_DEFINED:1", "label"),
+    }
+    assert all(c.classification is Classification.VENDOR for c in labels)
     assert rollout.note == "HubSpot added this default property (HubSpot-defined)"
     assert result.unplanned == () and result.defects.opened == ()
-    assert result.kpis is not None and (result.kpis.vendor, result.kpis.unplanned) == (2, 0)
+    assert result.kpis is not None and (result.kpis.vendor, result.kpis.unplanned) == (4, 0)
 
     text = render(result, "text")
     assert "No unplanned changes" in text
-    section = text[text.index("HubSpot's own changes: 2") :]
+    section = text[text.index("HubSpot's own changes: 4") :]
     assert "+ property:contacts:hs_ai_summary" in section
-    assert "2 by HubSpot itself" in text  # the KPIs
+    assert "4 by HubSpot itself" in text  # the KPIs
     assert "## HubSpot's own changes" in render(result, "md")
     assert "<h2>HubSpot's own changes</h2>" in render(result, "html")
     document = json.loads(render(result, "json"))
-    assert (document["summary"]["vendor"], document["kpis"]["vendor"]) == (2, 2)
+    assert (document["summary"]["vendor"], document["kpis"]["vendor"]) == (4, 4)
     sarif = json.loads(render(result, "sarif"))
     # no alert for HubSpot's own changes (the policy findings are alerts still)
     assert not [r for r in sarif["runs"][0]["results"] if r["ruleId"].startswith("drift/")]
-    assert len(sarif["runs"][0]["properties"]["vendor_changes"]) == 2
+    assert len(sarif["runs"][0]["properties"]["vendor_changes"]) == 4
 
 
 def test_the_config_can_govern_hubspots_items_and_the_exit_code_follows(
@@ -204,8 +224,13 @@ def test_an_inserted_stage_or_option_is_one_change(
     def new_option(tier: dict[str, Any]) -> None:
         insert_numbered(tier["options"], 0, {"label": "Copper", "value": "copper", "hidden": False})
 
+    def new_pipeline(pipelines: list[dict[str, Any]]) -> None:
+        renewals = {"label": "Renewals", "id": "renewals", "archived": False, "stages": []}
+        insert_numbered(pipelines, 0, renewals)
+
     edit_property(night, "contacts", "lifecyclestage", new_lifecycle_stage)
     edit(night / "pipelines" / "deals.json", new_deal_stage)
+    edit(night / "pipelines" / "deals.json", new_pipeline)
     edit_property(night, "contacts", "customer_tier", new_option)
     emulator.load(night)
 
@@ -214,6 +239,7 @@ def test_an_inserted_stage_or_option_is_one_change(
         ("lifecycle_stage:contacts:nurture", None, ChangeOp.ADDED),
         ("pipeline:deals:default", "stages.discoverycall", ChangeOp.MODIFIED),
         ("property:contacts:customer_tier", "options.copper", ChangeOp.MODIFIED),
+        ("pipeline:deals:renewals", None, ChangeOp.ADDED),
     }
     assert all(c.classification is Classification.DEFECT for c in result.changes)
 
