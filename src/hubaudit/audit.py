@@ -15,7 +15,7 @@ from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, scope_of, value_at
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
-from hubaudit.errors import UsageError
+from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
@@ -38,6 +38,7 @@ from hubaudit.model import (
     Change,
     ChangeOp,
     Classification,
+    ConfigItem,
     CoverageStatus,
     Defect,
     Finding,
@@ -80,11 +81,18 @@ def take_snapshot(
     client: HubSpotClient,
     collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
+    min_read_share: float = 0.0,
 ) -> SnapshotInfo:
-    """Read the portal and store what was read, with its coverage, as one atomic snapshot."""
+    """Read the portal and store what was read, with its coverage, as one atomic snapshot.
+
+    With a ``min_read_share`` and an approved baseline, a read that holds less than that share
+    of the baseline's items in the parts it governs raises :class:`ReadTooLittle` instead."""
     taken_at = clock()
     calls_before = client.api_calls
     items, coverage = collect_portal(client, portal, collectors)
+    baseline = store.latest_baseline(portal.name) if min_read_share > 0 else None
+    if baseline is not None:
+        require_read_share(baseline, items, coverage, min_read_share)
     snapshot = store.save_snapshot(
         portal.name, taken_at, coverage, items, api_calls=client.api_calls - calls_before
     )
@@ -97,6 +105,33 @@ def take_snapshot(
         failed=[c.scope for c in coverage if c.status is not CoverageStatus.COMPLETE],
     )
     return snapshot
+
+
+def require_read_share(
+    baseline: BaselineInfo,
+    items: Sequence[ConfigItem],
+    coverage: Sequence[KindCoverage],
+    min_share: float,
+) -> None:
+    """Refuse a read that holds too little of what the baseline governs to stand as a snapshot
+    (rule 11: nothing read is not "no drift")."""
+    if baseline.item_count == 0:
+        return
+    governed = set(baseline.scopes)
+    read = sum(1 for item in items if scope_of(item.key, governed) is not None)
+    if read >= min_share * baseline.item_count:
+        return
+    failed = [c for c in coverage if c.scope in governed and c.status is CoverageStatus.FAILED]
+    why = (
+        f"; {len(failed)} parts failed, first {failed[0].scope}: {failed[0].reason}"
+        if failed
+        else ""
+    )
+    raise ReadTooLittle(
+        f"read {read} of the {baseline.item_count} items baseline v{baseline.version} governs "
+        f"({read / baseline.item_count:.0%}), less than [audit] min_read_share = {min_share:g}"
+        f"{why}; nothing was stored"
+    )
 
 
 def check_portal(
@@ -158,10 +193,13 @@ def run_audit(
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
+    min_read_share: float = 0.0,
 ) -> AuditResult:
-    """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
+    """Snapshot the portal now and audit that snapshot against the latest approved baseline.
+    A read below ``min_read_share`` of the baseline raises :class:`ReadTooLittle`, storing
+    nothing; so does a portal that cannot be reached (:class:`PortalUnreachable`)."""
     baseline = require_baseline(store, portal.name)
-    snapshot = take_snapshot(store, portal, client, collectors, clock)
+    snapshot = take_snapshot(store, portal, client, collectors, clock, min_read_share)
     notes: list[str] = []
     histories = (
         pipeline_history(client),

@@ -283,6 +283,16 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: when a run has read too little to be an audit."""
+
+    min_read_share: float = 0.5
+    """A run that reads fewer items in the parts its baseline governs than this share of the
+    baseline's items fails and stores nothing (an outage is not a portal that lost its
+    configuration); 0 turns the check off."""
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     portals: tuple[PortalConfig, ...]
@@ -300,6 +310,7 @@ class Config:
     signoffs: tuple[SignOff, ...] = ()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -411,6 +422,7 @@ def parse_config(
             "signoff",
             "reports",
             "notify",
+            "audit",
         },
     )
     governance = reader.table(data, "governance")
@@ -509,6 +521,13 @@ def parse_config(
         if target.name in seen_targets:
             raise reader.error(f"duplicate notify name {target.name!r}", ("notify", index), "name")
         seen_targets.add(target.name)
+    audit_table = reader.table(data, "audit")
+    reader.only_keys(audit_table, ("audit",), {"min_read_share"})
+    audit = AuditConfig(
+        min_read_share=reader.number(
+            audit_table, ("audit",), "min_read_share", AuditConfig().min_read_share, 0.0, 1.0
+        )
+    )
     return Config(
         database_url=url,
         portals=portals,
@@ -523,6 +542,7 @@ def parse_config(
         signoffs=signoffs,
         reports=reports,
         notify=notify,
+        audit=audit,
     )
 
 

@@ -79,6 +79,7 @@ def execute_run(
                 policies=config.policies,
                 impact=config.impact,
                 signoffs=config.signoffs_of(run.portal),
+                min_read_share=config.audit.min_read_share,
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)
