@@ -23,10 +23,12 @@ from hubaudit.emulator.server import missing_scopes_body
 from hubaudit.errors import ConfigError, KindUnreadable, PortalUnreachable
 from hubaudit.hubspot.transport import Transport
 from hubaudit.model import RunStatus
+from hubaudit.report import render
 from hubaudit.scheduler import Worker
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 
+from .report_fixture import rich_result
 from .test_cli import approve, config_path, run
 from .test_transport import BASE, PATH, TOKEN, FakeTime
 from .test_workers import TOKEN_ENV as WORKER_TOKEN_ENV
@@ -285,3 +287,18 @@ def test_min_read_share_is_a_share(tmp_path: Path, value: str) -> None:
     assert load_config(path, environ={}).audit.min_read_share == 0.0
     path.write_text("")
     assert load_config(path, environ={}).audit.min_read_share == 0.5
+
+
+# reports ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html"])
+def test_no_report_says_matches_the_baseline_while_a_part_is_not_verified(fmt: str) -> None:
+    clean = replace(rich_result(), changes=())
+    assert clean.not_verified and not clean.unplanned
+    text = render(clean, fmt)
+    assert "matches the approved baseline" not in text
+    assert (
+        "No unplanned changes in what was read, but 1 part of the baseline was not verified" in text
+    )
+    assert "matches the approved baseline." in render(replace(clean, not_verified=()), fmt)
