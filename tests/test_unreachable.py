@@ -302,3 +302,51 @@ def test_no_report_says_matches_the_baseline_while_a_part_is_not_verified(fmt: s
         "No unplanned changes in what was read, but 1 part of the baseline was not verified" in text
     )
     assert "matches the approved baseline." in render(replace(clean, not_verified=()), fmt)
+
+
+# a partial snapshot never stands in for what it did not read -------------------------------
+
+
+def test_a_part_the_latest_snapshot_failed_comes_from_its_last_complete_read(
+    config_path: Path, emulator: PortalEmulator, tmp_path: Path
+) -> None:
+    config = str(config_path)
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
+    assert approve(config, "latest", "Ada")[0] == 0
+    key = "property:deals:dealstage"
+    code, out = run("--config", config, "impact", key, "--portal", "demo", "--json")
+    impact_before = json.loads(out)
+    workflow = next(d["source"] for d in impact_before["dependents"])
+    assert code == 0 and workflow.startswith("workflow:") and impact_before["workflows"] > 0
+
+    emulator.inject("/automation/v4/flows", 403, body=missing_scopes_body(["automation"]))
+    report = tmp_path / "report.txt"
+    code, _ = run("--config", config, "audit", "--portal", "demo", "--output", str(report))
+    assert code == 1  # not verified: workflow
+    first = store_day(impact_before["snapshot"]["taken_at"])
+    said = f"workflow: from snapshot #1 of {first}; the latest read of it (snapshot #2) failed: "
+    assert f"(last read completely in snapshot #1 of {first})" in report.read_text()
+    assert "matches the approved baseline" not in report.read_text()
+
+    code, out = run("--config", config, "show", workflow, "--portal", "demo")
+    assert code == 0 and out.splitlines()[1].startswith(said + "MISSING_SCOPES")
+    code, out = run("--config", config, "diff", "--portal", "demo", "baseline", "latest")
+    assert code == 0 and "No differences" in out and "Not compared" not in out
+    assert f"  ? {said}" in out
+    code, out = run("--config", config, "impact", key, "--portal", "demo", "--json")
+    impact_after = json.loads(out)
+    assert impact_after["dependents"] == impact_before["dependents"]
+    assert impact_after["snapshot"]["id"] == 2
+    assert [s["snapshot_id"] for s in impact_after["snapshot"]["stand_ins"]] == [1]
+    code, out = run("--config", config, "impact", key, "--portal", "demo")
+    assert code == 0 and said in out and "nothing in this snapshot depends" not in out
+    code, out = run("--config", config, "ignore", "suggest", "--portal", "demo")
+    assert code == 0 and f"#   ? {said}" in out and "0 changes not yet ignored" in out
+    code, out = run("--config", config, "kpis", "--portal", "demo")
+    assert code == 0 and said in out
+
+
+def store_day(iso: str) -> str:
+    """A stored time as the commands print it."""
+    return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M} UTC"

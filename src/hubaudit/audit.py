@@ -29,6 +29,7 @@ from hubaudit.hubspot.history import (
     pipeline_history,
 )
 from hubaudit.kpis import default_since, governance_kpis
+from hubaudit.latest import snapshot_point_items, with_stand_ins
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     STANDARD_OBJECT_TYPE_IDS,
@@ -49,6 +50,7 @@ from hubaudit.model import (
     PastVersion,
     PortalView,
     SnapshotInfo,
+    StandIn,
     StoredItem,
     ViewItem,
 )
@@ -280,6 +282,21 @@ def audit_snapshot(
     snapshot_items = store.snapshot_items(snapshot.id)
     comparison = compare(baseline_items, snapshot_items, comparable, store.load_payloads)
     view = portal_view(store, snapshot, snapshot_items)
+    # What depends on a change, and the KPIs, come from the latest complete read of each part;
+    # the report says, for each part not verified, which read that is.
+    latest = with_stand_ins(store, snapshot)
+    if latest.stand_ins:
+        assert latest.snapshot is not None
+        notes = {s.scope: s for s in latest.stand_ins}
+        not_verified = tuple(
+            replace(c, reason=_with_last_read(c.reason, notes[c.scope]))
+            if c.scope in notes and c.status is CoverageStatus.FAILED
+            else c
+            for c in not_verified
+        )
+        widest = portal_view(store, latest.snapshot, snapshot_point_items(store, latest))
+    else:
+        widest = view
     changes = [
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
@@ -287,7 +304,7 @@ def audit_snapshot(
     # a deleted pipeline's stages still tell which workflows point at it
     gone = [i for k, i in baseline_items.items() if i.kind is Kind.PIPELINE and k not in view.items]
     former = store.load_payloads({i.canonical_hash for i in gone})
-    graph = build_graph(view, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
+    graph = build_graph(widest, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
     changes = with_impact(changes, graph, impact or ImpactConfig())
     changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
     changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
@@ -334,7 +351,7 @@ def audit_snapshot(
     )
     now = clock()
     ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
-    kpis = governance_kpis(store, portal, view, baseline_items, default_since(now), now)
+    kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
     if hub is not None:
         custom = {
             name: type_id
@@ -373,6 +390,17 @@ def audit_snapshot(
         hub=hub,
         kpis=kpis,
     )
+
+
+def _with_last_read(reason: str | None, stand_in: StandIn) -> str:
+    """A part's failure, and the read that impact and KPIs used instead."""
+    last = (
+        f"last read completely in snapshot #{stand_in.snapshot.id} of "
+        f"{stand_in.snapshot.taken_at:%Y-%m-%d %H:%M} UTC"
+        if stand_in.snapshot is not None
+        else "never read completely"
+    )
+    return f"{reason} ({last})" if reason else last
 
 
 # Kinds whose raw JSON a policy reads (a workflow's updatedAt); the rest need canonical only.
