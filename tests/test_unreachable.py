@@ -345,6 +345,8 @@ def test_a_part_the_latest_snapshot_failed_comes_from_its_last_complete_read(
     assert code == 0 and f"#   ? {said}" in out and "0 changes not yet ignored" in out
     code, out = run("--config", config, "kpis", "--portal", "demo")
     assert code == 0 and said in out
+    code, out = run("--config", config, "history", workflow, "--portal", "demo")
+    assert code == 0 and "? not read snapshot #2" in out and "- removed" not in out
 
 
 def store_day(iso: str) -> str:
