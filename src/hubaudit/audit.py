@@ -194,12 +194,10 @@ def run_audit(
     ignore_rules: Sequence[IgnoreRule] = (),
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
+    min_read_share: float = 0.0,  # below it, ReadTooLittle: nothing is stored
     signoffs: Sequence[SignOff] = (),
-    min_read_share: float = 0.0,
 ) -> AuditResult:
-    """Snapshot the portal now and audit that snapshot against the latest approved baseline.
-    A read below ``min_read_share`` of the baseline raises :class:`ReadTooLittle`, storing
-    nothing; so does a portal that cannot be reached (:class:`PortalUnreachable`)."""
+    """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
     baseline = require_baseline(store, portal.name)
     snapshot = take_snapshot(store, portal, client, collectors, clock, min_read_share)
     notes: list[str] = []

@@ -78,8 +78,8 @@ def execute_run(
                 ignore_rules=rules,
                 policies=config.policies,
                 impact=config.impact,
-                signoffs=config.signoffs_of(run.portal),
                 min_read_share=config.audit.min_read_share,
+                signoffs=config.signoffs_of(run.portal),
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)

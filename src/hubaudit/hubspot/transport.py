@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -426,7 +426,7 @@ class Transport:
             category="RETRIES_EXHAUSTED",
         )
 
-    def _give_up_connecting(self, cause: str, attempts: int, waited: float) -> None:
+    def _give_up_connecting(self, cause: str, attempts: int, waited: float) -> NoReturn:
         """Nothing ever answered at the base URL: stop the run, and every request waiting."""
         message = (
             f"cannot connect to {_without_userinfo(self.base_url)}: {cause} "
