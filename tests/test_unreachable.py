@@ -352,3 +352,23 @@ def test_a_part_the_latest_snapshot_failed_comes_from_its_last_complete_read(
 def store_day(iso: str) -> str:
     """A stored time as the commands print it."""
     return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M} UTC"
+
+
+def test_a_part_never_read_completely_says_so(
+    config_path: Path, emulator: PortalEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(config_path)
+    emulator.inject("/automation/v4/flows", 403, body=missing_scopes_body(["automation"]))
+    assert run("--config", config, "db", "upgrade")[0] == 0
+    assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
+    capsys.readouterr()
+    code, _ = run("--config", config, "show", "workflow:1201003", "--portal", "demo")
+    assert code == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("hubaudit: error: snapshot #1 (")
+    assert line.endswith(
+        "does not hold 'workflow:1201003': its part 'workflow' has never been read completely, "
+        "and the latest read of it failed"
+    )
+    code, out = run("--config", config, "diff", "--portal", "demo", "1", "latest")
+    assert code == 0 and "  ? workflow: never read completely" in out

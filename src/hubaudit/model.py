@@ -625,8 +625,9 @@ class Point:
 
     def notes(self) -> list[str]:
         """One line per part taken from an earlier snapshot."""
-        assert self.snapshot is not None or not self.stand_ins
-        return [s.note(self.snapshot.id) for s in self.stand_ins if self.snapshot is not None]
+        if self.snapshot is None:
+            return []
+        return [s.note(self.snapshot.id) for s in self.stand_ins]
 
     @property
     def moment(self) -> datetime:

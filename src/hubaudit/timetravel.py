@@ -299,9 +299,10 @@ def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
         stand_in = point.stand_in_for(key)
         if stand_in is not None:
             if stand_in.snapshot is None:
-                raise UsageError(
-                    f"{point.name} of portal {portal!r} does not hold {key!r}: "
-                    + stand_in.note(point.snapshot.id)
+                raise UsageError(  # the failure's reason is HubSpot's text: `diff` shows it
+                    f"{point.name} of portal {portal!r} does not hold {key!r}: its part "
+                    f"{stand_in.scope!r} has never been read completely, and the latest read of "
+                    "it failed"
                 )
             snapshot_id = stand_in.snapshot.id
         versions = store.item_versions(portal, key)
