@@ -41,6 +41,7 @@ from hubaudit.errors import (
     RunStopped,
 )
 from hubaudit.logs import get_logger
+from hubaudit.secrets import scrub
 
 log = get_logger(__name__)
 
@@ -54,6 +55,8 @@ _WINDOW_MARGIN_SECONDS = 0.1
 # How long a portal that nothing answers at is retried before the run stops: long enough for a
 # blip (a restarting proxy), short enough that a wrong base_url fails in seconds, not minutes.
 _CONNECT_GRACE_SECONDS = 5.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class RateLimiter:
@@ -154,11 +157,13 @@ class HubSpotErrorBody:
                     if isinstance(values, list):
                         scopes.extend(str(v) for v in values)
         category = body.get("category") or body.get("errorType")
+        # HubSpot's words go into exceptions, coverage reasons, run errors and reports:
+        # scrubbed here, where they come in (an error body may quote the request)
         return cls(
-            category=str(category) if category else None,
-            message=str(body["message"]) if body.get("message") else None,
+            category=scrub(str(category)) if category else None,
+            message=scrub(str(body["message"])) if body.get("message") else None,
             policy=str(body["policyName"]) if body.get("policyName") else None,
-            scopes=tuple(dict.fromkeys(scopes)),
+            scopes=tuple(dict.fromkeys(scrub(s) for s in scopes)),
         )
 
 
@@ -239,9 +244,11 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         stop: threading.Event | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         connect_grace_seconds: float = _CONNECT_GRACE_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
         # set by a worker that is stopping: the next request raises RunStopped instead of going
         self.stop = stop or threading.Event()
         self._rate_limited = 0
@@ -317,7 +324,7 @@ class Transport:
         """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
         probe = self._await_contact()
         try:
-            return self._send(method, path, params, json_body, headers, exempt, probe)
+            return self._with_retries(method, path, params, json_body, headers, exempt, probe)
         finally:
             if probe:
                 with self._contact:
@@ -348,7 +355,7 @@ class Transport:
                 self._reached = True
                 self._contact.notify_all()
 
-    def _send(
+    def _with_retries(
         self,
         method: str,
         path: str,
@@ -371,7 +378,7 @@ class Transport:
             started = time.monotonic()
             try:
                 try:
-                    response = self._http.request(
+                    response = self._send(
                         method,
                         url,
                         params=tuple(params) if params else None,
@@ -436,6 +443,48 @@ class Transport:
             self._unreachable = message
             self._contact.notify_all()
         raise PortalUnreachable(message)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: tuple[tuple[str, str], ...] | None,
+        json: Any,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """Send and read the answer, refusing a body over ``max_response_bytes`` (as HubSpot
+        declares it, and as it is decompressed while it arrives) before it fills the memory."""
+        with self._http.stream(method, url, params=params, json=json, headers=headers) as streamed:
+            declared = _number(streamed.headers.get("Content-Length"))
+            if declared is not None and declared > self.max_response_bytes:
+                raise self._too_large(url)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(url)
+                chunks.append(chunk)
+        return httpx.Response(
+            streamed.status_code,
+            headers=[
+                (name, value)
+                for name, value in streamed.headers.multi_items()
+                if name.lower() not in _BODY_HEADERS
+            ],
+            content=b"".join(chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
+
+    def _too_large(self, url: str) -> KindUnreadable:
+        path = url[len(self.base_url) :] if url.startswith(self.base_url) else url
+        limit = self.max_response_bytes / 2**20
+        return KindUnreadable(
+            f"the response to {path} is larger than {limit:.3g} MB (max_response_mb): not read",
+            category="RESPONSE_TOO_LARGE",
+        )
 
     def _accept(self, response: httpx.Response, path: str) -> JsonResponse:
         status = response.status_code
