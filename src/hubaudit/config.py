@@ -290,6 +290,16 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: when a run has read too little to be an audit."""
+
+    min_read_share: float = 0.5
+    """A run that reads fewer items in the parts its baseline governs than this share of the
+    baseline's items fails and stores nothing (an outage is not a portal that lost its
+    configuration); 0 turns the check off."""
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     portals: tuple[PortalConfig, ...]
@@ -312,6 +322,7 @@ class Config:
     kinds); HubSpot's own changes to them are defects rather than ``vendor``."""
     max_import_mb: float = 32.0
     """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -437,6 +448,7 @@ def parse_config(
             "signoff",
             "reports",
             "notify",
+            "audit",
         },
     )
     governance = reader.table(data, "governance")
@@ -539,6 +551,13 @@ def parse_config(
         if target.name in seen_targets:
             raise reader.error(f"duplicate notify name {target.name!r}", ("notify", index), "name")
         seen_targets.add(target.name)
+    audit_table = reader.table(data, "audit")
+    reader.only_keys(audit_table, ("audit",), {"min_read_share"})
+    audit = AuditConfig(
+        min_read_share=reader.number(
+            audit_table, ("audit",), "min_read_share", AuditConfig().min_read_share, 0.0, 1.0
+        )
+    )
     return Config(
         database_url=url,
         portals=portals,
@@ -555,6 +574,7 @@ def parse_config(
         notify=notify,
         vendor_governed=vendor_governed,
         max_import_mb=max_import_mb,
+        audit=audit,
     )
 
 

@@ -22,6 +22,7 @@ from hubaudit.report.sections import (
     by_group,
     coverage_parts,
     ignored_by_rule,
+    no_unplanned_changes,
     of_class,
     severity_counts,
     value_json,
@@ -75,7 +76,7 @@ def render(result: AuditResult) -> str:
     if unplanned:
         body += _changes(result, unplanned)
     else:
-        add("<p>No unplanned changes: the portal matches the approved baseline.</p>")
+        add(f"<p>{no_unplanned_changes(result)}</p>")
     if result.expired_waivers:
         add("<h2>Waivers expired</h2><p>These defects are open again:</p><ul>")
         for d in result.expired_waivers:

@@ -17,6 +17,7 @@ from hubaudit.report.sections import (
     by_group,
     coverage_parts,
     ignored_by_rule,
+    no_unplanned_changes,
     of_class,
     severity_summary,
     value_json,
@@ -46,7 +47,7 @@ def render(result: AuditResult) -> str:
     if unplanned:
         lines += _changes(result, unplanned)
     else:
-        add("No unplanned changes: the portal matches the approved baseline.")
+        add(no_unplanned_changes(result))
         add("")
     if result.expired_waivers:
         add("## Waivers expired")

@@ -22,7 +22,7 @@ from hubaudit.model import (
 )
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.json_report import dependents_count
-from hubaudit.report.sections import VENDOR_TITLE, VENDOR_WHY
+from hubaudit.report.sections import VENDOR_TITLE, VENDOR_WHY, no_unplanned_changes
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
@@ -84,7 +84,7 @@ def render(result: AuditResult) -> str:
         lines.append("")
         lines += changes_lines(unplanned)
     else:
-        lines.append("No unplanned changes: the portal matches the approved baseline.")
+        lines.append(no_unplanned_changes(result))
         lines.append("")
     if result.expired_waivers:
         lines.append("Waivers expired (these defects are open again):")
