@@ -206,13 +206,14 @@ def test_pipeline_history_is_read_only_for_changed_pipelines(
     run_audit(store, portal, client)
     audits = {path for path in emulator.calls if path.endswith("/audit")}
     # the two changed pipelines, and the stages of default whose content changed (the deleted
-    # stage of ticket pipeline 0 has no trail left to read)
+    # stage of ticket pipeline 0 has no trail left to read; closedwon, only renumbered by the
+    # inserted stage before it, did not change)
     assert audits == {
         "GET /crm/v3/pipelines/deals/default/audit",
         "GET /crm/v3/pipelines/tickets/0/audit",
         *(
             f"GET /crm/v3/pipelines/deals/default/stages/{stage}/audit"
-            for stage in ("98765432", "closedlost", "closedwon", "qualifiedtobuy")
+            for stage in ("98765432", "closedlost", "qualifiedtobuy")
         ),
     }
 
