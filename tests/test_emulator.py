@@ -90,7 +90,33 @@ def test_an_unknown_object_type_is_hubspots_400(emulator: PortalEmulator) -> Non
 def test_only_the_association_schema_reads_are_exempt_from_the_limit() -> None:
     from hubaudit.emulator.portal import is_exempt
 
-    assert is_exempt("GET", "/crm/v4/associations/0-1/0-2/labels")
+    assert is_exempt("GET", "/crm/associations/v4/0-1/0-2/labels")
+    assert is_exempt("GET", "/crm/v4/associations/0-1/0-2/labels")  # the older spelling
     assert is_exempt("GET", "/crm/associations/v4/definitions/configurations/0-1/0-2")
-    for path in ("/settings/v3/users/", "/automation/v4/flows", "/crm/v3/properties/deals"):
+    for path in ("/settings/users/v3", "/automation/v4/flows", "/crm/v3/properties/deals"):
         assert not is_exempt("GET", path)
+
+
+@pytest.mark.parametrize("old_spellings_only", [False, True])
+def test_serves_published_paths_and_the_older_spellings_hubspot_still_serves(
+    portal_dirs: dict[str, Path], old_spellings_only: bool
+) -> None:
+    spellings = [
+        ("/settings/users/v3", "/settings/v3/users/"),
+        ("/crm/associations/v4/0-1/0-2/labels", "/crm/v4/associations/0-1/0-2/labels"),
+        ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas"),
+    ]
+    with (
+        PortalEmulator(portal_dirs["night1"], old_spellings_only=old_spellings_only) as emulator,
+        httpx.Client(base_url=emulator.base_url, headers=AUTH) as http,
+    ):
+        for published, older in spellings:
+            answer = http.get(older)
+            assert answer.status_code == 200
+            assert answer.json()["results"]
+            refused = http.get(published)
+            if old_spellings_only:
+                assert refused.status_code == 404
+                assert refused.json()["category"] == "OBJECT_NOT_FOUND"
+            else:
+                assert refused.json() == answer.json()

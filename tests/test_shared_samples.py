@@ -190,7 +190,7 @@ CONTRACT = [
         "crm-associations-schema-v4.json",
         "/crm/associations/v4/{fromObjectType}/{toObjectType}/labels",
         "get",
-        "/crm/v4/associations/0-1/0-2/labels",
+        "/crm/associations/v4/0-1/0-2/labels",
         None,
     ),
     (
@@ -200,7 +200,7 @@ CONTRACT = [
         "/crm/associations/v4/definitions/configurations/0-3/0-1",
         None,
     ),
-    ("settings-users-v3.json", "/settings/users/v3", "get", "/settings/v3/users/?limit=10", None),
+    ("settings-users-v3.json", "/settings/users/v3", "get", "/settings/users/v3?limit=10", None),
     ("settings-users-v3.json", "/settings/v3/users/teams", "get", "/settings/v3/users/teams", None),
     ("settings-users-v3.json", "/settings/v3/users/roles", "get", "/settings/v3/users/roles", None),
     (

@@ -202,7 +202,7 @@ def test_the_token_is_sent_but_never_logged(fake_time: FakeTime) -> None:
 
 
 @respx.mock
-def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Transport) -> None:
+def test_reads_go_through_our_transport_and_return_raw_json(transport: Transport) -> None:
     unknown_field = {
         "name": "a",
         "label": "A",
@@ -221,7 +221,7 @@ def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Tra
     )
     assert results == [unknown_field]
     assert route.call_count == 1
-    assert transport.api_calls == 1  # the SDK's request was paced and counted by our layer
+    assert transport.api_calls == 1  # paced and counted by our layer
 
 
 @respx.mock

@@ -1,11 +1,12 @@
 """A HubSpot portal over real HTTP, served from a folder of JSON files (see ``portal.py``).
 
-At HubSpot's own paths (classic ``/crm/v3/…`` and date-versioned ``/crm/properties/2026-03/…``)
-and with HubSpot's shapes: ``{"results": …}`` bodies and cursor paging, bearer-token checks with
-HubSpot's 401 body, the ten-secondly rate limit with HubSpot's 429 body and
-``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and faults injected per path
-prefix (an error status, a malformed body, a delay past the client's timeout, a page that repeats
-its cursor).
+At HubSpot's own paths (classic ``/crm/v3/…`` and date-versioned ``/crm/properties/2026-03/…``;
+the paths HubSpot's published specs give and the older spellings HubSpot still serves, or only
+the older ones with ``old_spellings_only``) and with HubSpot's shapes: ``{"results": …}`` bodies
+and cursor paging, bearer-token checks with HubSpot's 401 body, the ten-secondly rate limit with
+HubSpot's 429 body and ``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and
+faults injected per path prefix (an error status, a malformed body, a delay past the client's
+timeout, a page that repeats its cursor).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hubaudit.emulator.portal import (
     Refused,
     Request,
     error_body,
+    has_older_spelling,
     is_exempt,
 )
 
@@ -88,8 +90,12 @@ class PortalEmulator:
         latency_seconds: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        old_spellings_only: bool = False,
     ) -> None:
         self.files = PortalFiles(Path(portal_dir))
+        # 404 on a published path that has an older spelling: a portal where HubSpot serves
+        # only the older one (the client's fallback is tested against this)
+        self.old_spellings_only = old_spellings_only
         self.token = token
         self.rate_limit = rate_limit_per_10s
         self.window_seconds = window_seconds
@@ -227,6 +233,8 @@ class PortalEmulator:
             if fault.status is not None:
                 body = fault.body or error_body("Internal error", "INTERNAL_ERROR")
                 return _json(fault.status, body, headers)
+        if self.old_spellings_only and has_older_spelling(path):
+            return _json(404, error_body(f"No route for {method} {path}", "OBJECT_NOT_FOUND"))
         status, body = self._route(method, path, dict(parse_qsl(url.query)), raw_body)
         if fault is not None and fault.repeat_cursor and isinstance(body, dict):
             # A broken page: it points to the same cursor it was asked for.

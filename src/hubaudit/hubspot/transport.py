@@ -23,8 +23,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -271,7 +270,6 @@ class Transport:
             clock=clock,
             sleep=None if sleep is time.sleep else sleep,  # real waits release the lock
         )
-        self._local = threading.local()
         self._http = http or httpx.Client(timeout=timeout_seconds)
         self._owns_http = http is None
         self._auth = {"Authorization": f"Bearer {token.reveal()}"}
@@ -300,16 +298,6 @@ class Transport:
     def get_json(self, path: str, params: QueryParams = None, *, exempt: bool = False) -> Any:
         """GET ``path`` and return its parsed JSON body."""
         return self.request("GET", path, params=params, exempt=exempt).body
-
-    @contextmanager
-    def exempt(self) -> Iterator[None]:
-        """Requests this thread sends inside are exempt from the ten-secondly pacing."""
-        before = getattr(self._local, "exempt", False)
-        self._local.exempt = True
-        try:
-            yield
-        finally:
-            self._local.exempt = before
 
     def request(
         self,
@@ -371,8 +359,7 @@ class Transport:
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
                 raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
-            paced = not (exempt or getattr(self._local, "exempt", False))
-            place = self.limiter.acquire(self.stop) if paced else None
+            place = None if exempt else self.limiter.acquire(self.stop)
             with self._calls_lock:
                 self._calls += 1
             started = time.monotonic()
