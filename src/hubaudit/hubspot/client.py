@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from hubaudit.config import API_RESOURCES, PortalConfig, Secret
+from hubaudit.config import API_RESOURCES, PortalConfig, PortalCredentials, Secret
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.endpoints import Endpoint
+from hubaudit.hubspot.oauth import OAuthTokens
 from hubaudit.hubspot.transport import JsonResponse, Transport
 
 MAX_PAGES = 10_000
@@ -43,8 +44,13 @@ class _SdkResponse:
 class _TransportRestClient:
     """Stands in for the SDK's urllib3 REST client and sends through our transport instead."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, authenticated: bool = True) -> None:
         self._transport = transport
+        self._authenticated = authenticated
+
+    def _path(self, url: str) -> str:
+        base = self._transport.base_url
+        return url[len(base) :] if url.startswith(base) else url
 
     def GET(
         self,
@@ -54,10 +60,36 @@ class _TransportRestClient:
         _preload_content: bool = True,
         _request_timeout: Any = None,
     ) -> _SdkResponse:
-        base = self._transport.base_url
-        path = url[len(base) :] if url.startswith(base) else url
         params = [(name, _query_value(value)) for name, value in query_params or []]
-        return _SdkResponse(self._transport.request("GET", path, params=params or None))
+        return _SdkResponse(
+            self._transport.request(
+                "GET", self._path(url), params=params or None, authenticated=self._authenticated
+            )
+        )
+
+    def POST(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        query_params: list[tuple[str, Any]] | None = None,
+        post_params: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        _preload_content: bool = True,
+        _request_timeout: Any = None,
+    ) -> _SdkResponse:
+        """A form (HubSpot's OAuth token endpoint) or a JSON body."""
+        params = [(name, _query_value(value)) for name, value in query_params or []]
+        form = [(name, _query_value(value)) for name, value in post_params or []]
+        return _SdkResponse(
+            self._transport.request(
+                "POST",
+                self._path(url),
+                params=params or None,
+                json_body=None if form else body,
+                form=form or None,
+                authenticated=self._authenticated,
+            )
+        )
 
 
 def _query_value(value: Any) -> str:
@@ -66,13 +98,16 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def sdk_api_factory(transport: Transport) -> Callable[[Any, str, Mapping[str, Any]], Any]:
-    """An ``api_factory`` for ``hubspot.HubSpot`` whose API classes send through ``transport``."""
+def sdk_api_factory(
+    transport: Transport, *, authenticated: bool = True
+) -> Callable[[Any, str, Mapping[str, Any]], Any]:
+    """An ``api_factory`` for ``hubspot.HubSpot`` whose API classes send through ``transport``
+    (``authenticated=False``: without the portal's bearer token, for the OAuth API)."""
 
     def factory(api_client_package: Any, api_name: str, _config: Mapping[str, Any]) -> Any:
         configuration = api_client_package.Configuration(host=transport.base_url)
         api_client = api_client_package.ApiClient(configuration=configuration)
-        api_client.rest_client = _TransportRestClient(transport)
+        api_client.rest_client = _TransportRestClient(transport, authenticated=authenticated)
         return getattr(api_client_package, api_name)(api_client=api_client)
 
     return factory
@@ -198,13 +233,14 @@ def results_of(body: Any, what: str) -> list[dict[str, Any]]:
 
 
 def connect(
-    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+    portal: PortalConfig, token: PortalCredentials, stop: threading.Event | None = None
 ) -> HubSpotClient:
     """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`.
-    Setting ``stop`` makes its next request raise :class:`RunStopped`."""
+    Setting ``stop`` makes its next request raise :class:`RunStopped`. ``token`` is a private
+    app's token, or an OAuth app's credentials (access tokens are then issued as needed)."""
     transport = Transport(
         portal.base_url,
-        token,
+        token if isinstance(token, Secret) else OAuthTokens(token),
         portal=portal.name,
         rate_limit_per_10s=portal.rate_limit_per_10s,
         timeout_seconds=portal.timeout_seconds,

@@ -4,7 +4,11 @@ It paces requests to the portal's ten-secondly limit, slows down when HubSpot's 
 headers say the window is spent, retries 429, 5xx, timeouts and malformed bodies with backoff
 and jitter (honouring ``Retry-After``), stops the run on the ``DAILY`` policy, and turns every
 other refusal into a :class:`KindUnreadable` that the collector records as coverage.
-Headers are never logged, so the token never is.
+Every wait and pace HubSpot's headers ask for is held within one :class:`RateLimitPolicy`;
+a header held back is logged and counted (:attr:`Transport.rate_limit_capped`).
+The bearer token comes from the portal's :class:`Credentials` (a private-app token, or an OAuth
+app's access tokens, renewed once when HubSpot answers 401). Headers are never logged, so the
+token never is.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -35,12 +39,66 @@ from hubaudit.logs import get_logger
 log = get_logger(__name__)
 
 QueryParams = list[tuple[str, str]] | None
+FormFields = list[tuple[str, str]]
 
 _RETRIABLE_STATUS = frozenset({423, 429, 477})  # and every 5xx
-_RETRY_AFTER_CAP_SECONDS = 120.0
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 30.0
 _WINDOW_MARGIN_SECONDS = 0.1
+_INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A value HubSpot's headers asked for, and the one used: ``capped`` when they differ."""
+
+    asked: float
+    used: float
+
+    @property
+    def capped(self) -> bool:
+        return self.used != self.asked
+
+
+@dataclass(frozen=True)
+class RateLimitPolicy:
+    """Every wait and pace HubSpot's answers can ask for, and the bounds each is held to.
+
+    A header is HubSpot's word, but one wrong header must neither stall a nightly run for an
+    hour (``X-HubSpot-RateLimit-Interval-Milliseconds: 3600000``, or ``Retry-After: 86400``)
+    nor pace the rest of it at one call per ten seconds (``X-HubSpot-RateLimit-Max: 1``). A
+    request that is still refused after a bounded wait is retried, and its part fails with a
+    reason once the retries are spent: never a run that hangs.
+    """
+
+    max_retry_after_seconds: float = 120.0
+    """The longest ``Retry-After`` obeyed."""
+    max_window_seconds: float = 10.0
+    """The longest rolling window an ``Interval-Milliseconds`` header is believed for:
+    HubSpot's burst windows are ten seconds and one; its daily limit is the ``DAILY`` policy,
+    which stops the run, never a window to wait out."""
+    default_window_seconds: float = 10.0
+    """The window waited out after a 429 that names none."""
+    min_requests_per_10s: int = 50
+    """The slowest pace a ``Max`` header may set (unless the portal's config asks for less):
+    HubSpot's lowest published limit is 100 per 10 s (a private app on Free), and its search
+    limit 5 a second. Were a portal's limit really lower, its 429s would still be waited out."""
+
+    def retry_after(self, seconds: float) -> Held:
+        return Held(seconds, min(seconds, self.max_retry_after_seconds))
+
+    def window(self, interval_ms: float | None) -> Held:
+        if interval_ms is None or interval_ms <= 0:
+            return Held(self.default_window_seconds, self.default_window_seconds)
+        asked = interval_ms / 1000
+        return Held(asked, min(asked, self.max_window_seconds))
+
+    def pace(self, most: float, interval_ms: float | None, configured: int) -> Held:
+        """Requests per ten seconds for a ``Max`` header (``most`` per interval)."""
+        window = self.window(interval_ms)
+        asked = most * 10 / window.asked
+        floor = min(configured, self.min_requests_per_10s)
+        return Held(asked, max(float(floor), most * 10 / window.used))
 
 
 class RateLimiter:
@@ -115,6 +173,36 @@ class RateLimiter:
             return False
 
 
+class Credentials(Protocol):
+    """Where a portal's bearer token comes from: a private-app token, or an OAuth app."""
+
+    refusal_hint: str
+    """What to check when HubSpot refuses the token for good (ends the run's error)."""
+
+    def bearer(self, transport: Transport) -> Secret:
+        """The access token to send now (an OAuth token about to expire is renewed first)."""
+        ...
+
+    def renew(self, transport: Transport, refused: Secret) -> bool:
+        """HubSpot answered 401 to ``refused``: True if a fresh token is now there to try once."""
+        ...
+
+
+class PrivateAppToken:
+    """A private app's token: sent as it is, never renewed."""
+
+    refusal_hint = "check the private-app token and that the app is installed"
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def bearer(self, transport: Transport) -> Secret:
+        return self._token
+
+    def renew(self, transport: Transport, refused: Secret) -> bool:
+        return False
+
+
 @dataclass(frozen=True)
 class HubSpotErrorBody:
     """The fields of HubSpot's error envelope that decide what to do; every one may be absent."""
@@ -163,7 +251,7 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        token: Secret,
+        token: Secret | Credentials,
         *,
         portal: str = "",
         rate_limit_per_10s: int = 100,
@@ -174,8 +262,12 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         stop: threading.Event | None = None,
+        policy: RateLimitPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.policy = policy or RateLimitPolicy()
+        self._capped = 0
+        self._capped_headers: set[str] = set()
         # set by a worker that is stopping: the next request raises RunStopped instead of going
         self.stop = stop or threading.Event()
         self._rate_limited = 0
@@ -194,7 +286,7 @@ class Transport:
         self._local = threading.local()
         self._http = http or httpx.Client(timeout=timeout_seconds)
         self._owns_http = http is None
-        self._auth = {"Authorization": f"Bearer {token.reveal()}"}
+        self.credentials = PrivateAppToken(token) if isinstance(token, Secret) else token
         self._calls = 0
         self._calls_lock = threading.Lock()
 
@@ -206,6 +298,12 @@ class Transport:
     def rate_limited(self) -> int:
         """How many 429 answers HubSpot gave (each was waited out and retried)."""
         return self._rate_limited
+
+    @property
+    def rate_limit_capped(self) -> int:
+        """How many times a rate-limit header asked for a wait or a pace beyond
+        :attr:`policy`'s bounds (each was held to the bound)."""
+        return self._capped
 
     def close(self) -> None:
         if self._owns_http:
@@ -238,42 +336,28 @@ class Transport:
         *,
         params: QueryParams = None,
         json_body: Any = None,
+        form: FormFields | None = None,
         headers: Mapping[str, str] | None = None,
         exempt: bool = False,
+        authenticated: bool = True,
     ) -> JsonResponse:
-        """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
+        """Send one request, with pacing and retries; return a 2xx response whose body is JSON.
+        ``authenticated=False`` sends no bearer token (HubSpot's OAuth token endpoint)."""
         url = self.base_url + path
         last_failure = ""
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
                 raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
             paced = not (exempt or getattr(self._local, "exempt", False))
-            place = self.limiter.acquire(self.stop) if paced else None
-            with self._calls_lock:
-                self._calls += 1
-            started = time.monotonic()
+            sent = (method, url, path, params, json_body, form, headers, paced)
             try:
-                try:
-                    response = self._http.request(
-                        method,
-                        url,
-                        params=tuple(params) if params else None,
-                        json=json_body,
-                        headers={**(headers or {}), **self._auth, "Accept": "application/json"},
-                    )
-                finally:
-                    if place is not None:
-                        self.limiter.settle(place)
+                token = self.credentials.bearer(self) if authenticated else None
+                response = self._exchange(*sent, token, attempt)
+                refused = response.status_code == 401 and token is not None
+                if refused and token is not None and self.credentials.renew(self, token):
+                    # once: a second 401, with a token just issued, is final (_accept)
+                    response = self._exchange(*sent, self.credentials.bearer(self), attempt)
                 self._follow_rate_headers(response)
-                log.debug(
-                    "hubspot.request",
-                    portal=self.portal,
-                    method=method,
-                    path=path,
-                    status=response.status_code,
-                    attempt=attempt + 1,
-                    elapsed_ms=round((time.monotonic() - started) * 1000),
-                )
                 return self._accept(response, path)
             except RetriableError as exc:
                 last_failure = str(exc)
@@ -305,6 +389,50 @@ class Transport:
             category="RETRIES_EXHAUSTED",
         )
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: QueryParams,
+        json_body: Any,
+        form: FormFields | None,
+        headers: Mapping[str, str] | None,
+        paced: bool,
+        token: Secret | None,
+        attempt: int,
+    ) -> httpx.Response:
+        """One HTTP exchange: paced, counted, logged without its headers."""
+        place = self.limiter.acquire(self.stop) if paced else None
+        with self._calls_lock:
+            self._calls += 1
+        started = time.monotonic()
+        sent_headers = {**(headers or {}), "Accept": "application/json"}
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token.reveal()}"
+        try:
+            response = self._http.request(
+                method,
+                url,
+                params=tuple(params) if params else None,
+                json=json_body,
+                data=dict(form) if form is not None else None,
+                headers=sent_headers,
+            )
+        finally:
+            if place is not None:
+                self.limiter.settle(place)
+        log.debug(
+            "hubspot.request",
+            portal=self.portal,
+            method=method,
+            path=path,
+            status=response.status_code,
+            attempt=attempt + 1,
+            elapsed_ms=round((time.monotonic() - started) * 1000),
+        )
+        return response
+
     def _accept(self, response: httpx.Response, path: str) -> JsonResponse:
         status = response.status_code
         if 200 <= status < 300:
@@ -319,7 +447,7 @@ class Transport:
         if status == 401:
             raise HubSpotAuthError(
                 f"portal {self.portal!r}: HubSpot refused the token ({what}); "
-                "check the private-app token and that the app is installed"
+                + self.credentials.refusal_hint
             )
         if status == 429:
             with self._calls_lock:
@@ -343,28 +471,53 @@ class Transport:
 
     def _retry_after(self, response: httpx.Response, status: int) -> float | None:
         header = _retry_after_seconds(response.headers.get("Retry-After"))
+        held = (
+            None if header is None else self._held("Retry-After", self.policy.retry_after(header))
+        )
         if status != 429:
-            return header
-        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-        wait = header if header is not None else (interval_ms / 1000 if interval_ms else 10.0)
-        self.limiter.pause(wait)
+            return held
+        if held is None:
+            interval_ms = _number(response.headers.get(_INTERVAL_HEADER))
+            held = self._held(_INTERVAL_HEADER, self.policy.window(interval_ms))
+        self.limiter.pause(held)
         return 0.0  # the limiter now holds every caller until the window has passed
 
     def _follow_rate_headers(self, response: httpx.Response) -> None:
         """Slow down when HubSpot's ``X-HubSpot-RateLimit-*`` headers say so."""
         if response.status_code == 429:
             return
-        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-        interval = (interval_ms or 10_000) / 1000
+        interval_ms = _number(response.headers.get(_INTERVAL_HEADER))
         most = _number(response.headers.get("X-HubSpot-RateLimit-Max"))
         if most is not None:
-            per_ten_seconds = int(most * 10 / interval)
-            if self.limiter.lower_limit(per_ten_seconds):
-                log.warning("hubspot.rate_limit_lowered", portal=self.portal, limit=per_ten_seconds)
+            pace = self.policy.pace(most, interval_ms, self.limiter.limit)
+            if pace.asked < self.limiter.limit:  # only a lower limit is followed
+                per_ten_seconds = int(self._held("X-HubSpot-RateLimit-Max", pace))
+                if self.limiter.lower_limit(per_ten_seconds):
+                    log.warning(
+                        "hubspot.rate_limit_lowered", portal=self.portal, limit=per_ten_seconds
+                    )
         left = _number(response.headers.get("X-HubSpot-RateLimit-Remaining"))
         if left is not None and left <= 0 and self.limiter.in_window() < self.limiter.limit:
             # HubSpot counts more than we sent: something else spends this app's budget.
-            self.limiter.pause(interval)
+            self.limiter.pause(self._held(_INTERVAL_HEADER, self.policy.window(interval_ms)))
+
+    def _held(self, header: str, held: Held) -> float:
+        """The value to use; a header held back by the policy is counted, and logged (a
+        warning the first time for each header, then at debug level: every response of a
+        portal may carry it)."""
+        if held.capped:
+            with self._calls_lock:
+                self._capped += 1
+                first = header not in self._capped_headers
+                self._capped_headers.add(header)
+            (log.warning if first else log.debug)(
+                "hubspot.rate_limit_capped",
+                portal=self.portal,
+                header=header,
+                asked=round(held.asked, 3),
+                used=round(held.used, 3),
+            )
+        return held.used
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2.0**attempt)
@@ -382,8 +535,7 @@ def _number(text: str | None) -> float | None:
 
 
 def _retry_after_seconds(text: str | None) -> float | None:
-    """``Retry-After`` as seconds (a number or an HTTP date), capped: one bad header must not
-    stall a nightly run for a day."""
+    """``Retry-After`` as seconds (a number or an HTTP date); :class:`RateLimitPolicy` caps it."""
     if text is None:
         return None
     seconds = _number(text)
@@ -395,4 +547,4 @@ def _retry_after_seconds(text: str | None) -> float | None:
         if when.tzinfo is None:
             return None
         seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return min(seconds, _RETRY_AFTER_CAP_SECONDS)
+    return seconds
