@@ -21,7 +21,7 @@ from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model import RunStats, RunStatus
 from hubaudit.scheduler import Nightly, latest_fire_time, trigger_of
 from hubaudit.store.repository import Store
-from hubaudit.store.runs import RunStore
+from hubaudit.store.runs import Renewal, RunStore
 
 
 class FakeClock:
@@ -263,7 +263,7 @@ def test_claims_expire_and_are_taken_over(store: Store) -> None:
     assert (taken.worker, taken.attempts) == ("alive", 2)
     assert taken.error is not None and "taken over from dead" in taken.error
     # the dead worker, were it only slow, can no longer renew or finish the run
-    assert not runs.renew(first.id, "dead", later, timedelta(seconds=30))
+    assert runs.renew(first.id, "dead", later, timedelta(seconds=30)) is Renewal.LOST
     assert not runs.finish(first.id, "dead", RunStatus.SUCCEEDED, RunStats(), later)
     assert runs.finish(taken.id, "alive", RunStatus.SUCCEEDED, RunStats(items=5), later)
     assert runs.runs("acme")[0].status is RunStatus.SUCCEEDED

@@ -158,8 +158,10 @@ def run_audit(
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
+    run_id: int | None = None,
 ) -> AuditResult:
-    """Snapshot the portal now and audit that snapshot against the latest approved baseline."""
+    """Snapshot the portal now and audit that snapshot against the latest approved baseline
+    (as the run ``run_id``, when it is recorded as one)."""
     baseline = require_baseline(store, portal.name)
     snapshot = take_snapshot(store, portal, client, collectors, clock)
     notes: list[str] = []
@@ -182,6 +184,7 @@ def run_audit(
         impact=impact,
         signoffs=signoffs,
         hub=hub,
+        run_id=run_id,
     )
     return replace(result, notes=tuple(notes))
 
@@ -211,6 +214,7 @@ def audit_snapshot(
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
     hub: HubInfo | None = None,
+    run_id: int | None = None,
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change, update defects,
     evaluate the architecture policies on the snapshot (findings) and the governance KPIs of the
@@ -220,7 +224,9 @@ def audit_snapshot(
     request in its window planned it, ``waived`` when its defect is waived, else a defect.
 
     ``histories`` give items' audit trails for attribution (read from HubSpot by
-    :func:`run_audit`; none when auditing a stored snapshot offline)."""
+    :func:`run_audit`; none when auditing a stored snapshot offline). Given the ``run_id``,
+    the defects and findings updates are the run's recorded outcome, with the unpublished
+    outcomes of earlier runs of the portal included."""
     complete = {
         c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
     }
@@ -281,6 +287,7 @@ def audit_snapshot(
         snapshot,
         baseline,
         clock(),
+        run_id=run_id,
     )
     waived = {change.fingerprint for _defect, change in plan.waived}
     changes = [
@@ -292,7 +299,7 @@ def audit_snapshot(
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
     finding_update, findings, resolved_findings = record_findings(
-        store, view, policies or {}, clock
+        store, view, policies or {}, clock, run_id
     )
     now = clock()
     ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
@@ -382,6 +389,7 @@ def record_findings(
     view: PortalView,
     policies: Mapping[str, PolicySettings],
     clock: Clock = utc_now,
+    run_id: int | None = None,
 ) -> tuple[FindingUpdate, list[Finding], list[Finding]]:
     """Evaluate the enabled policies on a snapshot and track what they find as findings."""
     breaches, ran = evaluate(view, policies)
@@ -409,6 +417,7 @@ def record_findings(
         ),
         view.snapshot_id,
         clock(),
+        run_id,
     )
 
 

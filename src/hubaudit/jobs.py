@@ -30,7 +30,7 @@ from hubaudit.report import EXTENSIONS, render
 from hubaudit.report.json_report import to_document
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
-from hubaudit.store.runs import RunStore
+from hubaudit.store.runs import Renewal, RunStore
 
 log = get_logger(__name__)
 
@@ -79,6 +79,7 @@ def execute_run(
                 policies=config.policies,
                 impact=config.impact,
                 signoffs=config.signoffs_of(run.portal),
+                run_id=run.id,
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)
@@ -101,12 +102,20 @@ def execute_run(
             defects_resolved=len(result.defects.resolved),
             not_verified=len(result.not_verified),
         )
-        if not runs.finish(run.id, worker, RunStatus.SUCCEEDED, stats, clock()):
+        # Publish before the run is finished: a run killed half-way through publishing is
+        # still running, and the worker that takes it over publishes again (its outcome
+        # includes this one; each target is notified once per run). A run already taken over
+        # (this worker was presumed dead) is left to the worker that holds it now.
+        if not runs.holds(run.id, worker):
             log.warning("run.claim_lost", detail="another worker took the run over")
+            return RunOutcome(run, RunStatus.SUCCEEDED, result)
         try:
             result = publish(store, config, run, result)
+            runs.published(run.id, clock())
         except Exception:  # publishing is after the fact: the audit itself succeeded
             log.exception("run.publish_failed")
+        if not runs.finish(run.id, worker, RunStatus.SUCCEEDED, stats, clock()):
+            log.warning("run.claim_lost", detail="another worker took the run over")
         log.info(
             "run.succeeded",
             snapshot=stats.snapshot_id,
@@ -217,7 +226,8 @@ def claims_renewed(
     beat: Callable[[], None] = lambda: None,
 ) -> Iterator[None]:
     """While inside, renew the claims of the ``active()`` runs every third of ``lease`` (and
-    call ``beat``). A claim that could not be renewed was taken over: its run is stopped."""
+    call ``beat``). A claim taken over by another worker stops its run; a run that ended under
+    this worker's hand meanwhile (finished, handed back) is left alone."""
     done = threading.Event()
 
     def renew() -> None:
@@ -226,7 +236,7 @@ def claims_renewed(
             try:
                 beat()
                 for run_id, stop in list(active().items()):
-                    if not runs.renew(run_id, worker, clock(), lease):
+                    if runs.renew(run_id, worker, clock(), lease) is Renewal.LOST:
                         log.warning("run.claim_lost", run=run_id, worker=worker)
                         stop.set()
             except Exception:  # a database hiccup: the next renewal tries again

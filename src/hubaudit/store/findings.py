@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from hubaudit.model import (
     Severity,
 )
 from hubaudit.snapshot import canonical_json, storable
+from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.repository import Store, record
 from hubaudit.store.tables import FindingRow, PortalRow
 
@@ -67,10 +69,13 @@ class FindingStore:
         decide: Callable[[dict[str, Finding], dict[int, Any]], FindingPlan],
         snapshot_id: int,
         at: datetime,
+        run_id: int | None = None,
     ) -> tuple[FindingUpdate, list[Finding], list[Finding]]:
         """Expire waivers, read the portal's findings, ``decide`` the plan and write it, in one
         transaction holding the portal's row. Returns what changed, the findings present in the
-        snapshot (open or waived), and those resolved now."""
+        snapshot (open or waived), and those resolved now. Given the ``run_id``, what changed
+        is recorded as the run's outcome in the same transaction, with the unpublished outcomes
+        of earlier runs included (:mod:`hubaudit.store.outcomes`)."""
         opened: list[int] = []
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal, create=True)
@@ -156,11 +161,23 @@ class FindingStore:
                     )
                     .values(_no_waiver())
                 )
+            update_ = FindingUpdate(
+                opened=tuple(opened),
+                seen_again=tuple(f.id for f, _b in [*plan.seen_again, *plan.waived]),
+                reopened=tuple(f.id for f, _b in plan.reopened),
+                resolved=tuple(f.id for f, _w in plan.resolved),
+                expired_waivers=tuple(expired),
+            )
+            if run_id is not None:
+                outcome = record_outcome(
+                    session, portal_id, run_id, "findings", asdict(update_), at
+                )
+                update_ = FindingUpdate(**outcome)
         touched = (
             opened
             + [f.id for f, _b in [*plan.seen_again, *plan.waived, *plan.reopened]]
-            + [f.id for f, _w in plan.resolved]
-            + expired
+            + list(update_.resolved)
+            + list(update_.expired_waivers)
         )
         known = {f.id: f for f in self.findings(portal, ids=touched)} if touched else {}
         present = sorted(
@@ -171,14 +188,7 @@ class FindingStore:
             ),
             key=_order,
         )
-        resolved = [known[f.id] for f, _w in plan.resolved]
-        update_ = FindingUpdate(
-            opened=tuple(opened),
-            seen_again=tuple(f.id for f, _b in [*plan.seen_again, *plan.waived]),
-            reopened=tuple(f.id for f, _b in plan.reopened),
-            resolved=tuple(f.id for f, _w in plan.resolved),
-            expired_waivers=tuple(expired),
-        )
+        resolved = [known[i] for i in update_.resolved if i in known]
         return update_, present, resolved
 
     def waive(

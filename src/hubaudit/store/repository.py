@@ -6,7 +6,7 @@ import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -53,6 +53,7 @@ from hubaudit.model import (
     Waiver,
 )
 from hubaudit.snapshot import canonical_json, storable
+from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -669,10 +670,13 @@ class Store:
         snapshot: SnapshotInfo,
         baseline: BaselineInfo,
         at: datetime,
+        run_id: int | None = None,
     ) -> tuple[DefectPlan, dict[str, int], DefectUpdate]:
         """Read the portal's defects, ``decide`` the plan and write it, in one transaction that
         holds the portal's row: two audits of one portal never plan from the same stale state.
-        Returns the plan, each change's defect id by fingerprint, and what changed."""
+        Returns the plan, each change's defect id by fingerprint, and what changed. Given the
+        ``run_id``, what changed is recorded as the run's outcome in the same transaction, with
+        the unpublished outcomes of earlier runs included (:mod:`hubaudit.store.outcomes`)."""
         ids: dict[str, int] = {}
         opened: list[int] = []
         with self._session() as session:
@@ -770,17 +774,17 @@ class Store:
                     resolution.status.value,
                     {"resolution": resolution.reason},
                 )
-        return (
-            plan,
-            ids,
-            DefectUpdate(
+            changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
                 reopened=tuple(d.id for d, _ in plan.reopened),
                 resolved=tuple(r.defect.id for r in plan.resolved),
                 expired_waivers=tuple(expired),
-            ),
-        )
+            )
+            if run_id is not None:
+                outcome = record_outcome(session, portal_id, run_id, "defects", asdict(changed), at)
+                changed = DefectUpdate(**outcome)
+        return plan, ids, changed
 
 
 def _event(

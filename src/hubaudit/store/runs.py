@@ -6,12 +6,17 @@ due while the last one is still open is coalesced into it. A worker claims a que
 running one whose claim expired (its worker died), with ``FOR UPDATE SKIP LOCKED`` on Postgres
 (workers never wait for each other's candidates) and a conditional update that only one worker
 can win on either database. The claim lasts ``lease`` and is renewed while the audit runs.
+
+A claim names the process that holds it (:mod:`hubaudit.processes`): a running run whose
+process was on this host and is gone (``kill -9``, a crash) is taken over at once; a claim made
+on another host can only be judged by its lease.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -21,17 +26,28 @@ from sqlalchemy.orm import Session
 
 from hubaudit.errors import UsageError
 from hubaudit.model import RunRecord, RunStats, RunStatus, WorkerInfo
+from hubaudit.processes import ProcessIdentity, current_process, is_gone
+from hubaudit.store.outcomes import mark_published
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import PortalRow, RunRow, WorkerRow
 
 _OPEN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
-class RunStore:
-    """Queue, claim, renew and finish audit runs; register workers' heartbeats."""
+class Renewal(Enum):
+    RENEWED = "renewed"
+    ENDED = "ended"  # the run ended under this worker's own hand (finished or handed back)
+    LOST = "lost"  # another worker took the run over: stop it
 
-    def __init__(self, store: Store) -> None:
+
+class RunStore:
+    """Queue, claim, renew and finish audit runs; register workers' heartbeats.
+
+    ``process`` is the process whose claims these are (default: this one)."""
+
+    def __init__(self, store: Store, process: ProcessIdentity | None = None) -> None:
         self.store = store
+        self.process = process or current_process()
 
     def enqueue(
         self, portal: str, scheduled_for: datetime, trigger: str, now: datetime
@@ -74,9 +90,10 @@ class RunStore:
     ) -> RunRecord | None:
         """Claim the oldest claimable run of one of ``portals``; ``None`` if there is none.
 
-        Claimable: a running run whose claim expired (its worker died); a queued scheduled
-        round; a run queued by hand (``audit``, ``audit --all``) only by its own process
-        (``only``) or, once it has waited a whole lease (that process died), by anyone."""
+        Claimable: a running run whose claim expired, or whose process on this host is gone
+        (its worker died); a queued scheduled round; a run queued by hand (``audit``, ``audit
+        --all``) only by its own process (``only``) or, once it has waited a whole lease (that
+        process died), by anyone."""
         if not portals:
             return None
         queued = RunRow.status == RunStatus.QUEUED.value
@@ -87,8 +104,15 @@ class RunStore:
                 queued, or_(RunRow.trigger == "schedule", RunRow.queued_at < now - lease)
             )
         with self.store.session() as session:
+            dead = self._dead_claims(session, portals, now)
             candidates = session.execute(
-                select(RunRow.id, RunRow.status, RunRow.worker, RunRow.claim_expires_at)
+                select(
+                    RunRow.id,
+                    RunRow.status,
+                    RunRow.worker,
+                    RunRow.claim_expires_at,
+                    RunRow.worker_pid,
+                )
                 .join(PortalRow, RunRow.portal_id == PortalRow.id)
                 .where(
                     PortalRow.name.in_(list(portals)),
@@ -96,7 +120,7 @@ class RunStore:
                         claimable,
                         and_(
                             RunRow.status == RunStatus.RUNNING.value,
-                            RunRow.claim_expires_at < now,
+                            or_(RunRow.claim_expires_at < now, RunRow.id.in_(dead)),
                         ),
                     ),
                 )
@@ -112,8 +136,14 @@ class RunStore:
                     "attempts": RunRow.attempts + 1,
                     "started_at": now,
                     "claim_expires_at": now + lease,
+                    **self._claimer(),
                 }
-                if taken_over:
+                if taken_over and candidate.id in dead and candidate.claim_expires_at >= now:
+                    values["error"] = (
+                        f"taken over from {candidate.worker}, whose process "
+                        f"{candidate.worker_pid} on this host is gone"
+                    )
+                elif taken_over:
                     values["error"] = (
                         f"taken over from {candidate.worker}, whose claim expired at "
                         f"{candidate.claim_expires_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -133,6 +163,38 @@ class RunStore:
                     return self._get(session, candidate.id)
             return None
 
+    def _claimer(self) -> dict[str, Any]:
+        return {
+            "worker_host": self.process.host,
+            "worker_namespace": self.process.namespace,
+            "worker_pid": self.process.pid,
+            "worker_started": self.process.started,
+        }
+
+    def _dead_claims(self, session: Session, portals: Collection[str], now: datetime) -> list[int]:
+        """Running runs of ``portals`` whose claim is still in force but whose process, on
+        this host, is gone."""
+        here = self.process
+        held = session.execute(
+            select(RunRow.id, RunRow.worker_pid, RunRow.worker_started)
+            .join(PortalRow, RunRow.portal_id == PortalRow.id)
+            .where(
+                PortalRow.name.in_(list(portals)),
+                RunRow.status == RunStatus.RUNNING.value,
+                RunRow.claim_expires_at >= now,
+                RunRow.worker_host == here.host,
+                RunRow.worker_namespace == here.namespace,
+                RunRow.worker_pid.is_not(None),
+            )
+        ).all()
+        return [
+            row.id
+            for row in held
+            if is_gone(
+                ProcessIdentity(here.host, here.namespace, row.worker_pid, row.worker_started), here
+            )
+        ]
+
     def start_now(
         self, portal: str, trigger: str, worker: str, now: datetime, lease: timedelta
     ) -> RunRecord:
@@ -151,6 +213,12 @@ class RunStore:
                     f"portal {portal!r} is being audited right now (run #{running.id} by "
                     f"{running.worker}, started {running.started_at:%Y-%m-%d %H:%M} UTC); "
                     "one run per portal at a time"
+                    + (
+                        "; if its worker died on another host, the run is taken over when its "
+                        f"claim expires at {running.claim_expires_at:%H:%M:%S} UTC"
+                        if running.claim_expires_at is not None
+                        else ""
+                    )
                 )
         raise UsageError(f"could not start a run of portal {portal!r}: try again")
 
@@ -176,9 +244,10 @@ class RunStore:
         with self.store.session() as session:
             return session.scalar(query) is not None
 
-    def renew(self, run_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
-        """Extend a claim. False when the claim is no longer this worker's (it expired and
-        another worker took the run over): the caller must stop that run."""
+    def renew(self, run_id: int, worker: str, now: datetime, lease: timedelta) -> Renewal:
+        """Extend a claim. ``LOST`` when another worker took the run over (the caller must
+        stop that run); ``ENDED`` when this worker has just finished it or handed it back (a
+        renewal racing the end of its own run is no loss)."""
         with self.store.session() as session:
             renewed = session.execute(
                 update(RunRow)
@@ -186,7 +255,18 @@ class RunStore:
                 .values(claim_expires_at=now + lease)
                 .returning(RunRow.id)
             ).first()
-            return renewed is not None
+            if renewed is not None:
+                return Renewal.RENEWED
+            holder = session.execute(
+                select(RunRow.worker, RunRow.status).where(RunRow.id == run_id)
+            ).first()
+        if holder is None:
+            return Renewal.LOST
+        if holder.worker == worker and holder.status != RunStatus.RUNNING.value:
+            return Renewal.ENDED
+        if holder.worker is None and holder.status == RunStatus.QUEUED.value:
+            return Renewal.ENDED  # handed back to the queue: only its holder does that
+        return Renewal.LOST
 
     def finish(
         self,
@@ -213,6 +293,17 @@ class RunStore:
                 .returning(RunRow.id)
             ).first()
             return done is not None
+
+    def holds(self, run_id: int, worker: str) -> bool:
+        """Does ``worker`` still hold the run's claim (no other worker took it over)?"""
+        with self.store.session() as session:
+            return session.scalar(select(RunRow.id).where(*_claimed_by(run_id, worker))) is not None
+
+    def published(self, run_id: int, now: datetime) -> None:
+        """The run's outcome was published (report, files, notifications): later runs of the
+        portal need not include it."""
+        with self.store.session() as session:
+            mark_published(session, run_id, now)
 
     def release(self, run_id: int, worker: str, now: datetime, reason: str) -> None:
         """Give a claimed run back to the queue (the worker is stopping): nothing of it was

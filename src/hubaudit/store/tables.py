@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -372,6 +373,12 @@ class RunRow(Base):
     defects_resolved: Mapped[int] = mapped_column(Integer, default=0)
     not_verified: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the process that holds (or last held) the claim: a claim of a process gone from this host
+    # is taken over at once, without waiting for its lease (hubaudit.processes)
+    worker_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    worker_namespace: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    worker_started: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class WorkerRow(Base):
@@ -438,3 +445,21 @@ class NotificationRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RunOutcomeRow(Base):
+    """What one run did to the defects and findings (their ids by what happened to them),
+    written in the same transaction as the defects and findings themselves: a run that dies
+    before it publishes loses nothing. The run that takes it over (or, if that fails, the
+    portal's next run) includes it in its own outcome, and publishes it; ``carried_into``
+    names that run, ``published_at`` says when the run's own publication was done."""
+
+    __tablename__ = "run_outcomes"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    defects_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    findings_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    carried_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
