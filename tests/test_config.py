@@ -218,6 +218,9 @@ def test_an_oauth_portal_reads_its_app_from_the_environment_and_files(tmp_path: 
         (OAUTH + 'client_id_file = "id"\n', "client_id_file", "not both"),
         (OAUTH.replace('"CLIENT_A_REFRESH_TOKEN"', '"na1-abc-123"'), "refresh_token_env",
          "not the secret itself"),
+        (OAUTH.replace('client_secret_file = "secrets/client-secret"',
+                       'client_secret = "cs-0000"'), "client_secret",
+         "use client_secret_env or client_secret_file"),
     ],
 )  # fmt: skip
 def test_a_half_or_mixed_oauth_portal_names_the_key(text: str, key: str, reason: str) -> None:

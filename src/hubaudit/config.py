@@ -1119,6 +1119,8 @@ class TomlReader:
                 hint = ""
                 if key == "token":
                     hint = " (tokens never live in the config: use token_env or token_file)"
+                elif key in OAUTH_SECRETS:
+                    hint = f" (secrets never live in the config: use {key}_env or {key}_file)"
                 known = ", ".join(sorted(allowed))
                 raise self.error(f"unknown key{hint}; known keys: {known}", where, key)
 
