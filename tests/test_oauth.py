@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
+import httpx
 import pytest
+import respx
 import sqlalchemy as sa
 
 from hubaudit.audit import open_client
@@ -17,6 +20,8 @@ from hubaudit.emulator import EmulatedOAuthApp, PortalEmulator
 from hubaudit.errors import HubSpotAuthError
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS
 from hubaudit.hubspot.collectors.base import collect_portal
+from hubaudit.hubspot.oauth import OAuthTokens
+from hubaudit.hubspot.transport import Transport
 from hubaudit.model import CoverageStatus
 
 from .conftest import FAST_LIMIT
@@ -108,6 +113,34 @@ def test_a_second_401_with_a_fresh_token_ends_the_run(oauth_emulator: PortalEmul
     oauth_emulator.revoke_tokens_at("/crm/v3/pipelines/deals")
     with pytest.raises(HubSpotAuthError, match="refused an OAuth access token it had just issued"):
         read_all(oauth_portal(oauth_emulator.base_url, concurrency=1), credentials())
+
+
+@respx.mock
+def test_the_token_request_is_a_form_without_a_bearer_and_a_5xx_is_retried() -> None:
+    base = "https://api.hubapi.com"
+    issued = {"token_type": "bearer", "refresh_token": REFRESH_TOKEN, "expires_in": 1800}
+    token_route = respx.post(base + "/oauth/v1/token").mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(200, json={**issued, "access_token": "at-" + "1" * 40}),
+        ]
+    )
+    api_route = respx.get(base + "/crm/v3/properties/deals").mock(
+        return_value=httpx.Response(200, json={"results": []})
+    )
+    transport = Transport(base, OAuthTokens(credentials()), sleep=lambda _seconds: None)
+    assert transport.get_json("/crm/v3/properties/deals") == {"results": []}
+    asked = token_route.calls[-1].request
+    assert "Authorization" not in asked.headers
+    assert asked.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(asked.content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "client_id": [CLIENT_ID],
+        "client_secret": [CLIENT_SECRET],
+        "refresh_token": [REFRESH_TOKEN],
+    }
+    assert api_route.calls[0].request.headers["Authorization"] == "Bearer at-" + "1" * 40
+    assert transport.api_calls == 3  # the token endpoint's two answers and the read
 
 
 def write_config(tmp_path: Path, database_url: str, base_url: str, log_format: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubaudit.config import OAuthApp, Secret
-from hubaudit.errors import HubauditError, HubSpotAuthError
+from hubaudit.errors import HubSpotAuthError, KindUnreadable
 from hubaudit.hubspot.transport import Transport
 from hubaudit.logs import get_logger
 
@@ -73,7 +73,7 @@ class OAuthTokens:
                 refresh_token=self._refresh_token.reveal(),
             )
             access, lifetime = answer.access_token, answer.expires_in
-        except HubauditError as exc:
+        except (KindUnreadable, HubSpotAuthError) as exc:  # refused (4xx), or retries spent
             raise HubSpotAuthError(
                 f"portal {transport.portal!r}: HubSpot did not issue an OAuth access token "
                 f"({exc}); check the app's client id and client secret and the portal's "
