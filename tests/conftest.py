@@ -23,6 +23,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
+from hubaudit.secrets import KNOWN_SECRETS
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 
@@ -54,11 +55,14 @@ def _postgres_admin() -> sa.Engine:
 
 @pytest.fixture(autouse=True)
 def _quiet_default_logging() -> Iterator[None]:
-    """Each test starts and ends with warnings-only logs, whatever a CLI call set up."""
+    """Each test starts and ends with warnings-only logs, whatever a CLI call set up, and
+    knowing no secret: what a test sees scrubbed, the code it ran remembered."""
     configure_logging("console", "warning")
+    KNOWN_SECRETS.forget_all()
     yield
     structlog.reset_defaults()
     configure_logging("console", "warning")
+    KNOWN_SECRETS.forget_all()
 
 
 @contextmanager

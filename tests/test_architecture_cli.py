@@ -103,8 +103,8 @@ def test_impact_findings_and_policies_from_the_command_line(
     assert '    ← workflow:1201025 "Customer onboarding kickoff" reads' in out
 
     code, out = run("--config", config, "impact", "property:contacts:nothing", "--portal", "demo")
-    assert code == 0 and "nothing in this snapshot depends on it" in out
-    assert "not in this snapshot" in out
+    assert code == 1  # held by no snapshot or baseline: a typo, not "safe to delete"
+    assert "unknown key 'property:contacts:nothing'" in capsys.readouterr().err
     code, _ = run("--config", config, "impact", "lifecyclestage", "--portal", "demo")
     assert code == 1
     assert "is not an item key" in capsys.readouterr().err

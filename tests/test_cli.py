@@ -132,7 +132,7 @@ def test_errors_are_one_clear_line_and_exit_1(
 
     run("--config", str(config_path), "db", "upgrade")
     assert run("--config", str(config_path), "snapshot", "--portal", "nope")[0] == 1
-    assert "no portal named 'nope'" in capsys.readouterr().err
+    assert "unknown portal 'nope': the config names demo" in capsys.readouterr().err
 
 
 def test_a_refused_token_stops_the_run_and_stores_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import random
@@ -381,3 +382,69 @@ def test_a_portal_configured_below_the_floor_keeps_its_own_limit() -> None:
     assert policy.pace(190, 10_000, configured=5000).capped is False
     assert policy.retry_after(86_400).used == 120.0
     assert policy.window(None).used == 10.0 and not policy.window(None).capped
+
+
+def big_body(size: int) -> bytes:
+    """A JSON body of about ``size`` bytes, shaped like a property list."""
+    return json.dumps({"results": [{"name": "x", "description": "d" * size}]}).encode()
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "how",
+    [
+        "declared",  # Content-Length says so: refused before a byte of the body is read
+        "chunked",  # no Content-Length: counted while it arrives
+        "gzip",  # small on the wire, large once decompressed: counted decompressed
+    ],
+)
+def test_a_response_over_the_cap_is_unreadable_not_a_crash(how: str, fake_time: FakeTime) -> None:
+    transport = Transport(
+        BASE,
+        Secret(TOKEN),
+        portal="acme",
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        max_response_bytes=50_000,
+    )
+    body = big_body(60_000)
+    if how == "declared":
+        response = httpx.Response(200, content=body)
+    elif how == "chunked":
+        response = httpx.Response(
+            200, content=iter([body[i : i + 4096] for i in range(0, len(body), 4096)])
+        )
+        assert "Content-Length" not in response.headers
+    else:
+        response = httpx.Response(
+            200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"}
+        )
+        assert int(response.headers["Content-Length"]) < 50_000
+    route = respx.get(BASE + PATH).mock(return_value=response)
+    with pytest.raises(KindUnreadable) as caught:
+        transport.get_json(PATH)
+    assert caught.value.category == "RESPONSE_TOO_LARGE"
+    assert str(caught.value) == (
+        f"the response to {PATH} is larger than 0.0477 MB (max_response_mb): not read"
+    )
+    assert route.call_count == 1  # not retried: the next answer would be as large
+
+    respx.get(BASE + PATH).mock(return_value=httpx.Response(200, content=big_body(40_000)))
+    assert len(transport.get_json(PATH)["results"][0]["description"]) == 40_000
+
+
+@respx.mock
+def test_a_compressed_answer_under_the_cap_reads_as_before(transport: Transport) -> None:
+    body = {"results": [{"name": "amount"}], "paging": {"next": {"after": "2"}}}
+    respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(
+            200,
+            content=gzip.compress(json.dumps(body).encode()),
+            headers={"Content-Encoding": "gzip", "X-HubSpot-RateLimit-Max": "190"},
+        )
+    )
+    sent = transport.request("GET", PATH)
+    assert sent.body == body
+    assert sent.response.content == json.dumps(body).encode()
+    assert sent.response.headers["X-HubSpot-RateLimit-Max"] == "190"
+    assert "Content-Encoding" not in sent.response.headers  # the body is held decompressed

@@ -72,11 +72,13 @@ from hubaudit.report.history import (
 )
 from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
+from hubaudit.secrets import scrub
 from hubaudit.store.engine import (
     current_revision,
     head_revision,
     make_engine,
     require_current_schema,
+    require_known_revision,
     upgrade,
 )
 from hubaudit.store.integrity import check_integrity
@@ -262,7 +264,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stdout)
     except HubauditError as exc:
-        print(f"hubaudit: error: {exc}", file=sys.stderr)
+        print(f"hubaudit: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("hubaudit: interrupted; nothing half-written was kept", file=sys.stderr)
@@ -280,6 +282,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     configure_logging(
         args.log_format or config.logging.format, args.log_level or config.logging.level
     )
+    if getattr(args, "portal", None) is not None:
+        config.portal(args.portal)  # every --portal: a typo is an error, never a new portal
     if args.command == "portals":
         return _portals_check(args, config, out)
 
@@ -318,7 +322,8 @@ def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
             f"database is at revision {current_revision(engine)} (head {head_revision()})", file=out
         )
     else:
-        print(current_revision(engine) or "empty (run `hubaudit db upgrade`)", file=out)
+        current = require_known_revision(engine)  # a newer hubaudit's revision: exit 1
+        print(current or "empty (run `hubaudit db upgrade`)", file=out)
     return EXIT_OK
 
 
@@ -477,7 +482,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         print("hubaudit: stopped; nothing half-written was kept", file=sys.stderr)
         return 130
     if outcome.result is None:
-        print(f"hubaudit: error: {terminal_safe(outcome.error or '')}", file=sys.stderr)
+        print(f"hubaudit: error: {terminal_safe(scrub(outcome.error or ''))}", file=sys.stderr)
         return EXIT_ERROR
     result = outcome.result
     colour = not args.output and wants_colour(out)
@@ -963,7 +968,18 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _emulator(args: argparse.Namespace, out: TextIO) -> int:
-    emulator = PortalEmulator(Path(args.fixtures), token=args.token or DEMO_TOKEN, port=args.port)
+    fixtures = Path(args.fixtures)
+    if not fixtures.is_dir():
+        raise UsageError(f"--fixtures {args.fixtures}: not a portal folder (see fixtures/demo)")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: a port is a number from 0 to 65535")
+    try:
+        emulator = PortalEmulator(fixtures, token=args.token or DEMO_TOKEN, port=args.port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc} "
+            "(another emulator? choose another --port)"
+        ) from exc
     print(f"serving {args.fixtures} at {emulator.base_url} (Ctrl-C stops)", file=out, flush=True)
     try:
         emulator.serve_forever()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from difflib import get_close_matches
 from typing import Any, TextIO
 
 from hubaudit.audit import portal_view, resolve_snapshot
@@ -13,12 +14,14 @@ from hubaudit.config import Config
 from hubaudit.council import parse_end, waive_findings
 from hubaudit.dependencies import build_graph, workflow_count
 from hubaudit.errors import UsageError
+from hubaudit.keys import key_problem
 from hubaudit.model import FindingStatus, Kind, Severity
 from hubaudit.policies.builtin import BUILTIN_POLICIES
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.json_report import dependency_document, finding_document
 from hubaudit.report.text import finding_line
 from hubaudit.store.findings import FindingStore
+from hubaudit.store.keys import key_ever_held, keys_ever_held
 from hubaudit.store.repository import Store
 
 Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
@@ -67,18 +70,18 @@ def add_commands(commands: Any) -> None:
 
 def impact_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     config.portal(args.portal)
-    kind = args.key.split(":", 1)[0]
-    if kind not in {k.value for k in Kind} or ":" not in args.key:
-        raise UsageError(
-            f"{args.key!r} is not an item key such as property:contacts:email or "
-            "pipeline:deals:default"
-        )
+    problem = key_problem(args.key)
+    if problem is not None:
+        raise UsageError(problem)
     snapshot = resolve_snapshot(store, args.portal, args.snapshot, "--snapshot")
     view = portal_view(store, snapshot)
     graph = build_graph(view)
     direct = graph.dependents(args.key)
     tree = graph.tree(args.key, args.depth)
     present = args.key in view.items
+    if not present and not direct and not key_ever_held(store, args.portal, args.key):
+        # "nothing depends on it" would read as "safe to delete" for a key that is a typo
+        raise UsageError(_unknown_key(store, args.portal, args.key))
     if args.json:
         document = {
             "portal": args.portal,
@@ -114,6 +117,19 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
             file=out,
         )
     return 0
+
+
+def _unknown_key(store: Store, portal: str, key: str) -> str:
+    held = keys_ever_held(store, portal, Kind(key.split(":", 1)[0]))
+    scope, _, name = key.rpartition(":")
+    # within its part, the name alone is compared: every key there shares the long prefix
+    siblings = {k.rpartition(":")[2]: k for k in held if k.rpartition(":")[0] == scope}
+    if siblings:
+        close = [siblings[n] for n in get_close_matches(name, list(siblings), n=3, cutoff=0.6)]
+    else:
+        close = get_close_matches(key, held, n=3, cutoff=0.8)
+    guess = f" (did you mean {' or '.join(repr(k) for k in close)}?)" if close else ""
+    return f"unknown key {key!r}: no snapshot or baseline of {portal} holds it{guess}"
 
 
 def findings_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:

@@ -181,7 +181,13 @@ def baseline_command(args: argparse.Namespace, config: Config, store: Store, out
         if args.portal:
             config.portal(args.portal)
         baseline = import_baseline(
-            store, Path(args.directory), args.by, args.note, args.portal, known=config.portal
+            store,
+            Path(args.directory),
+            args.by,
+            args.note,
+            args.portal,
+            known=config.portal,
+            max_bytes=int(config.max_import_mb * 2**20),
         )
         print(
             f"baseline v{baseline.version} of {terminal_safe(baseline.portal)} proposed from "

@@ -9,11 +9,12 @@ app, the variables or files of the app's client id, client secret and refresh to
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.secrets import remember_secret
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"
 DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
@@ -67,12 +69,14 @@ _OBJECT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Secret:
-    """A token that refuses to show itself in reprs, logs and tracebacks."""
+    """A token that refuses to show itself in reprs, logs and tracebacks, and that the
+    scrubber (:mod:`hubaudit.secrets`) takes out of every text leaving an edge from now on."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -130,6 +134,8 @@ class PortalConfig:
     rate_limit_per_10s: int = 100
     timeout_seconds: float = 30.0
     max_retries: int = 5
+    max_response_mb: float = 64.0
+    """A HubSpot answer larger than this is not read: its part of the portal is not verified."""
     api_versions: Mapping[str, str] = field(default_factory=lambda: dict(API_RESOURCES))
     schedule: str | None = None
     """A crontab line (``30 1 * * *``) for the nightly audit; ``None``: ``[schedule] cron``."""
@@ -336,6 +342,8 @@ class Config:
     signoffs: tuple[SignOff, ...] = ()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
+    max_import_mb: float = 32.0
+    """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -351,11 +359,25 @@ class Config:
         return (portal.schedule or self.schedule.cron, portal.timezone or self.schedule.timezone)
 
     def portal(self, name: str) -> PortalConfig:
+        """The portal of that name; an unknown name is an error naming the nearest known ones."""
         for portal in self.portals:
             if portal.name == name:
                 return portal
-        known = ", ".join(p.name for p in self.portals) or "none"
-        raise UsageError(f"no portal named {name!r} in the config (known: {known})")
+        raise UsageError(unknown_name("portal", name, [p.name for p in self.portals], "config"))
+
+
+def unknown_name(what: str, name: str, known: Sequence[str], where: str) -> str:
+    """``unknown portal 'dmeo': the config names acme-prod, demo (did you mean 'demo'?)``."""
+    listed = ", ".join(sorted(known)[:_LISTED]) + (" …" if len(known) > _LISTED else "")
+    names = f"names {listed}" if known else f"names no {what}s"
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    guess = " or ".join(repr(c) for c in close)
+    return f"unknown {what} {name!r}: the {where} {names}" + (
+        f" (did you mean {guess}?)" if close else ""
+    )
+
+
+_LISTED = 20
 
 
 def resolve_token(
@@ -474,8 +496,9 @@ def parse_config(
         },
     )
     governance = reader.table(data, "governance")
-    reader.only_keys(governance, ("governance",), {"ignore_file"})
+    reader.only_keys(governance, ("governance",), {"ignore_file", "max_import_mb"})
     ignore_file = _ignore_file(reader, governance, ("governance",), path)
+    max_import_mb = reader.number(governance, ("governance",), "max_import_mb", 32.0, 0.01, 4096.0)
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -583,6 +606,7 @@ def parse_config(
         signoffs=signoffs,
         reports=reports,
         notify=notify,
+        max_import_mb=max_import_mb,
     )
 
 
@@ -888,6 +912,7 @@ _PORTAL_KEYS = {
     "rate_limit_per_10s",
     "timeout_seconds",
     "max_retries",
+    "max_response_mb",
     "api_versions",
     "schedule",
     "timezone",
@@ -981,6 +1006,7 @@ def _parse_portal(reader: TomlReader, raw: Any, index: int, path: Path | None) -
         rate_limit_per_10s=reader.integer(raw, where, "rate_limit_per_10s", 100, 1, 10_000),
         timeout_seconds=reader.number(raw, where, "timeout_seconds", 30.0, 0.1, 600.0),
         max_retries=reader.integer(raw, where, "max_retries", 5, 0, 20),
+        max_response_mb=reader.number(raw, where, "max_response_mb", 64.0, 0.01, 4096.0),
         api_versions=versions,
         schedule=reader.crontab(raw, where, "schedule", None) if "schedule" in raw else None,
         timezone=reader.timezone(raw, where, "timezone", None) if "timezone" in raw else None,

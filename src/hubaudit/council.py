@@ -23,7 +23,12 @@ from hubaudit.governance.change_requests import (
     planned_state,
     released_payload,
 )
-from hubaudit.governance.files import BaselineTree, export_tree, read_tree
+from hubaudit.governance.files import (
+    DEFAULT_MAX_IMPORT_BYTES,
+    BaselineTree,
+    export_tree,
+    read_tree,
+)
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     BaselineInfo,
@@ -175,11 +180,13 @@ def import_baseline(
     portal: str | None = None,
     clock: Clock = utc_now,
     known: Callable[[str], object] = lambda _name: None,
+    max_bytes: int = DEFAULT_MAX_IMPORT_BYTES,
 ) -> BaselineInfo:
     """Propose the next version from a tree of files. Every file is read and checked before
-    anything is written. ``known(portal)`` refuses a portal the config does not name."""
+    anything is written. ``known(portal)`` refuses a portal the config does not name; a tree of
+    more than ``max_bytes`` of YAML is refused unread."""
     by, note = named(by, note, "importing a baseline", note_required=False)
-    tree = read_tree(directory)
+    tree = read_tree(directory, max_bytes)
     if portal is not None and portal != tree.portal:
         raise UsageError(f"{directory}/baseline.yaml is for portal {tree.portal!r}, not {portal!r}")
     known(tree.portal)

@@ -1,7 +1,9 @@
 """Structured logs: events with fields, JSON for the nightly job, console for a person.
 
-A last processor scrubs anything shaped like a HubSpot token or an Authorization header, so a
-token that slipped into an event (it should never) still does not reach the log.
+A last processor scrubs anything shaped like a HubSpot token or an Authorization header, and
+every secret the process has read (:mod:`hubaudit.secrets`), so a secret that slipped into an
+event (it should never) still does not reach the log; the rendered line is scrubbed once more,
+so that a traceback or a nested value cannot carry one either.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
 
 import structlog
+
+from hubaudit.secrets import scrub
 
 _TOKEN_SHAPES = re.compile(r"(pat-[a-z]{2}[0-9]-[0-9a-f-]{8,}|Bearer\s+\S+)", re.IGNORECASE)
 _SECRET_FIELDS = frozenset({"token", "authorization", "access_token", "password"})
@@ -32,8 +36,19 @@ def scrub_secrets(
         if key.lower() in _SECRET_FIELDS:
             event_dict[key] = "********"
         elif isinstance(value, str):
-            event_dict[key] = _TOKEN_SHAPES.sub("********", value)
+            event_dict[key] = scrub(_TOKEN_SHAPES.sub("********", value))
     return event_dict
+
+
+class _ScrubbedRenderer:
+    """The renderer's line, scrubbed: the console renderer formats a traceback itself, after
+    every processor, and a value may hold a secret inside a list or a dict."""
+
+    def __init__(self, renderer: Any) -> None:
+        self._renderer = renderer
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
+        return scrub(str(self._renderer(logger, method, event_dict)))
 
 
 class _CurrentStderr:
@@ -63,7 +78,7 @@ def configure_logging(
             # JSON keeps a crash's traceback as text (and scrubbed, like every field)
             *([structlog.processors.format_exc_info] if fmt == "json" else []),
             scrub_secrets,
-            renderer,
+            _ScrubbedRenderer(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(file=stream or cast(TextIO, _CurrentStderr())),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -87,6 +88,15 @@ def missing_scopes_body(scopes: list[str]) -> dict[str, Any]:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (hubaudit refusing a body over its size limit)
+        is the client's business, not a traceback on the emulator's terminal."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class PortalEmulator:
     """Serve one portal folder on 127.0.0.1. Use as a context manager, or ``start``/``stop``."""
 
@@ -122,7 +132,7 @@ class PortalEmulator:
         self.peak_in_window = 0
         self.calls: Counter[str] = Counter()
         self._daily_used = 0
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _Server((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from hubaudit.compare import apply_changes, dotted, field_changes
 from hubaudit.errors import UsageError
+from hubaudit.keys import key_problem
 from hubaudit.model import (
     Change,
     ChangeOp,
@@ -55,11 +56,9 @@ def parse_planned_change(text: str) -> PlannedChange:
         raise UsageError(f"--change {text!r}: expected {CHANGE_HELP}")
     op = _OPS[words[0].lower()]
     key = words[1]
-    kind = key.split(":", 1)[0]
-    if kind not in {k.value for k in Kind} or ":" not in key or key.endswith(":"):
-        raise UsageError(
-            f"--change {text!r}: {key!r} is not an item key (kind:…, e.g. property:deals:amount)"
-        )
+    problem = key_problem(key)
+    if problem is not None:
+        raise UsageError(f"--change {text!r}: {problem}")
     expect: dict[str, JSONValue] = {}
     for word in words[2:]:
         name, equals, value = word.partition("=")

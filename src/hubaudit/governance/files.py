@@ -15,10 +15,12 @@ it writes nothing, so the caller stores a tree only once all of it has been read
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from hubaudit.model import JSONValue, Kind
 
 MANIFEST = "baseline.yaml"
 SUFFIX = ".yaml"
+DEFAULT_MAX_IMPORT_BYTES = 32 * 2**20
 
 _MANIFEST_HEADER = (
     "# hubaudit baseline: what this portal's configuration is approved to be.\n"
@@ -404,15 +407,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
 # -- read -----------------------------------------------------------------------------------
 
 
-def read_tree(directory: Path) -> BaselineTree:
+def read_tree(directory: Path, max_bytes: int = DEFAULT_MAX_IMPORT_BYTES) -> BaselineTree:
     """Read and check a whole tree; the first problem found raises ``BaselineFileError``.
 
-    Files are checked in a fixed order (manifest, file names, then each scope file in scope
-    order), so the same broken tree always reports the same problem.
+    Files are checked in a fixed order (links, manifest, file names, sizes, then each scope
+    file in scope order), so the same broken tree always reports the same problem. A symbolic
+    link is refused (never followed, never quoted), and a tree whose YAML holds more than
+    ``max_bytes`` is refused before its scope files are read.
     """
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist"
         raise BaselineFileError(str(directory), None, f"no baseline tree here: it {what}")
+    _refuse_links(directory)
     if not (directory / MANIFEST).is_file():
         misnamed = directory / PurePosixPath(MANIFEST).with_suffix(".yml").name
         hint = f" (rename {misnamed.name} to {MANIFEST})" if misnamed.exists() else ""
@@ -424,9 +430,11 @@ def read_tree(directory: Path) -> BaselineTree:
         PurePosixPath(MANIFEST),
         record_depth=2,
         if_empty="the manifest is empty: it needs at least portal and scopes",
+        max_bytes=max_bytes,
     )
     fields, scope_lines = _manifest_fields(manifest)
     files = _scope_files(directory, scope_lines)
+    _check_total_size(directory, [PurePosixPath(MANIFEST), *files.values()], max_bytes)
     for scope, line in scope_lines.items():
         if scope not in files:
             raise BaselineFileError(
@@ -435,7 +443,7 @@ def read_tree(directory: Path) -> BaselineTree:
     scopes = frozenset(scope_lines)
     items: dict[str, dict[str, JSONValue]] = {}
     for scope in sorted(scopes):
-        items.update(_scope_items(directory, files[scope], scope, scopes))
+        items.update(_scope_items(directory, files[scope], scope, scopes, max_bytes))
     return BaselineTree(
         portal=fields["portal"],
         scopes=tuple(sorted(scopes)),
@@ -533,13 +541,18 @@ def _scope_files(
 
 
 def _scope_items(
-    directory: Path, relative: PurePosixPath, scope: str, scopes: Collection[str]
+    directory: Path,
+    relative: PurePosixPath,
+    scope: str,
+    scopes: Collection[str],
+    max_bytes: int = DEFAULT_MAX_IMPORT_BYTES,
 ) -> dict[str, dict[str, JSONValue]]:
     document = _load(
         directory,
         relative,
         record_depth=1,
         if_empty="the file is empty: a scope without items is written {}",
+        max_bytes=max_bytes,
     )
     value, lines = document.value, document.lines
 
@@ -592,10 +605,85 @@ class _Document:
 
 
 def _load(
-    directory: Path, relative: PurePosixPath, *, record_depth: int, if_empty: str
+    directory: Path,
+    relative: PurePosixPath,
+    *,
+    record_depth: int,
+    if_empty: str,
+    max_bytes: int = DEFAULT_MAX_IMPORT_BYTES,
 ) -> _Document:
-    data = directory.joinpath(*relative.parts).read_bytes()
+    data = _read_regular_file(directory, relative, max_bytes)
     return _parse(data, str(relative), record_depth=record_depth, if_empty=if_empty)
+
+
+def _read_regular_file(directory: Path, relative: PurePosixPath, max_bytes: int) -> bytes:
+    """The bytes of a regular file of the tree, at most ``max_bytes`` of them. A link, a device
+    or a FIFO is refused without being opened (and, for a link swapped in meanwhile,
+    ``O_NOFOLLOW`` refuses it at the open); the message never quotes what it points to."""
+    path = directory.joinpath(*relative.parts)
+    try:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            raise BaselineFileError(str(relative), None, _LINK_REASON)
+        if not stat.S_ISREG(status.st_mode):
+            raise BaselineFileError(str(relative), None, "not a regular file")
+        if status.st_size > max_bytes:
+            raise BaselineFileError(str(relative), None, _too_large(status.st_size, max_bytes))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link put in its place after the check
+            raise BaselineFileError(str(relative), None, _LINK_REASON) from exc
+        raise BaselineFileError(str(relative), None, f"cannot read: {exc.strerror}") from exc
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew after the check
+        raise BaselineFileError(str(relative), None, _too_large(len(data), max_bytes))
+    return data
+
+
+_LINK_REASON = (
+    "is a symbolic link: a baseline tree is read from its own files only "
+    "(copy the file into the tree)"
+)
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"{size / 2**20:.3g} MB is more than {_import_limit(max_bytes)}"
+
+
+def _import_limit(max_bytes: int) -> str:
+    return f"the import limit of {max_bytes / 2**20:.3g} MB ([governance] max_import_mb)"
+
+
+def _refuse_links(directory: Path) -> None:
+    """A symbolic link among the tree's YAML files or folders is refused: following it would
+    read (and quote in an error) a file outside the tree."""
+    for folder, subdirectories, names in os.walk(directory):
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+        for name in [*subdirectories, *sorted(names)]:
+            entry = Path(folder) / name
+            yaml_file = PurePosixPath(name).suffix.lower() in (".yaml", ".yml")
+            if name.startswith(".") or not (yaml_file or name in subdirectories):
+                continue
+            if entry.is_symlink():
+                relative = entry.relative_to(directory).as_posix()
+                raise BaselineFileError(relative, None, _LINK_REASON)
+
+
+def _check_total_size(directory: Path, files: Iterable[PurePosixPath], max_bytes: int) -> None:
+    total = 0
+    for relative in files:
+        try:
+            total += directory.joinpath(*relative.parts).lstat().st_size
+        except OSError as exc:
+            raise BaselineFileError(str(relative), None, f"cannot read: {exc.strerror}") from exc
+    if total > max_bytes:
+        raise BaselineFileError(
+            str(directory),
+            None,
+            f"the tree's YAML files hold {total / 2**20:.3g} MB, more than "
+            f"{_import_limit(max_bytes)}; nothing was read",
+        )
 
 
 def _parse(data: bytes, file: str, *, record_depth: int, if_empty: str) -> _Document:

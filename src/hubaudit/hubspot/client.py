@@ -246,5 +246,6 @@ def connect(
         timeout_seconds=portal.timeout_seconds,
         max_retries=portal.max_retries,
         stop=stop,
+        max_response_bytes=int(portal.max_response_mb * 2**20),
     )
     return HubSpotClient(transport, portal.api_versions)

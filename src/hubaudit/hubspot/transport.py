@@ -35,6 +35,7 @@ from hubaudit.errors import (
     RunStopped,
 )
 from hubaudit.logs import get_logger
+from hubaudit.secrets import scrub
 
 log = get_logger(__name__)
 
@@ -99,6 +100,10 @@ class RateLimitPolicy:
         asked = most * 10 / window.asked
         floor = min(configured, self.min_requests_per_10s)
         return Held(asked, max(float(floor), most * 10 / window.used))
+
+
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class RateLimiter:
@@ -229,11 +234,13 @@ class HubSpotErrorBody:
                     if isinstance(values, list):
                         scopes.extend(str(v) for v in values)
         category = body.get("category") or body.get("errorType")
+        # HubSpot's words go into exceptions, coverage reasons, run errors and reports:
+        # scrubbed here, where they come in (an error body may quote the request)
         return cls(
-            category=str(category) if category else None,
-            message=str(body["message"]) if body.get("message") else None,
+            category=scrub(str(category)) if category else None,
+            message=scrub(str(body["message"])) if body.get("message") else None,
             policy=str(body["policyName"]) if body.get("policyName") else None,
-            scopes=tuple(dict.fromkeys(scopes)),
+            scopes=tuple(dict.fromkeys(scrub(s) for s in scopes)),
         )
 
 
@@ -263,8 +270,10 @@ class Transport:
         rng: random.Random | None = None,
         stop: threading.Event | None = None,
         policy: RateLimitPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
         self.policy = policy or RateLimitPolicy()
         self._capped = 0
         self._capped_headers: set[str] = set()
@@ -411,7 +420,7 @@ class Transport:
         if token is not None:
             sent_headers["Authorization"] = f"Bearer {token.reveal()}"
         try:
-            response = self._http.request(
+            response = self._send(
                 method,
                 url,
                 params=tuple(params) if params else None,
@@ -432,6 +441,51 @@ class Transport:
             elapsed_ms=round((time.monotonic() - started) * 1000),
         )
         return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: tuple[tuple[str, str], ...] | None,
+        json: Any,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """Send and read the answer, refusing a body over ``max_response_bytes`` (as HubSpot
+        declares it, and as it is decompressed while it arrives) before it fills the memory."""
+        with self._http.stream(
+            method, url, params=params, json=json, data=data, headers=headers
+        ) as streamed:
+            declared = _number(streamed.headers.get("Content-Length"))
+            if declared is not None and declared > self.max_response_bytes:
+                raise self._too_large(url)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(url)
+                chunks.append(chunk)
+        return httpx.Response(
+            streamed.status_code,
+            headers=[
+                (name, value)
+                for name, value in streamed.headers.multi_items()
+                if name.lower() not in _BODY_HEADERS
+            ],
+            content=b"".join(chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
+
+    def _too_large(self, url: str) -> KindUnreadable:
+        path = url[len(self.base_url) :] if url.startswith(self.base_url) else url
+        limit = self.max_response_bytes / 2**20
+        return KindUnreadable(
+            f"the response to {path} is larger than {limit:.3g} MB (max_response_mb): not read",
+            category="RESPONSE_TOO_LARGE",
+        )
 
     def _accept(self, response: httpx.Response, path: str) -> JsonResponse:
         status = response.status_code

@@ -13,10 +13,21 @@ from typing import Protocol
 
 from hubaudit.errors import HubauditError
 from hubaudit.model import AuditResult, Change, Classification, Defect, Finding
+from hubaudit.secrets import scrub
+
+ANSWER_EXCERPT = 200
 
 
 class NotifyError(HubauditError):
     """A notification could not be sent (the message never names a secret)."""
+
+
+def answer_excerpt(text: str, limit: int = ANSWER_EXCERPT) -> str:
+    """The start of a server's answer for an error message: on one line, and scrubbed first
+    (a Slack endpoint may echo its own path, which is the webhook's secret; cutting first
+    could leave half a secret that no longer matches)."""
+    text = " ".join(scrub(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

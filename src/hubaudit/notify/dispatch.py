@@ -16,6 +16,7 @@ from hubaudit.notify.base import Notifier, NotifyError, build_digest
 from hubaudit.notify.email import EmailNotifier
 from hubaudit.notify.slack import SlackNotifier
 from hubaudit.notify.webhook import WebhookNotifier
+from hubaudit.secrets import scrub
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 
@@ -81,7 +82,7 @@ def notify_run(
         try:
             notifier = factory(target)
         except HubauditError as exc:
-            error = str(exc)
+            error = scrub(str(exc))
         except Exception as exc:  # a secret that is no URL, say: never its text, which holds it
             error = f"{target.channel}: {type(exc).__name__}"
         else:
@@ -92,7 +93,7 @@ def notify_run(
                     error = None
                     break
                 except NotifyError as exc:
-                    error = str(exc)
+                    error = scrub(str(exc))  # a notifier's own message, and the last check
                 except Exception as exc:  # one target's surprise must not silence the others
                     error = f"{target.channel}: {type(exc).__name__}"
                 log.warning(

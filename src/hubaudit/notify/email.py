@@ -8,10 +8,11 @@ import ssl
 from email.message import EmailMessage
 
 from hubaudit.config import Secret
-from hubaudit.notify.base import Digest, NotifyError
-from hubaudit.report import html as html_report
+from hubaudit.notify.base import Digest, NotifyError, answer_excerpt
+from hubaudit.report import render
 from hubaudit.report.escape import html_safe, terminal_safe
 from hubaudit.report.sections import value_json
+from hubaudit.secrets import remember_smtp_login
 
 VALUE_WIDTH = 80
 
@@ -60,7 +61,7 @@ def email_message(digest: Digest, sender: str, recipients: tuple[str, ...]) -> E
         subtype="html",
     )
     message.add_attachment(
-        html_report.render(digest.result).encode("utf-8"),
+        render(digest.result, "html").encode("utf-8"),
         maintype="text",
         subtype="html",
         filename=f"hubaudit-{digest.result.portal}-snapshot-{digest.result.snapshot.id}.html",
@@ -86,6 +87,8 @@ class EmailNotifier:
         self._host, self._port = host, port
         self._sender, self._recipients = sender, recipients
         self._starttls, self._username, self._password = starttls, username, password
+        if username is not None and password is not None:
+            remember_smtp_login(username, password.reveal())
         self._timeout = timeout
 
     def send(self, digest: Digest) -> None:
@@ -98,9 +101,15 @@ class EmailNotifier:
                     smtp.login(self._username, self._password.reveal())
                 smtp.send_message(message)
         except (OSError, UnicodeError, smtplib.SMTPException) as exc:
-            # SMTP replies never carry the password; the exception's type and code say enough
+            # the server's reply helps ("535 authentication failed"), scrubbed: a server may
+            # quote what it was sent, and the login's base64 holds the password
             code = getattr(exc, "smtp_code", None)
+            reply = getattr(exc, "smtp_error", b"")
+            if isinstance(reply, bytes):
+                reply = reply.decode("utf-8", "replace")
+            said = answer_excerpt(reply) if isinstance(reply, str) else ""
             raise NotifyError(
                 f"email via {self._host}:{self._port}: {type(exc).__name__}"
                 + (f" {code}" if code else "")
+                + (f": {said}" if said else "")
             ) from None

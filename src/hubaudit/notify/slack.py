@@ -3,7 +3,8 @@
 Within Slack's limits: at most 50 blocks, a header of at most 150 characters, section text of
 at most 3000. Portal users' strings are escaped as Slack asks (``&``, ``<``, ``>``), so no
 mention, link or channel ping of theirs gets through. The webhook's URL is a secret: it comes
-from the environment or a file and never appears in a log or an error."""
+from the environment or a file and never appears in a log or an error (Slack's answer is
+quoted in an error only scrubbed: it may echo the URL's path)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from hubaudit.config import Secret
-from hubaudit.notify.base import Digest, NotifyError
+from hubaudit.notify.base import Digest, NotifyError, answer_excerpt
 from hubaudit.report.sections import value_json
 
 MAX_BLOCKS = 50
@@ -125,4 +126,5 @@ class SlackNotifier:
             # the exception's text may hold the URL, which is the secret: name its type only
             raise NotifyError(f"slack: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise NotifyError(f"slack: HTTP {response.status_code}: {_cut(response.text, 200)}")
+            answer = answer_excerpt(response.text)
+            raise NotifyError(f"slack: HTTP {response.status_code}: {answer}")

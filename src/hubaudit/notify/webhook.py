@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 
 from hubaudit.config import Secret
-from hubaudit.notify.base import Digest, NotifyError
+from hubaudit.notify.base import Digest, NotifyError, answer_excerpt
 from hubaudit.report.json_report import (
     SCHEMA_VERSION,
     change_document,
     defect_document,
     finding_document,
 )
+from hubaudit.secrets import remember_secret
 
 SIGNATURE_HEADER = "X-Hubaudit-Signature"
 TIMESTAMP_HEADER = "X-Hubaudit-Timestamp"
@@ -69,6 +70,7 @@ class WebhookNotifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._url = url
+        remember_secret(url)  # it may carry a key in its path, as many receivers' URLs do
         self._secret = secret
         self._timeout = timeout
         self._transport = transport
@@ -89,4 +91,6 @@ class WebhookNotifier:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise NotifyError(f"webhook: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
-            raise NotifyError(f"webhook: HTTP {response.status_code}")
+            answer = answer_excerpt(response.text)
+            said = f": {answer}" if answer else ""
+            raise NotifyError(f"webhook: HTTP {response.status_code}{said}")

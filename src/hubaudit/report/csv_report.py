@@ -2,7 +2,9 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as
 a formula by a spreadsheet: such a cell is written with a leading ``'`` (OWASP's advice for CSV
-injection), so a portal user's label never computes anything on a RevOps lead's laptop."""
+injection), so a portal user's label never computes anything on a RevOps lead's laptop. A NUL
+(HubSpot takes one in a label; spreadsheets cut the cell there) is shown as ``\\x00``, as in the
+text report; the JSON report keeps it exactly."""
 
 from __future__ import annotations
 
@@ -89,6 +91,7 @@ def _json(value: Any) -> str:
 
 
 def inert(cell: Any) -> Any:
-    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
-        return "'" + cell
-    return cell
+    if not isinstance(cell, str):
+        return cell
+    cell = cell.replace("\x00", "\\x00")
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell

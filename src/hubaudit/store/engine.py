@@ -15,8 +15,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
+from hubaudit import __version__
 from hubaudit.errors import DatabaseError
+from hubaudit.secrets import remember_secret
 from hubaudit.shipped import migrations_dir
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+"""The databases hubaudit is built and tested for (psycopg 3 is the Postgres driver shipped)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -25,9 +30,16 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"not a database URL: {_safe_url(url)}") from exc
+    if parsed.password:
+        remember_secret(str(parsed.password))  # scrubbed from every log, error and report
     if parsed.drivername == "postgresql":
         # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise DatabaseError(
+            f"unsupported database URL {_safe_url(url)}: hubaudit works with "
+            "sqlite (sqlite:///hubaudit.db) and postgresql (postgresql://user@host/db)"
+        )
     try:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -38,6 +50,11 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise DatabaseError(f"unsupported database URL {_safe_url(url)}: {exc}") from exc
+    except ImportError as exc:  # a driver named in the URL (postgresql+psycopg2) not installed
+        raise DatabaseError(
+            f"unsupported database URL {_safe_url(url)}: its driver {exc.name or ''} is not "
+            "installed; postgresql:// uses psycopg 3, which comes with hubaudit"
+        ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -116,6 +133,7 @@ def _migrating(engine: Engine) -> Iterator[Any]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    require_known_revision(engine)
     config = _alembic_config()
     with _migrating(engine) as connection:
         config.attributes["connection"] = connection
@@ -123,6 +141,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    require_known_revision(engine)
     config = _alembic_config()
     with _migrating(engine) as connection:
         config.attributes["connection"] = connection
@@ -138,12 +157,33 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def require_current_schema(engine: Engine) -> None:
-    """Refuse to work on a database that is not at the newest migration."""
+def known_revisions() -> frozenset[str]:
+    """Every revision this hubaudit's migrations know."""
+    return frozenset(
+        script.revision
+        for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    )
+
+
+def require_known_revision(engine: Engine) -> str | None:
+    """The database's revision; one this hubaudit does not know (a newer hubaudit migrated the
+    database) is refused: neither reading nor migrating it can be right."""
     try:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot read the database schema version: {exc}") from exc
+    if current is not None and current not in known_revisions():
+        raise DatabaseError(
+            f"the database {_safe_url(str(engine.url))} is at revision {current}, newer than "
+            f"this hubaudit ({__version__}), which knows up to {head_revision()}: "
+            "upgrade hubaudit"
+        )
+    return current
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to work on a database that is not at the newest migration."""
+    current = require_known_revision(engine)
     head = head_revision()
     if current != head:
         state = "empty" if current is None else f"at revision {current}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from hubaudit.secrets import scrub
 
 # Named constraints, so that SQLite and Postgres agree and migrations can refer to them.
 NAMING_CONVENTION = {
@@ -49,6 +52,64 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A stored text that starts with this is an escaped form (see StoredText). U+FDD0 is a Unicode
+# noncharacter, set aside for a program's internal use: no label, key or note ever starts with it.
+ESCAPED_TEXT_MARK = "\ufdd0"
+
+
+def stored_text(value: str) -> str:
+    """The form of ``value`` a text column of either database takes, unchanged unless needed.
+
+    Postgres refuses U+0000 in ``text`` (HubSpot accepts it in a label), so such a text, and one
+    that happens to start with the mark, is stored as the mark and the body of its JSON string
+    (ASCII, ``\\u0000`` escaped): lossless, the same on both databases, readable in a dump."""
+    if "\x00" in value or value.startswith(ESCAPED_TEXT_MARK):
+        return ESCAPED_TEXT_MARK + json.dumps(value)[1:-1]
+    return value
+
+
+def read_stored_text(stored: str) -> str:
+    """The text :func:`stored_text` stored."""
+    if not stored.startswith(ESCAPED_TEXT_MARK):
+        return stored
+    try:
+        text = json.loads('"' + stored[len(ESCAPED_TEXT_MARK) :] + '"')
+    except ValueError:  # not ours: kept as it was stored
+        return stored
+    return text if isinstance(text, str) else stored
+
+
+class StoredText(TypeDecorator[str]):
+    """A text column that takes every string, NUL included, on SQLite and Postgres alike."""
+
+    impl: type[String] = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else stored_text(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else read_stored_text(value)
+
+
+class StoredString(StoredText):
+    """:class:`StoredText` for a ``VARCHAR(n)`` column."""
+
+    impl = String
+    cache_ok = True
+
+
+class ScrubbedText(StoredText):
+    """:class:`StoredText` for a column that holds what the world outside said (a run's
+    error, a notification's, a part's coverage reason, a stored report): every secret the
+    process has read is taken out on the way in. The edges scrub first; this is the last line."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else stored_text(scrub(value))
 
 
 class Base(DeclarativeBase):
@@ -463,3 +524,34 @@ class RunOutcomeRow(Base):
     findings_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     carried_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+SCRUBBED_COLUMNS = frozenset(
+    {
+        ("runs", "error"),
+        ("notifications", "error"),
+        ("snapshot_coverage", "reason"),
+        ("run_reports", "document"),
+    }
+)
+
+
+def _every_text_column_takes_any_string() -> None:
+    """Every text column of the schema is a :class:`StoredText`: the columns above are declared
+    with SQLAlchemy's ``Text`` and ``String`` (as the migrations are), and take this form here,
+    in one place, so that no column is forgotten (a label, a key, a note, an error text: any
+    may hold a NUL from HubSpot). The migrations need no change: the column types are the same.
+    The columns that quote the world outside are :class:`ScrubbedText`.
+    """
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if (table.name, column.name) in SCRUBBED_COLUMNS:
+                assert type(column.type) is Text
+                column.type = ScrubbedText()
+            elif type(column.type) is Text:
+                column.type = StoredText()
+            elif type(column.type) is String:
+                column.type = StoredString(column.type.length)
+
+
+_every_text_column_takes_any_string()
