@@ -12,19 +12,20 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-import sqlalchemy as sa
 
 from hubaudit.audit import open_client
 from hubaudit.config import OAuthApp, OAuthSources, PortalConfig, Secret, SecretSource
 from hubaudit.emulator import EmulatedOAuthApp, PortalEmulator
-from hubaudit.errors import HubSpotAuthError
+from hubaudit.errors import HubSpotAuthError, KindUnreadable
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS
 from hubaudit.hubspot.collectors.base import collect_portal
 from hubaudit.hubspot.oauth import OAuthTokens
 from hubaudit.hubspot.transport import Transport
 from hubaudit.model import CoverageStatus
+from hubaudit.secrets import scrub
 
 from .conftest import FAST_LIMIT
+from .database_dump import dump_database
 from .test_cli import run
 
 # fake, shaped like HubSpot's
@@ -115,6 +116,33 @@ def test_a_second_401_with_a_fresh_token_ends_the_run(oauth_emulator: PortalEmul
         read_all(oauth_portal(oauth_emulator.base_url, concurrency=1), credentials())
 
 
+def test_tokens_are_scrubbed_while_their_transport_is_open_and_forgotten_after(
+    oauth_emulator: PortalEmulator,
+) -> None:
+    client = open_client(oauth_portal(oauth_emulator.base_url), credentials())
+    try:
+        client.transport.get_json("/crm/v3/pipelines/deals")
+        [token] = oauth_emulator.access_tokens_issued
+        # a server that echoes the bearer in its error body: the reason keeps no token
+        oauth_emulator.inject(
+            "/crm/v3/pipelines/tickets",
+            403,
+            body={"category": "MISSING_SCOPES", "message": f"Bearer {token} may not read this"},
+        )
+        with pytest.raises(KindUnreadable) as refused:
+            client.transport.get_json("/crm/v3/pipelines/tickets")
+        assert str(refused.value) == (
+            "HTTP 403 MISSING_SCOPES: Bearer [redacted] may not read this "
+            "on /crm/v3/pipelines/tickets"
+        )
+        for secret in (token, CLIENT_SECRET, REFRESH_TOKEN):
+            assert scrub(f"<{secret}>") == "<[redacted]>"
+    finally:
+        client.close()
+    assert scrub(token) == token  # nothing can carry it now: not searched for ever after
+    assert scrub(CLIENT_SECRET) == "[redacted]"  # the app's secrets stay known
+
+
 @respx.mock
 def test_the_token_request_is_a_form_without_a_bearer_and_a_5xx_is_retried() -> None:
     base = "https://api.hubapi.com"
@@ -190,22 +218,6 @@ def test_a_refused_refresh_is_one_clear_line(
     assert emulator.calls == {"POST /oauth/v1/token": 1}  # refused once, never retried
 
 
-def database_text(url: str) -> str:
-    """Every row of every table, as text."""
-    engine = sa.create_engine(url)
-    try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return "\n".join(
-                repr(row)
-                for table in metadata.sorted_tables
-                for row in connection.execute(sa.select(table))
-            )
-    finally:
-        engine.dispose()
-
-
 def test_tokens_and_secrets_never_reach_logs_the_database_or_reports(
     app_env: None,
     database_url: str,
@@ -244,7 +256,7 @@ def test_tokens_and_secrets_never_reach_logs_the_database_or_reports(
         "console logs": console.err + console.out,
         "JSON logs": logged.err + logged.out + audit_out + runs,
         "reports": "\n".join(path.read_text(encoding="utf-8") for path in reports),
-        "database": database_text(database_url),
+        "database": dump_database(database_url),
     }
     for where, text in everything.items():
         assert text, where

@@ -5,8 +5,10 @@ client id and client secret and its own refresh token. :class:`OAuthTokens` exch
 short-lived access tokens with HubSpot's own OAuth API (``hubspot-api-client``'s
 ``oauth.tokens_api``, sending through our :class:`Transport` like every other request), keeps
 them in memory only, renews one before it expires, and renews once more when HubSpot answers
-401 (a token revoked early). Tokens are :class:`Secret` values: never in a repr, a log line,
-the database or a report.
+401 (a token revoked early). Tokens are :class:`Secret` values: never in a repr, and known to
+the scrubber (:mod:`hubaudit.secrets`) from the moment they arrive, with the client secret and
+the refresh token, so that no log line, database column or report can hold one. When the
+transport closes, its access tokens are forgotten again: no request carries them any more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hubaudit.config import OAuthApp, Secret
 from hubaudit.errors import HubSpotAuthError, KindUnreadable
 from hubaudit.hubspot.transport import Transport
 from hubaudit.logs import get_logger
+from hubaudit.secrets import forget_secret
 
 log = get_logger(__name__)
 
@@ -44,8 +47,19 @@ class OAuthTokens:
         self._access: Secret | None = None
         self._renew_at = 0.0
         self._lock = threading.Lock()
-        self.issued = 0
+        self._issued: list[Secret] = []
+
+    @property
+    def issued(self) -> int:
         """How many access tokens HubSpot issued to this portal's run."""
+        return len(self._issued)
+
+    def close(self) -> None:
+        with self._lock:
+            for token in self._issued:
+                forget_secret(token.reveal())
+            self._issued.clear()
+            self._access = None
 
     def bearer(self, transport: Transport) -> Secret:
         with self._lock:
@@ -89,13 +103,13 @@ class OAuthTokens:
                 f"portal {transport.portal!r}: HubSpot's token endpoint answered without "
                 "an access token and its lifetime"
             )
-        # Counted from when it was asked for: HubSpot's clock started before our answer came.
-        self._access = Secret(access)
+        self._access = Secret(access)  # known to the scrubber from now on
+        self._issued.append(self._access)
         renewed = answer.refresh_token
         if isinstance(renewed, str) and renewed and renewed != self._refresh_token.reveal():
             self._refresh_token = Secret(renewed)  # in memory only, like the access token
+        # counted from when it was asked for: HubSpot's clock started before our answer came
         self._renew_at = asked_at + lifetime - min(RENEW_BEFORE_EXPIRY_SECONDS, lifetime / 5)
-        self.issued += 1
         log.info(
             "hubspot.oauth_token_issued",
             portal=transport.portal,

@@ -192,6 +192,10 @@ class Credentials(Protocol):
         """HubSpot answered 401 to ``refused``: True if a fresh token is now there to try once."""
         ...
 
+    def close(self) -> None:
+        """The transport is closed: no request will carry these tokens again."""
+        ...
+
 
 class PrivateAppToken:
     """A private app's token: sent as it is, never renewed."""
@@ -206,6 +210,9 @@ class PrivateAppToken:
 
     def renew(self, transport: Transport, refused: Secret) -> bool:
         return False
+
+    def close(self) -> None:
+        """The token is the portal's for good (and read again by the next run): kept known."""
 
 
 @dataclass(frozen=True)
@@ -315,6 +322,7 @@ class Transport:
         return self._capped
 
     def close(self) -> None:
+        self.credentials.close()
         if self._owns_http:
             self._http.close()
 
