@@ -5,6 +5,7 @@ access tokens issued through HubSpot's token endpoint, renewed before they expir
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -16,7 +17,7 @@ import respx
 from hubaudit.audit import open_client
 from hubaudit.config import OAuthApp, OAuthSources, PortalConfig, Secret, SecretSource
 from hubaudit.emulator import EmulatedOAuthApp, PortalEmulator
-from hubaudit.errors import HubSpotAuthError, KindUnreadable
+from hubaudit.errors import HubSpotAuthError, KindUnreadable, PortalUnreachable
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS
 from hubaudit.hubspot.collectors.base import collect_portal
 from hubaudit.hubspot.oauth import OAuthTokens
@@ -27,6 +28,7 @@ from hubaudit.secrets import scrub
 from .conftest import FAST_LIMIT
 from .database_dump import dump_database
 from .test_cli import run
+from .test_unreachable import closed_port
 
 # fake, shaped like HubSpot's
 CLIENT_ID = "5f1c4a9e-2b7d-4c3e-9f10-0123456789ab"
@@ -262,3 +264,24 @@ def test_tokens_and_secrets_never_reach_logs_the_database_or_reports(
         assert text, where
         for secret in (CLIENT_SECRET, REFRESH_TOKEN, *issued):
             assert secret not in text, f"a secret in the {where}"
+
+
+def test_an_oauth_portal_nothing_answers_at_fails_as_unreachable_within_seconds() -> None:
+    # The token request is the first contact: it probes the portal, the reads wait for it, and
+    # the run ends with the unreachable portal, not with a refused token (nor a deadlock).
+    portal = oauth_portal(f"http://127.0.0.1:{closed_port()}")
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_all(portal, credentials())
+        except BaseException as exc:  # the test looks at it below
+            outcome.append(exc)
+
+    reading = threading.Thread(target=read, daemon=True)
+    reading.start()
+    reading.join(timeout=30)
+    assert not reading.is_alive(), "the read hangs"
+    [error] = outcome
+    assert isinstance(error, PortalUnreachable)
+    assert "connection refused" in str(error)

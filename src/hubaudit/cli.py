@@ -413,7 +413,7 @@ def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClie
 def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     portal, client = _client(config, args.portal)
     try:
-        snapshot = take_snapshot(store, portal, client)
+        snapshot = take_snapshot(store, portal, client, min_read_share=config.audit.min_read_share)
     finally:
         client.close()
     found, findings, _resolved = record_findings(

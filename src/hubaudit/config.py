@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.model import Kind
 from hubaudit.secrets import remember_secret
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"
@@ -325,6 +326,16 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: when a run has read too little to be an audit."""
+
+    min_read_share: float = 0.5
+    """A run that reads fewer items in the parts its baseline governs than this share of the
+    baseline's items fails and stores nothing (an outage is not a portal that lost its
+    configuration); 0 turns the check off."""
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     portals: tuple[PortalConfig, ...]
@@ -342,8 +353,12 @@ class Config:
     signoffs: tuple[SignOff, ...] = ()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
+    vendor_governed: tuple[str, ...] = ()
+    """``[governance] vendor_governed``: HubSpot-defined items the team governs (key globs or
+    kinds); HubSpot's own changes to them are defects rather than ``vendor``."""
     max_import_mb: float = 32.0
     """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -493,12 +508,16 @@ def parse_config(
             "signoff",
             "reports",
             "notify",
+            "audit",
         },
     )
     governance = reader.table(data, "governance")
-    reader.only_keys(governance, ("governance",), {"ignore_file", "max_import_mb"})
+    reader.only_keys(
+        governance, ("governance",), {"ignore_file", "max_import_mb", "vendor_governed"}
+    )
     ignore_file = _ignore_file(reader, governance, ("governance",), path)
     max_import_mb = reader.number(governance, ("governance",), "max_import_mb", 32.0, 0.01, 4096.0)
+    vendor_governed = _vendor_governed(reader, governance, ("governance",))
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -592,6 +611,13 @@ def parse_config(
         if target.name in seen_targets:
             raise reader.error(f"duplicate notify name {target.name!r}", ("notify", index), "name")
         seen_targets.add(target.name)
+    audit_table = reader.table(data, "audit")
+    reader.only_keys(audit_table, ("audit",), {"min_read_share"})
+    audit = AuditConfig(
+        min_read_share=reader.number(
+            audit_table, ("audit",), "min_read_share", AuditConfig().min_read_share, 0.0, 1.0
+        )
+    )
     return Config(
         database_url=url,
         portals=portals,
@@ -606,8 +632,31 @@ def parse_config(
         signoffs=signoffs,
         reports=reports,
         notify=notify,
+        vendor_governed=vendor_governed,
         max_import_mb=max_import_mb,
+        audit=audit,
     )
+
+
+def _vendor_governed(reader: TomlReader, table: Mapping[str, Any], where: Where) -> tuple[str, ...]:
+    """Key globs (``property:contacts:*``) or kinds (``association_label``) of HubSpot-defined
+    items the team governs: HubSpot's own changes to them are defects, not ``vendor``."""
+    value = table.get("vendor_governed", [])
+    kinds = {kind.value for kind in Kind}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise reader.error(
+            'must be a list of item keys or globs such as ["property:contacts:*"]',
+            where,
+            "vendor_governed",
+        )
+    for pattern in value:
+        if pattern.split(":", 1)[0] not in kinds:
+            raise reader.error(
+                f"{pattern!r} does not start with a kind ({', '.join(sorted(kinds))})",
+                where,
+                "vendor_governed",
+            )
+    return tuple(value)
 
 
 def _parse_reports(

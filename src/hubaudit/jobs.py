@@ -78,7 +78,9 @@ def execute_run(
                 ignore_rules=rules,
                 policies=config.policies,
                 impact=config.impact,
+                min_read_share=config.audit.min_read_share,
                 signoffs=config.signoffs_of(run.portal),
+                vendor_governed=config.vendor_governed,
                 run_id=run.id,
             )
         except RunStopped:

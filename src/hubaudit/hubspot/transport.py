@@ -4,6 +4,12 @@ It paces requests to the portal's ten-secondly limit, slows down when HubSpot's 
 headers say the window is spent, retries 429, 5xx, timeouts and malformed bodies with backoff
 and jitter (honouring ``Retry-After``), stops the run on the ``DAILY`` policy, and turns every
 other refusal into a :class:`KindUnreadable` that the collector records as coverage.
+
+A portal that cannot be reached at all (connection refused, no such host, connect timeout) is
+not a part that failed: until something has answered at the base URL, one request at a time
+probes it, retried for a few seconds only, and then the run stops with one
+:class:`PortalUnreachable` naming the URL and the cause, instead of every part retrying for
+minutes and the run storing an empty snapshot.
 Every wait and pace HubSpot's headers ask for is held within one :class:`RateLimitPolicy`;
 a header held back is logged and counted (:attr:`Transport.rate_limit_capped`).
 The bearer token comes from the portal's :class:`Credentials` (a private-app token, or an OAuth
@@ -16,13 +22,16 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import socket
+import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx
 
@@ -31,6 +40,7 @@ from hubaudit.errors import (
     DailyLimitReached,
     HubSpotAuthError,
     KindUnreadable,
+    PortalUnreachable,
     RetriableError,
     RunStopped,
 )
@@ -46,6 +56,9 @@ _RETRIABLE_STATUS = frozenset({423, 429, 477})  # and every 5xx
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 30.0
 _WINDOW_MARGIN_SECONDS = 0.1
+# How long a portal that nothing answers at is retried before the run stops: long enough for a
+# blip (a restarting proxy), short enough that a wrong base_url fails in seconds, not minutes.
+_CONNECT_GRACE_SECONDS = 5.0
 _INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
 
 
@@ -252,6 +265,58 @@ class HubSpotErrorBody:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A request that got no usable answer: what to log and give up with, and — when no
+    connection was made at all — why not (``connection refused``), for :class:`PortalUnreachable`.
+    """
+
+    reason: str
+    cannot_connect: str | None = None
+
+
+def classify_failure(exc: httpx.HTTPError) -> Failure:
+    """Sort an exception of the HTTP client, as :meth:`Transport._accept` sorts responses: every
+    one is retried; one that made no connection may also mean that the portal is unreachable."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return Failure("timed out", "connect timed out")
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure("timed out")
+    if isinstance(exc, httpx.ConnectError):
+        return Failure(f"connection failed ({type(exc).__name__})", _connect_cause(exc))
+    if isinstance(exc, httpx.TransportError):
+        return Failure(f"connection failed ({type(exc).__name__})")
+    return Failure(f"unreadable response ({type(exc).__name__})")  # a body that won't decompress
+
+
+def _connect_cause(exc: BaseException) -> str:
+    """The operating system's reason a connection failed, in a few plain words."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 10:
+        current = todo.pop(0)
+        seen.append(current)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+    for error in seen:
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(error, socket.gaierror):
+            return f"host name not found ({error.strerror})" if error.strerror else "host not found"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS handshake failed ({error.reason or error})"
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror[:1].lower() + error.strerror[1:]
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def _without_userinfo(url: str) -> str:
+    """A URL fit for a message: never ``user:password@``."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+@dataclass(frozen=True)
 class JsonResponse:
     """A successful response and its body, parsed once."""
 
@@ -278,6 +343,7 @@ class Transport:
         stop: threading.Event | None = None,
         policy: RateLimitPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_grace_seconds: float = _CONNECT_GRACE_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_response_bytes = max_response_bytes
@@ -290,7 +356,14 @@ class Transport:
         self.portal = portal
         self.max_retries = max_retries
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
+        self.connect_grace_seconds = connect_grace_seconds
+        # Until something answers at the base URL, one request probes it and the rest wait.
+        self._contact = threading.Condition()
+        self._reached = False
+        self._probing = False
+        self._unreachable: str | None = None
         # A little over ten seconds: HubSpot counts a request when it arrives, a moment after we
         # count it here, and a window that ends exactly on time would be one request too many.
         self.limiter = RateLimiter(
@@ -360,8 +433,60 @@ class Transport:
     ) -> JsonResponse:
         """Send one request, with pacing and retries; return a 2xx response whose body is JSON.
         ``authenticated=False`` sends no bearer token (HubSpot's OAuth token endpoint)."""
+        if authenticated:
+            # an OAuth token is issued before this request may probe the portal: the token
+            # request itself is then the probe, and never waits for this one
+            self.credentials.bearer(self)
+        probe = self._await_contact()
+        try:
+            return self._with_retries(
+                method, path, params, json_body, form, headers, exempt, authenticated, probe
+            )
+        finally:
+            if probe:
+                with self._contact:
+                    self._probing = False
+                    self._contact.notify_all()
+
+    def _await_contact(self) -> bool:
+        """Has anything answered at the base URL yet? If not, this request may be the one that
+        probes it (True), or waits for the probe's outcome."""
+        if self._reached:
+            return False
+        with self._contact:
+            while True:
+                if self._unreachable is not None:
+                    raise PortalUnreachable(self._unreachable)
+                if self._reached:
+                    return False
+                if not self._probing:
+                    self._probing = True
+                    return True
+                if self.stop.is_set():
+                    raise RunStopped(f"portal {self.portal!r}: the run was stopped")
+                self._contact.wait(0.5)
+
+    def _mark_reached(self) -> None:
+        if not self._reached:
+            with self._contact:
+                self._reached = True
+                self._contact.notify_all()
+
+    def _with_retries(
+        self,
+        method: str,
+        path: str,
+        params: QueryParams,
+        json_body: Any,
+        form: FormFields | None,
+        headers: Mapping[str, str] | None,
+        exempt: bool,
+        authenticated: bool,
+        probe: bool,
+    ) -> JsonResponse:
         url = self.base_url + path
         last_failure = ""
+        first_try = self._clock()
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
                 raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
@@ -370,6 +495,7 @@ class Transport:
             try:
                 token = self.credentials.bearer(self) if authenticated else None
                 response = self._exchange(*sent, token, attempt)
+                self._mark_reached()
                 refused = response.status_code == 401 and token is not None
                 if refused and token is not None and self.credentials.renew(self, token):
                     # once: a second 401, with a token just issued, is final (_accept)
@@ -379,17 +505,20 @@ class Transport:
             except RetriableError as exc:
                 last_failure = str(exc)
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-            except httpx.TimeoutException:
-                last_failure = "timed out"
+            except httpx.HTTPError as exc:
+                failure = classify_failure(exc)
+                last_failure = failure.reason
                 delay = self._backoff(attempt)
-            except httpx.TransportError as exc:
-                last_failure = f"connection failed ({type(exc).__name__})"
-                delay = self._backoff(attempt)
-            except httpx.HTTPError as exc:  # e.g. a body that does not decompress
-                last_failure = f"unreadable response ({type(exc).__name__})"
-                delay = self._backoff(attempt)
+                if failure.cannot_connect is None:
+                    self._mark_reached()  # a connection was made: the portal is there
+                elif probe and not self._reached:
+                    waited = self._clock() - first_try
+                    if attempt >= self.max_retries or waited + delay > self.connect_grace_seconds:
+                        self._give_up_connecting(failure.cannot_connect, attempt + 1, waited)
             if attempt < self.max_retries:
-                log.warning(
+                # a first contact's retries are said once, in the error if they all fail
+                report = log.warning if self._reached else log.info
+                report(
                     "hubspot.retry",
                     portal=self.portal,
                     path=path,
@@ -449,6 +578,17 @@ class Transport:
             elapsed_ms=round((time.monotonic() - started) * 1000),
         )
         return response
+
+    def _give_up_connecting(self, cause: str, attempts: int, waited: float) -> NoReturn:
+        """Nothing ever answered at the base URL: stop the run, and every request waiting."""
+        message = (
+            f"cannot connect to {_without_userinfo(self.base_url)}: {cause} "
+            f"({attempts} attempt{'s' if attempts != 1 else ''} over {waited:.0f} s)"
+        )
+        with self._contact:
+            self._unreachable = message
+            self._contact.notify_all()
+        raise PortalUnreachable(message)
 
     def _send(
         self,
