@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.compare import compare, part_order, scope_of, value_at
-from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
+from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
@@ -73,7 +73,7 @@ def utc_now() -> datetime:
 
 
 def open_client(
-    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+    portal: PortalConfig, token: PortalCredentials, stop: threading.Event | None = None
 ) -> HubSpotClient:
     return connect(portal, token, stop)
 

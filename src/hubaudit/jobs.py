@@ -97,6 +97,7 @@ def execute_run(
             snapshot_id=result.snapshot.id,
             api_calls=client.api_calls,
             rate_limited=client.transport.rate_limited,
+            rate_limit_capped=client.transport.rate_limit_capped,
             items=result.snapshot.item_count,
             changes=len(result.unplanned),
             defects_opened=len(result.defects.opened) + len(result.defects.reopened),
@@ -122,6 +123,7 @@ def execute_run(
             snapshot=stats.snapshot_id,
             api_calls=stats.api_calls,
             rate_limited=stats.rate_limited,
+            rate_limit_capped=stats.rate_limit_capped,
             changes=stats.changes,
             defects_opened=stats.defects_opened,
         )
@@ -196,7 +198,11 @@ def _calls(client: HubSpotClient | None) -> RunStats:
     """What a run that ended early had spent."""
     if client is None:
         return RunStats()
-    return RunStats(api_calls=client.api_calls, rate_limited=client.transport.rate_limited)
+    return RunStats(
+        api_calls=client.api_calls,
+        rate_limited=client.transport.rate_limited,
+        rate_limit_capped=client.transport.rate_limit_capped,
+    )
 
 
 def _failed(

@@ -715,6 +715,8 @@ class RunStats:
     snapshot_id: int | None = None
     api_calls: int = 0
     rate_limited: int = 0
+    rate_limit_capped: int = 0
+    """Rate-limit headers held back by the transport's caps (a wait or pace beyond bounds)."""
     items: int = 0
     changes: int = 0
     defects_opened: int = 0

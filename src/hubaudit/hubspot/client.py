@@ -13,9 +13,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from hubaudit.config import API_RESOURCES, PortalConfig, Secret
+from hubaudit.config import API_RESOURCES, PortalConfig, PortalCredentials, Secret
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.endpoints import Endpoint
+from hubaudit.hubspot.oauth import OAuthTokens
 from hubaudit.hubspot.transport import Transport
 from hubaudit.logs import get_logger
 
@@ -197,13 +198,14 @@ def results_of(body: Any, what: str) -> list[dict[str, Any]]:
 
 
 def connect(
-    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+    portal: PortalConfig, token: PortalCredentials, stop: threading.Event | None = None
 ) -> HubSpotClient:
     """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`.
-    Setting ``stop`` makes its next request raise :class:`RunStopped`."""
+    Setting ``stop`` makes its next request raise :class:`RunStopped`. ``token`` is a private
+    app's token, or an OAuth app's credentials (access tokens are then issued as needed)."""
     transport = Transport(
         portal.base_url,
-        token,
+        token if isinstance(token, Secret) else OAuthTokens(token),
         portal=portal.name,
         rate_limit_per_10s=portal.rate_limit_per_10s,
         timeout_seconds=portal.timeout_seconds,
