@@ -122,8 +122,7 @@ def emulator(portal_dirs: dict[str, Path]) -> Iterator[PortalEmulator]:
         yield running
 
 
-@pytest.fixture
-def shared_hubspot() -> Path:
+def require_shared_hubspot() -> Path:
     """HubSpot's own specs and samples, beside the checkout. Missing in CI is a failure."""
     if not (SHARED_HUBSPOT / "samples").is_dir():
         message = f"{SHARED_HUBSPOT} is missing"
@@ -131,6 +130,12 @@ def shared_hubspot() -> Path:
             pytest.fail(message + " (CI=true: tests on HubSpot's real samples must run)")
         pytest.skip(message)
     return SHARED_HUBSPOT
+
+
+@pytest.fixture
+def shared_hubspot() -> Path:
+    """HubSpot's own specs and samples, beside the checkout. Missing in CI is a failure."""
+    return require_shared_hubspot()
 
 
 @pytest.fixture

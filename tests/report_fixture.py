@@ -278,6 +278,20 @@ def rich_result(label: str | None = None) -> AuditResult:
                 fingerprint="7" * 64,
                 note=f"ignored by rule 1: {label}",
             ),
+            Change(
+                Kind.PROPERTY,
+                "property:deals:hs_vendor_rollout",
+                ChangeOp.ADDED,
+                None,
+                (),
+                None,
+                {"label": label, "hubspotDefined": True, "type": "string"},
+                label=label,
+                classification=Classification.VENDOR,
+                severity=Severity.MEDIUM,
+                fingerprint="8" * 64,
+                note="HubSpot added this default property (HubSpot-defined)",
+            ),
         ),
         not_verified=(coverage[1],),
         defects=DefectUpdate(
@@ -323,6 +337,7 @@ def rich_result(label: str | None = None) -> AuditResult:
             custom_properties=40,
             under_baseline=4,
             items=5,
+            vendor=2,
         ),
         run_id=31,
     )

@@ -333,10 +333,12 @@ def test_a_hubspot_answer_over_the_cap_leaves_its_part_not_verified_never_remove
     assert run("--config", config, "snapshot", "--portal", "demo")[0] == 0
     assert approve(config, "latest", "Ada")[0] == 0
 
-    # one deal property's description grows to 200 kB; the cap is 0.1 MB for this portal
+    # one of the team's deal properties (a HubSpot-defined one would be HubSpot's own change)
+    # gets a 200 kB description; the cap is 0.1 MB for this portal
     deals = portal_dirs["night1"] / "properties" / "deals.json"
     properties = json.loads(deals.read_text(encoding="utf-8"))
-    properties[0]["description"] = "x" * 200_000
+    target = next(p for p in properties if not p.get("hubspotDefined"))
+    target["description"] = "x" * 200_000
     deals.write_text(json.dumps(properties), encoding="utf-8")
     config_path.write_text(
         config_path.read_text(encoding="utf-8") + "max_response_mb = 0.1\n", encoding="utf-8"
@@ -367,7 +369,7 @@ def test_a_hubspot_answer_over_the_cap_leaves_its_part_not_verified_never_remove
                   "--output", str(report))  # fmt: skip
     assert code == 2
     changes = json.loads(report.read_text(encoding="utf-8"))["changes"]
-    assert [c["key"] for c in changes] == [f"property:deals:{properties[0]['name']}"]
+    assert [c["key"] for c in changes] == [f"property:deals:{target['name']}"]
 
 
 def exported_tree(config: str, out: Path) -> None:

@@ -101,13 +101,13 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     )
     assert (code, out) == (2, "")
     document = json.loads(report.read_text())
-    assert document["summary"]["unplanned"] == 29
+    assert document["summary"]["unplanned"] == 27
     assert document["baseline"]["approved_by"] == "Ada (council)"
 
     code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
     assert code == 0
     defects = json.loads(out)
-    assert len(defects) == 29 and {d["status"] for d in defects} == {"open"}
+    assert len(defects) == 27 and {d["status"] for d in defects} == {"open"}
 
     code, out = run(
         "--config", config, "defects", "list", "--portal", "demo", "--status", "resolved"
@@ -238,7 +238,7 @@ def test_defects_can_be_filtered_shown_acknowledged_and_resolved(
         result: list[dict[str, object]] = json.loads(out)
         return result
 
-    assert len(listed()) == 29
+    assert len(listed()) == 27
     critical = listed("--severity", "critical")
     assert {d["severity"] for d in critical} == {"critical"} and len(critical) == 4
     workflows = listed("--kind", "workflow")
@@ -333,7 +333,7 @@ def test_history_show_and_diff_answer_from_the_stored_nights(
     ]
     code, out = run("--config", config, "diff", "--portal", "demo", "1", "2")
     assert code == 0
-    assert "Changes: 29 (3 items added, 14 modified, 1 removed)" in out
+    assert "Changes: 27 (3 items added, 14 modified, 1 removed)" in out
     assert "- property:deals:competitor" in out
 
     code, out = run("--config", config, "history", "property:deals:competitor", "--portal", "demo")
@@ -453,8 +453,8 @@ def test_audit_all_runs_every_portal_and_records_each_run(
     assert len(lines) == 2
     assert lines[0].startswith("demo-eu: drift (run #")
     assert lines[1].startswith("demo: drift (run #")
-    assert "29 unplanned changes, 29 new defects" in lines[0]
-    assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 29
+    assert "27 unplanned changes, 27 new defects" in lines[0]
+    assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 27
 
     code, out = run("--config", config, "runs", "--json")
     records = json.loads(out)
@@ -462,9 +462,9 @@ def test_audit_all_runs_every_portal_and_records_each_run(
         ("demo", "all", "succeeded"),
         ("demo-eu", "all", "succeeded"),
     ] or sorted(r["portal"] for r in records) == ["demo", "demo-eu"]
-    assert all(r["changes"] == 29 and r["api_calls"] > 50 for r in records)
+    assert all(r["changes"] == 27 and r["api_calls"] > 50 for r in records)
     code, out = run("--config", config, "runs", "--portal", "demo")
-    assert code == 0 and "succeeded" in out and "changes 29" in out
+    assert code == 0 and "succeeded" in out and "changes 27" in out
 
     code, out = run("--config", config, "schedule", "list", "--json")
     rows = {r["portal"]: r for r in json.loads(out)}

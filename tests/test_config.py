@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from hubaudit.config import Secret, load_config, parse_config, resolve_token
+from hubaudit.config import (
+    _PORTAL_KEYS,
+    OAuthApp,
+    Secret,
+    load_config,
+    parse_config,
+    resolve_token,
+)
 from hubaudit.errors import ConfigError, UsageError
 
 GOOD = """\
@@ -171,3 +179,58 @@ def test_severity_rules_are_read_in_order_and_checked(tmp_path: Path) -> None:
     assert (caught.value.line, caught.value.key) == (18, "severity[0].severity")
     with pytest.raises(ConfigError, match="must be one of property"):
         load_config(write(tmp_path, text.replace('"user"', '"users"')), environ={})
+
+
+OAUTH = """\
+[[portals]]
+name = "client-a"
+client_id_env = "AGENCY_APP_CLIENT_ID"
+client_secret_file = "secrets/client-secret"
+refresh_token_env = "CLIENT_A_REFRESH_TOKEN"
+"""
+
+
+def test_an_oauth_portal_reads_its_app_from_the_environment_and_files(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "client-secret").write_text("cs-0000-secret\n", encoding="utf-8")
+    portal = parse_config(OAUTH, path=tmp_path / "c.toml", environ={}).portals[0]
+    app = resolve_token(
+        portal, {"AGENCY_APP_CLIENT_ID": "cid-1", "CLIENT_A_REFRESH_TOKEN": "na1-rt-secret"}
+    )
+    assert isinstance(app, OAuthApp)
+    assert app.client_id == "cid-1"
+    assert (app.client_secret.reveal(), app.refresh_token.reveal()) == (
+        "cs-0000-secret",
+        "na1-rt-secret",
+    )
+    assert "cs-0000" not in repr(app) and "na1-rt" not in repr(app)
+    with pytest.raises(ConfigError, match="CLIENT_A_REFRESH_TOKEN is not set") as caught:
+        resolve_token(portal, {"AGENCY_APP_CLIENT_ID": "cid-1"})
+    assert "refresh token" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        (OAUTH.replace('refresh_token_env = "CLIENT_A_REFRESH_TOKEN"\n', ""), "refresh_token_env",
+         "needs refresh_token_env or refresh_token_file too"),
+        (OAUTH + 'token_env = "CLIENT_A_TOKEN"\n', "token_env", "not both"),
+        (OAUTH + 'client_id_file = "id"\n', "client_id_file", "not both"),
+        (OAUTH.replace('"CLIENT_A_REFRESH_TOKEN"', '"na1-abc-123"'), "refresh_token_env",
+         "not the secret itself"),
+        (OAUTH.replace('client_secret_file = "secrets/client-secret"',
+                       'client_secret = "cs-0000"'), "client_secret",
+         "use client_secret_env or client_secret_file"),
+    ],
+)  # fmt: skip
+def test_a_half_or_mixed_oauth_portal_names_the_key(text: str, key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={})
+    assert caught.value.key == f"portals[0].{key}"
+    assert reason in str(caught.value)
+
+
+def test_every_portal_key_is_documented_in_the_example() -> None:
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text()
+    documented = set(re.findall(r"\b([a-z0-9_]+) = ", example))
+    assert sorted(_PORTAL_KEYS - documented) == []

@@ -93,7 +93,7 @@ def test_approving_the_drifted_portal_accepts_its_defects(
     baseline_from_night1(store, portal, client)
     emulator.load(portal_dirs["night2"])
     drift = run_audit(store, portal, client)
-    assert len(drift.defects.opened) == 29
+    assert len(drift.defects.opened) == 27
     # The council accepts the night's state as v2: every defect closes as accepted.
     approve_baseline(store, "demo", drift.snapshot, "Council", "accept Q4 changes")
     accepted = run_audit(store, portal, client)

@@ -20,12 +20,12 @@ def test_the_demo_prints_a_drift_report_with_defects(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "Baseline v1 approved" in out
-    assert "Unplanned changes: 29 (4 critical, 10 high, 3 medium, 12 low)" in out
+    assert "Unplanned changes: 27 (4 critical, 10 high, 3 medium, 10 low)" in out
     assert "- property:deals:competitor" in out
     assert "+ property:contacts:tiktok_handle" in out
-    assert "Defects: 29 new" in out
+    assert "Defects: 27 new" in out
     report = json.loads((workdir / "report.json").read_text())
-    assert report["summary"]["defects_opened"] == 29
+    assert report["summary"]["defects_opened"] == 27
     assert (workdir / "hubaudit.db").is_file()
 
     # Run again: the same story, not an accumulation.
@@ -36,7 +36,7 @@ def test_the_demo_prints_a_drift_report_with_defects(tmp_path: Path) -> None:
         check=False,
         timeout=120,
     )
-    assert "Defects: 29 new" in again.stdout
+    assert "Defects: 27 new" in again.stdout
     listing = subprocess.run(
         [
             sys.executable,
@@ -55,7 +55,7 @@ def test_the_demo_prints_a_drift_report_with_defects(tmp_path: Path) -> None:
         check=False,
     )
     assert listing.returncode == 0, listing.stderr
-    assert len(json.loads(listing.stdout)) == 29
+    assert len(json.loads(listing.stdout)) == 27
 
 
 def test_the_committed_demo_fixtures_match_their_generator() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.emulator import DEMO_TOKEN, EmulatedOAuthApp, PortalEmulator
 
 from .conftest import FAST_LIMIT
 
@@ -90,7 +92,64 @@ def test_an_unknown_object_type_is_hubspots_400(emulator: PortalEmulator) -> Non
 def test_only_the_association_schema_reads_are_exempt_from_the_limit() -> None:
     from hubaudit.emulator.portal import is_exempt
 
-    assert is_exempt("GET", "/crm/v4/associations/0-1/0-2/labels")
+    assert is_exempt("GET", "/crm/associations/v4/0-1/0-2/labels")
+    assert is_exempt("GET", "/crm/v4/associations/0-1/0-2/labels")  # the older spelling
     assert is_exempt("GET", "/crm/associations/v4/definitions/configurations/0-1/0-2")
-    for path in ("/settings/v3/users/", "/automation/v4/flows", "/crm/v3/properties/deals"):
+    for path in ("/settings/users/v3", "/automation/v4/flows", "/crm/v3/properties/deals"):
         assert not is_exempt("GET", path)
+
+
+@pytest.mark.parametrize("old_spellings_only", [False, True])
+def test_serves_published_paths_and_the_older_spellings_hubspot_still_serves(
+    portal_dirs: dict[str, Path], old_spellings_only: bool
+) -> None:
+    spellings = [
+        ("/settings/users/v3", "/settings/v3/users/"),
+        ("/crm/associations/v4/0-1/0-2/labels", "/crm/v4/associations/0-1/0-2/labels"),
+        ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas"),
+    ]
+    with (
+        PortalEmulator(portal_dirs["night1"], old_spellings_only=old_spellings_only) as emulator,
+        httpx.Client(base_url=emulator.base_url, headers=AUTH) as http,
+    ):
+        for published, older in spellings:
+            answer = http.get(older)
+            assert answer.status_code == 200
+            assert answer.json()["results"]
+            refused = http.get(published)
+            if old_spellings_only:
+                assert refused.status_code == 404
+                assert refused.json()["category"] == "OBJECT_NOT_FOUND"
+            else:
+                assert refused.json() == answer.json()
+
+
+def test_oauth_mode_issues_short_lived_tokens_and_enforces_their_expiry(
+    portal_dirs: dict[str, Path],
+) -> None:
+    app = EmulatedOAuthApp("client-id", "client-secret", "refresh-token", access_token_seconds=1)
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": "client-id",
+        "client_secret": "client-secret",
+        "refresh_token": "refresh-token",
+    }
+    with (
+        PortalEmulator(portal_dirs["night1"], oauth=app) as emulator,
+        httpx.Client(base_url=emulator.base_url) as http,
+    ):
+        refused = http.post("/oauth/v1/token", data={**form, "refresh_token": "another"})
+        issued = http.post("/oauth/v1/token", data=form).json()
+        bearer = {"Authorization": f"Bearer {issued['access_token']}"}
+        assert http.get("/crm/v3/pipelines/deals", headers=bearer).status_code == 200
+        private_app = http.get("/crm/v3/pipelines/deals", headers=AUTH)
+        deadline = time.monotonic() + 10
+        while (late := http.get("/crm/v3/pipelines/deals", headers=bearer)).status_code == 200:
+            assert time.monotonic() < deadline, "the access token never expired"
+            threading.Event().wait(0.05)
+    assert (refused.status_code, refused.json()["status"]) == (400, "BAD_REFRESH_TOKEN")
+    assert issued["expires_in"] == 1 and issued["refresh_token"] == "refresh-token"
+    assert private_app.status_code == 401  # OAuth mode takes live access tokens only
+    assert late.status_code == 401
+    assert late.json()["category"] == "EXPIRED_AUTHENTICATION"
+    assert "expired" in late.json()["message"]

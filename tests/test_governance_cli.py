@@ -180,15 +180,15 @@ def test_ignore_rules_from_the_config_and_suggestions_for_what_drifts(
                     "--output", str(suggestions))  # fmt: skip
     assert code == 0 and "wrote suggestions" in out
     text = suggestions.read_text()
-    assert 'field = "stages.*.displayOrder"' in text or "displayOrder" in text
+    assert "stages.qualifiedtobuy.metadata.probability" in text
     code, _ = run("--config", config, "ignore", "suggest", "--portal", "demo",
                   "--output", str(suggestions))  # fmt: skip
     assert code == 1 and "never overwrite" in capsys.readouterr().err
 
     rules = tmp_path / "ignore.toml"
     rules.write_text(
-        '[[ignore]]\nkind = "pipeline"\nfield = "stages.*.displayOrder"\n'
-        'reason = "stage order follows the sales playbook, owned by Sales Ops"\n'
+        '[[ignore]]\nkind = "pipeline"\nfield = "stages.*.metadata.probability"\n'
+        'reason = "stage probabilities follow the sales playbook, owned by Sales Ops"\n'
     )
     config_path.write_text(
         config_path.read_text() + '\n[governance]\nignore_file = "ignore.toml"\n'
@@ -198,11 +198,10 @@ def test_ignore_rules_from_the_config_and_suggestions_for_what_drifts(
     report = json.loads(out)
     ignored = [c for c in report["changes"] if c["classification"] == "ignored"]
     assert {(c["key"], c["field"]) for c in ignored} == {
-        ("pipeline:deals:default", "stages.closedlost.displayOrder"),
-        ("pipeline:deals:default", "stages.closedwon.displayOrder"),
+        ("pipeline:deals:default", "stages.qualifiedtobuy.metadata.probability"),
     }
     assert all(c["defect_id"] is None for c in ignored)
-    assert all("stage order follows the sales playbook" in c["note"] for c in ignored)
+    assert all("stage probabilities follow the sales playbook" in c["note"] for c in ignored)
 
     rules.write_text('[[ignore]]\nfield = "label"\n')
     code, _ = run("--config", config, "audit", "--portal", "demo")

@@ -24,7 +24,7 @@ from hubaudit.model import AuditResult, Change, Classification, DefectStatus
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
-from .test_governance_month import NOV, Calendar, edit, relabel
+from .test_governance_month import NOV, TEAM_EDITOR, Calendar, edit, relabel
 
 
 def where(result: AuditResult) -> dict[tuple[str, str | None], Change]:
@@ -36,6 +36,7 @@ def set_field(name: str, field: str, value: Any):  # type: ignore[no-untyped-def
         for prop in properties:
             if prop["name"] == name:
                 prop[field] = value
+                prop["updatedUserId"] = TEAM_EDITOR  # a user's edit, not HubSpot's
 
     return change
 

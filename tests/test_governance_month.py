@@ -78,11 +78,17 @@ def renewal_date(type_: str = "date") -> dict[str, Any]:
     }
 
 
+TEAM_EDITOR = "2304117"
+"""A portal user: HubSpot names the editor of a definition a user changed (HubSpot-defined ones
+too, where its absence would make the change HubSpot's own)."""
+
+
 def relabel(name: str, label: str) -> Callable[[list[dict[str, Any]]], None]:
     def change(properties: list[dict[str, Any]]) -> None:
         for prop in properties:
             if prop["name"] == name:
                 prop["label"] = label
+                prop["updatedUserId"] = TEAM_EDITOR
 
     return change
 

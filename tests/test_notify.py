@@ -217,10 +217,10 @@ def test_a_nightly_run_notifies_once_and_unchanged_drift_sends_nothing(
         assert (slack.call_count, hook.call_count, len(inbox.messages)) == (1, 1, 1)
 
     posted = json.loads(slack.calls.last.request.content)
-    assert posted["text"].startswith("hubaudit: demo: 29 new defects")
+    assert posted["text"].startswith("hubaudit: demo: 27 new defects")
     assert "<https://reports.example/demo-run1.html|Open the report>" in json.dumps(posted)
     message = inbox.messages[0]
-    assert message["Subject"].startswith("hubaudit: demo: 29 new defects")
+    assert message["Subject"].startswith("hubaudit: demo: 27 new defects")
     kinds = [part.get_content_type() for part in message.walk()]
     assert {"text/plain", "text/html"} <= set(kinds)
     attachment = next(p for p in message.walk() if p.get_filename())
@@ -253,7 +253,7 @@ def test_a_notifier_that_cannot_send_never_fails_the_audit(
         slack = mock.post(SLACK_URL).respond(500)
         baseline_then_drift(config, emulator, portal_dirs["night2"])
         code, out = run("--config", config, "audit", "--portal", "demo", "--format", "json")
-    assert code == 2 and json.loads(out)["summary"]["unplanned"] == 29
+    assert code == 2 and json.loads(out)["summary"]["unplanned"] == 27
     assert slack.call_count == 1
     code, out = run("--config", config, "runs", "--portal", "demo", "--json")
     assert json.loads(out)[0]["status"] == "succeeded"

@@ -57,7 +57,7 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
     )
     assert demo.returncode == 0, demo.stderr
     assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
-    assert "Defects: 29 new" in demo.stdout
+    assert "Defects: 27 new" in demo.stdout
 
 
 def test_the_dockerfile_copies_what_exists_and_runs_the_scheduler_as_non_root() -> None:

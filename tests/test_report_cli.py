@@ -38,7 +38,7 @@ def test_report_renders_a_stored_run_in_every_format(
 
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "json")
     document = json.loads(out)
-    assert document["run_id"] == 1 and document["summary"]["unplanned"] == 29
+    assert document["run_id"] == 1 and document["summary"]["unplanned"] == 27
     assert document["hub"] == {
         "portal_id": 48151623,
         "ui_domain": "app-eu1.hubspot.com",
@@ -47,7 +47,7 @@ def test_report_renders_a_stored_run_in_every_format(
             "p48151623_subscription": "2-3508482",
         },
     }
-    assert document["kpis"]["unplanned"] == 29
+    assert document["kpis"]["unplanned"] == 27
     code, html = run(
         "--config", config, "report", "--portal", "demo", "--run", "1", "--format", "html"
     )
@@ -60,12 +60,12 @@ def test_report_renders_a_stored_run_in_every_format(
         'href="https://app-eu1.hubspot.com/workflows/48151623/platform/flow/1201001/edit"' in html
     )
     code, text = run("--config", config, "report", "--portal", "demo")
-    assert "Unplanned changes: 29" in text and "\x1b[" not in text  # not a terminal: no colour
+    assert "Unplanned changes: 27" in text and "\x1b[" not in text  # not a terminal: no colour
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 29 and {r["classification"] for r in rows} == {"defect"}
+    assert len(rows) == 27 and {r["classification"] for r in rows} == {"defect"}
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "sarif")
-    assert len(json.loads(out)["runs"][0]["results"]) == 29 + 10  # defects and findings
+    assert len(json.loads(out)["runs"][0]["results"]) == 27 + 10  # defects and findings
     target = tmp_path / "out" / "r.md"
     code, _ = run(
         "--config", config, "report", "--portal", "demo", "--format", "md", "--output", str(target)
@@ -84,8 +84,8 @@ def test_report_renders_a_stored_run_in_every_format(
 
     code, out = run("--config", config, "kpis", "--portal", "demo", "--json")
     kpis = json.loads(out)
-    assert kpis["unplanned"] == 29 and kpis["planned"] == 0
-    assert kpis["open_by_age"]["0-7 days"] == 29
+    assert kpis["unplanned"] == 27 and kpis["planned"] == 0
+    assert kpis["open_by_age"]["0-7 days"] == 27
     assert kpis["top_changers"][0] == {"who": "it.admin@northwind.example", "changes": 17}
     assert kpis["custom_properties"] == 34 and kpis["documented"] == 33
     code, out = run("--config", config, "kpis", "--portal", "demo", "--since", "2099-01-01")

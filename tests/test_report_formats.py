@@ -118,10 +118,14 @@ def test_nothing_one_format_shows_is_missing_from_another() -> None:
         if fmt != "json":
             for ident in ids:
                 assert ident in plain, (fmt, ident)
+            assert "HubSpot's own changes" in plain, fmt  # HubSpot's changes in a section
+        else:
+            assert '"vendor": 1' in text and '"vendor": 2' in text  # summary and KPIs
         for words in (
             "planned by CR-1",
             "implemented differently than approved",
             "ignored by rule 1",
+            "HubSpot added this default property",  # a vendor change, with why
             "property:tickets",  # not verified
             "super-admins",
             "property-description",

@@ -257,9 +257,9 @@ def test_canaries_in_every_secret_reach_no_log_table_report_or_record(
             )  # fmt: skip
             assert code == 2, out  # unplanned drift (and a part not verified)
             outputs.append(out)
-            # something new for the next run to notify: a label edited in the portal
+            # something new for the next run to notify: the team edits one of its own labels
             path = portal_dirs["night2"] / "properties" / "deals.json"
-            path.write_text(path.read_text().replace('"Deal Name"', '"Deal name!"'))
+            path.write_text(path.read_text().replace('"Renewal type"', '"Renewal type!"'))
         for fmt in FORMATS:
             code, out = run("--config", config, "report", "--portal", "demo", "--format", fmt)
             assert code == 0

@@ -15,7 +15,7 @@ from hubaudit.config import Secret
 from hubaudit.errors import DailyLimitReached, HubSpotAuthError, KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.hubspot.transport import RateLimiter, Transport
+from hubaudit.hubspot.transport import RateLimiter, RateLimitPolicy, Transport
 from hubaudit.logs import configure_logging
 
 BASE = "https://api.hubapi.com"
@@ -202,7 +202,7 @@ def test_the_token_is_sent_but_never_logged(fake_time: FakeTime) -> None:
 
 
 @respx.mock
-def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Transport) -> None:
+def test_reads_go_through_our_transport_and_return_raw_json(transport: Transport) -> None:
     unknown_field = {
         "name": "a",
         "label": "A",
@@ -221,7 +221,7 @@ def test_the_sdk_sends_through_our_transport_and_returns_raw_json(transport: Tra
     )
     assert results == [unknown_field]
     assert route.call_count == 1
-    assert transport.api_calls == 1  # the SDK's request was paced and counted by our layer
+    assert transport.api_calls == 1  # paced and counted by our layer
 
 
 @respx.mock
@@ -259,6 +259,7 @@ def test_retry_after_is_capped_and_may_be_a_date(transport: Transport, fake_time
     )
     transport.get_json(PATH)
     assert fake_time.sleeps == [120.0, 120.0]
+    assert transport.rate_limit_capped == 2
 
 
 @respx.mock
@@ -268,6 +269,119 @@ def test_every_5xx_is_retried(transport: Transport) -> None:
     )
     assert transport.get_json(PATH) == {}
     assert route.call_count == 3
+
+
+def json_log() -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging("json", "debug", stream)
+    return stream
+
+
+def capped_events(stream: io.StringIO) -> list[dict[str, object]]:
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [e for e in events if e["event"] == "hubspot.rate_limit_capped"]
+
+
+@respx.mock
+def test_a_429_naming_an_hour_long_window_waits_ten_seconds_and_says_so(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    stream = json_log()
+    respx.get(BASE + PATH).mock(
+        side_effect=[
+            rate_limited(
+                "TEN_SECONDLY_ROLLING",
+                **{"X-HubSpot-RateLimit-Interval-Milliseconds": "3600000"},
+            ),
+            httpx.Response(200, json={"results": []}),
+        ]
+    )
+    assert transport.get_json(PATH) == {"results": []}
+    assert sum(fake_time.sleeps) == pytest.approx(10.0)  # not an hour
+    assert transport.rate_limit_capped == 1
+    [event] = capped_events(stream)
+    assert event["header"] == "X-HubSpot-RateLimit-Interval-Milliseconds"
+    assert (event["asked"], event["used"], event["portal"]) == (3600.0, 10.0, "acme")
+    assert event["level"] == "warning"
+
+
+@respx.mock
+def test_an_hour_long_interval_on_a_spent_window_pauses_for_ten_seconds(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    hour = {
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "3600000",
+        "X-HubSpot-RateLimit-Remaining": "0",
+    }
+    route = respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(200, headers=hour, json={"results": []})
+    )
+    for _ in range(3):
+        transport.get_json(PATH)
+    assert route.call_count == 3
+    # each answer says the window is spent (something else spends the budget): each pause is
+    # the longest window HubSpot has, not the hour the header names
+    assert fake_time.sleeps == pytest.approx([10.0, 10.0])
+    assert transport.rate_limit_capped == 3
+
+
+@respx.mock
+def test_max_one_cannot_pace_the_run_at_one_call_per_ten_seconds(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    stream = json_log()
+    respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(
+            200,
+            headers={
+                "X-HubSpot-RateLimit-Max": "1",
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Remaining": "99",
+            },
+            json={"results": []},
+        )
+    )
+    for _ in range(60):
+        transport.get_json(PATH)
+    assert transport.limiter.limit == RateLimitPolicy().min_requests_per_10s == 50
+    # 60 calls at 50 per 10 s: one wait for the window, not ten minutes at one per 10 s
+    assert fake_time.now == pytest.approx(10.1)
+    assert transport.rate_limit_capped == 60
+    events = capped_events(stream)
+    assert [e["level"] for e in events] == ["warning"] + ["debug"] * 59  # said once, loudly
+    assert (events[0]["header"], events[0]["asked"], events[0]["used"]) == (
+        "X-HubSpot-RateLimit-Max",
+        1.0,
+        50.0,
+    )
+
+
+@respx.mock
+def test_a_plausible_lower_max_is_followed_and_not_counted(
+    transport: Transport, fake_time: FakeTime
+) -> None:
+    respx.get(BASE + PATH).mock(
+        return_value=httpx.Response(
+            200,
+            headers={
+                "X-HubSpot-RateLimit-Max": "6",
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "1000",
+            },
+            json={},
+        )
+    )
+    transport.get_json(PATH)
+    assert transport.limiter.limit == 60  # 6 a second
+    assert transport.rate_limit_capped == 0
+
+
+def test_a_portal_configured_below_the_floor_keeps_its_own_limit() -> None:
+    policy = RateLimitPolicy()
+    assert policy.pace(1, 10_000, configured=20).used == 20
+    assert policy.pace(1, 10_000, configured=5000).used == 50
+    assert policy.pace(190, 10_000, configured=5000).capped is False
+    assert policy.retry_after(86_400).used == 120.0
+    assert policy.window(None).used == 10.0 and not policy.window(None).capped
 
 
 def big_body(size: int) -> bytes:

@@ -12,14 +12,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
-from hubaudit.compare import compare, scope_of, value_at
-from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, Secret, SignOff
+from hubaudit.compare import compare, part_order, scope_of, value_at
+from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
-from hubaudit.errors import UsageError
+from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import IgnoreRule, ignored_by
+from hubaudit.governance.vendor import vendor_note
 from hubaudit.hubspot.account import read_hub
 from hubaudit.hubspot.client import HubSpotClient, connect
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, Collector, collect_portal
@@ -29,6 +30,7 @@ from hubaudit.hubspot.history import (
     pipeline_history,
 )
 from hubaudit.kpis import default_since, governance_kpis
+from hubaudit.latest import snapshot_point_items, with_stand_ins
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     STANDARD_OBJECT_TYPE_IDS,
@@ -38,6 +40,7 @@ from hubaudit.model import (
     Change,
     ChangeOp,
     Classification,
+    ConfigItem,
     CoverageStatus,
     Defect,
     Finding,
@@ -48,6 +51,7 @@ from hubaudit.model import (
     PastVersion,
     PortalView,
     SnapshotInfo,
+    StandIn,
     StoredItem,
     ViewItem,
 )
@@ -69,7 +73,7 @@ def utc_now() -> datetime:
 
 
 def open_client(
-    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+    portal: PortalConfig, token: PortalCredentials, stop: threading.Event | None = None
 ) -> HubSpotClient:
     return connect(portal, token, stop)
 
@@ -80,11 +84,18 @@ def take_snapshot(
     client: HubSpotClient,
     collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
     clock: Clock = utc_now,
+    min_read_share: float = 0.0,
 ) -> SnapshotInfo:
-    """Read the portal and store what was read, with its coverage, as one atomic snapshot."""
+    """Read the portal and store what was read, with its coverage, as one atomic snapshot.
+
+    With a ``min_read_share`` and an approved baseline, a read that holds less than that share
+    of the baseline's items in the parts it governs raises :class:`ReadTooLittle` instead."""
     taken_at = clock()
     calls_before = client.api_calls
     items, coverage = collect_portal(client, portal, collectors)
+    baseline = store.latest_baseline(portal.name) if min_read_share > 0 else None
+    if baseline is not None:
+        require_read_share(baseline, items, coverage, min_read_share)
     snapshot = store.save_snapshot(
         portal.name, taken_at, coverage, items, api_calls=client.api_calls - calls_before
     )
@@ -97,6 +108,33 @@ def take_snapshot(
         failed=[c.scope for c in coverage if c.status is not CoverageStatus.COMPLETE],
     )
     return snapshot
+
+
+def require_read_share(
+    baseline: BaselineInfo,
+    items: Sequence[ConfigItem],
+    coverage: Sequence[KindCoverage],
+    min_share: float,
+) -> None:
+    """Refuse a read that holds too little of what the baseline governs to stand as a snapshot
+    (rule 11: nothing read is not "no drift")."""
+    if baseline.item_count == 0:
+        return
+    governed = set(baseline.scopes)
+    read = sum(1 for item in items if scope_of(item.key, governed) is not None)
+    if read >= min_share * baseline.item_count:
+        return
+    failed = [c for c in coverage if c.scope in governed and c.status is CoverageStatus.FAILED]
+    why = (
+        f"; {len(failed)} parts failed, first {failed[0].scope}: {failed[0].reason}"
+        if failed
+        else ""
+    )
+    raise ReadTooLittle(
+        f"read {read} of the {baseline.item_count} items baseline v{baseline.version} governs "
+        f"({read / baseline.item_count:.0%}), less than [audit] min_read_share = {min_share:g}"
+        f"{why}; nothing was stored"
+    )
 
 
 def check_portal(
@@ -157,13 +195,15 @@ def run_audit(
     ignore_rules: Sequence[IgnoreRule] = (),
     policies: Mapping[str, PolicySettings] | None = None,
     impact: ImpactConfig | None = None,
+    min_read_share: float = 0.0,  # below it, ReadTooLittle: nothing is stored
     signoffs: Sequence[SignOff] = (),
+    vendor_governed: Sequence[str] = (),
     run_id: int | None = None,
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline
     (as the run ``run_id``, when it is recorded as one)."""
     baseline = require_baseline(store, portal.name)
-    snapshot = take_snapshot(store, portal, client, collectors, clock)
+    snapshot = take_snapshot(store, portal, client, collectors, clock, min_read_share)
     notes: list[str] = []
     histories = (
         pipeline_history(client),
@@ -184,6 +224,7 @@ def run_audit(
         impact=impact,
         signoffs=signoffs,
         hub=hub,
+        vendor_governed=vendor_governed,
         run_id=run_id,
     )
     return replace(result, notes=tuple(notes))
@@ -214,6 +255,7 @@ def audit_snapshot(
     impact: ImpactConfig | None = None,
     signoffs: Sequence[SignOff] = (),
     hub: HubInfo | None = None,
+    vendor_governed: Sequence[str] = (),
     run_id: int | None = None,
 ) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change, update defects,
@@ -221,7 +263,9 @@ def audit_snapshot(
     last twelve weeks.
 
     A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
-    request in its window planned it, ``waived`` when its defect is waived, else a defect.
+    request in its window planned it, ``vendor`` when HubSpot changed its own definitions (and
+    ``vendor_governed`` does not say the team governs the item), ``waived`` when its defect is
+    waived, else a defect.
 
     ``histories`` give items' audit trails for attribution (read from HubSpot by
     :func:`run_audit`; none when auditing a stored snapshot offline). Given the ``run_id``,
@@ -248,6 +292,21 @@ def audit_snapshot(
     snapshot_items = store.snapshot_items(snapshot.id)
     comparison = compare(baseline_items, snapshot_items, comparable, store.load_payloads)
     view = portal_view(store, snapshot, snapshot_items)
+    # What depends on a change, and the KPIs, come from the latest complete read of each part;
+    # the report says, for each part not verified, which read that is.
+    latest = with_stand_ins(store, snapshot)
+    if latest.stand_ins:
+        assert latest.snapshot is not None
+        notes = {s.scope: s for s in latest.stand_ins}
+        not_verified = tuple(
+            replace(c, reason=_with_last_read(c.reason, notes[c.scope]))
+            if c.scope in notes and c.status is CoverageStatus.FAILED
+            else c
+            for c in not_verified
+        )
+        widest = portal_view(store, latest.snapshot, snapshot_point_items(store, latest))
+    else:
+        widest = view
     changes = [
         replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
         for c in comparison.changes
@@ -255,15 +314,17 @@ def audit_snapshot(
     # a deleted pipeline's stages still tell which workflows point at it
     gone = [i for k, i in baseline_items.items() if i.kind is Kind.PIPELINE and k not in view.items]
     former = store.load_payloads({i.canonical_hash for i in gone})
-    graph = build_graph(view, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
+    graph = build_graph(widest, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
     changes = with_impact(changes, graph, impact or ImpactConfig())
     changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
     changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
+    changes = with_vendor(store, changes, snapshot_items, vendor_governed)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
     explained = {
         c.fingerprint: c.note or c.classification.value
         for c in changes
-        if c.classification in (Classification.PLANNED, Classification.IGNORED)
+        if c.classification
+        in (Classification.PLANNED, Classification.IGNORED, Classification.VENDOR)
     }
 
     def is_verified(key: str) -> bool:
@@ -274,8 +335,9 @@ def audit_snapshot(
         item = baseline_items.get(defect.key)
         if defect.field is None:
             return (item is not None) == (defect.op is ChangeOp.ADDED)
-        if item is None:
-            return False
+        if item is None:  # the order of a part's items is held by the items
+            order = part_order(baseline_items, defect.key, defect.path, store.load_payloads)
+            return order is not None and order == defect.after
         payload = store.load_payloads([item.canonical_hash])[item.canonical_hash]
         return bool(value_at(payload, defect.path) == defect.after)
 
@@ -303,7 +365,7 @@ def audit_snapshot(
     )
     now = clock()
     ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
-    kpis = governance_kpis(store, portal, view, baseline_items, default_since(now), now)
+    kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
     if hub is not None:
         custom = {
             name: type_id
@@ -321,6 +383,7 @@ def audit_snapshot(
         resolved=len(update.resolved),
         planned=sum(1 for c in changes if c.classification is Classification.PLANNED),
         ignored=sum(1 for c in changes if c.classification is Classification.IGNORED),
+        vendor=sum(1 for c in changes if c.classification is Classification.VENDOR),
         expired_waivers=len(expired),
         not_verified=[c.scope for c in not_verified],
         findings=len(findings),
@@ -342,6 +405,17 @@ def audit_snapshot(
         hub=hub,
         kpis=kpis,
     )
+
+
+def _with_last_read(reason: str | None, stand_in: StandIn) -> str:
+    """A part's failure, and the read that impact and KPIs used instead."""
+    last = (
+        f"last read completely in snapshot #{stand_in.snapshot.id} of "
+        f"{stand_in.snapshot.taken_at:%Y-%m-%d %H:%M} UTC"
+        if stand_in.snapshot is not None
+        else "never read completely"
+    )
+    return f"{reason} ({last})" if reason else last
 
 
 # Kinds whose raw JSON a policy reads (a workflow's updatedAt); the rest need canonical only.
@@ -471,6 +545,36 @@ def classify(
             continue
         after = payloads[snapshot_items[change.key].canonical_hash] if change.key in keys else None
         result.append(classify_planned(change, requests, after) or change)
+    return result
+
+
+def with_vendor(
+    store: Store,
+    changes: Sequence[Change],
+    snapshot_items: Mapping[str, StoredItem],
+    governed: Sequence[str],
+) -> list[Change]:
+    """Defects that HubSpot made to its own definitions become ``vendor`` (governance.vendor)."""
+    kinds = (Kind.PROPERTY, Kind.ASSOCIATION_LABEL)
+    keys = {
+        c.key
+        for c in changes
+        if c.op is ChangeOp.MODIFIED and c.kind in kinds and c.key in snapshot_items
+    }
+    payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
+    result = []
+    for change in changes:
+        if change.classification is not Classification.DEFECT or change.kind not in kinds:
+            result.append(change)
+            continue
+        if change.op is ChangeOp.MODIFIED:
+            payload = payloads.get(snapshot_items[change.key].canonical_hash, {})
+        else:
+            payload = change.after if change.op is ChangeOp.ADDED else change.before
+        note = vendor_note(change, payload, governed)
+        if note is not None:
+            change = replace(change, classification=Classification.VENDOR, note=note)
+        result.append(change)
     return result
 
 

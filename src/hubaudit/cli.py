@@ -413,7 +413,7 @@ def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClie
 def _snapshot(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     portal, client = _client(config, args.portal)
     try:
-        snapshot = take_snapshot(store, portal, client)
+        snapshot = take_snapshot(store, portal, client, min_read_share=config.audit.min_read_share)
     finally:
         client.close()
     found, findings, _resolved = record_findings(
@@ -730,12 +730,18 @@ def _runs(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -
         print(
             f"#{r.id:<5} {terminal_safe(r.portal):<20} {r.scheduled_for:%Y-%m-%d %H:%M} "
             f"{r.trigger:<8} {r.status.value:<10} {took:>6}  calls {r.stats.api_calls} "
-            f"(429s {r.stats.rate_limited})  items {r.stats.items}  changes {r.stats.changes}  "
+            f"(429s {r.stats.rate_limited}{_capped(r.stats.rate_limit_capped)})  "
+            f"items {r.stats.items}  changes {r.stats.changes}  "
             f"new defects {r.stats.defects_opened}  by {terminal_safe(r.worker or '-')}"
             + (f"\n       {terminal_safe(r.error)}" if r.error else ""),
             file=out,
         )
     return EXIT_OK
+
+
+def _capped(headers: int) -> str:
+    """Rate-limit headers held to hubaudit's caps, when there were any."""
+    return f", {headers} rate-limit header{'s' if headers != 1 else ''} capped" if headers else ""
 
 
 def _run_document(r: RunRecord) -> dict[str, Any]:
@@ -756,6 +762,7 @@ def _run_document(r: RunRecord) -> dict[str, Any]:
         "snapshot_id": r.stats.snapshot_id,
         "api_calls": r.stats.api_calls,
         "rate_limited": r.stats.rate_limited,
+        "rate_limit_capped": r.stats.rate_limit_capped,
         "items": r.stats.items,
         "changes": r.stats.changes,
         "defects_opened": r.stats.defects_opened,

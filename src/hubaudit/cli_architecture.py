@@ -9,7 +9,6 @@ from collections.abc import Callable
 from difflib import get_close_matches
 from typing import Any, TextIO
 
-from hubaudit.audit import portal_view, resolve_snapshot
 from hubaudit.config import Config
 from hubaudit.council import parse_end, waive_findings
 from hubaudit.dependencies import build_graph, workflow_count
@@ -18,11 +17,13 @@ from hubaudit.keys import key_problem
 from hubaudit.model import FindingStatus, Kind, Severity
 from hubaudit.policies.builtin import BUILTIN_POLICIES
 from hubaudit.report.escape import terminal_safe
+from hubaudit.report.history import stand_in_lines, stand_ins_document
 from hubaudit.report.json_report import dependency_document, finding_document
 from hubaudit.report.text import finding_line
 from hubaudit.store.findings import FindingStore
 from hubaudit.store.keys import key_ever_held, keys_ever_held
 from hubaudit.store.repository import Store
+from hubaudit.timetravel import snapshot_point, snapshot_view
 
 Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
 
@@ -73,8 +74,10 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
     problem = key_problem(args.key)
     if problem is not None:
         raise UsageError(problem)
-    snapshot = resolve_snapshot(store, args.portal, args.snapshot, "--snapshot")
-    view = portal_view(store, snapshot)
+    point = snapshot_point(store, args.portal, args.snapshot)
+    assert point.snapshot is not None
+    snapshot = point.snapshot
+    view = snapshot_view(store, point)
     graph = build_graph(view)
     direct = graph.dependents(args.key)
     tree = graph.tree(args.key, args.depth)
@@ -86,7 +89,11 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
         document = {
             "portal": args.portal,
             "key": args.key,
-            "snapshot": {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat()},
+            "snapshot": {
+                "id": snapshot.id,
+                "taken_at": snapshot.taken_at.isoformat(),
+                "stand_ins": stand_ins_document(point),
+            },
             "in_snapshot": present,
             "workflows": workflow_count(direct),
             "dependents": [dependency_document(d) for d in direct],
@@ -102,6 +109,8 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
         f"{workflow_count(direct)} workflows",
         file=out,
     )
+    for line in stand_in_lines(point):
+        print(f"  {line}", file=out)
     if not present:
         print("  (the item is not in this snapshot; these still point to it)", file=out)
     if not tree:

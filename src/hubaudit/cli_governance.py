@@ -29,13 +29,13 @@ from hubaudit.council import (
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import CHANGE_HELP, describe_planned, parse_planned_change
 from hubaudit.governance.ignore import ignored_by, load_ignore_rules, suggest_rules
-from hubaudit.model import BaselineInfo, BaselineStatus, Change, CoverageStatus
+from hubaudit.model import BaselineInfo, BaselineStatus, Change
 from hubaudit.policies.severity import rules_with
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.history import diff_json, diff_text
+from hubaudit.report.history import diff_json, diff_text, stand_in_lines
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
-from hubaudit.timetravel import diff_points, resolve_point
+from hubaudit.timetravel import diff_points, point_items, resolve_point, snapshot_point
 
 Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
 
@@ -486,14 +486,14 @@ def defect_decision(args: argparse.Namespace, config: Config, store: Store, out:
 def ignore_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
     portal = config.portal(args.portal)
     baseline = require_baseline(store, args.portal)
-    snapshot = resolve_snapshot(store, args.portal, "latest")
-    complete = {
-        c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
-    }
+    point = snapshot_point(store, args.portal, "latest", "latest")
+    assert point.snapshot is not None
+    snapshot = point.snapshot
+    complete = point.scopes
     comparable = {s: complete[s] for s in baseline.scopes if s in complete}
     comparison = compare(
         store.baseline_items(baseline.id),
-        store.snapshot_items(snapshot.id),
+        point_items(store, point),
         comparable,
         store.load_payloads,
     )
@@ -504,7 +504,7 @@ def ignore_command(args: argparse.Namespace, config: Config, store: Store, out: 
     header = (
         f"# suggested from snapshot #{snapshot.id} against baseline v{baseline.version} of "
         f"{args.portal}: {len(drifting)} changes not yet ignored\n"
-    )
+    ) + "".join(f"# {line}\n" for line in stand_in_lines(point))
     if args.output:
         target = Path(args.output)
         try:

@@ -9,17 +9,20 @@ import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from hubaudit.audit import portal_view, utc_now
+from hubaudit.audit import utc_now
 from hubaudit.cli_governance import emit
 from hubaudit.config import Config
 from hubaudit.council import parse_end, parse_start
 from hubaudit.errors import UsageError
 from hubaudit.kpis import DEFAULT_WEEKS, default_since, governance_kpis
+from hubaudit.latest import latest_point
 from hubaudit.report import FORMATS, render
+from hubaudit.report.history import stand_in_lines
 from hubaudit.report.json_report import from_document, kpis_document
 from hubaudit.report.text import kpis_lines
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
+from hubaudit.timetravel import snapshot_view
 
 Handler = Callable[[argparse.Namespace, Config, Store, TextIO], int]
 
@@ -58,15 +61,17 @@ def kpis_command(args: argparse.Namespace, config: Config, store: Store, out: Te
     since = parse_start(args.since) if args.since else default_since(until)
     if since >= until:
         raise UsageError("--since must be before --until")
-    snapshot = store.latest_snapshot(args.portal) if args.portal in store.portal_names() else None
-    view = portal_view(store, snapshot) if snapshot is not None else None
-    baseline = store.latest_baseline(args.portal) if snapshot is not None else None
+    point = latest_point(store, args.portal) if args.portal in store.portal_names() else None
+    view = snapshot_view(store, point) if point is not None else None
+    baseline = store.latest_baseline(args.portal) if point is not None else None
     keys = store.baseline_items(baseline.id).keys() if baseline is not None else ()
     kpis = governance_kpis(store, args.portal, view, set(keys), since, until)
     if args.json:
         print(json.dumps(kpis_document(kpis), indent=2, ensure_ascii=False), file=out)
         return 0
     print(f"portal {args.portal}", file=out)
+    for line in stand_in_lines(point) if point is not None else []:
+        print(line, file=out)
     print("\n".join(kpis_lines(kpis)).rstrip("\n"), file=out)
     return 0
 

@@ -2,8 +2,9 @@
 
 Every problem is a :class:`ConfigError` that names the file, the line and the key. Tokens never
 live in the file: a portal names the environment variable (``token_env``) or the file
-(``token_file``) that holds its private-app token, and :func:`resolve_token` reads it when a
-run needs it.
+(``token_file``) that holds its private-app token — or, for a portal that installed an OAuth
+app, the variables or files of the app's client id, client secret and refresh token — and
+:func:`resolve_token` reads them when a run needs them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.model import Kind
 from hubaudit.secrets import remember_secret
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"
@@ -99,6 +101,39 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class SecretSource:
+    """Where one secret is read from: an environment variable, or a file of one line."""
+
+    env: str | None = None
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class OAuthSources:
+    """A portal that installed an OAuth (public) app: where its app's secrets are read from."""
+
+    client_id: SecretSource
+    client_secret: SecretSource
+    refresh_token: SecretSource
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """An OAuth app's credentials for one portal, read for one run and kept in memory only:
+    hubaudit exchanges them for short-lived access tokens (:mod:`hubaudit.hubspot.oauth`)."""
+
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret
+
+
+PortalCredentials = Secret | OAuthApp
+"""A private-app token, or an OAuth app's credentials."""
+
+OAUTH_SECRETS = ("client_id", "client_secret", "refresh_token")
+
+
+@dataclass(frozen=True)
 class PortalConfig:
     name: str
     token_env: str | None = None
@@ -121,6 +156,8 @@ class PortalConfig:
     """The IANA zone the schedule is read in; ``None``: ``[schedule] timezone``."""
     ignore_file: Path | None = None
     """This portal's ignore rules; ``None``: ``[governance] ignore_file``."""
+    oauth: OAuthSources | None = None
+    """An OAuth app instead of a private-app token (``client_id_env``…)."""
 
 
 @dataclass(frozen=True)
@@ -301,6 +338,16 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: when a run has read too little to be an audit."""
+
+    min_read_share: float = 0.5
+    """A run that reads fewer items in the parts its baseline governs than this share of the
+    baseline's items fails and stores nothing (an outage is not a portal that lost its
+    configuration); 0 turns the check off."""
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     portals: tuple[PortalConfig, ...]
@@ -318,8 +365,12 @@ class Config:
     signoffs: tuple[SignOff, ...] = ()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
+    vendor_governed: tuple[str, ...] = ()
+    """``[governance] vendor_governed``: HubSpot-defined items the team governs (key globs or
+    kinds); HubSpot's own changes to them are defects rather than ``vendor``."""
     max_import_mb: float = 32.0
     """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -356,29 +407,53 @@ def unknown_name(what: str, name: str, known: Sequence[str], where: str) -> str:
 _LISTED = 20
 
 
-def resolve_token(portal: PortalConfig, environ: Mapping[str, str] | None = None) -> Secret:
-    """Read the portal's token from its environment variable or file, never from the config."""
+def resolve_token(
+    portal: PortalConfig, environ: Mapping[str, str] | None = None
+) -> PortalCredentials:
+    """Read the portal's private-app token, or its OAuth app's credentials, from their
+    environment variables or files, never from the config."""
     env = os.environ if environ is None else environ
-    if portal.token_env is not None:
-        value = env.get(portal.token_env, "").strip()
+    if portal.oauth is not None:
+        sources = portal.oauth
+        return OAuthApp(
+            client_id=_read_secret(
+                portal, sources.client_id, "the OAuth app's client id", env
+            ).reveal(),
+            client_secret=_read_secret(
+                portal, sources.client_secret, "the OAuth app's client secret", env
+            ),
+            refresh_token=_read_secret(
+                portal, sources.refresh_token, "the portal's OAuth refresh token", env
+            ),
+        )
+    if portal.token_env is None and portal.token_file is None:
+        raise ConfigError(f"portal {portal.name!r} has neither token_env nor token_file")
+    return _read_secret(
+        portal, SecretSource(portal.token_env, portal.token_file), "the private-app token", env
+    )
+
+
+def _read_secret(
+    portal: PortalConfig, source: SecretSource, what: str, env: Mapping[str, str]
+) -> Secret:
+    if source.env is not None:
+        value = env.get(source.env, "").strip()
         if not value:
             raise ConfigError(
-                f"portal {portal.name!r}: environment variable {portal.token_env} is not set "
-                "(it must hold the private-app token)"
+                f"portal {portal.name!r}: environment variable {source.env} is not set "
+                f"(it must hold {what})"
             )
-        return _checked_token(portal, value, f"environment variable {portal.token_env}")
-    if portal.token_file is not None:
-        try:
-            value = portal.token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"portal {portal.name!r}: cannot read token_file {portal.token_file}: "
-                f"{exc.strerror}"
-            ) from exc
-        if not value:
-            raise ConfigError(f"portal {portal.name!r}: token_file {portal.token_file} is empty")
-        return _checked_token(portal, value, f"token_file {portal.token_file}")
-    raise ConfigError(f"portal {portal.name!r} has neither token_env nor token_file")
+        return _checked_token(portal, value, f"environment variable {source.env}")
+    if source.file is None:
+        raise ConfigError(f"portal {portal.name!r}: no environment variable or file holds {what}")
+    try:
+        value = source.file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"portal {portal.name!r}: cannot read {source.file}: {reason}") from exc
+    if not value:
+        raise ConfigError(f"portal {portal.name!r}: {source.file} is empty (it must hold {what})")
+    return _checked_token(portal, value, str(source.file))
 
 
 def _checked_token(portal: PortalConfig, value: str, source: str) -> Secret:
@@ -445,12 +520,16 @@ def parse_config(
             "signoff",
             "reports",
             "notify",
+            "audit",
         },
     )
     governance = reader.table(data, "governance")
-    reader.only_keys(governance, ("governance",), {"ignore_file", "max_import_mb"})
+    reader.only_keys(
+        governance, ("governance",), {"ignore_file", "max_import_mb", "vendor_governed"}
+    )
     ignore_file = _ignore_file(reader, governance, ("governance",), path)
     max_import_mb = reader.number(governance, ("governance",), "max_import_mb", 32.0, 0.01, 4096.0)
+    vendor_governed = _vendor_governed(reader, governance, ("governance",))
     database = reader.table(data, "database")
     reader.only_keys(database, ("database",), {"url"})
     url = reader.string(database, ("database",), "url", DEFAULT_DATABASE_URL)
@@ -544,6 +623,13 @@ def parse_config(
         if target.name in seen_targets:
             raise reader.error(f"duplicate notify name {target.name!r}", ("notify", index), "name")
         seen_targets.add(target.name)
+    audit_table = reader.table(data, "audit")
+    reader.only_keys(audit_table, ("audit",), {"min_read_share"})
+    audit = AuditConfig(
+        min_read_share=reader.number(
+            audit_table, ("audit",), "min_read_share", AuditConfig().min_read_share, 0.0, 1.0
+        )
+    )
     return Config(
         database_url=url,
         portals=portals,
@@ -558,8 +644,31 @@ def parse_config(
         signoffs=signoffs,
         reports=reports,
         notify=notify,
+        vendor_governed=vendor_governed,
         max_import_mb=max_import_mb,
+        audit=audit,
     )
+
+
+def _vendor_governed(reader: TomlReader, table: Mapping[str, Any], where: Where) -> tuple[str, ...]:
+    """Key globs (``property:contacts:*``) or kinds (``association_label``) of HubSpot-defined
+    items the team governs: HubSpot's own changes to them are defects, not ``vendor``."""
+    value = table.get("vendor_governed", [])
+    kinds = {kind.value for kind in Kind}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise reader.error(
+            'must be a list of item keys or globs such as ["property:contacts:*"]',
+            where,
+            "vendor_governed",
+        )
+    for pattern in value:
+        if pattern.split(":", 1)[0] not in kinds:
+            raise reader.error(
+                f"{pattern!r} does not start with a kind ({', '.join(sorted(kinds))})",
+                where,
+                "vendor_governed",
+            )
+    return tuple(value)
 
 
 def _parse_reports(
@@ -869,6 +978,7 @@ _PORTAL_KEYS = {
     "schedule",
     "timezone",
     "ignore_file",
+    *(f"{secret}_{where}" for secret in OAUTH_SECRETS for where in ("env", "file")),
 }
 
 
@@ -889,10 +999,19 @@ def _parse_portal(reader: TomlReader, raw: Any, index: int, path: Path | None) -
         raise reader.error("must start with https:// or http://", where, "base_url")
     token_env = reader.optional_string(raw, where, "token_env")
     token_file_text = reader.optional_string(raw, where, "token_file")
-    if token_env is None and token_file_text is None:
+    oauth = _oauth_sources(reader, raw, where, path)
+    if oauth is not None and (token_env is not None or token_file_text is not None):
+        raise reader.error(
+            "give a private-app token (token_env or token_file) or an OAuth app "
+            "(client_id_env, client_secret_env, refresh_token_env), not both",
+            where,
+            "token_env" if token_env is not None else "token_file",
+        )
+    if oauth is None and token_env is None and token_file_text is None:
         raise reader.error(
             "each portal needs token_env (the environment variable that holds its "
-            "private-app token) or token_file",
+            "private-app token) or token_file, or an OAuth app's client_id_env, "
+            "client_secret_env and refresh_token_env",
             where,
             "token_env",
         )
@@ -953,7 +1072,43 @@ def _parse_portal(reader: TomlReader, raw: Any, index: int, path: Path | None) -
         schedule=reader.crontab(raw, where, "schedule", None) if "schedule" in raw else None,
         timezone=reader.timezone(raw, where, "timezone", None) if "timezone" in raw else None,
         ignore_file=_ignore_file(reader, raw, where, path),
+        oauth=oauth,
     )
+
+
+def _oauth_sources(
+    reader: TomlReader, raw: Mapping[str, Any], where: Where, path: Path | None
+) -> OAuthSources | None:
+    """A portal's OAuth app: each of its three secrets from ``*_env`` or ``*_file``."""
+    if not any(f"{secret}_{kind}" in raw for secret in OAUTH_SECRETS for kind in ("env", "file")):
+        return None
+    sources: dict[str, SecretSource] = {}
+    for secret in OAUTH_SECRETS:
+        env_key, file_key = f"{secret}_env", f"{secret}_file"
+        env = reader.optional_string(raw, where, env_key)
+        file_text = reader.optional_string(raw, where, file_key)
+        if env is None and file_text is None:
+            raise reader.error(
+                f"an OAuth app needs {env_key} or {file_key} too "
+                "(client id, client secret and refresh token)",
+                where,
+                env_key,
+            )
+        if env is not None and file_text is not None:
+            raise reader.error(f"give {env_key} or {file_key}, not both", where, file_key)
+        if env is not None and not _ENV_NAME.match(env):
+            raise reader.error(
+                "must be the name of an environment variable, not the secret itself",
+                where,
+                env_key,
+            )
+        file = None
+        if file_text is not None:
+            file = Path(file_text).expanduser()
+            if not file.is_absolute() and path is not None:
+                file = path.parent / file
+        sources[secret] = SecretSource(env, file)
+    return OAuthSources(**sources)
 
 
 def _ignore_file(
@@ -1051,6 +1206,8 @@ class TomlReader:
                 hint = ""
                 if key == "token":
                     hint = " (tokens never live in the config: use token_env or token_file)"
+                elif key in OAUTH_SECRETS:
+                    hint = f" (secrets never live in the config: use {key}_env or {key}_file)"
                 known = ", ".join(sorted(allowed))
                 raise self.error(f"unknown key{hint}; known keys: {known}", where, key)
 

@@ -6,6 +6,8 @@
      │    ├── UsageError       a command asked for something that does not exist
      │    ├── DatabaseError    the database is unreachable or not migrated
      │    ├── HubSpotAuthError HubSpot refused the token for the whole portal
+     │    ├── PortalUnreachable nothing answers at the portal's base URL: store nothing
+     │    ├── ReadTooLittle    a run read too little of what its baseline governs: store nothing
      │    └── DailyLimitReached HubSpot's DAILY policy: stop cleanly, store nothing half-read
      ├── RetriableError        trying again may succeed (429, 5xx, timeouts); the transport retries
      └── SkippableError        this part cannot be read; record it in coverage and go on
@@ -56,6 +58,16 @@ class DatabaseError(FatalError):
 
 class HubSpotAuthError(FatalError):
     """HubSpot rejected the credentials (401): nothing of the portal can be read."""
+
+
+class PortalUnreachable(FatalError):
+    """No connection to the portal's base URL could be made (refused, no such host, connect
+    timeout) before anything answered: the run fails at once and stores nothing."""
+
+
+class ReadTooLittle(FatalError):
+    """A run read less of the portal than ``[audit] min_read_share`` of what its baseline
+    governs: an outage, not a portal that lost its configuration. Nothing is stored."""
 
 
 class DailyLimitReached(FatalError):

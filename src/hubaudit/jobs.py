@@ -78,7 +78,9 @@ def execute_run(
                 ignore_rules=rules,
                 policies=config.policies,
                 impact=config.impact,
+                min_read_share=config.audit.min_read_share,
                 signoffs=config.signoffs_of(run.portal),
+                vendor_governed=config.vendor_governed,
                 run_id=run.id,
             )
         except RunStopped:
@@ -95,6 +97,7 @@ def execute_run(
             snapshot_id=result.snapshot.id,
             api_calls=client.api_calls,
             rate_limited=client.transport.rate_limited,
+            rate_limit_capped=client.transport.rate_limit_capped,
             items=result.snapshot.item_count,
             changes=len(result.unplanned),
             defects_opened=len(result.defects.opened) + len(result.defects.reopened),
@@ -120,6 +123,7 @@ def execute_run(
             snapshot=stats.snapshot_id,
             api_calls=stats.api_calls,
             rate_limited=stats.rate_limited,
+            rate_limit_capped=stats.rate_limit_capped,
             changes=stats.changes,
             defects_opened=stats.defects_opened,
         )
@@ -194,7 +198,11 @@ def _calls(client: HubSpotClient | None) -> RunStats:
     """What a run that ended early had spent."""
     if client is None:
         return RunStats()
-    return RunStats(api_calls=client.api_calls, rate_limited=client.transport.rate_limited)
+    return RunStats(
+        api_calls=client.api_calls,
+        rate_limited=client.transport.rate_limited,
+        rate_limit_capped=client.transport.rate_limit_capped,
+    )
 
 
 def _failed(

@@ -4,6 +4,7 @@
   audit first saw it, as what it was then (a defect, or planned by a change request); a
   change later waived, or planned after the fact, is still the unplanned change it was;
 - the share of changes that were planned;
+- HubSpot's own changes (``vendor``), counted apart: neither unplanned nor planned;
 - the mean time from a defect's first sighting to its resolution, for defects resolved in the
   period (reverted, accepted, or resolved by hand);
 - open defects by age at the end of the period (those first seen by then and not resolved by
@@ -26,7 +27,7 @@ from hubaudit.store.repository import Store
 AGE_BUCKETS = (("0-7 days", 7), ("8-30 days", 30), ("31-90 days", 90), ("over 90 days", None))
 TOP_CHANGERS = 5
 DEFAULT_WEEKS = 12
-DECISIVE = frozenset({"defect", "planned"})
+DECISIVE = frozenset({"defect", "planned", "vendor"})
 """What a change was when first seen; ignored changes are not changes the council counts, and
 a waived one was a defect first."""
 
@@ -121,4 +122,5 @@ def governance_kpis(
         custom_properties=custom,
         under_baseline=under,
         items=items,
+        vendor=sum(1 for s in counted if s.classification == "vendor"),
     )

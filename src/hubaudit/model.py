@@ -93,6 +93,8 @@ class Classification(StrEnum):
     PLANNED = "planned"
     IGNORED = "ignored"
     WAIVED = "waived"
+    VENDOR = "vendor"
+    """HubSpot changed its own definitions (DESIGN.md rule 10): reported apart, not a defect."""
     DEFECT = "defect"
 
 
@@ -564,6 +566,8 @@ class Kpis:
     custom_properties: int
     under_baseline: int
     items: int
+    vendor: int = 0
+    """Changes HubSpot made to its own definitions (``vendor``), each once, in the period."""
 
     @property
     def planned_share(self) -> float | None:
@@ -611,11 +615,54 @@ class AuditResult:
 
 
 @dataclass(frozen=True)
+class StandIn:
+    """A part the latest snapshot could not read, and the earlier snapshot whose complete read
+    of it stands in for it: a partial snapshot never stands in for what it did not read."""
+
+    scope: str
+    failed: KindCoverage
+    """The latest snapshot's read of the part (failed, with the reason)."""
+    snapshot: SnapshotStamp | None
+    """The latest snapshot that read the part completely; ``None`` when none ever did."""
+
+    def note(self, latest: int) -> str:
+        failed = f"the latest read of it (snapshot #{latest}) failed" + (
+            f": {self.failed.reason}" if self.failed.reason else ""
+        )
+        if self.snapshot is None:
+            return f"{self.scope}: never read completely; {failed}"
+        return (
+            f"{self.scope}: from snapshot #{self.snapshot.id} of "
+            f"{self.snapshot.taken_at:%Y-%m-%d %H:%M} UTC; {failed}"
+        )
+
+
+@dataclass(frozen=True)
 class Point:
-    """One side of a diff: a stored snapshot or an approved baseline version."""
+    """One side of a diff: a stored snapshot or an approved baseline version.
+
+    ``latest`` is the latest snapshot with ``stand_ins``: for each part it failed to read, the
+    last snapshot that read it (its coverage then holds that complete read)."""
 
     snapshot: SnapshotInfo | None = None
     baseline: BaselineInfo | None = None
+    stand_ins: tuple[StandIn, ...] = ()
+
+    def stand_in_for(self, key: str) -> StandIn | None:
+        """The stand-in for the part holding ``key``, if the snapshot did not read that part."""
+        if not self.stand_ins or self.snapshot is None:
+            return None
+        scopes = {c.scope for c in self.snapshot.coverage}
+        end = key.rfind(":")
+        while end > 0 and key[:end] not in scopes:  # the longest part that holds the key
+            end = key.rfind(":", 0, end)
+        return next((s for s in self.stand_ins if end > 0 and s.scope == key[:end]), None)
+
+    def notes(self) -> list[str]:
+        """One line per part taken from an earlier snapshot."""
+        if self.snapshot is None:
+            return []
+        return [s.note(self.snapshot.id) for s in self.stand_ins]
 
     @property
     def moment(self) -> datetime:
@@ -699,6 +746,8 @@ class RunStats:
     snapshot_id: int | None = None
     api_calls: int = 0
     rate_limited: int = 0
+    rate_limit_capped: int = 0
+    """Rate-limit headers held back by the transport's caps (a wait or pace beyond bounds)."""
     items: int = 0
     changes: int = 0
     defects_opened: int = 0

@@ -112,15 +112,29 @@ class SecretScrubber:
             forms.add(base64.b64encode(sent.encode("utf-8")).decode("ascii"))
         self._add(forms)
 
+    def forget(self, secret: str) -> None:
+        """Stop scrubbing a short-lived secret that nothing can echo any more (an OAuth access
+        token whose transport is closed): a worker that runs for months, renewing tokens for
+        hundreds of portals, must not search every text for every token it ever had."""
+        encoded = {e for e in _encodings(secret.strip()) if e}
+        with self._lock:
+            if not encoded & self._forms:
+                return
+            self._forms -= encoded
+            self._order()
+
     def _add(self, forms: set[str]) -> None:
         encoded = {e for form in forms if form for e in _encodings(form) if e}
         with self._lock:
             if encoded <= self._forms:
                 return
             self._forms |= encoded
-            # longest first: a whole URL goes as one, not as its path and a stray host
-            ordered = sorted(self._forms, key=lambda f: (-len(f), f))
-            self._ordered = tuple((form, form.lower()) for form in ordered)
+            self._order()
+
+    def _order(self) -> None:
+        # longest first: a whole URL goes as one, not as its path and a stray host
+        ordered = sorted(self._forms, key=lambda f: (-len(f), f))
+        self._ordered = tuple((form, form.lower()) for form in ordered)
 
     def scrub(self, text: str) -> str:
         if not text:
@@ -147,6 +161,10 @@ KNOWN_SECRETS = SecretScrubber()
 
 def remember_secret(secret: str) -> None:
     KNOWN_SECRETS.remember(secret)
+
+
+def forget_secret(secret: str) -> None:
+    KNOWN_SECRETS.forget(secret)
 
 
 def remember_smtp_login(username: str, password: str) -> None:

@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from hubaudit.attribution import item_attribution, user_id_in
-from hubaudit.audit import attributed, user_emails
+from hubaudit.audit import attributed, portal_view, resolve_snapshot, user_emails
 from hubaudit.compare import compare, matches_any, scope_of
 from hubaudit.errors import UsageError
+from hubaudit.latest import latest_point, snapshot_point_items, with_stand_ins
 from hubaudit.model import (
     Change,
     ChangeOp,
@@ -28,6 +29,7 @@ from hubaudit.model import (
     Kind,
     KindCoverage,
     Point,
+    PortalView,
     SnapshotStamp,
     StoredItem,
 )
@@ -54,10 +56,10 @@ def resolve_point(store: Store, portal: str, ref: str) -> Point:
             raise UsageError(f"{ref!r}: a baseline is 'baseline' or 'baseline:N' (N a number)")
         return Point(baseline=store.baseline(portal, int(version)))
     if text == "latest":
-        snapshot = store.latest_snapshot(portal)
-        if snapshot is None:
+        newest = latest_point(store, portal)
+        if newest is None:
             raise UsageError(f"portal {portal!r} has no snapshot yet")
-        return Point(snapshot=snapshot)
+        return newest
     if _NUMBER.fullmatch(text):
         return Point(snapshot=store.snapshot(portal, int(text)))
     moment = parse_moment(text, ref)
@@ -87,9 +89,21 @@ def parse_moment(text: str, ref: str | None = None) -> datetime:
         raise UsageError(f"{ref or text!r} is out of range") from exc
 
 
+def snapshot_point(store: Store, portal: str, ref: str, flag: str = "--snapshot") -> Point:
+    """``latest`` (with its stand-ins) or a snapshot id, as a point."""
+    snapshot = resolve_snapshot(store, portal, ref, flag)
+    return with_stand_ins(store, snapshot) if ref == "latest" else Point(snapshot=snapshot)
+
+
+def snapshot_view(store: Store, point: Point) -> PortalView:
+    """A snapshot point's items with their payloads, its stand-ins' parts included."""
+    assert point.snapshot is not None
+    return portal_view(store, point.snapshot, point_items(store, point))
+
+
 def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
     if point.snapshot is not None:
-        return store.snapshot_items(point.snapshot.id)
+        return snapshot_point_items(store, point)
     assert point.baseline is not None
     return store.baseline_items(point.baseline.id)
 
@@ -282,6 +296,15 @@ def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
     first_seen = None
     if point.snapshot is not None:
         snapshot_id = point.snapshot.id
+        stand_in = point.stand_in_for(key)
+        if stand_in is not None:
+            if stand_in.snapshot is None:
+                raise UsageError(  # the failure's reason is HubSpot's text: `diff` shows it
+                    f"{point.name} of portal {portal!r} does not hold {key!r}: its part "
+                    f"{stand_in.scope!r} has never been read completely, and the latest read of "
+                    "it failed"
+                )
+            snapshot_id = stand_in.snapshot.id
         versions = store.item_versions(portal, key)
         held = [v for v in versions if v.holds(snapshot_id)]
         if not held:

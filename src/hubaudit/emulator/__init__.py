@@ -1,5 +1,5 @@
 """The portal emulator: a real HTTP server that serves a portal's configuration from files."""
 
-from hubaudit.emulator.server import DEMO_TOKEN, PortalEmulator
+from hubaudit.emulator.server import DEMO_TOKEN, EmulatedOAuthApp, PortalEmulator
 
-__all__ = ["DEMO_TOKEN", "PortalEmulator"]
+__all__ = ["DEMO_TOKEN", "EmulatedOAuthApp", "PortalEmulator"]

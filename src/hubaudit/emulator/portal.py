@@ -407,6 +407,21 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = [
 ]
 
 
+# Published paths that HubSpot also serves under an older spelling (``Endpoint.legacy``): the
+# users list (older: ``/settings/v3/users/``), association labels (``/crm/v4/associations/…``)
+# and schemas (``/crm/v3/schemas``). An emulator told to serve only the older spellings answers
+# 404 on these, as HubSpot would where it had not rolled the published one out.
+PUBLISHED_WITH_OLDER_SPELLING = (
+    re.compile(r"^/settings/users/v3/?$"),
+    re.compile(r"^/crm/associations/v4/[^/]+/[^/]+/labels/?$"),
+    re.compile(r"^/crm-object-schemas/v3/schemas/?$"),
+)
+
+
+def has_older_spelling(path: str) -> bool:
+    return any(pattern.match(path) for pattern in PUBLISHED_WITH_OLDER_SPELLING)
+
+
 def is_exempt(method: str, path: str) -> bool:
     return any(
         exempt and route_method == method and pattern.match(path)

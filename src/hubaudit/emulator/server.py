@@ -1,16 +1,21 @@
 """A HubSpot portal over real HTTP, served from a folder of JSON files (see ``portal.py``).
 
-At HubSpot's own paths (classic ``/crm/v3/…`` and date-versioned ``/crm/properties/2026-03/…``)
-and with HubSpot's shapes: ``{"results": …}`` bodies and cursor paging, bearer-token checks with
-HubSpot's 401 body, the ten-secondly rate limit with HubSpot's 429 body and
-``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and faults injected per path
-prefix (an error status, a malformed body, a delay past the client's timeout, a page that repeats
-its cursor).
+At HubSpot's own paths (classic ``/crm/v3/…`` and date-versioned ``/crm/properties/2026-03/…``;
+the paths HubSpot's published specs give and the older spellings HubSpot still serves, or only
+the older ones with ``old_spellings_only``) and with HubSpot's shapes: ``{"results": …}`` bodies
+and cursor paging, bearer-token checks with HubSpot's 401 body, the ten-secondly rate limit with
+HubSpot's 429 body and ``X-HubSpot-RateLimit-*`` headers, an optional daily limit, latency, and
+faults injected per path prefix (an error status, a malformed body, a delay past the client's
+timeout, a page that repeats its cursor).
+In OAuth mode (:class:`EmulatedOAuthApp`) it is also HubSpot's token endpoint,
+``POST /oauth/v1/token``: it issues short-lived access tokens for the app's refresh token and
+accepts only live ones, answering an expired one with HubSpot's ``EXPIRED_AUTHENTICATION``.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import sys
 import threading
@@ -29,13 +34,34 @@ from hubaudit.emulator.portal import (
     Refused,
     Request,
     error_body,
+    has_older_spelling,
     is_exempt,
 )
 
 # Not a secret: the emulator only ever runs locally, and accepts only this.
 DEMO_TOKEN = "demo-emulator-token"  # noqa: S105
 
-__all__ = ["DEMO_TOKEN", "Fault", "PortalEmulator", "error_body", "missing_scopes_body"]
+__all__ = [
+    "DEMO_TOKEN",
+    "EmulatedOAuthApp",
+    "Fault",
+    "PortalEmulator",
+    "error_body",
+    "missing_scopes_body",
+]
+
+TOKEN_ENDPOINT = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
+
+
+@dataclass(frozen=True)
+class EmulatedOAuthApp:
+    """OAuth mode: the public app installed in the emulated portal, and how long the access
+    tokens it issues live (HubSpot's live 30 minutes)."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    access_token_seconds: int = 1800
 
 
 @dataclass
@@ -88,9 +114,19 @@ class PortalEmulator:
         latency_seconds: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        old_spellings_only: bool = False,
+        oauth: EmulatedOAuthApp | None = None,
     ) -> None:
         self.files = PortalFiles(Path(portal_dir))
+        # 404 on a published path that has an older spelling: a portal where HubSpot serves
+        # only the older one (the client's fallback is tested against this)
+        self.old_spellings_only = old_spellings_only
         self.token = token
+        self.oauth = oauth
+        self._access_tokens: dict[str, float] = {}  # OAuth mode: token -> when it expires
+        self._revoke_at: list[str] = []
+        self.access_tokens_issued: list[str] = []  # OAuth mode, for tests to look for leaks
+        self.unauthorised = 0  # 401 answers
         self.rate_limit = rate_limit_per_10s
         self.window_seconds = window_seconds
         self.daily_limit = daily_limit
@@ -145,6 +181,12 @@ class PortalEmulator:
         with self._lock:
             self._faults.append(Fault(path_prefix, status, **effects))
 
+    def revoke_tokens_at(self, path_prefix: str) -> None:
+        """OAuth mode: the next request to ``path_prefix`` finds every access token issued so
+        far revoked (as when HubSpot ends them early): it, and later ones, get 401."""
+        with self._lock:
+            self._revoke_at.append(path_prefix)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -197,16 +239,15 @@ class PortalEmulator:
             time.sleep(self.latency_seconds)
         url = urlsplit(target)
         path = url.path
-        if authorization != f"Bearer {self.token}":
-            return _json(
-                401,
-                error_body(
-                    "Authentication credentials not found. This API supports OAuth 2.0 "
-                    "authentication and you can find more details at "
-                    "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-                    "INVALID_AUTHENTICATION",
-                ),
-            )
+        if self.oauth is not None and method == "POST" and path == TOKEN_ENDPOINT:
+            with self._lock:
+                self.calls[f"{method} {path}"] += 1
+            return self._issue_token(self.oauth, raw_body)
+        refused = self._refusal(path, authorization)
+        if refused is not None:
+            with self._lock:
+                self.unauthorised += 1
+            return _json(401, refused)
         policy, headers = self._count(exempt=is_exempt(method, path))
         if policy is not None:
             return _json(429, _rate_limit_body(policy), headers)
@@ -227,12 +268,68 @@ class PortalEmulator:
             if fault.status is not None:
                 body = fault.body or error_body("Internal error", "INTERNAL_ERROR")
                 return _json(fault.status, body, headers)
+        if self.old_spellings_only and has_older_spelling(path):
+            return _json(404, error_body(f"No route for {method} {path}", "OBJECT_NOT_FOUND"))
         status, body = self._route(method, path, dict(parse_qsl(url.query)), raw_body)
         if fault is not None and fault.repeat_cursor and isinstance(body, dict):
             # A broken page: it points to the same cursor it was asked for.
             stuck = dict(parse_qsl(url.query)).get("after", "c3R1Y2s=")
             body["paging"] = {"next": {"after": stuck, "link": f"?after={stuck}"}}
         return _json(status, body, headers)
+
+    def _refusal(self, path: str, authorization: str | None) -> dict[str, Any] | None:
+        """HubSpot's 401 body, unless ``authorization`` carries a token the portal accepts."""
+        not_found = error_body(
+            "Authentication credentials not found. This API supports OAuth 2.0 "
+            "authentication and you can find more details at "
+            "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            "INVALID_AUTHENTICATION",
+        )
+        if self.oauth is None:
+            return None if authorization == f"Bearer {self.token}" else not_found
+        token = (authorization or "").removeprefix("Bearer ")
+        with self._lock:
+            due = next((p for p in self._revoke_at if path.startswith(p)), None)
+            if due is not None:  # one revocation per request: a second one waits for the next
+                self._revoke_at.remove(due)
+                self._access_tokens.clear()
+            expires = self._access_tokens.get(token)
+        if expires is None:
+            return not_found
+        late = time.monotonic() - expires
+        if late >= 0:
+            return error_body(
+                f"The OAuth token used to make this call expired {late:.0f} second(s) ago.",
+                "EXPIRED_AUTHENTICATION",
+                context={"expire time": [f"{late:.0f} seconds ago"]},
+            )
+        return None
+
+    def _issue_token(
+        self, app: EmulatedOAuthApp, raw_body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        form = dict(parse_qsl(raw_body.decode("utf-8", "replace")))
+        if form.get("grant_type") != "refresh_token":
+            return _json(400, _oauth_error("BAD_GRANT_TYPE", "unsupported grant_type"))
+        if form.get("client_id") != app.client_id:
+            return _json(400, _oauth_error("BAD_CLIENT_ID", "missing or unknown client id"))
+        if form.get("client_secret") != app.client_secret:
+            return _json(400, _oauth_error("BAD_CLIENT_SECRET", "missing or invalid secret"))
+        if form.get("refresh_token") != app.refresh_token:
+            return _json(400, _oauth_error("BAD_REFRESH_TOKEN", "missing or invalid refresh token"))
+        access = "emu-oauth-" + secrets.token_hex(16)
+        with self._lock:
+            self._access_tokens[access] = time.monotonic() + app.access_token_seconds
+            self.access_tokens_issued.append(access)
+        return _json(
+            200,
+            {
+                "token_type": "bearer",
+                "refresh_token": app.refresh_token,
+                "access_token": access,
+                "expires_in": app.access_token_seconds,
+            },
+        )
 
     def _route(
         self, method: str, path: str, query: dict[str, str], raw_body: bytes
@@ -268,6 +365,16 @@ def _rate_limit_body(policy: str) -> dict[str, Any]:
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
         "groupName": "publicapi:private-app-api-calls",
+    }
+
+
+def _oauth_error(status: str, message: str) -> dict[str, Any]:
+    """The token endpoint's error body: its ``status`` names the problem."""
+    return {
+        "status": status,
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "requestId": str(uuid.uuid4()),
     }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hubaudit.compare import apply_changes, dotted, field_changes
+from hubaudit.compare import ORDER_SUFFIX, apply_changes, dotted, field_changes
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
 from hubaudit.model import (
@@ -263,6 +263,11 @@ def accepted_payload(change: Change, base: JSONValue) -> JSONValue:
         return change.after
     if change.op is ChangeOp.REMOVED:
         return None
+    if base is None and change.field is not None and change.field.endswith(ORDER_SUFFIX):
+        raise UsageError(
+            f"the {change.field} of {change.key} is held by its items: approve a baseline from "
+            "a snapshot to take it in (baseline approve --from-snapshot)"
+        )
     if base is None:
         raise UsageError(
             f"{change.key} is not in the baseline, so its {change.field} change cannot be accepted"

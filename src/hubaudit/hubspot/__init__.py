@@ -1,1 +1,1 @@
-"""Reading a portal: one paced, retrying HTTP transport; the SDK and raw paths on top of it."""
+"""Reading a portal: one paced, retrying HTTP transport; HubSpot's published paths on top."""

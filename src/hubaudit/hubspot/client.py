@@ -1,106 +1,56 @@
-"""HubSpot reads over the transport: the official SDK where it covers a path, raw paths elsewhere.
+"""HubSpot reads over the one transport, at the paths HubSpot's published specs give.
 
-The SDK's generated API classes are built through its ``api_factory`` hook with a REST client that
-sends through our :class:`Transport`, and they are called with ``_preload_content=False`` so we get
-HubSpot's raw JSON: the SDK's models drop fields they do not know, and a drift auditor must not.
-Date-versioned paths (``/crm/properties/2026-03/…``) and endpoints the SDK lacks (automation v4
-flows, association limits) go straight through the transport.
+Every GET and POST goes through :class:`Transport` (pacing, retries, logging), built from the
+endpoint's path for the portal's configured version. Where HubSpot still serves an older
+spelling of a path (``Endpoint.legacy``) and answers 404 on the published one, the read falls
+back to the older spelling, logs it once, and uses it for the rest of the run. Bodies are
+HubSpot's raw JSON, so no field is ever dropped.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Mapping
 from typing import Any
 
-from hubaudit.config import API_RESOURCES, PortalConfig, Secret
+from hubaudit.config import API_RESOURCES, PortalConfig, PortalCredentials, Secret
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.endpoints import Endpoint
-from hubaudit.hubspot.transport import JsonResponse, Transport
+from hubaudit.hubspot.oauth import OAuthTokens
+from hubaudit.hubspot.transport import Transport
+from hubaudit.logs import get_logger
+
+log = get_logger(__name__)
 
 MAX_PAGES = 10_000
 
 
-class _SdkResponse:
-    """What the SDK's generated code hands back when ``_preload_content`` is false."""
-
-    def __init__(self, sent: JsonResponse) -> None:
-        self.status = sent.response.status_code
-        self.reason = sent.response.reason_phrase
-        self.data = sent.response.content
-        self.body = sent.body  # already parsed by the transport; read this, not data
-        self._headers = sent.response.headers
-
-    def getheaders(self) -> dict[str, str]:
-        return dict(self._headers)
-
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        value = self._headers.get(name)
-        return default if value is None else str(value)
-
-
-class _TransportRestClient:
-    """Stands in for the SDK's urllib3 REST client and sends through our transport instead."""
-
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
-
-    def GET(
-        self,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        query_params: list[tuple[str, Any]] | None = None,
-        _preload_content: bool = True,
-        _request_timeout: Any = None,
-    ) -> _SdkResponse:
-        base = self._transport.base_url
-        path = url[len(base) :] if url.startswith(base) else url
-        params = [(name, _query_value(value)) for name, value in query_params or []]
-        return _SdkResponse(self._transport.request("GET", path, params=params or None))
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def sdk_api_factory(transport: Transport) -> Callable[[Any, str, Mapping[str, Any]], Any]:
-    """An ``api_factory`` for ``hubspot.HubSpot`` whose API classes send through ``transport``."""
-
-    def factory(api_client_package: Any, api_name: str, _config: Mapping[str, Any]) -> Any:
-        configuration = api_client_package.Configuration(host=transport.base_url)
-        api_client = api_client_package.ApiClient(configuration=configuration)
-        api_client.rest_client = _TransportRestClient(transport)
-        return getattr(api_client_package, api_name)(api_client=api_client)
-
-    return factory
-
-
 class HubSpotClient:
-    """Reads one portal's endpoints, at the path version the portal's config names. Thread-safe."""
+    """Reads one portal's endpoints, at the path version the portal's config names. Thread-safe.
+
+    One client serves one run: which spelling of a path HubSpot serves is found out by the first
+    read of the endpoint (others wait for it) and remembered for the client's life.
+    """
 
     def __init__(self, transport: Transport, versions: Mapping[str, str] | None = None) -> None:
         self.transport = transport
         self.versions = {**API_RESOURCES, **(versions or {})}
-        self._sdk: Any = None
-        self._sdk_lock = threading.Lock()
+        self._spellings: dict[str, bool] = {}  # endpoint name -> reads at the older spelling
+        self._first_reads: dict[str, threading.Lock] = {}
+        self._spellings_lock = threading.Lock()
 
     @property
     def api_calls(self) -> int:
         return self.transport.api_calls
 
+    @property
+    def fallbacks(self) -> frozenset[str]:
+        """The endpoints this run reads at an older spelling, HubSpot's published path being 404."""
+        with self._spellings_lock:
+            return frozenset(name for name, older in self._spellings.items() if older)
+
     def close(self) -> None:
         self.transport.close()
-
-    def _sdk_client(self) -> Any:
-        with self._sdk_lock:
-            if self._sdk is None:
-                from hubspot import HubSpot  # imported on first use: it is large
-
-                self._sdk = HubSpot(api_factory=sdk_api_factory(self.transport))
-            return self._sdk
 
     def get(
         self,
@@ -110,19 +60,69 @@ class HubSpotClient:
     ) -> Any:
         """The parsed JSON body of one GET."""
         path_params = dict(params or {})
-        query_params = dict(query or {})
+        query_params = list((query or {}).items()) or None
         version = self.versions[endpoint.resource]
-        if endpoint.sdk is not None and endpoint.uses_sdk(version, query_params):
-            with self._exemption(endpoint):
-                return endpoint.sdk(self._sdk_client(), path_params, query_params).body
-        return self.transport.get_json(
-            endpoint.path(version, path_params),
-            list(query_params.items()) or None,
-            exempt=endpoint.exempt_from_burst_limit,
-        )
+        published = endpoint.path(version, path_params)
+        legacy = endpoint.legacy_path(version, path_params)
+        exempt = endpoint.exempt_from_burst_limit
+        if legacy is None:
+            return self.transport.get_json(published, query_params, exempt=exempt)
+        older = self._spelling(endpoint)
+        if older is None:
+            with self._first_read(endpoint):  # the endpoint's other reads wait for its first
+                older = self._spelling(endpoint)
+                if older is None:
+                    return self._find_spelling(endpoint, published, legacy, query_params)
+        return self.transport.get_json(legacy if older else published, query_params, exempt=exempt)
 
-    def _exemption(self, endpoint: Endpoint) -> AbstractContextManager[None]:
-        return self.transport.exempt() if endpoint.exempt_from_burst_limit else nullcontext()
+    def _spelling(self, endpoint: Endpoint) -> bool | None:
+        with self._spellings_lock:
+            return self._spellings.get(endpoint.name)
+
+    def _first_read(self, endpoint: Endpoint) -> threading.Lock:
+        with self._spellings_lock:
+            return self._first_reads.setdefault(endpoint.name, threading.Lock())
+
+    def _find_spelling(
+        self,
+        endpoint: Endpoint,
+        published: str,
+        legacy: str,
+        query: list[tuple[str, str]] | None,
+    ) -> Any:
+        """The published path; on a 404 the older spelling, remembered and logged if HubSpot
+        serves it. A 404 on both is the published path's answer, and nothing is remembered."""
+        exempt = endpoint.exempt_from_burst_limit
+        try:
+            body = self.transport.get_json(published, query, exempt=exempt)
+        except KindUnreadable as missing:
+            if missing.status != 404:
+                raise
+            try:
+                body = self.transport.get_json(legacy, query, exempt=exempt)
+            except KindUnreadable as refused:
+                if refused.status == 404:
+                    raise missing from None
+                self._remember(endpoint, older=True, published=published, legacy=legacy)
+                raise  # the older spelling is there; it refused this read (a scope, say)
+            self._remember(endpoint, older=True, published=published, legacy=legacy)
+            return body
+        self._remember(endpoint, older=False, published=published, legacy=legacy)
+        return body
+
+    def _remember(self, endpoint: Endpoint, *, older: bool, published: str, legacy: str) -> None:
+        with self._spellings_lock:
+            self._spellings[endpoint.name] = older
+        if older:
+            log.warning(
+                "hubspot.path_fallback",
+                portal=self.transport.portal,
+                endpoint=endpoint.name,
+                published=published,
+                fallback=legacy,
+                reason="HubSpot answered 404 on the path its published spec gives; "
+                "the older spelling is read for the rest of this run",
+            )
 
     def post(self, endpoint: Endpoint, body: Any, params: Mapping[str, str] | None = None) -> Any:
         """The parsed JSON body of one POST (batch reads)."""
@@ -198,13 +198,14 @@ def results_of(body: Any, what: str) -> list[dict[str, Any]]:
 
 
 def connect(
-    portal: PortalConfig, token: Secret, stop: threading.Event | None = None
+    portal: PortalConfig, token: PortalCredentials, stop: threading.Event | None = None
 ) -> HubSpotClient:
     """A client for one portal, on a fresh transport. Close it with :meth:`HubSpotClient.close`.
-    Setting ``stop`` makes its next request raise :class:`RunStopped`."""
+    Setting ``stop`` makes its next request raise :class:`RunStopped`. ``token`` is a private
+    app's token, or an OAuth app's credentials (access tokens are then issued as needed)."""
     transport = Transport(
         portal.base_url,
-        token,
+        token if isinstance(token, Secret) else OAuthTokens(token),
         portal=portal.name,
         rate_limit_per_10s=portal.rate_limit_per_10s,
         timeout_seconds=portal.timeout_seconds,

@@ -1,23 +1,21 @@
-"""Every HubSpot endpoint hubaudit reads: its path for each API version, and its SDK call.
+"""Every HubSpot endpoint hubaudit reads: its path for each API version.
 
-The path version comes from the portal's config (``api_versions``, by resource). ``v3``-style
-versions use the classic path; HubSpot's date versions (``2026-03``) use the dated path where one
-is known. Where the official SDK covers the classic path, the read goes through its generated API
-class (sending through our transport); otherwise, and for every dated path, straight through the
-transport.
+Each path is the one HubSpot's published OpenAPI spec gives (``../shared/hubspot/openapi/``,
+checked against the specs by ``tests/test_contract.py``). The path version comes from the
+portal's config (``api_versions``, by resource): ``v3``-style versions use the classic path,
+HubSpot's date versions (``2026-03``) the dated path where one is known. Where HubSpot still
+serves an older spelling of a published path, the endpoint names it as ``legacy``: a 404 on the
+published path falls back to it, once per run (:class:`~hubaudit.hubspot.client.HubSpotClient`).
+
+Every request goes through the one transport (pacing, retries, logging); the official SDK is
+never a second way to send the same GET.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
-
-from hubaudit.config import API_RESOURCES
-
-# The SDK call for an endpoint: (SDK client, path parameters, query) -> raw response.
-SdkCall = Callable[[Any, Mapping[str, str], Mapping[str, str]], Any]
 
 
 @dataclass(frozen=True)
@@ -26,9 +24,8 @@ class Endpoint:
     resource: str
     classic: str
     dated: str | None = None
-    sdk: SdkCall | None = None
-    sdk_query: frozenset[str] = frozenset()
-    """Query parameters the SDK call can send; a read with any other goes through raw paths."""
+    legacy: str | None = None
+    """An older spelling of ``classic`` that HubSpot still serves: the fallback on a 404."""
     exempt_from_burst_limit: bool = False
     """HubSpot's spec exempts these GETs from the ten-secondly limit."""
 
@@ -40,16 +37,12 @@ class Endpoint:
             raise ValueError(f"no date-versioned path is known for {self.resource}")
         return self.dated.format(version=version, **quoted)
 
-    def uses_sdk(self, version: str, query: Mapping[str, str]) -> bool:
-        return (
-            self.sdk is not None
-            and version == API_RESOURCES[self.resource]
-            and set(query) <= self.sdk_query
-        )
-
-
-def _flag(query: Mapping[str, str], name: str) -> bool:
-    return query.get(name, "false") == "true"
+    def legacy_path(self, version: str, params: Mapping[str, str]) -> str | None:
+        """The older spelling of :meth:`path`, if HubSpot has one for this version."""
+        if self.legacy is None or not version.startswith("v"):
+            return None
+        quoted = {name: quote(value, safe="") for name, value in params.items()}
+        return self.legacy.format(version=version, **quoted)
 
 
 PROPERTIES = Endpoint(
@@ -57,48 +50,31 @@ PROPERTIES = Endpoint(
     "properties",
     "/crm/{version}/properties/{object_type}",
     "/crm/properties/{version}/{object_type}",
-    sdk=lambda sdk, p, q: sdk.crm.properties.core_api.get_all(
-        p["object_type"], archived=_flag(q, "archived"), _preload_content=False
-    ),
-    sdk_query=frozenset({"archived"}),
 )
 PROPERTY_GROUPS = Endpoint(
     "property_groups",
     "properties",
     "/crm/{version}/properties/{object_type}/groups",
     "/crm/properties/{version}/{object_type}/groups",
-    sdk=lambda sdk, p, _q: sdk.crm.properties.groups_api.get_all(
-        p["object_type"], _preload_content=False
-    ),
 )
 PIPELINES = Endpoint(
     "pipelines",
     "pipelines",
     "/crm/{version}/pipelines/{object_type}",
     "/crm/pipelines/{version}/{object_type}",
-    sdk=lambda sdk, p, _q: sdk.crm.pipelines.pipelines_api.get_all(
-        p["object_type"], _preload_content=False
-    ),
 )
 PIPELINE = Endpoint(
     "pipeline",
     "pipelines",
     "/crm/{version}/pipelines/{object_type}/{pipeline_id}",
     "/crm/pipelines/{version}/{object_type}/{pipeline_id}",
-    sdk=lambda sdk, p, _q: sdk.crm.pipelines.pipelines_api.get_by_id(
-        p["object_type"], p["pipeline_id"], _preload_content=False
-    ),
 )
 PIPELINE_AUDIT = Endpoint(
     "pipeline_audit",
     "pipelines",
     "/crm/{version}/pipelines/{object_type}/{pipeline_id}/audit",
     "/crm/pipelines/{version}/{object_type}/{pipeline_id}/audit",
-    sdk=lambda sdk, p, _q: sdk.crm.pipelines.pipeline_audits_api.get_audit(
-        p["object_type"], p["pipeline_id"], _preload_content=False
-    ),
 )
-# Not through the SDK: its stage-audit call (SDK 12) takes no pipeline id, and the path needs one.
 STAGE_AUDIT = Endpoint(
     "stage_audit",
     "pipelines",
@@ -109,18 +85,13 @@ SCHEMAS = Endpoint(
     "schemas",
     "schemas",
     "/crm-object-schemas/{version}/schemas",
-    sdk=lambda sdk, _p, q: sdk.crm.schemas.core_api.get_all(
-        archived=_flag(q, "archived"), _preload_content=False
-    ),
-    sdk_query=frozenset({"archived"}),
+    legacy="/crm/{version}/schemas",
 )
 ASSOCIATION_LABELS = Endpoint(
     "association_labels",
     "associations",
-    "/crm/{version}/associations/{from_type}/{to_type}/labels",
-    sdk=lambda sdk, p, _q: sdk.crm.associations.v4.schema.definitions_api.get_all(
-        p["from_type"], p["to_type"], _preload_content=False
-    ),
+    "/crm/associations/{version}/{from_type}/{to_type}/labels",
+    legacy="/crm/{version}/associations/{from_type}/{to_type}/labels",
     exempt_from_burst_limit=True,
 )
 # Every pair's limits in one read, rather than one read per ordered pair of object types.
@@ -133,23 +104,18 @@ ASSOCIATION_LIMITS = Endpoint(
 USERS = Endpoint(
     "users",
     "users",
-    "/settings/{version}/users/",
-    sdk=lambda sdk, _p, q: sdk.settings.users.users_api.get_page(
-        limit=int(q["limit"]), after=q.get("after"), _preload_content=False
-    ),
-    sdk_query=frozenset({"limit", "after"}),
+    "/settings/users/{version}",
+    legacy="/settings/{version}/users/",
 )
 TEAMS = Endpoint(
     "teams",
     "users",
     "/settings/{version}/users/teams",
-    sdk=lambda sdk, _p, _q: sdk.settings.users.teams_api.get_all(_preload_content=False),
 )
 ROLES = Endpoint(
     "roles",
     "users",
     "/settings/{version}/users/roles",
-    sdk=lambda sdk, _p, _q: sdk.settings.users.roles_api.get_all(_preload_content=False),
 )
 FLOWS = Endpoint("flows", "automation", "/automation/{version}/flows")
 FLOWS_BATCH_READ = Endpoint(
@@ -161,11 +127,10 @@ AUDIT_LOGS = Endpoint(
     "/account-info/{version}/activity/audit-logs",
     "/account-info/{version}/activity/audit-logs",
 )
-LEGACY_WORKFLOWS = Endpoint(
-    "legacy_workflows",
-    "automation",
-    "/automation/v3/workflows",  # the only workflow API that says who edited a workflow
-)
+# The one path in no published spec: HubSpot's legacy v3 workflows API, read only for
+# attribution, because it is the only workflow API that says who last edited a workflow
+# (``updateSource.updatedByUser``). Nothing is snapshotted from it, and a refusal is a note.
+LEGACY_WORKFLOWS = Endpoint("legacy_workflows", "automation", "/automation/v3/workflows")
 ACCOUNT_DETAILS = Endpoint(
     "account_details",
     "account",

@@ -4,7 +4,17 @@ It paces requests to the portal's ten-secondly limit, slows down when HubSpot's 
 headers say the window is spent, retries 429, 5xx, timeouts and malformed bodies with backoff
 and jitter (honouring ``Retry-After``), stops the run on the ``DAILY`` policy, and turns every
 other refusal into a :class:`KindUnreadable` that the collector records as coverage.
-Headers are never logged, so the token never is.
+
+A portal that cannot be reached at all (connection refused, no such host, connect timeout) is
+not a part that failed: until something has answered at the base URL, one request at a time
+probes it, retried for a few seconds only, and then the run stops with one
+:class:`PortalUnreachable` naming the URL and the cause, instead of every part retrying for
+minutes and the run storing an empty snapshot.
+Every wait and pace HubSpot's headers ask for is held within one :class:`RateLimitPolicy`;
+a header held back is logged and counted (:attr:`Transport.rate_limit_capped`).
+The bearer token comes from the portal's :class:`Credentials` (a private-app token, or an OAuth
+app's access tokens, renewed once when HubSpot answers 401). Headers are never logged, so the
+token never is.
 """
 
 from __future__ import annotations
@@ -12,13 +22,15 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 import httpx
 
@@ -27,6 +39,7 @@ from hubaudit.errors import (
     DailyLimitReached,
     HubSpotAuthError,
     KindUnreadable,
+    PortalUnreachable,
     RetriableError,
     RunStopped,
 )
@@ -36,12 +49,71 @@ from hubaudit.secrets import scrub
 log = get_logger(__name__)
 
 QueryParams = list[tuple[str, str]] | None
+FormFields = list[tuple[str, str]]
 
 _RETRIABLE_STATUS = frozenset({423, 429, 477})  # and every 5xx
-_RETRY_AFTER_CAP_SECONDS = 120.0
 _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 30.0
 _WINDOW_MARGIN_SECONDS = 0.1
+# How long a portal that nothing answers at is retried before the run stops: long enough for a
+# blip (a restarting proxy), short enough that a wrong base_url fails in seconds, not minutes.
+_CONNECT_GRACE_SECONDS = 5.0
+_INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
+
+
+@dataclass(frozen=True)
+class Held:
+    """A value HubSpot's headers asked for, and the one used: ``capped`` when they differ."""
+
+    asked: float
+    used: float
+
+    @property
+    def capped(self) -> bool:
+        return self.used != self.asked
+
+
+@dataclass(frozen=True)
+class RateLimitPolicy:
+    """Every wait and pace HubSpot's answers can ask for, and the bounds each is held to.
+
+    A header is HubSpot's word, but one wrong header must neither stall a nightly run for an
+    hour (``X-HubSpot-RateLimit-Interval-Milliseconds: 3600000``, or ``Retry-After: 86400``)
+    nor pace the rest of it at one call per ten seconds (``X-HubSpot-RateLimit-Max: 1``). A
+    request that is still refused after a bounded wait is retried, and its part fails with a
+    reason once the retries are spent: never a run that hangs.
+    """
+
+    max_retry_after_seconds: float = 120.0
+    """The longest ``Retry-After`` obeyed."""
+    max_window_seconds: float = 10.0
+    """The longest rolling window an ``Interval-Milliseconds`` header is believed for:
+    HubSpot's burst windows are ten seconds and one; its daily limit is the ``DAILY`` policy,
+    which stops the run, never a window to wait out."""
+    default_window_seconds: float = 10.0
+    """The window waited out after a 429 that names none."""
+    min_requests_per_10s: int = 50
+    """The slowest pace a ``Max`` header may set (unless the portal's config asks for less):
+    HubSpot's lowest published limit is 100 per 10 s (a private app on Free), and its search
+    limit 5 a second. Were a portal's limit really lower, its 429s would still be waited out."""
+
+    def retry_after(self, seconds: float) -> Held:
+        return Held(seconds, min(seconds, self.max_retry_after_seconds))
+
+    def window(self, interval_ms: float | None) -> Held:
+        if interval_ms is None or interval_ms <= 0:
+            return Held(self.default_window_seconds, self.default_window_seconds)
+        asked = interval_ms / 1000
+        return Held(asked, min(asked, self.max_window_seconds))
+
+    def pace(self, most: float, interval_ms: float | None, configured: int) -> Held:
+        """Requests per ten seconds for a ``Max`` header (``most`` per interval)."""
+        window = self.window(interval_ms)
+        asked = most * 10 / window.asked
+        floor = min(configured, self.min_requests_per_10s)
+        return Held(asked, max(float(floor), most * 10 / window.used))
+
+
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -118,6 +190,43 @@ class RateLimiter:
             return False
 
 
+class Credentials(Protocol):
+    """Where a portal's bearer token comes from: a private-app token, or an OAuth app."""
+
+    refusal_hint: str
+    """What to check when HubSpot refuses the token for good (ends the run's error)."""
+
+    def bearer(self, transport: Transport) -> Secret:
+        """The access token to send now (an OAuth token about to expire is renewed first)."""
+        ...
+
+    def renew(self, transport: Transport, refused: Secret) -> bool:
+        """HubSpot answered 401 to ``refused``: True if a fresh token is now there to try once."""
+        ...
+
+    def close(self) -> None:
+        """The transport is closed: no request will carry these tokens again."""
+        ...
+
+
+class PrivateAppToken:
+    """A private app's token: sent as it is, never renewed."""
+
+    refusal_hint = "check the private-app token and that the app is installed"
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def bearer(self, transport: Transport) -> Secret:
+        return self._token
+
+    def renew(self, transport: Transport, refused: Secret) -> bool:
+        return False
+
+    def close(self) -> None:
+        """The token is the portal's for good (and read again by the next run): kept known."""
+
+
 @dataclass(frozen=True)
 class HubSpotErrorBody:
     """The fields of HubSpot's error envelope that decide what to do; every one may be absent."""
@@ -155,6 +264,58 @@ class HubSpotErrorBody:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A request that got no usable answer: what to log and give up with, and — when no
+    connection was made at all — why not (``connection refused``), for :class:`PortalUnreachable`.
+    """
+
+    reason: str
+    cannot_connect: str | None = None
+
+
+def classify_failure(exc: httpx.HTTPError) -> Failure:
+    """Sort an exception of the HTTP client, as :meth:`Transport._accept` sorts responses: every
+    one is retried; one that made no connection may also mean that the portal is unreachable."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return Failure("timed out", "connect timed out")
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure("timed out")
+    if isinstance(exc, httpx.ConnectError):
+        return Failure(f"connection failed ({type(exc).__name__})", _connect_cause(exc))
+    if isinstance(exc, httpx.TransportError):
+        return Failure(f"connection failed ({type(exc).__name__})")
+    return Failure(f"unreadable response ({type(exc).__name__})")  # a body that won't decompress
+
+
+def _connect_cause(exc: BaseException) -> str:
+    """The operating system's reason a connection failed, in a few plain words."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 10:
+        current = todo.pop(0)
+        seen.append(current)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+    for error in seen:
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(error, socket.gaierror):
+            return f"host name not found ({error.strerror})" if error.strerror else "host not found"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS handshake failed ({error.reason or error})"
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror[:1].lower() + error.strerror[1:]
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def _without_userinfo(url: str) -> str:
+    """A URL fit for a message: never ``user:password@``."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+@dataclass(frozen=True)
 class JsonResponse:
     """A successful response and its body, parsed once."""
 
@@ -168,7 +329,7 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        token: Secret,
+        token: Secret | Credentials,
         *,
         portal: str = "",
         rate_limit_per_10s: int = 100,
@@ -179,17 +340,29 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         stop: threading.Event | None = None,
+        policy: RateLimitPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_grace_seconds: float = _CONNECT_GRACE_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_response_bytes = max_response_bytes
+        self.policy = policy or RateLimitPolicy()
+        self._capped = 0
+        self._capped_headers: set[str] = set()
         # set by a worker that is stopping: the next request raises RunStopped instead of going
         self.stop = stop or threading.Event()
         self._rate_limited = 0
         self.portal = portal
         self.max_retries = max_retries
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
+        self.connect_grace_seconds = connect_grace_seconds
+        # Until something answers at the base URL, one request probes it and the rest wait.
+        self._contact = threading.Condition()
+        self._reached = False
+        self._probing = False
+        self._unreachable: str | None = None
         # A little over ten seconds: HubSpot counts a request when it arrives, a moment after we
         # count it here, and a window that ends exactly on time would be one request too many.
         self.limiter = RateLimiter(
@@ -198,10 +371,9 @@ class Transport:
             clock=clock,
             sleep=None if sleep is time.sleep else sleep,  # real waits release the lock
         )
-        self._local = threading.local()
         self._http = http or httpx.Client(timeout=timeout_seconds)
         self._owns_http = http is None
-        self._auth = {"Authorization": f"Bearer {token.reveal()}"}
+        self.credentials = PrivateAppToken(token) if isinstance(token, Secret) else token
         self._calls = 0
         self._calls_lock = threading.Lock()
 
@@ -214,7 +386,14 @@ class Transport:
         """How many 429 answers HubSpot gave (each was waited out and retried)."""
         return self._rate_limited
 
+    @property
+    def rate_limit_capped(self) -> int:
+        """How many times a rate-limit header asked for a wait or a pace beyond
+        :attr:`policy`'s bounds (each was held to the bound)."""
+        return self._capped
+
     def close(self) -> None:
+        self.credentials.close()
         if self._owns_http:
             self._http.close()
 
@@ -228,16 +407,6 @@ class Transport:
         """GET ``path`` and return its parsed JSON body."""
         return self.request("GET", path, params=params, exempt=exempt).body
 
-    @contextmanager
-    def exempt(self) -> Iterator[None]:
-        """Requests this thread sends inside are exempt from the ten-secondly pacing."""
-        before = getattr(self._local, "exempt", False)
-        self._local.exempt = True
-        try:
-            yield
-        finally:
-            self._local.exempt = before
-
     def request(
         self,
         method: str,
@@ -245,57 +414,99 @@ class Transport:
         *,
         params: QueryParams = None,
         json_body: Any = None,
+        form: FormFields | None = None,
         headers: Mapping[str, str] | None = None,
         exempt: bool = False,
+        authenticated: bool = True,
     ) -> JsonResponse:
-        """Send one request, with pacing and retries; return a 2xx response whose body is JSON."""
+        """Send one request, with pacing and retries; return a 2xx response whose body is JSON.
+        ``authenticated=False`` sends no bearer token (HubSpot's OAuth token endpoint)."""
+        if authenticated:
+            # an OAuth token is issued before this request may probe the portal: the token
+            # request itself is then the probe, and never waits for this one
+            self.credentials.bearer(self)
+        probe = self._await_contact()
+        try:
+            return self._with_retries(
+                method, path, params, json_body, form, headers, exempt, authenticated, probe
+            )
+        finally:
+            if probe:
+                with self._contact:
+                    self._probing = False
+                    self._contact.notify_all()
+
+    def _await_contact(self) -> bool:
+        """Has anything answered at the base URL yet? If not, this request may be the one that
+        probes it (True), or waits for the probe's outcome."""
+        if self._reached:
+            return False
+        with self._contact:
+            while True:
+                if self._unreachable is not None:
+                    raise PortalUnreachable(self._unreachable)
+                if self._reached:
+                    return False
+                if not self._probing:
+                    self._probing = True
+                    return True
+                if self.stop.is_set():
+                    raise RunStopped(f"portal {self.portal!r}: the run was stopped")
+                self._contact.wait(0.5)
+
+    def _mark_reached(self) -> None:
+        if not self._reached:
+            with self._contact:
+                self._reached = True
+                self._contact.notify_all()
+
+    def _with_retries(
+        self,
+        method: str,
+        path: str,
+        params: QueryParams,
+        json_body: Any,
+        form: FormFields | None,
+        headers: Mapping[str, str] | None,
+        exempt: bool,
+        authenticated: bool,
+        probe: bool,
+    ) -> JsonResponse:
         url = self.base_url + path
         last_failure = ""
+        first_try = self._clock()
         for attempt in range(self.max_retries + 1):
             if self.stop.is_set():
                 raise RunStopped(f"portal {self.portal!r}: the run was stopped before {path}")
-            paced = not (exempt or getattr(self._local, "exempt", False))
-            place = self.limiter.acquire(self.stop) if paced else None
-            with self._calls_lock:
-                self._calls += 1
-            started = time.monotonic()
+            paced = not exempt
+            sent = (method, url, path, params, json_body, form, headers, paced)
             try:
-                try:
-                    response = self._send(
-                        method,
-                        url,
-                        params=tuple(params) if params else None,
-                        json=json_body,
-                        headers={**(headers or {}), **self._auth, "Accept": "application/json"},
-                    )
-                finally:
-                    if place is not None:
-                        self.limiter.settle(place)
+                token = self.credentials.bearer(self) if authenticated else None
+                response = self._exchange(*sent, token, attempt)
+                self._mark_reached()
+                refused = response.status_code == 401 and token is not None
+                if refused and token is not None and self.credentials.renew(self, token):
+                    # once: a second 401, with a token just issued, is final (_accept)
+                    response = self._exchange(*sent, self.credentials.bearer(self), attempt)
                 self._follow_rate_headers(response)
-                log.debug(
-                    "hubspot.request",
-                    portal=self.portal,
-                    method=method,
-                    path=path,
-                    status=response.status_code,
-                    attempt=attempt + 1,
-                    elapsed_ms=round((time.monotonic() - started) * 1000),
-                )
                 return self._accept(response, path)
             except RetriableError as exc:
                 last_failure = str(exc)
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-            except httpx.TimeoutException:
-                last_failure = "timed out"
+            except httpx.HTTPError as exc:
+                failure = classify_failure(exc)
+                last_failure = failure.reason
                 delay = self._backoff(attempt)
-            except httpx.TransportError as exc:
-                last_failure = f"connection failed ({type(exc).__name__})"
-                delay = self._backoff(attempt)
-            except httpx.HTTPError as exc:  # e.g. a body that does not decompress
-                last_failure = f"unreadable response ({type(exc).__name__})"
-                delay = self._backoff(attempt)
+                if failure.cannot_connect is None:
+                    self._mark_reached()  # a connection was made: the portal is there
+                elif probe and not self._reached:
+                    waited = self._clock() - first_try
+                    if attempt >= self.max_retries or waited + delay > self.connect_grace_seconds:
+                        self._give_up_connecting(failure.cannot_connect, attempt + 1, waited)
             if attempt < self.max_retries:
-                log.warning(
+                # a first contact's retries are said once, in the error if they all fail
+                report = log.warning if self._reached else log.info
+                report(
                     "hubspot.retry",
                     portal=self.portal,
                     path=path,
@@ -312,6 +523,61 @@ class Transport:
             category="RETRIES_EXHAUSTED",
         )
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: QueryParams,
+        json_body: Any,
+        form: FormFields | None,
+        headers: Mapping[str, str] | None,
+        paced: bool,
+        token: Secret | None,
+        attempt: int,
+    ) -> httpx.Response:
+        """One HTTP exchange: paced, counted, logged without its headers."""
+        place = self.limiter.acquire(self.stop) if paced else None
+        with self._calls_lock:
+            self._calls += 1
+        started = time.monotonic()
+        sent_headers = {**(headers or {}), "Accept": "application/json"}
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token.reveal()}"
+        try:
+            response = self._send(
+                method,
+                url,
+                params=tuple(params) if params else None,
+                json=json_body,
+                data=dict(form) if form is not None else None,
+                headers=sent_headers,
+            )
+        finally:
+            if place is not None:
+                self.limiter.settle(place)
+        log.debug(
+            "hubspot.request",
+            portal=self.portal,
+            method=method,
+            path=path,
+            status=response.status_code,
+            attempt=attempt + 1,
+            elapsed_ms=round((time.monotonic() - started) * 1000),
+        )
+        return response
+
+    def _give_up_connecting(self, cause: str, attempts: int, waited: float) -> NoReturn:
+        """Nothing ever answered at the base URL: stop the run, and every request waiting."""
+        message = (
+            f"cannot connect to {_without_userinfo(self.base_url)}: {cause} "
+            f"({attempts} attempt{'s' if attempts != 1 else ''} over {waited:.0f} s)"
+        )
+        with self._contact:
+            self._unreachable = message
+            self._contact.notify_all()
+        raise PortalUnreachable(message)
+
     def _send(
         self,
         method: str,
@@ -319,11 +585,14 @@ class Transport:
         *,
         params: tuple[tuple[str, str], ...] | None,
         json: Any,
+        data: Mapping[str, str] | None = None,
         headers: Mapping[str, str],
     ) -> httpx.Response:
         """Send and read the answer, refusing a body over ``max_response_bytes`` (as HubSpot
         declares it, and as it is decompressed while it arrives) before it fills the memory."""
-        with self._http.stream(method, url, params=params, json=json, headers=headers) as streamed:
+        with self._http.stream(
+            method, url, params=params, json=json, data=data, headers=headers
+        ) as streamed:
             declared = _number(streamed.headers.get("Content-Length"))
             if declared is not None and declared > self.max_response_bytes:
                 raise self._too_large(url)
@@ -368,7 +637,7 @@ class Transport:
         if status == 401:
             raise HubSpotAuthError(
                 f"portal {self.portal!r}: HubSpot refused the token ({what}); "
-                "check the private-app token and that the app is installed"
+                + self.credentials.refusal_hint
             )
         if status == 429:
             with self._calls_lock:
@@ -392,28 +661,53 @@ class Transport:
 
     def _retry_after(self, response: httpx.Response, status: int) -> float | None:
         header = _retry_after_seconds(response.headers.get("Retry-After"))
+        held = (
+            None if header is None else self._held("Retry-After", self.policy.retry_after(header))
+        )
         if status != 429:
-            return header
-        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-        wait = header if header is not None else (interval_ms / 1000 if interval_ms else 10.0)
-        self.limiter.pause(wait)
+            return held
+        if held is None:
+            interval_ms = _number(response.headers.get(_INTERVAL_HEADER))
+            held = self._held(_INTERVAL_HEADER, self.policy.window(interval_ms))
+        self.limiter.pause(held)
         return 0.0  # the limiter now holds every caller until the window has passed
 
     def _follow_rate_headers(self, response: httpx.Response) -> None:
         """Slow down when HubSpot's ``X-HubSpot-RateLimit-*`` headers say so."""
         if response.status_code == 429:
             return
-        interval_ms = _number(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-        interval = (interval_ms or 10_000) / 1000
+        interval_ms = _number(response.headers.get(_INTERVAL_HEADER))
         most = _number(response.headers.get("X-HubSpot-RateLimit-Max"))
         if most is not None:
-            per_ten_seconds = int(most * 10 / interval)
-            if self.limiter.lower_limit(per_ten_seconds):
-                log.warning("hubspot.rate_limit_lowered", portal=self.portal, limit=per_ten_seconds)
+            pace = self.policy.pace(most, interval_ms, self.limiter.limit)
+            if pace.asked < self.limiter.limit:  # only a lower limit is followed
+                per_ten_seconds = int(self._held("X-HubSpot-RateLimit-Max", pace))
+                if self.limiter.lower_limit(per_ten_seconds):
+                    log.warning(
+                        "hubspot.rate_limit_lowered", portal=self.portal, limit=per_ten_seconds
+                    )
         left = _number(response.headers.get("X-HubSpot-RateLimit-Remaining"))
         if left is not None and left <= 0 and self.limiter.in_window() < self.limiter.limit:
             # HubSpot counts more than we sent: something else spends this app's budget.
-            self.limiter.pause(interval)
+            self.limiter.pause(self._held(_INTERVAL_HEADER, self.policy.window(interval_ms)))
+
+    def _held(self, header: str, held: Held) -> float:
+        """The value to use; a header held back by the policy is counted, and logged (a
+        warning the first time for each header, then at debug level: every response of a
+        portal may carry it)."""
+        if held.capped:
+            with self._calls_lock:
+                self._capped += 1
+                first = header not in self._capped_headers
+                self._capped_headers.add(header)
+            (log.warning if first else log.debug)(
+                "hubspot.rate_limit_capped",
+                portal=self.portal,
+                header=header,
+                asked=round(held.asked, 3),
+                used=round(held.used, 3),
+            )
+        return held.used
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2.0**attempt)
@@ -431,8 +725,7 @@ def _number(text: str | None) -> float | None:
 
 
 def _retry_after_seconds(text: str | None) -> float | None:
-    """``Retry-After`` as seconds (a number or an HTTP date), capped: one bad header must not
-    stall a nightly run for a day."""
+    """``Retry-After`` as seconds (a number or an HTTP date); :class:`RateLimitPolicy` caps it."""
     if text is None:
         return None
     seconds = _number(text)
@@ -444,4 +737,4 @@ def _retry_after_seconds(text: str | None) -> float | None:
         if when.tzinfo is None:
             return None
         seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return min(seconds, _RETRY_AFTER_CAP_SECONDS)
+    return seconds

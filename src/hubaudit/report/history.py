@@ -96,6 +96,9 @@ def _stamp(stamp: SnapshotStamp | None) -> dict[str, Any] | None:
 
 def show_text(item: ItemAtPoint, raw: bool = False) -> str:
     lines = [f"{terminal_safe(item.key)} in {item.point.name}"]
+    stand_in = item.point.stand_in_for(item.key)
+    if stand_in is not None and item.point.snapshot is not None:
+        lines.append(terminal_safe(stand_in.note(item.point.snapshot.id)))
     if item.first_seen is not None:
         lines.append(
             f"this version first seen in snapshot #{item.first_seen.id} "
@@ -123,6 +126,7 @@ def _point(point: Point) -> dict[str, Any]:
         return {
             "snapshot_id": point.snapshot.id,
             "taken_at": point.snapshot.taken_at.isoformat(),
+            "stand_ins": stand_ins_document(point),
         }
     assert point.baseline is not None
     return {
@@ -135,6 +139,29 @@ def _point(point: Point) -> dict[str, Any]:
     }
 
 
+def stand_ins_document(point: Point) -> list[dict[str, Any]]:
+    """The parts a snapshot point takes from earlier snapshots, for JSON."""
+    return [
+        {
+            "scope": s.scope,
+            "snapshot_id": None if s.snapshot is None else s.snapshot.id,
+            "taken_at": None if s.snapshot is None else s.snapshot.taken_at.isoformat(),
+            "failed": s.failed.reason,
+        }
+        for s in point.stand_ins
+    ]
+
+
+def stand_in_lines(point: Point) -> list[str]:
+    """For a person: which parts of a snapshot point come from earlier snapshots, and why."""
+    if not point.stand_ins or point.snapshot is None:
+        return []
+    return [
+        f"{point.name} could not read every part; the latest complete read of each stands in:",
+        *(f"  ? {terminal_safe(note)}" for note in point.notes()),
+    ]
+
+
 # diff -------------------------------------------------------------------------------------
 
 
@@ -143,6 +170,8 @@ def diff_text(diff: Diff) -> str:
         f"hubaudit diff: portal {terminal_safe(diff.portal)}",
         f"from {terminal_safe(diff.before.name)}",
         f"to   {terminal_safe(diff.after.name)}",
+        *stand_in_lines(diff.before),
+        *stand_in_lines(diff.after),
         "",
     ]
     if diff.changes:

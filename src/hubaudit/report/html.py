@@ -17,9 +17,12 @@ from hubaudit.report.escape import html_safe as h
 from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url
 from hubaudit.report.sections import (
+    VENDOR_TITLE,
+    VENDOR_WHY,
     by_group,
     coverage_parts,
     ignored_by_rule,
+    no_unplanned_changes,
     of_class,
     severity_counts,
     value_json,
@@ -73,7 +76,7 @@ def render(result: AuditResult) -> str:
     if unplanned:
         body += _changes(result, unplanned)
     else:
-        add("<p>No unplanned changes: the portal matches the approved baseline.</p>")
+        add(f"<p>{no_unplanned_changes(result)}</p>")
     if result.expired_waivers:
         add("<h2>Waivers expired</h2><p>These defects are open again:</p><ul>")
         for d in result.expired_waivers:
@@ -89,6 +92,7 @@ def render(result: AuditResult) -> str:
     for classification, title, why in (
         (Classification.PLANNED, "Planned changes", "approved change requests, in their window"),
         (Classification.WAIVED, "Waived", "defects tolerated until their waiver ends"),
+        (Classification.VENDOR, VENDOR_TITLE, VENDOR_WHY),
     ):
         changes = of_class(result, classification)
         if changes:
@@ -154,6 +158,7 @@ def _summary(result: AuditResult) -> list[str]:
             + f"<br>{len(update.seen_again)} seen again, {len(update.resolved)} resolved",
         ),
         ("Planned changes", str(len(of_class(result, Classification.PLANNED))), ""),
+        (VENDOR_TITLE, str(len(of_class(result, Classification.VENDOR))), ""),
         (
             "Not verified",
             str(len(result.not_verified)),
@@ -344,6 +349,7 @@ def _kpis(result: AuditResult) -> list[str]:
         f"<tr><th>Unplanned changes</th><td>{k.unplanned}</td></tr>",
         f"<tr><th>Planned changes</th><td>{k.planned} "
         f"({percent(k.planned_share)} of all)</td></tr>",
+        f"<tr><th>{VENDOR_TITLE}</th><td>{k.vendor}</td></tr>",
         f"<tr><th>Defects resolved</th><td>{k.resolved}, mean time to resolve {mean}</td></tr>",
         f"<tr><th>Open defects by age</th><td>{ages}</td></tr>",
         f"<tr><th>Top changers</th><td>{changers}</td></tr>",

@@ -46,7 +46,7 @@ from hubaudit.model import (
     WeekCount,
 )
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 MAX_DEPENDENTS = 50
 """Dependents kept per change in the document (their count is kept whole)."""
 
@@ -90,6 +90,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "planned": _count(result, Classification.PLANNED),
             "ignored": _count(result, Classification.IGNORED),
             "waived": _count(result, Classification.WAIVED),
+            "vendor": _count(result, Classification.VENDOR),
             "waivers_expired": len(result.expired_waivers),
             "findings": len(result.findings),
             "findings_opened": len(result.finding_update.opened),
@@ -295,6 +296,7 @@ def kpis_document(k: Kpis) -> dict[str, Any]:
         "under_baseline": k.under_baseline,
         "items": k.items,
         "baseline_share": k.baseline_share,
+        "vendor": k.vendor,
     }
 
 
@@ -559,4 +561,5 @@ def _kpis(k: Mapping[str, Any]) -> Kpis:
         custom_properties=int(k["custom_properties"]),
         under_baseline=int(k["under_baseline"]),
         items=int(k["items"]),
+        vendor=int(k.get("vendor", 0)),  # schema 1.4
     )

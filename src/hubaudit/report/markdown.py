@@ -12,9 +12,12 @@ from hubaudit.report.escape import markdown_safe as md
 from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url
 from hubaudit.report.sections import (
+    VENDOR_TITLE,
+    VENDOR_WHY,
     by_group,
     coverage_parts,
     ignored_by_rule,
+    no_unplanned_changes,
     of_class,
     severity_summary,
     value_json,
@@ -44,7 +47,7 @@ def render(result: AuditResult) -> str:
     if unplanned:
         lines += _changes(result, unplanned)
     else:
-        add("No unplanned changes: the portal matches the approved baseline.")
+        add(no_unplanned_changes(result))
         add("")
     if result.expired_waivers:
         add("## Waivers expired")
@@ -63,6 +66,7 @@ def render(result: AuditResult) -> str:
     for classification, title, why in (
         (Classification.PLANNED, "Planned changes", "approved change requests, in their window"),
         (Classification.WAIVED, "Waived", "defects tolerated until their waiver ends"),
+        (Classification.VENDOR, VENDOR_TITLE, VENDOR_WHY),
     ):
         changes = of_class(result, classification)
         if changes:
@@ -125,6 +129,7 @@ def _summary(result: AuditResult) -> list[str]:
         ("Planned changes", str(len(of_class(result, Classification.PLANNED)))),
         ("Waived", str(len(of_class(result, Classification.WAIVED)))),
         ("Ignored", str(len(of_class(result, Classification.IGNORED)))),
+        (VENDOR_TITLE, str(len(of_class(result, Classification.VENDOR)))),
         ("Waivers expired", str(len(result.expired_waivers))),
         (
             "Not verified",
@@ -250,6 +255,7 @@ def _kpis(result: AuditResult) -> list[str]:
         "|---|---|",
         f"| Unplanned changes | {k.unplanned} |",
         f"| Planned changes | {k.planned} ({percent(k.planned_share)} of all) |",
+        f"| {VENDOR_TITLE} | {k.vendor} |",
         f"| Defects resolved | {k.resolved} |",
         "| Mean time to resolve | "
         + (f"{k.mean_days_to_resolve:.1f} days" if k.mean_days_to_resolve is not None else "n/a")

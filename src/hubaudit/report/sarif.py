@@ -99,6 +99,12 @@ def render(result: AuditResult) -> str:
                     "snapshot": result.snapshot.id,
                     "baseline_version": result.baseline.version,
                     "not_verified": [p.scope for p in result.not_verified],
+                    # HubSpot's own changes are no alerts: listed apart, for the record
+                    "vendor_changes": [
+                        {"key": c.key, "field": c.field, "op": c.op.value, "note": c.note}
+                        for c in result.changes
+                        if c.classification is Classification.VENDOR
+                    ],
                 },
             }
         ],

@@ -31,6 +31,27 @@ PER_OBJECT_TYPE = frozenset(
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
 
 
+VENDOR_TITLE = "HubSpot's own changes"
+VENDOR_WHY = (
+    "HubSpot changed its own definitions; not defects unless [governance] vendor_governed "
+    "names them"
+)
+
+
+def no_unplanned_changes(result: AuditResult) -> str:
+    """What a report says when nothing unplanned was seen: that the portal matches its
+    baseline only when every part the baseline governs was read (rule 11)."""
+    if not result.not_verified:
+        return "No unplanned changes: the portal matches the approved baseline."
+    count = len(result.not_verified)
+    parts = f"{count} part{'s' if count != 1 else ''} of the baseline"
+    verb = "were" if count != 1 else "was"
+    return (
+        f"No unplanned changes in what was read, but {parts} {verb} not verified "
+        "(listed below): this is not a clean bill."
+    )
+
+
 def of_class(result: AuditResult, classification: Classification) -> list[Change]:
     return [c for c in result.changes if c.classification is classification]
 

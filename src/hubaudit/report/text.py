@@ -22,6 +22,7 @@ from hubaudit.model import (
 )
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.json_report import dependents_count
+from hubaudit.report.sections import VENDOR_TITLE, VENDOR_WHY, no_unplanned_changes
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
@@ -83,7 +84,7 @@ def render(result: AuditResult) -> str:
         lines.append("")
         lines += changes_lines(unplanned)
     else:
-        lines.append("No unplanned changes: the portal matches the approved baseline.")
+        lines.append(no_unplanned_changes(result))
         lines.append("")
     if result.expired_waivers:
         lines.append("Waivers expired (these defects are open again):")
@@ -108,6 +109,11 @@ def render(result: AuditResult) -> str:
         lines.append(f"Waived: {len(waived)} (defects tolerated until their waiver ends)")
         lines.append("")
         lines += changes_lines(waived)
+    vendor = [c for c in result.changes if c.classification is Classification.VENDOR]
+    if vendor:
+        lines.append(f"{VENDOR_TITLE}: {len(vendor)} ({VENDOR_WHY})")
+        lines.append("")
+        lines += changes_lines(vendor)
     ignored = Counter(
         c.note or "" for c in result.changes if c.classification is Classification.IGNORED
     )
@@ -209,7 +215,7 @@ def kpis_lines(k: Kpis | None) -> list[str]:
     lines = [
         f"Governance KPIs, {k.since:%Y-%m-%d} to {k.until:%Y-%m-%d}:",
         f"  changes: {k.unplanned} unplanned, {k.planned} planned ({percent(k.planned_share)} "
-        "planned)",
+        f"planned), {k.vendor} by HubSpot itself",
         "  per week (unplanned/planned): "
         + ", ".join(f"{w.week} {w.unplanned}/{w.planned}" for w in k.weeks),
         f"  defects resolved: {k.resolved}, mean time to resolve "
@@ -287,7 +293,11 @@ def surface_lines(result: AuditResult) -> list[str]:
 
 def _note(change: Change, indent: str) -> list[str]:
     """A defect's reason beyond "unplanned" (implemented differently than a CR approved)."""
-    if change.note and change.classification in (Classification.DEFECT, Classification.WAIVED):
+    if change.note and change.classification in (
+        Classification.DEFECT,
+        Classification.WAIVED,
+        Classification.VENDOR,
+    ):
         return [f"{indent}! {terminal_safe(change.note)}"]
     return []
 

@@ -426,6 +426,8 @@ class RunRow(Base):
     snapshot_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(Integer, default=0)  # 429 answers seen
+    # rate-limit headers that asked for a wait or pace beyond the caps (each held to the cap)
+    rate_limit_capped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     items: Mapped[int] = mapped_column(Integer, default=0)
     changes: Mapped[int] = mapped_column(Integer, default=0)
     defects_opened: Mapped[int] = mapped_column(Integer, default=0)
