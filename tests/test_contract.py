@@ -49,7 +49,7 @@ EXERCISED = {
     "GET /crm/v3/pipelines/{objectType}/{pipelineId}/audit",
     "GET /crm-object-schemas/v3/schemas",
     "GET /crm/associations/v4/{fromObjectType}/{toObjectType}/labels",
-    "GET /crm/associations/v4/definitions/configurations/{fromObjectType}/{toObjectType}",
+    "GET /crm/associations/v4/definitions/configurations/all",
     "GET /settings/users/v3",
     "GET /settings/v3/users/teams",
     "GET /settings/v3/users/roles",
