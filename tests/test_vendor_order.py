@@ -254,17 +254,21 @@ def test_a_swap_of_two_stages_is_one_reorder_on_the_parent(
     baseline_from_night1(store, portal, client)
     night = portal_dirs["night1"]
     before = json.loads((night / "pipelines" / "deals.json").read_text(encoding="utf-8"))
-    edit(
-        night / "pipelines" / "deals.json",
-        lambda p: swap_numbers(p[0]["stages"], "qualifiedtobuy", "presentationscheduled"),
-    )
-    edit_property(
-        night,
-        "contacts",
-        "lifecyclestage",
-        lambda p: swap_numbers(p["options"], "lead", "subscriber", field="value"),
-    )
-    emulator.load(night)
+
+    def swap_two_stages_and_two_lifecycle_stages() -> None:
+        edit(
+            night / "pipelines" / "deals.json",
+            lambda p: swap_numbers(p[0]["stages"], "qualifiedtobuy", "presentationscheduled"),
+        )
+        edit_property(
+            night,
+            "contacts",
+            "lifecyclestage",
+            lambda p: swap_numbers(p["options"], "lead", "subscriber", field="value"),
+        )
+        emulator.load(night)
+
+    swap_two_stages_and_two_lifecycle_stages()
 
     result = run_audit(store, portal, client)
     by_key = {(c.key, c.field): c for c in result.changes}
@@ -282,17 +286,7 @@ def test_a_swap_of_two_stages_is_one_reorder_on_the_parent(
     assert "~ lifecycle_stage:contacts" in render(result, "text")
 
     # put back: both reorder defects resolve, as any reverted drift does
-    edit(
-        night / "pipelines" / "deals.json",
-        lambda p: swap_numbers(p[0]["stages"], "qualifiedtobuy", "presentationscheduled"),
-    )
-    edit_property(
-        night,
-        "contacts",
-        "lifecyclestage",
-        lambda p: swap_numbers(p["options"], "lead", "subscriber", field="value"),
-    )
-    emulator.load(night)
+    swap_two_stages_and_two_lifecycle_stages()  # again: back as they were
     reverted = run_audit(store, portal, client)
     assert reverted.changes == ()
     assert set(reverted.defects.resolved) == set(result.defects.opened)
