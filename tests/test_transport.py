@@ -448,3 +448,30 @@ def test_a_compressed_answer_under_the_cap_reads_as_before(transport: Transport)
     assert sent.response.content == json.dumps(body).encode()
     assert sent.response.headers["X-HubSpot-RateLimit-Max"] == "190"
     assert "Content-Encoding" not in sent.response.headers  # the body is held decompressed
+
+
+@respx.mock
+def test_a_429_on_a_read_exempt_from_the_burst_limit_waits_what_it_asks() -> None:
+    """Association labels and limits skip the limiter, which is what holds paced reads after a
+    429: the exempt read itself waits the Retry-After, or the window when none is given."""
+    fake_time = FakeTime()
+    transport = Transport(
+        BASE,
+        Secret(TOKEN),
+        portal="acme",
+        max_retries=3,
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        rng=random.Random(7),
+    )
+    route = respx.get(BASE + PATH).mock(
+        side_effect=[
+            rate_limited("TEN_SECONDLY_ROLLING", **{"Retry-After": "3"}),
+            rate_limited("TEN_SECONDLY_ROLLING"),
+            httpx.Response(200, json={"results": []}),
+        ]
+    )
+    assert transport.get_json(PATH, exempt=True) == {"results": []}
+    assert route.call_count == 3
+    assert fake_time.sleeps[0] == pytest.approx(3.0)
+    assert fake_time.sleeps[1] >= 10.0

@@ -137,6 +137,53 @@ def test_once_the_portal_answered_a_lost_connection_fails_only_its_part() -> Non
     assert len(fake_time.sleeps) == 3
 
 
+def test_a_first_answer_refused_as_too_large_is_contact_all_the_same() -> None:
+    """An answer over max_response_mb is refused, but the portal answered: a connection lost
+    later fails only its part, never the whole run as unreachable."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == PATH:
+            return refused(request)
+        return httpx.Response(200, json={"results": ["x" * 5000]})
+
+    fake_time = FakeTime()
+    transport = fake_transport(fake_time, handler, retries=3)
+    transport.max_response_bytes = 1000
+    with pytest.raises(KindUnreadable) as big:
+        transport.get_json("/crm/v3/pipelines/deals")
+    assert big.value.category == "RESPONSE_TOO_LARGE"
+    with pytest.raises(KindUnreadable) as lost:
+        transport.get_json(PATH)
+    assert lost.value.category == "RETRIES_EXHAUSTED"
+
+
+def test_a_host_that_drops_connection_attempts_fails_within_the_grace() -> None:
+    """A listening port whose queue is full drops new connection attempts: each would wait the
+    request timeout (30 s); the first contact gives up after the grace instead."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):  # fill the accept queue: later attempts go unanswered
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+                fillers.append(filler)
+            transport = Transport(
+                f"http://127.0.0.1:{port}", Secret(TOKEN), portal="acme", connect_grace_seconds=2
+            )
+            started = time.monotonic()
+            with pytest.raises(PortalUnreachable, match="connect timed out"):
+                transport.get_json(PATH)
+            assert time.monotonic() - started < 15  # not the 30 s request timeout
+            transport.close()
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
 def test_parts_read_at_the_same_time_wait_for_one_probe_of_a_closed_port() -> None:
     transport = Transport(f"http://127.0.0.1:{closed_port()}", Secret(TOKEN), portal="acme")
     errors: list[BaseException] = []

@@ -489,7 +489,7 @@ class Transport:
                     # once: a second 401, with a token just issued, is final (_accept)
                     response = self._exchange(*sent, self.credentials.bearer(self), attempt)
                 self._follow_rate_headers(response)
-                return self._accept(response, path)
+                return self._accept(response, path, exempt=exempt)
             except RetriableError as exc:
                 last_failure = str(exc)
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
@@ -591,8 +591,15 @@ class Transport:
         """Send and read the answer, refusing a body over ``max_response_bytes`` (as HubSpot
         declares it, and as it is decompressed while it arrives) before it fills the memory."""
         with self._http.stream(
-            method, url, params=params, json=json, data=data, headers=headers
+            method,
+            url,
+            params=params,
+            json=json,
+            data=data,
+            headers=headers,
+            timeout=httpx.USE_CLIENT_DEFAULT if self._reached else self._first_contact_timeout(),
         ) as streamed:
+            self._mark_reached()  # an answer, even one refused below, is contact
             declared = _number(streamed.headers.get("Content-Length"))
             if declared is not None and declared > self.max_response_bytes:
                 raise self._too_large(url)
@@ -615,6 +622,14 @@ class Transport:
             extensions=streamed.extensions,
         )
 
+    def _first_contact_timeout(self) -> httpx.Timeout:
+        """Until the portal has answered, a connection attempt may not outlast the grace: a
+        host that drops connection attempts fails the run in seconds, not a request timeout."""
+        usual = self._http.timeout
+        grace = self.connect_grace_seconds
+        connect = grace if usual.connect is None else min(usual.connect, grace)
+        return httpx.Timeout(connect=connect, read=usual.read, write=usual.write, pool=usual.pool)
+
     def _too_large(self, url: str) -> KindUnreadable:
         path = url[len(self.base_url) :] if url.startswith(self.base_url) else url
         limit = self.max_response_bytes / 2**20
@@ -623,7 +638,7 @@ class Transport:
             category="RESPONSE_TOO_LARGE",
         )
 
-    def _accept(self, response: httpx.Response, path: str) -> JsonResponse:
+    def _accept(self, response: httpx.Response, path: str, *, exempt: bool = False) -> JsonResponse:
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -649,7 +664,7 @@ class Transport:
                 "portal's time zone."
             )
         if status in _RETRIABLE_STATUS or status >= 500:
-            raise RetriableError(what, retry_after=self._retry_after(response, status))
+            raise RetriableError(what, retry_after=self._retry_after(response, status, exempt))
         raise KindUnreadable(
             f"{what} on {path}" + (f" (scopes: {', '.join(error.scopes)})" if error.scopes else ""),
             category=error.category,
@@ -659,7 +674,7 @@ class Transport:
             unsupported=status == 403 and error.category != "MISSING_SCOPES",
         )
 
-    def _retry_after(self, response: httpx.Response, status: int) -> float | None:
+    def _retry_after(self, response: httpx.Response, status: int, exempt: bool) -> float | None:
         header = _retry_after_seconds(response.headers.get("Retry-After"))
         held = (
             None if header is None else self._held("Retry-After", self.policy.retry_after(header))
@@ -670,7 +685,9 @@ class Transport:
             interval_ms = _number(response.headers.get(_INTERVAL_HEADER))
             held = self._held(_INTERVAL_HEADER, self.policy.window(interval_ms))
         self.limiter.pause(held)
-        return 0.0  # the limiter now holds every caller until the window has passed
+        # the limiter now holds every paced caller until the window has passed; a request HubSpot
+        # exempts from the burst limit never waits there, so it waits here
+        return held if exempt else 0.0
 
     def _follow_rate_headers(self, response: httpx.Response) -> None:
         """Slow down when HubSpot's ``X-HubSpot-RateLimit-*`` headers say so."""
