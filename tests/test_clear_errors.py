@@ -275,9 +275,19 @@ def test_a_change_request_must_name_a_whole_key(
     )
     assert create("modify association_label:0-3:0-2:USER_DEFINED") == 1
     assert "association_label:{fromTypeId}:{toTypeId}:{category}:{typeId}" in one_line(capsys)
+    # an item to modify or remove must be one the portal has held: a typo plans nothing real
+    assert create("modify property:deals:dealnme label=x") == 1
+    assert one_line(capsys) == (
+        "unknown key 'property:deals:dealnme': no snapshot or baseline of demo holds it "
+        "(did you mean 'property:deals:dealname' or 'property:deals:dealtype' or "
+        "'property:deals:dealstage'?)"
+    )
+    assert create("remove property:deals:nosuchthing") == 1
+    assert one_line(capsys).startswith("unknown key 'property:deals:nosuchthing'")
     code, out = run("--config", config, "cr", "list", "--portal", "demo", "--json")
     assert (code, json.loads(out)) == (0, [])  # nothing was created
     assert create("add property:deals:renewal_date type=date") == 0
+    assert create("modify property:deals:dealname label=Deal") == 0
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from hubaudit.emulator import PortalEmulator
 from hubaudit.emulator.server import missing_scopes_body
 from hubaudit.errors import ConfigError, KindUnreadable, PortalUnreachable
 from hubaudit.hubspot.transport import Transport
-from hubaudit.model import RunStatus
+from hubaudit.model import Classification, RunStatus
 from hubaudit.report import render
 from hubaudit.scheduler import Worker
 from hubaudit.store.repository import Store
@@ -349,6 +349,12 @@ def test_no_report_says_matches_the_baseline_while_a_part_is_not_verified(fmt: s
         "No unplanned changes in what was read, but 1 part of the baseline was not verified" in text
     )
     assert "matches the approved baseline." in render(replace(clean, not_verified=()), fmt)
+    # planned, waived, ignored or HubSpot's own changes: no defect, but no match either
+    explained = [c for c in rich_result().changes if c.classification is not Classification.DEFECT]
+    assert explained
+    quiet = render(replace(clean, not_verified=(), changes=tuple(explained)), fmt)
+    assert "matches the approved baseline" not in quiet
+    assert "No unplanned changes (the differences from the baseline are listed below)." in quiet
 
 
 # a partial snapshot never stands in for what it did not read -------------------------------
@@ -371,8 +377,10 @@ def test_a_part_the_latest_snapshot_failed_comes_from_its_last_complete_read(
     report = tmp_path / "report.txt"
     code, _ = run("--config", config, "audit", "--portal", "demo", "--output", str(report))
     assert code == 1  # not verified: workflow
+    code, out = run("--config", config, "runs", "--portal", "demo")
+    assert code == 0 and "not verified 1" in out.splitlines()[0]
     first = store_day(impact_before["snapshot"]["taken_at"])
-    said = f"workflow: from snapshot #1 of {first}; the latest read of it (snapshot #2) failed: "
+    said = f"workflow: from snapshot #1 of {first}; its read in snapshot #2 failed: "
     assert f"(last read completely in snapshot #1 of {first})" in report.read_text()
     assert "matches the approved baseline" not in report.read_text()
 
@@ -388,6 +396,13 @@ def test_a_part_the_latest_snapshot_failed_comes_from_its_last_complete_read(
     assert [s["snapshot_id"] for s in impact_after["snapshot"]["stand_ins"]] == [1]
     code, out = run("--config", config, "impact", key, "--portal", "demo")
     assert code == 0 and said in out and "nothing in this snapshot depends" not in out
+    # named, not "latest", the same snapshot stands in all the same: by id, and by date
+    code, out = run("--config", config, "impact", key, "--portal", "demo", "--snapshot", "2",
+                    "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["dependents"] == impact_before["dependents"]
+    for where in (("--snapshot", "2"), ("--at", first[:10])):
+        code, out = run("--config", config, "show", workflow, "--portal", "demo", *where)
+        assert code == 0 and out.splitlines()[1].startswith(said + "MISSING_SCOPES")
     code, out = run("--config", config, "ignore", "suggest", "--portal", "demo")
     assert code == 0 and f"#   ? {said}" in out and "0 changes not yet ignored" in out
     code, out = run("--config", config, "kpis", "--portal", "demo")
@@ -414,8 +429,8 @@ def test_a_part_never_read_completely_says_so(
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("hubaudit: error: snapshot #1 (")
     assert line.endswith(
-        "does not hold 'workflow:1201003': its part 'workflow' has never been read completely, "
-        "and the latest read of it failed"
+        "does not hold 'workflow:1201003': its part 'workflow' was never read completely up to "
+        "it, and its read there failed"
     )
     code, out = run("--config", config, "diff", "--portal", "demo", "1", "latest")
     assert code == 0 and "  ? workflow: never read completely" in out

@@ -732,7 +732,9 @@ def _runs(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -
             f"{r.trigger:<8} {r.status.value:<10} {took:>6}  calls {r.stats.api_calls} "
             f"(429s {r.stats.rate_limited}{_capped(r.stats.rate_limit_capped)})  "
             f"items {r.stats.items}  changes {r.stats.changes}  "
-            f"new defects {r.stats.defects_opened}  by {terminal_safe(r.worker or '-')}"
+            f"new defects {r.stats.defects_opened}"
+            + (f"  not verified {r.stats.not_verified}" if r.stats.not_verified else "")
+            + f"  by {terminal_safe(r.worker or '-')}"
             + (f"\n       {terminal_safe(r.error)}" if r.error else ""),
             file=out,
         )

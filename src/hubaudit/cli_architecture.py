@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from difflib import get_close_matches
 from typing import Any, TextIO
 
 from hubaudit.config import Config
@@ -14,14 +13,14 @@ from hubaudit.council import parse_end, waive_findings
 from hubaudit.dependencies import build_graph, workflow_count
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
-from hubaudit.model import FindingStatus, Kind, Severity
+from hubaudit.model import FindingStatus, Severity
 from hubaudit.policies.builtin import BUILTIN_POLICIES
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.history import stand_in_lines, stand_ins_document
 from hubaudit.report.json_report import dependency_document, finding_document
 from hubaudit.report.text import finding_line
 from hubaudit.store.findings import FindingStore
-from hubaudit.store.keys import key_ever_held, keys_ever_held
+from hubaudit.store.keys import key_ever_held, unknown_key
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import snapshot_point, snapshot_view
 
@@ -84,7 +83,7 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
     present = args.key in view.items
     if not present and not direct and not key_ever_held(store, args.portal, args.key):
         # "nothing depends on it" would read as "safe to delete" for a key that is a typo
-        raise UsageError(_unknown_key(store, args.portal, args.key))
+        raise UsageError(unknown_key(store, args.portal, args.key))
     if args.json:
         document = {
             "portal": args.portal,
@@ -126,19 +125,6 @@ def impact_command(args: argparse.Namespace, config: Config, store: Store, out: 
             file=out,
         )
     return 0
-
-
-def _unknown_key(store: Store, portal: str, key: str) -> str:
-    held = keys_ever_held(store, portal, Kind(key.split(":", 1)[0]))
-    scope, _, name = key.rpartition(":")
-    # within its part, the name alone is compared: every key there shares the long prefix
-    siblings = {k.rpartition(":")[2]: k for k in held if k.rpartition(":")[0] == scope}
-    if siblings:
-        close = [siblings[n] for n in get_close_matches(name, list(siblings), n=3, cutoff=0.6)]
-    else:
-        close = get_close_matches(key, held, n=3, cutoff=0.8)
-    guess = f" (did you mean {' or '.join(repr(k) for k in close)}?)" if close else ""
-    return f"unknown key {key!r}: no snapshot or baseline of {portal} holds it{guess}"
 
 
 def findings_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:

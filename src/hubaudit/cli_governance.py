@@ -29,11 +29,12 @@ from hubaudit.council import (
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import CHANGE_HELP, describe_planned, parse_planned_change
 from hubaudit.governance.ignore import ignored_by, load_ignore_rules, suggest_rules
-from hubaudit.model import BaselineInfo, BaselineStatus, Change
+from hubaudit.model import BaselineInfo, BaselineStatus, Change, ChangeOp
 from hubaudit.policies.severity import rules_with
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.history import diff_json, diff_text, stand_in_lines
 from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.keys import key_ever_held, unknown_key
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import diff_points, point_items, resolve_point, snapshot_point
 
@@ -360,6 +361,12 @@ def cr_command(args: argparse.Namespace, config: Config, store: Store, out: Text
             raise UsageError("a change request needs a --title")
         by, note = named(args.by, args.note, "a change request", note_required=False)
         changes = [parse_planned_change(text) for text in args.change]
+        # only an added item may be new to a portal hubaudit has read: a typo plans nothing
+        read = store.latest_snapshot(args.portal) is not None
+        modified = [c.key for c in changes if c.op is not ChangeOp.ADDED] if read else []
+        for key in modified:
+            if not key_ever_held(store, args.portal, key):
+                raise UsageError(unknown_key(store, args.portal, key))
         keys = [c.key for c in changes]
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:

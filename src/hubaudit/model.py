@@ -616,17 +616,17 @@ class AuditResult:
 
 @dataclass(frozen=True)
 class StandIn:
-    """A part the latest snapshot could not read, and the earlier snapshot whose complete read
-    of it stands in for it: a partial snapshot never stands in for what it did not read."""
+    """A part a snapshot could not read, and the earlier snapshot whose complete read of it
+    stands in for it: a partial snapshot never stands in for what it did not read."""
 
     scope: str
     failed: KindCoverage
-    """The latest snapshot's read of the part (failed, with the reason)."""
+    """The snapshot's read of the part (failed, with the reason)."""
     snapshot: SnapshotStamp | None
-    """The latest snapshot that read the part completely; ``None`` when none ever did."""
+    """The last earlier snapshot that read the part completely; ``None`` when none did."""
 
     def note(self, latest: int) -> str:
-        failed = f"the latest read of it (snapshot #{latest}) failed" + (
+        failed = f"its read in snapshot #{latest} failed" + (
             f": {self.failed.reason}" if self.failed.reason else ""
         )
         if self.snapshot is None:

@@ -90,9 +90,9 @@ def parse_moment(text: str, ref: str | None = None) -> datetime:
 
 
 def snapshot_point(store: Store, portal: str, ref: str, flag: str = "--snapshot") -> Point:
-    """``latest`` (with its stand-ins) or a snapshot id, as a point."""
-    snapshot = resolve_snapshot(store, portal, ref, flag)
-    return with_stand_ins(store, snapshot) if ref == "latest" else Point(snapshot=snapshot)
+    """``latest`` or a snapshot id, as a point with its stand-ins: a part the snapshot could not
+    read comes from the last earlier complete read of it (and says so), never reads as empty."""
+    return with_stand_ins(store, resolve_snapshot(store, portal, ref, flag))
 
 
 def snapshot_view(store: Store, point: Point) -> PortalView:
@@ -294,6 +294,10 @@ def _user_email(
 
 def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
     first_seen = None
+    if point.snapshot is not None and not point.stand_ins:
+        # a snapshot named by id or date: a part it could not read still stands in (a diff
+        # between two named points lists such parts as not compared instead)
+        point = with_stand_ins(store, point.snapshot)
     if point.snapshot is not None:
         snapshot_id = point.snapshot.id
         stand_in = point.stand_in_for(key)
@@ -301,8 +305,8 @@ def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
             if stand_in.snapshot is None:
                 raise UsageError(  # the failure's reason is HubSpot's text: `diff` shows it
                     f"{point.name} of portal {portal!r} does not hold {key!r}: its part "
-                    f"{stand_in.scope!r} has never been read completely, and the latest read of "
-                    "it failed"
+                    f"{stand_in.scope!r} was never read completely up to it, and its read there "
+                    "failed"
                 )
             snapshot_id = stand_in.snapshot.id
         versions = store.item_versions(portal, key)

@@ -40,8 +40,11 @@ VENDOR_WHY = (
 
 def no_unplanned_changes(result: AuditResult) -> str:
     """What a report says when nothing unplanned was seen: that the portal matches its
-    baseline only when every part the baseline governs was read (rule 11)."""
+    baseline only when every part the baseline governs was read (rule 11) and nothing changed
+    at all (planned, waived, ignored or HubSpot's own changes are differences too)."""
     if not result.not_verified:
+        if result.changes:
+            return "No unplanned changes (the differences from the baseline are listed below)."
         return "No unplanned changes: the portal matches the approved baseline."
     count = len(result.not_verified)
     parts = f"{count} part{'s' if count != 1 else ''} of the baseline"

@@ -5,6 +5,8 @@ may have meant."""
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+
 from sqlalchemy import exists, select, union
 
 from hubaudit.model import Kind
@@ -42,3 +44,17 @@ def keys_ever_held(store: Store, portal: str, kind: Kind) -> list[str]:
     )
     with store.session() as session:
         return sorted(session.scalars(select(held.subquery().c.key)))
+
+
+def unknown_key(store: Store, portal: str, key: str) -> str:
+    """Why ``key`` is not one of the portal's, with the keys nearest to it that are."""
+    held = keys_ever_held(store, portal, Kind(key.split(":", 1)[0]))
+    scope, _, name = key.rpartition(":")
+    # within its part, the name alone is compared: every key there shares the long prefix
+    siblings = {k.rpartition(":")[2]: k for k in held if k.rpartition(":")[0] == scope}
+    if siblings:
+        close = [siblings[n] for n in get_close_matches(name, list(siblings), n=3, cutoff=0.6)]
+    else:
+        close = get_close_matches(key, held, n=3, cutoff=0.8)
+    guess = f" (did you mean {' or '.join(repr(k) for k in close)}?)" if close else ""
+    return f"unknown key {key!r}: no snapshot or baseline of {portal} holds it{guess}"
