@@ -451,19 +451,11 @@ def test_a_compressed_answer_under_the_cap_reads_as_before(transport: Transport)
 
 
 @respx.mock
-def test_a_429_on_a_read_exempt_from_the_burst_limit_waits_what_it_asks() -> None:
+def test_a_429_on_a_read_exempt_from_the_burst_limit_waits_what_it_asks(
+    transport: Transport, fake_time: FakeTime
+) -> None:
     """Association labels and limits skip the limiter, which is what holds paced reads after a
     429: the exempt read itself waits the Retry-After, or the window when none is given."""
-    fake_time = FakeTime()
-    transport = Transport(
-        BASE,
-        Secret(TOKEN),
-        portal="acme",
-        max_retries=3,
-        sleep=fake_time.sleep,
-        clock=fake_time.clock,
-        rng=random.Random(7),
-    )
     route = respx.get(BASE + PATH).mock(
         side_effect=[
             rate_limited("TEN_SECONDLY_ROLLING", **{"Retry-After": "3"}),
