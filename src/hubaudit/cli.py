@@ -72,6 +72,7 @@ from hubaudit.report.history import (
 )
 from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
+from hubaudit.cli_hints import with_hint
 from hubaudit.secrets import scrub
 from hubaudit.store.engine import (
     current_revision,
@@ -264,7 +265,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stdout)
     except HubauditError as exc:
-        print(f"hubaudit: error: {scrub(str(exc))}", file=sys.stderr)
+        print(f"hubaudit: error: {with_hint(exc, scrub(str(exc)))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("hubaudit: interrupted; nothing half-written was kept", file=sys.stderr)

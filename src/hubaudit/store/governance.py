@@ -14,7 +14,7 @@ from sqlalchemy import Integer, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hubaudit.errors import UsageError
+from hubaudit.errors import ProposalPending, UsageError
 from hubaudit.model import (
     BaselineInfo,
     BaselineStatus,
@@ -147,9 +147,11 @@ class GovernanceStore:
             self.store.lock_portal(session, portal_id)
             draft = proposed_version(session, portal_id)
             if draft is not None:
-                raise UsageError(
+                raise ProposalPending(
+                    portal,
+                    draft,
                     f"baseline v{draft} of {portal!r} is already proposed: approve or reject it "
-                    "first (`hubaudit baseline approve|reject`)"
+                    "first",
                 )
             row = self._new_version(
                 session, portal_id, by, note, at, source, scopes, source_snapshot_id

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from hubaudit.errors import DatabaseError, UsageError
+from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import DefectPlan
 from hubaudit.model import (
     BaselineInfo,
@@ -115,7 +115,7 @@ class Store:
         if found is not None:
             return found
         if not create:
-            raise UsageError(f"portal {name!r} has no snapshot yet: run `hubaudit snapshot` first")
+            raise PortalNotStored(name)
         try:
             with session.begin_nested():
                 row = PortalRow(name=name, created_at=_now())
@@ -483,14 +483,16 @@ class Store:
                 )
             ):
                 raise UsageError(
-                    f"snapshot {snapshot.id} of {portal!r} no longer exists (deleted by "
-                    "`db prune` meanwhile); approve a snapshot that is kept"
+                    f"snapshot {snapshot.id} of {portal!r} no longer exists (pruned from the "
+                    "database meanwhile); approve a snapshot that is kept"
                 )
             draft = proposed_version(session, portal_id)
             if draft is not None:
-                raise UsageError(
+                raise ProposalPending(
+                    portal,
+                    draft,
                     f"baseline v{draft} of {portal!r} is proposed and awaits a decision: "
-                    "approve or reject it first (`hubaudit baseline approve|reject`)"
+                    "approve or reject it first",
                 )
             latest = session.scalar(
                 select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
