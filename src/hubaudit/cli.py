@@ -38,6 +38,7 @@ from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
 from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
+from hubaudit.cli_hints import with_hint
 from hubaudit.cli_reports import HANDLERS as REPORT_HANDLERS
 from hubaudit.cli_reports import add_commands as add_report_commands
 from hubaudit.cli_reports import wants_colour
@@ -57,6 +58,7 @@ from hubaudit.model import (
     KindCoverage,
     RunRecord,
     RunStatus,
+    RunTrigger,
     Severity,
 )
 from hubaudit.policies.severity import rules_with
@@ -72,7 +74,6 @@ from hubaudit.report.history import (
 )
 from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
-from hubaudit.cli_hints import with_hint
 from hubaudit.secrets import scrub
 from hubaudit.store.engine import (
     current_revision,
@@ -468,7 +469,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
     runs = RunStore(store)
     name = worker_name("cli")
     lease = timedelta(seconds=config.schedule.lease_seconds)
-    run = runs.start_now(args.portal, "cli", name, utc_now(), lease)
+    run = runs.start_now(args.portal, RunTrigger.CLI, name, utc_now(), lease)
     stop = threading.Event()
     try:
         with (
@@ -524,7 +525,7 @@ def _audit_all(args: argparse.Namespace, config: Config, store: Store, out: Text
     now = utc_now()
     mine: list[int] = []
     for portal in config.portals:
-        queued = runs.enqueue(portal.name, now, "all", now)
+        queued = runs.enqueue(portal.name, now, RunTrigger.ALL, now)
         waiting = queued or runs.open_run(portal.name)
         if waiting is not None and waiting.status is RunStatus.QUEUED:
             mine.append(waiting.id)  # a round already waiting is taken over, not doubled

@@ -419,12 +419,27 @@ class LogEntry:
     detail: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
+class DefectEventName(StrEnum):
+    """What happened to a defect, as its timeline names it (the stored ``event`` values)."""
+
+    OPENED = "opened"
+    CHANGED = "changed"
+    REOPENED = "reopened"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ACCEPTED = "accepted"
+    WAIVED = "waived"
+    WAIVER_EXPIRED = "waiver-expired"
+    ACCEPT_PROPOSED = "accept-proposed"
+    ACCEPT_REJECTED = "accept-rejected"
+
+
 @dataclass(frozen=True)
 class DefectEvent:
     """One entry of a defect's timeline: opened, changed, reopened, acknowledged, resolved…"""
 
     at: datetime
-    event: str
+    event: DefectEventName
     detail: Mapping[str, JSONValue]
     snapshot_id: int | None = None
 
@@ -511,6 +526,27 @@ class FindingUpdate:
     expired_waivers: tuple[int, ...] = ()
 
 
+class SurfaceGovernance(StrEnum):
+    """How a part of a portal's architecture is governed."""
+
+    READ = "read"
+    """hubaudit reads it from HubSpot."""
+    MANUAL = "manual"
+    """HubSpot exposes no API for it: a periodic sign-off in the config governs it."""
+
+
+class SurfaceStatus(StrEnum):
+    """How a part of the governed surface stands (the first four for read parts)."""
+
+    READ = "read"
+    PARTLY_READ = "partly read"
+    NOT_VERIFIED = "not verified"
+    NOT_READ = "not read"
+    SIGNED_OFF = "signed off"
+    OVERDUE = "overdue"
+    NEVER_SIGNED_OFF = "never signed off"
+
+
 @dataclass(frozen=True)
 class SurfaceArea:
     """One part of a portal's architecture and how it is governed.
@@ -521,8 +557,8 @@ class SurfaceArea:
 
     id: str
     name: str
-    governed: str  # "read" | "manual"
-    status: str
+    governed: SurfaceGovernance
+    status: SurfaceStatus
     detail: str = ""
     signed_off_by: str | None = None
     signed_off_on: datetime | None = None
@@ -755,6 +791,17 @@ class RunStats:
     not_verified: int = 0
 
 
+class RunTrigger(StrEnum):
+    """Who asked for a run (the stored ``trigger`` values)."""
+
+    SCHEDULE = "schedule"
+    """the nightly schedule fired"""
+    CLI = "cli"
+    """a person ran ``audit`` for one portal"""
+    ALL = "all"
+    """a person queued every portal at once"""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One audit of one portal for one round (``scheduled_for``), as the database holds it."""
@@ -762,7 +809,7 @@ class RunRecord:
     id: int
     portal: str
     scheduled_for: datetime
-    trigger: str
+    trigger: RunTrigger
     status: RunStatus
     worker: str | None
     attempts: int

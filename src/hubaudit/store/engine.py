@@ -187,4 +187,6 @@ def require_current_schema(engine: Engine) -> None:
     head = head_revision()
     if current != head:
         state = "empty" if current is None else f"at revision {current}"
-        raise SchemaNotCurrent(f"the database {_safe_url(str(engine.url))} is {state}, not at {head}")
+        raise SchemaNotCurrent(
+            f"the database {_safe_url(str(engine.url))} is {state}, not at {head}"
+        )

@@ -39,6 +39,7 @@ from hubaudit.model import (
     CoverageStatus,
     Defect,
     DefectEvent,
+    DefectEventName,
     DefectStatus,
     DefectUpdate,
     ItemVersion,
@@ -623,7 +624,9 @@ class Store:
     def defect_events(self, defect_id: int) -> list[DefectEvent]:
         with self._session() as session:
             return [
-                DefectEvent(row.at, row.event, json.loads(row.detail_json), row.snapshot_id)
+                DefectEvent(
+                    row.at, DefectEventName(row.event), json.loads(row.detail_json), row.snapshot_id
+                )
                 for row in session.scalars(
                     select(DefectEventRow)
                     .where(DefectEventRow.defect_id == defect_id)
