@@ -419,6 +419,17 @@ class LogEntry:
     detail: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """A governance log entry the rules decided to write (the store adds the portal and time)."""
+
+    actor: str
+    action: str
+    subject: str
+    note: str
+    detail: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
 class DefectEventName(StrEnum):
     """What happened to a defect, as its timeline names it (the stored ``event`` values)."""
 
