@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -336,3 +337,48 @@ def test_a_waiver_decision_records_reason_and_until() -> None:
     assert decision.entry.name is DefectEventName.WAIVED
     assert dict(decision.entry.detail) == {"by": "ana", "reason": "r", "until": NOW.isoformat()}
     assert (decision.log.action, decision.log.subject) == ("defects.waived", "defect #2")
+
+
+def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from hubaudit.audit import baseline_holds
+    from hubaudit.model import BaselineInfo, StoredItem
+
+    items = {
+        "property:contacts:x1": StoredItem(Kind.PROPERTY, "property:contacts:x1", "h1", "h1"),
+        "property:contacts:x2": StoredItem(Kind.PROPERTY, "property:contacts:x2", "h2", "h2"),
+        "lifecycle_stage:contacts:lead": StoredItem(
+            Kind.LIFECYCLE_STAGE, "lifecycle_stage:contacts:lead", "l1", "l1"
+        ),
+        "lifecycle_stage:contacts:mql": StoredItem(
+            Kind.LIFECYCLE_STAGE, "lifecycle_stage:contacts:mql", "l2", "l2"
+        ),
+    }
+    bodies: dict[str, Mapping[str, Any]] = {
+        "h1": {"label": "B"},
+        "h2": {"label": "A"},
+        "l1": {"label": "Lead", "displayOrder": 1},
+        "l2": {"label": "MQL", "displayOrder": 0},
+    }
+    reads: list[set[str]] = []
+
+    def load(hashes: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        wanted = set(hashes)
+        reads.append(wanted)
+        return {h: bodies[h] for h in wanted}
+
+    order = replace(
+        defect(5, after=["MQL", "Lead"]),
+        key="lifecycle_stage:contacts",
+        kind=Kind.LIFECYCLE_STAGE,
+        field="stages order",
+        path=("stages order",),
+    )
+    added = replace(defect(6), key="property:contacts:x1", field=None, op=ChangeOp.ADDED)
+    same_version = replace(defect(7), baseline_version=2)
+    defects = [defect(1), defect(2), order, added, same_version]
+    baseline = BaselineInfo(9, "p", 2, "c", NOW, "n", None, len(items), ())
+    assert baseline_holds(defects, baseline, items, load) == {1, 5, 6}
+    assert reads == [{"h1", "h2", "l1", "l2"}]  # one read for every defect asked about
