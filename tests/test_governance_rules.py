@@ -382,3 +382,19 @@ def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
     baseline = BaselineInfo(9, "p", 2, "c", NOW, "n", None, len(items), ())
     assert baseline_holds(defects, baseline, items, load) == {1, 5, 6}
     assert reads == [{"h1", "h2", "l1", "l2"}]  # one read for every defect asked about
+
+
+def test_an_item_key_is_parsed_once_into_its_kind_and_the_rest() -> None:
+    from hubaudit.model import ItemKey, kind_of
+
+    key = ItemKey.parse("association_label:0-3:0-2:USER_DEFINED:106")
+    assert key.kind is Kind.ASSOCIATION_LABEL
+    assert key.segments == ("0-3", "0-2", "USER_DEFINED", "106")
+    assert str(key) == "association_label:0-3:0-2:USER_DEFINED:106"
+    prop = ItemKey.parse("property:deals:odd:name")
+    assert (prop.object_type, prop.name) == ("deals", "odd:name")
+    part = ItemKey.parse("workflow")
+    assert (part.kind, part.rest, part.segments, str(part)) == (Kind.WORKFLOW, "", (), "workflow")
+    assert kind_of("lifecycle_stage:contacts") is Kind.LIFECYCLE_STAGE
+    with pytest.raises(ValueError, match="'nothing' is not a valid Kind"):
+        ItemKey.parse("nothing:x")

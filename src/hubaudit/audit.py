@@ -55,6 +55,7 @@ from hubaudit.model import (
     StandIn,
     StoredItem,
     ViewItem,
+    kind_of,
 )
 from hubaudit.policies.builtin import POLICIES_BY_ID, evaluate
 from hubaudit.policies.impact import with_impact
@@ -286,7 +287,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         c for c in snapshot.coverage if c.scope in baseline.scopes and c.scope not in complete
     ) + tuple(
         KindCoverage(
-            Kind(scope.split(":", 1)[0]),
+            kind_of(scope),
             scope,
             CoverageStatus.FAILED,
             0,

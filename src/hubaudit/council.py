@@ -39,10 +39,10 @@ from hubaudit.model import (
     Defect,
     Finding,
     JSONValue,
-    Kind,
     PlannedChange,
     SnapshotInfo,
     StoredItem,
+    kind_of,
 )
 from hubaudit.snapshot import content_hash
 from hubaudit.store.findings import FindingStore
@@ -192,7 +192,7 @@ def import_baseline(
     known(tree.portal)
     raws = _known_raws(store, tree.portal)
     items = {
-        key: DraftItem(Kind(key.split(":", 1)[0]), payload, raws.get(content_hash(dict(payload))))
+        key: DraftItem(kind_of(key), payload, raws.get(content_hash(dict(payload))))
         for key, payload in tree.items.items()
     }
     baseline = GovernanceStore(store).propose(
@@ -309,7 +309,7 @@ def _composer(
         return {
             key: None
             if payload is None
-            else DraftItem(Kind(key.split(":", 1)[0]), payload, latest.raw_for(key, payload))
+            else DraftItem(kind_of(key), payload, latest.raw_for(key, payload))
             for key, payload in working.items()
         }
 
@@ -416,7 +416,7 @@ def release_requests(
 
     def release(working: dict[str, JSONValue]) -> None:
         for change in planned:
-            kind = Kind(change.key.split(":", 1)[0])
+            kind = kind_of(change.key)
             working[change.key] = released_payload(
                 change, kind, working.get(change.key), latest.payload(change.key)
             )

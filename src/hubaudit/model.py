@@ -77,6 +77,45 @@ class Kind(StrEnum):
     ROLE = "role"
 
 
+@dataclass(frozen=True)
+class ItemKey:
+    """An item key (or a part's scope) parsed once into its kind and the rest:
+    ``property:deals:amount`` is ``ItemKey(Kind.PROPERTY, "deals:amount")``; ``workflow`` (a
+    part) has no rest. Its text is the key, unchanged."""
+
+    kind: Kind
+    rest: str = ""
+
+    @classmethod
+    def parse(cls, key: str) -> ItemKey:
+        """Raises ``ValueError`` when the key starts with no known kind."""
+        kind, _, rest = key.partition(":")
+        return cls(Kind(kind), rest)
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """What follows the kind, segment by segment (``("deals", "amount")``)."""
+        return tuple(self.rest.split(":")) if self.rest else ()
+
+    @property
+    def object_type(self) -> str:
+        """The first segment: the object type of a property, group, pipeline or stage."""
+        return self.rest.split(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The rest after the object type (``amount`` of ``property:deals:amount``)."""
+        return self.rest.split(":", 1)[-1]
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.rest}" if self.rest else self.kind.value
+
+
+def kind_of(key: str) -> Kind:
+    """The kind an item key or a scope starts with."""
+    return ItemKey.parse(key).kind
+
+
 class CoverageStatus(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
