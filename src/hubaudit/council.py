@@ -35,6 +35,7 @@ from hubaudit.model import (
     Change,
     ChangeRequest,
     CoverageStatus,
+    CRProgress,
     CRStatus,
     Defect,
     Finding,
@@ -359,18 +360,15 @@ def request_progress(
         Progress(
             request,
             tuple(
-                PlannedState(
+                # released: its work is in an approved baseline, which the portal is
+                # compared with from then on
+                PlannedState(planned, DONE)
+                if request.status is CRStatus.RELEASED
+                else planned_state(
                     planned,
-                    # released: its work is in an approved baseline, which the portal is
-                    # compared with from then on
-                    DONE
-                    if request.status is CRStatus.RELEASED
-                    else planned_state(
-                        planned,
-                        before.get(planned.key),
-                        latest.payload(planned.key),
-                        scope_of(planned.key, complete) is not None,
-                    ),
+                    before.get(planned.key),
+                    latest.payload(planned.key),
+                    scope_of(planned.key, complete) is not None,
                 )
                 for planned in request.changes
             ),
@@ -401,11 +399,11 @@ def release_requests(
                 "released can be released"
             )
     for progress in request_progress(store, portal, requests):
-        if progress.summary != "implemented":
+        if progress.summary is not CRProgress.IMPLEMENTED:
             pending = "; ".join(
                 f"{s.planned.op.value} {s.planned.key}: {s.state}"
                 for s in progress.states
-                if s.state != "done"
+                if s.status is not DONE
             )
             raise UsageError(
                 f"CR-{progress.request.id} is {progress.summary} ({pending}); only what is "

@@ -412,6 +412,26 @@ class CRStatus(StrEnum):
     RELEASED = "released"
 
 
+class PlannedChangeState(StrEnum):
+    """How far the portal is with one change a CR plans."""
+
+    DONE = "done"
+    NOT_STARTED = "not started"
+    NOT_VERIFIED = "not verified"
+    """the part holding the item was not read completely"""
+    DIFFERS = "differs"
+    """made, but not as approved (the state says how)"""
+
+
+class CRProgress(StrEnum):
+    """How far the portal is with a whole CR."""
+
+    IMPLEMENTED = "implemented"
+    PARTIALLY_IMPLEMENTED = "partially implemented"
+    NOT_STARTED = "not started"
+    NOT_VERIFIED = "not verified"
+
+
 @dataclass(frozen=True)
 class PlannedChange:
     """One change a CR plans: an item key, the operation and, where the council cares, the
