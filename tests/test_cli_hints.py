@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubaudit.cli_hints import hint_for, with_hint
+from hubaudit.cli.hints import hint_for
 from hubaudit.errors import (
     DatabaseError,
     NoAuditReport,
@@ -48,7 +48,6 @@ def test_each_store_error_names_no_command_and_gets_its_hint(
     assert str(error) == words
     assert "`" not in str(error)
     assert hint_for(error) == hint
-    assert with_hint(error, str(error)) == f"{words}: {hint}"
 
 
 def test_the_families_still_hold_and_a_plain_error_gets_no_hint() -> None:
@@ -56,5 +55,4 @@ def test_the_families_still_hold_and_a_plain_error_gets_no_hint() -> None:
     assert isinstance(SchemaNotCurrent("x"), DatabaseError)
     plain = UsageError("portal 'x' has no defect 3")
     assert hint_for(plain) is None
-    assert with_hint(plain, "said") == "said"
     assert hint_for(ValueError("x")) is None

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hubaudit.cli_hints import hint_for
+from hubaudit.cli.hints import hint_for
 from hubaudit.errors import DatabaseError
 from hubaudit.store.engine import head_revision, make_engine, require_current_schema
 

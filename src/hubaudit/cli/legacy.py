@@ -32,12 +32,12 @@ from hubaudit.audit import (
     take_snapshot,
     utc_now,
 )
+from hubaudit.cli.hints import hint_for
 from hubaudit.cli_architecture import HANDLERS as ARCHITECTURE_HANDLERS
 from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
 from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
-from hubaudit.cli_hints import with_hint
 from hubaudit.cli_reports import HANDLERS as REPORT_HANDLERS
 from hubaudit.cli_reports import add_commands as add_report_commands
 from hubaudit.cli_reports import wants_colour
@@ -249,7 +249,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stdout)
     except HubauditError as exc:
-        print(f"hubaudit: error: {with_hint(exc, scrub(str(exc)))}", file=sys.stderr)
+        print(f"hubaudit: error: {scrub(str(exc))}", file=sys.stderr)
+        hint = hint_for(exc)
+        if hint:
+            print(f"hubaudit: hint: {hint}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("hubaudit: interrupted; nothing half-written was kept", file=sys.stderr)
