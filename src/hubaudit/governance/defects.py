@@ -205,20 +205,21 @@ def expired_waivers(waivers: Sequence[Waiver], at: datetime) -> list[WaiverExpir
         if waiver.ended_at is not None or waiver.until > at:
             continue
         until = waiver.until.isoformat()
-        found.append(
-            WaiverExpiry(
-                waiver,
-                TimelineEntry(DefectEventName.WAIVER_EXPIRED, {"until": until}),
-                LogRecord(
-                    HUBAUDIT,
-                    "waiver.expired",
-                    f"defect #{waiver.defect_id}",
-                    f"waiver ({waiver.reason}) ended {until}; the defect is open again",
-                    {"defect": waiver.defect_id, "until": until},
-                ),
-            )
-        )
+        entry = TimelineEntry(DefectEventName.WAIVER_EXPIRED, {"until": until})
+        log = expiry_record("waiver.expired", "defect", waiver.defect_id, waiver.reason, until)
+        found.append(WaiverExpiry(waiver, entry, log))
     return found
+
+
+def expiry_record(action: str, noun: str, ident: int, reason: str, until: str) -> LogRecord:
+    """The log entry of a waiver of the ``noun`` (defect, finding) ``ident`` that ran out."""
+    return LogRecord(
+        HUBAUDIT,
+        action,
+        f"{noun} #{ident}",
+        f"waiver ({reason}) ended {until}; the {noun} is open again",
+        {noun: ident, "until": until},
+    )
 
 
 def require_statuses(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hubaudit.errors import UsageError
+from hubaudit.governance.defects import expiry_record
 from hubaudit.model import Breach, Finding, FindingStatus, LogRecord
 
 ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.WAIVED})
@@ -140,18 +141,8 @@ def expired_finding_waivers(
         if finding.status is not FindingStatus.WAIVED or waiver is None or waiver.until > at:
             continue
         until = waiver.until.isoformat()
-        found.append(
-            (
-                finding,
-                LogRecord(
-                    HUBAUDIT,
-                    "finding-waiver.expired",
-                    f"finding #{finding.id}",
-                    f"waiver ({waiver.reason}) ended {until}; the finding is open again",
-                    {"finding": finding.id, "until": until},
-                ),
-            )
-        )
+        log = expiry_record("finding-waiver.expired", "finding", finding.id, waiver.reason, until)
+        found.append((finding, log))
     return found
 
 

@@ -111,13 +111,7 @@ class FindingStore:
                     update(FindingRow)
                     .where(FindingRow.id == sighting.finding.id)
                     .values(
-                        key=breach.key,
-                        label=storable(breach.label),
-                        severity=breach.severity.value,
-                        message=storable(breach.message),
-                        reason=storable(breach.reason),
-                        detail_json=canonical_json(dict(breach.detail)),
-                        scopes_json=json.dumps(list(breach.scopes)),
+                        **_breach_values(breach),
                         last_seen_at=at,
                         last_snapshot_id=snapshot_id,
                         occurrences=FindingRow.occurrences + 1,
@@ -217,6 +211,19 @@ def _no_waiver() -> dict[str, Any]:
     }
 
 
+def _breach_values(breach: Breach) -> dict[str, Any]:
+    """The columns a finding takes from what was found in the latest evaluation."""
+    return {
+        "key": breach.key,
+        "label": storable(breach.label),
+        "severity": breach.severity.value,
+        "message": storable(breach.message),
+        "reason": storable(breach.reason),
+        "detail_json": canonical_json(dict(breach.detail)),
+        "scopes_json": json.dumps(list(breach.scopes)),
+    }
+
+
 def _new_finding_row(
     portal: str, portal_id: int, breach: Breach, snapshot_id: int, at: datetime
 ) -> FindingRow:
@@ -225,14 +232,8 @@ def _new_finding_row(
         fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
         policy=breach.policy,
         subject=storable(breach.subject),
-        key=breach.key,
-        label=storable(breach.label),
         status=FindingStatus.OPEN.value,
-        severity=breach.severity.value,
-        message=storable(breach.message),
-        reason=storable(breach.reason),
-        detail_json=canonical_json(dict(breach.detail)),
-        scopes_json=json.dumps(list(breach.scopes)),
+        **_breach_values(breach),
         first_seen_at=at,
         last_seen_at=at,
         occurrences=1,
