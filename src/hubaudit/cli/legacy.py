@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from hubaudit import __version__
-from hubaudit.audit import (
-    utc_now,
-)
+from hubaudit.audit import utc_now
 from hubaudit.cli_architecture import HANDLERS as ARCHITECTURE_HANDLERS
 from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
@@ -28,12 +26,7 @@ from hubaudit.cli_reports import add_commands as add_report_commands
 from hubaudit.config import Config, find_config_path, load_config
 from hubaudit.errors import HubauditError, UsageError
 from hubaudit.logs import configure_logging
-from hubaudit.model import (
-    Defect,
-    DefectStatus,
-    Kind,
-    Severity,
-)
+from hubaudit.model import Defect, DefectStatus, Kind, Severity
 from hubaudit.policies.severity import rules_with
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.history import (
@@ -46,10 +39,7 @@ from hubaudit.report.history import (
 )
 from hubaudit.report.json_report import defect_document
 from hubaudit.secrets import scrub
-from hubaudit.store.engine import (
-    make_engine,
-    require_current_schema,
-)
+from hubaudit.store.engine import make_engine, require_current_schema
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import POINT_HELP, diff_points, item_at, item_history, resolve_point
 
