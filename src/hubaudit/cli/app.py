@@ -19,8 +19,22 @@ from hubaudit.errors import HubauditError
 # ("module:attribute", imported only when the command runs). Sections and commands in the order a
 # person meets them: the morning's work first, the plumbing last.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Drift and triage", ()),
-    ("Governance", ()),
+    (
+        "Drift and triage",
+        (
+            ("defects", "hubaudit.cli.defects:defects"),
+            ("findings", "hubaudit.cli.findings:findings"),
+        ),
+    ),
+    (
+        "Governance",
+        (
+            ("baseline", "hubaudit.cli.baseline:baseline"),
+            ("cr", "hubaudit.cli.cr:cr"),
+            ("ignore", "hubaudit.cli.ignore:ignore"),
+            ("log", "hubaudit.cli.log:log"),
+        ),
+    ),
     ("Looking back", ()),
     (
         "Operations",

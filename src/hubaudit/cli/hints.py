@@ -3,7 +3,16 @@ error. The store and the services say what is wrong; only the CLI knows its own 
 
 from __future__ import annotations
 
-_HINTS: dict[type[BaseException], str] = {}
+from hubaudit.errors import MissingNote, MissingReason, NoApprovedBaseline
+
+_HINTS: dict[type[BaseException], str] = {
+    MissingNote: "say why with --note",
+    MissingReason: "say why with --reason",
+    NoApprovedBaseline: (
+        "take a snapshot, then approve it: `hubaudit baseline approve --from-snapshot latest "
+        "--by WHO --note TEXT`"
+    ),
+}
 
 
 def hint_for(exc: BaseException) -> str | None:
