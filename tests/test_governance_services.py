@@ -23,7 +23,8 @@ from hubaudit.store.engine import make_engine
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import Base
 
-TOKEN_ENV = "HUBAUDIT_TEST_TOKEN"
+from .test_cli import TOKEN_ENV
+
 RITA, COUNCIL = Actor("Rita"), Actor("Council", Channel.WEB)
 
 
@@ -192,9 +193,9 @@ def test_decisions_through_the_services_leave_the_state_the_cli_leaves(
             "marketing",
         )
         request = change_requests.create_request(store, "demo", draft, RITA)
-        change_requests.approve_request(store, "demo", request.id, COUNCIL, "go")
+        change_requests.decide_request(store, "demo", request.id, True, COUNCIL, "go")
         baselines.release_requests(store, "demo", [request.id], RITA, None)
-        decision = baselines.approve_baseline(store, "demo", 2, COUNCIL, "v2")
+        decision = baselines.decide_baseline(store, "demo", 2, True, COUNCIL, "v2")
     finally:
         store.engine.dispose()
     assert (decision.baseline.version, decision.defects, decision.requests) == (
@@ -311,7 +312,7 @@ def test_decisions_refuse_what_the_log_could_not_record(tmp_path: Path) -> None:
         with pytest.raises(UsageError, match="not in the future"):
             triage.waive_findings(store, "demo", [1], RITA, "why", datetime(2001, 1, 1, tzinfo=UTC))
         with pytest.raises(MissingNote, match="approving a baseline needs a note"):
-            baselines.approve_baseline(store, "demo", None, COUNCIL, "")
+            baselines.decide_baseline(store, "demo", None, True, COUNCIL, "")
         with pytest.raises(UsageError, match="no approved baseline"):
             baselines.baseline_version(store, "demo", None)
         assert governance_log(store, "never-seen") == []

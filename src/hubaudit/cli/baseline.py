@@ -28,7 +28,9 @@ _note = click.option("--note", required=True, help="why: the council's reason, k
 
 @click.group()
 def baseline() -> None:
-    """Baseline versions: propose, approve, reject, list, show, diff, export, import, release."""
+    """Baseline versions: propose, decide, compare, files.
+
+    propose, approve, reject, list, show, diff, export, import, release."""
 
 
 @baseline.command()
@@ -84,7 +86,7 @@ def approve(
 ) -> int:
     """Approve the proposed version [VERSION, a check that it is the one proposed]; approving
     closes the defects it accepts and releases its change requests."""
-    from hubaudit.services.baselines import approve_baseline, approve_snapshot
+    from hubaudit.services.baselines import approve_snapshot, decide_baseline
 
     from_snapshot = click.get_current_context().get_parameter_source("snapshot")
     name = session.portal_name(portal)
@@ -94,7 +96,7 @@ def approve(
             raise click.UsageError("give a VERSION to approve or --from-snapshot, not both")
         decision = approve_snapshot(store, name, snapshot, actor, note)
     else:
-        decision = approve_baseline(store, name, version, actor, note)
+        decision = decide_baseline(store, name, version, True, actor, note)
     return _print_decision(session, name, decision, actor)
 
 
@@ -109,10 +111,10 @@ def reject(
 ) -> int:
     """Reject the proposed version [VERSION, a check that it is the one proposed]; its accepted
     defects and released change requests are no longer proposed."""
-    from hubaudit.services.baselines import reject_baseline
+    from hubaudit.services.baselines import decide_baseline
 
     name = session.portal_name(portal)
-    decision = reject_baseline(session.store(), name, version, actor, note)
+    decision = decide_baseline(session.store(), name, version, False, actor, note)
     return _print_decision(session, name, decision, actor)
 
 

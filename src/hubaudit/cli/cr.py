@@ -26,7 +26,7 @@ CHANGE_HELP = (
 
 @click.group()
 def cr() -> None:
-    """Change requests: planned changes, decided before they happen."""
+    """Change requests: planned changes, decided first."""
 
 
 @cr.command()

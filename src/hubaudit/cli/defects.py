@@ -17,7 +17,7 @@ from hubaudit.cli.common import (
     pass_session,
     portal_option,
 )
-from hubaudit.cli.params import DATE, DEFECT_STATUS, END_DATE, ID, KIND, SEVERITY
+from hubaudit.cli.params import DATE, DEFECT_STATUS, ID, KIND, SEVERITY, waiver_options
 from hubaudit.services.actor import Actor
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ _ids = click.argument("ids", nargs=-1, required=True, type=ID, metavar="ID...")
 
 @click.group()
 def defects() -> None:
-    """Defects: drift from the approved baseline, and what RevOps decides about it."""
+    """Drift from the baseline, and RevOps' decisions on it."""
 
 
 @defects.command("list")
@@ -165,10 +165,7 @@ def resolve_command(
 @defects.command("waive")
 @_ids
 @portal_option
-@click.option("--reason", required=True, help="why this drift is tolerated")
-@click.option(
-    "--until", required=True, type=END_DATE, metavar="DATE", help="a date (through its end) or time"
-)
+@waiver_options("drift")
 @actor_option
 @pass_session
 def waive_command(

@@ -15,7 +15,7 @@ from hubaudit.cli.common import (
     pass_session,
     portal_option,
 )
-from hubaudit.cli.params import END_DATE, FINDING_STATUS, ID, SEVERITY
+from hubaudit.cli.params import FINDING_STATUS, ID, SEVERITY, waiver_options
 from hubaudit.services.actor import Actor
 
 
@@ -134,10 +134,7 @@ def show_command(
 @findings.command("waive")
 @click.argument("ids", nargs=-1, required=True, type=ID, metavar="ID...")
 @portal_option
-@click.option("--reason", required=True, help="why this breach is tolerated")
-@click.option(
-    "--until", required=True, type=END_DATE, metavar="DATE", help="a date (through its end) or time"
-)
+@waiver_options("breach")
 @actor_option
 @pass_session
 def waive_command(

@@ -30,8 +30,9 @@ def log(
     output_format: str,
     output: str | None,
 ) -> int:
-    """The governance log: every proposal, approval, rejection, waiver, expiry, acceptance,
-    release and import, with who, when and why."""
+    """The governance log: who decided what, when, why.
+
+    Every proposal, approval, rejection, waiver, expiry, acceptance, release and import."""
     import json
 
     from hubaudit.report.escape import terminal_safe

@@ -112,3 +112,20 @@ def version_argument(help_text: str) -> Callable[[F], F]:
         return argument(alias(wrapper))  # type: ignore[return-value]
 
     return decorate
+
+
+def waiver_options(what: str) -> Callable[[F], F]:
+    """``--reason`` (why ``what`` is tolerated) and ``--until DATE`` (through its end)."""
+
+    def decorate(function: F) -> F:
+        reason = click.option("--reason", required=True, help=f"why this {what} is tolerated")
+        until = click.option(
+            "--until",
+            required=True,
+            type=END_DATE,
+            metavar="DATE",
+            help="a date (through its end) or time",
+        )
+        return reason(until(function))
+
+    return decorate

@@ -176,28 +176,6 @@ def decide_baseline(
     return BaselineDecision(baseline, approve, tuple(defects), tuple(requests))
 
 
-def approve_baseline(
-    store: Store,
-    portal: str,
-    version: int | None,
-    actor: Actor,
-    note: str | None,
-    clock: Clock = utc_now,
-) -> BaselineDecision:
-    return decide_baseline(store, portal, version, True, actor, note, clock)
-
-
-def reject_baseline(
-    store: Store,
-    portal: str,
-    version: int | None,
-    actor: Actor,
-    note: str | None,
-    clock: Clock = utc_now,
-) -> BaselineDecision:
-    return decide_baseline(store, portal, version, False, actor, note, clock)
-
-
 def approve_snapshot(
     store: Store,
     portal: str,

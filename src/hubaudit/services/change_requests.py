@@ -87,28 +87,6 @@ def decide_request(
     )
 
 
-def approve_request(
-    store: Store,
-    portal: str,
-    request_id: int,
-    actor: Actor,
-    note: str | None,
-    clock: Clock = utc_now,
-) -> ChangeRequest:
-    return decide_request(store, portal, request_id, True, actor, note, clock)
-
-
-def reject_request(
-    store: Store,
-    portal: str,
-    request_id: int,
-    actor: Actor,
-    note: str | None,
-    clock: Clock = utc_now,
-) -> ChangeRequest:
-    return decide_request(store, portal, request_id, False, actor, note, clock)
-
-
 def change_requests(
     store: Store, portal: str, ids: Collection[int] | None = None
 ) -> list[Progress]:

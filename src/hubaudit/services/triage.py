@@ -112,14 +112,9 @@ def acknowledge_defects(
     clock: Clock = utc_now,
 ) -> list[Defect]:
     """Open defects become ``acknowledged``: known, being handled. All or none."""
-    return store.set_defect_status(
-        portal,
-        defect_ids,
-        DefectStatus.ACKNOWLEDGED,
-        {DefectStatus.OPEN},
-        actor.name,
-        optional_note(note),
-        clock(),
+    allowed = {DefectStatus.OPEN}
+    return _decide(
+        store, portal, defect_ids, DefectStatus.ACKNOWLEDGED, allowed, actor, note, clock
     )
 
 
@@ -133,15 +128,22 @@ def resolve_defects(
 ) -> list[Defect]:
     """Open or acknowledged defects are resolved by hand; the next audit reopens any still
     present. All or none."""
-    return store.set_defect_status(
-        portal,
-        defect_ids,
-        DefectStatus.RESOLVED,
-        {DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED},
-        actor.name,
-        optional_note(note),
-        clock(),
-    )
+    allowed = {DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED}
+    return _decide(store, portal, defect_ids, DefectStatus.RESOLVED, allowed, actor, note, clock)
+
+
+def _decide(
+    store: Store,
+    portal: str,
+    defect_ids: Sequence[int],
+    status: DefectStatus,
+    allowed: set[DefectStatus],
+    actor: Actor,
+    note: str | None,
+    clock: Clock,
+) -> list[Defect]:
+    note = optional_note(note)
+    return store.set_defect_status(portal, defect_ids, status, allowed, actor.name, note, clock())
 
 
 def waive_defects(
