@@ -152,3 +152,23 @@ class KindUnreadable(SkippableError):
         self.scopes = scopes
         self.unsupported = unsupported
         super().__init__(message)
+
+
+class DecisionIncomplete(UsageError):
+    """A decision lacks what the governance log must record about it (why it was taken)."""
+
+
+class MissingNote(DecisionIncomplete):
+    """A decision that needs a note saying why came without one."""
+
+
+class MissingReason(DecisionIncomplete):
+    """A waiver came without the reason the drift or breach is tolerated."""
+
+
+class NoApprovedBaseline(UsageError):
+    """The portal has no approved baseline version yet."""
+
+    def __init__(self, portal: str, message: str | None = None) -> None:
+        self.portal = portal
+        super().__init__(message or f"portal {portal!r} has no approved baseline")

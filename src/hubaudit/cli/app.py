@@ -23,10 +23,20 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "Drift and triage",
         (
             ("audit", "hubaudit.cli.audit:audit"),
+            ("defects", "hubaudit.cli.defects:defects"),
+            ("findings", "hubaudit.cli.findings:findings"),
             ("runs", "hubaudit.cli.runs:runs"),
         ),
     ),
-    ("Governance", ()),
+    (
+        "Governance",
+        (
+            ("baseline", "hubaudit.cli.baseline:baseline"),
+            ("cr", "hubaudit.cli.cr:cr"),
+            ("ignore", "hubaudit.cli.ignore:ignore"),
+            ("log", "hubaudit.cli.log:log"),
+        ),
+    ),
     ("Looking back", ()),
     (
         "Operations",

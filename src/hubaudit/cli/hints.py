@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hubaudit.errors import (
+    MissingNote,
+    MissingReason,
+    NoApprovedBaseline,
     NoAuditReport,
     NoSuchRun,
     PortalNotStored,
@@ -30,6 +33,12 @@ _HINTS: dict[type[BaseException], Callable[[BaseException], str]] = {
     NoAuditReport: _audit_first,
     NoSuchRun: lambda _exc: "see `hubaudit runs`",
     SchemaNotCurrent: lambda _exc: "run `hubaudit db upgrade`",
+    MissingNote: lambda _exc: "say why with --note",
+    MissingReason: lambda _exc: "say why with --reason",
+    NoApprovedBaseline: lambda _exc: (
+        "take a snapshot, then approve it: `hubaudit baseline approve --from-snapshot latest "
+        "--by WHO --note TEXT`"
+    ),
 }
 
 
