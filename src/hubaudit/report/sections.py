@@ -123,3 +123,7 @@ def value_json(value: Any, width: int | None = None) -> str:
 
 def who(change: Change) -> str:
     return change.attribution.user_email or change.attribution.user_id or ""
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
