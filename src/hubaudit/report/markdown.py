@@ -8,6 +8,8 @@ constant words (:class:`~hubaudit.report.view.Prose`)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from hubaudit.model import AuditResult
 from hubaudit.report.escape import markdown_safe
 from hubaudit.report.templating import MarkdownFragment, markdown_environment, render_template
@@ -17,12 +19,17 @@ VALUE_WIDTH = 80
 DEPENDENTS_SHOWN = 10
 
 
+# What a link's address keeps as it is; anything else (spaces, brackets, parentheses, "|", "<",
+# control characters) is percent-encoded, so it can neither end the link nor a table cell.
+_URL_SAFE = ":/?#&=%+,;@!$"
+
+
 def link(text: str, url: str | None) -> MarkdownFragment:
-    """``text`` escaped, as a link to ``url`` (built by :mod:`hubaudit.report.links` from
-    quoted parts on a checked HubSpot host) when there is one."""
+    """``text`` escaped, as a link to ``url`` (built by :mod:`hubaudit.report.links` on a
+    checked HubSpot host) when there is one."""
     if url is None:
         return MarkdownFragment(markdown_safe(text))
-    return MarkdownFragment(f"[{markdown_safe(text)}]({url})")
+    return MarkdownFragment(f"[{markdown_safe(text)}]({quote(url, safe=_URL_SAFE)})")
 
 
 def render(result: AuditResult) -> str:

@@ -82,13 +82,12 @@ def render_view(view: ReportView) -> str:
         f"snapshot #{view.snapshot_id} taken {when(view.taken_at)} ({view.item_count} items)",
         f"baseline v{view.baseline_version} approved by "
         f"{terminal_safe(view.approved_by)} on {when(view.approved_at)}",
-        "parts read completely: " + _coverage_line(view),
+        "parts read completely: " + view.coverage_line,
         "",
     ]
     unplanned = view.unplanned
     if unplanned.count:
-        by_severity = ", ".join(f"{n} {s.value}" for s, n in unplanned.severities)
-        lines.append(f"Unplanned changes: {unplanned.count} ({by_severity})")
+        lines.append(f"Unplanned changes: {unplanned.count} ({unplanned.severity_line})")
         lines.append("")
         lines += items_lines(unplanned.items)
     else:
@@ -192,7 +191,9 @@ def _dependents_lines(item: ItemRow, indent: str) -> list[str]:
         label = f' "{terminal_safe(d.label)}"' if d.label else ""
         detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
         off = "" if d.active else " [off]"
-        lines.append(f"{indent}  ← {terminal_safe(d.source)}{label}{off} {d.relation}{detail}")
+        lines.append(
+            f"{indent}  ← {terminal_safe(d.source)}{label}{off} {terminal_safe(d.relation)}{detail}"
+        )
     if total > DEPENDENTS_SHOWN:
         lines.append(
             f"{indent}  … and {total - DEPENDENTS_SHOWN} more (hubaudit impact KEY lists them all)"
@@ -209,10 +210,11 @@ def kpis_lines(k: Kpis | None) -> list[str]:
         f"  changes: {k.unplanned} unplanned, {k.planned} planned ({percent(k.planned_share)} "
         f"planned), {k.vendor} by HubSpot itself",
         "  per week (unplanned/planned): "
-        + ", ".join(f"{w.week} {w.unplanned}/{w.planned}" for w in k.weeks),
+        + ", ".join(f"{terminal_safe(w.week)} {w.unplanned}/{w.planned}" for w in k.weeks),
         f"  defects resolved: {k.resolved}, mean time to resolve "
         + (f"{k.mean_days_to_resolve:.1f} days" if k.mean_days_to_resolve is not None else "n/a"),
-        "  open defects by age: " + ", ".join(f"{n} {age}" for age, n in k.open_by_age.items()),
+        "  open defects by age: "
+        + ", ".join(f"{n} {terminal_safe(age)}" for age, n in k.open_by_age.items()),
         "  top changers: "
         + (", ".join(f"{terminal_safe(who)} ({n})" for who, n in k.top_changers) or "none known"),
         f"  documentation: {k.documented} of {k.custom_properties} custom properties described "
@@ -236,7 +238,8 @@ def _findings_lines(view: ReportView) -> list[str]:
         lines.append(_finding_line(finding, "new" if finding.fresh else None))
     for finding in view.resolved_findings:
         lines.append(
-            f"  ✓ finding #{finding.id} {finding.policy} {terminal_safe(finding.subject)}: "
+            f"  ✓ finding #{finding.id} {terminal_safe(finding.policy)} "
+            f"{terminal_safe(finding.subject)}: "
             f"{terminal_safe(finding.resolution or '')}"
         )
     lines.append("")
@@ -252,7 +255,7 @@ def _finding_line(finding: FindingRow, mark: str | None) -> str:
     if mark:
         state += f", {mark}"
     return (
-        f"  ! [{finding.severity.value}{state}] {finding.policy} "
+        f"  ! [{finding.severity.value}{state}] {terminal_safe(finding.policy)} "
         f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
     )
 
@@ -276,7 +279,7 @@ def _surface_lines(view: ReportView) -> list[str]:
                 f" by {terminal_safe(area.signed_off_by or '')} on "
                 f"{area.signed_off_on:%Y-%m-%d}, due {area.due:%Y-%m-%d}"
             )
-        lines.append(f"  {area.status:<16} {terminal_safe(area.name)}{signed_off}")
+        lines.append(f"  {terminal_safe(area.status):<16} {terminal_safe(area.name)}{signed_off}")
     lines.append("")
     return lines
 
@@ -322,17 +325,3 @@ def _tag(change: ChangeRow) -> str:
 
 def _value(value: Any) -> str:
     return terminal_safe(value_json(value, _VALUE_WIDTH))
-
-
-def _coverage_line(view: ReportView) -> str:
-    if not view.coverage:
-        return "nothing was read"
-    described = []
-    for row in view.coverage:
-        text = f"{row.kind} {row.complete}/{row.parts}"
-        if row.failed:
-            text += f" ({row.failed} failed)"
-        if row.unsupported:
-            text += f" ({row.unsupported} unsupported)"
-        described.append(text)
-    return ", ".join(described)

@@ -143,6 +143,11 @@ class ChangeSection:
     items: tuple[ItemRow, ...]
     groups: tuple[ItemGroup, ...]
 
+    @property
+    def severity_line(self) -> str:
+        """``1 high, 2 medium``: how many of each severity, worst first."""
+        return ", ".join(f"{n} {severity.value}" for severity, n in self.severities)
+
 
 @dataclass(frozen=True)
 class DefectRow:
@@ -241,6 +246,19 @@ class ReportView:
     kpis: Kpis | None
     notes: tuple[str, ...]
     unplanned_items_by_op: tuple[tuple[ChangeOp, int], ...]
+
+    @property
+    def coverage_line(self) -> str:
+        """``property 1/3 (1 failed), workflow 1/1``: parts read completely of each kind."""
+        return (
+            ", ".join(
+                f"{row.kind} {row.complete}/{row.parts}"
+                + (f" ({row.failed} failed)" if row.failed else "")
+                + (f" ({row.unsupported} unsupported)" if row.unsupported else "")
+                for row in self.coverage
+            )
+            or "nothing was read"
+        )
 
     @property
     def planned(self) -> ChangeSection:
