@@ -45,6 +45,7 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         "hubaudit/report/templates/report.md.j2",
         "hubaudit/report/templates/changes.md.j2",
         "hubaudit/report/templates/chart.svg.j2",
+        "hubaudit/report/templates/digest.html.j2",
     ):
         assert expected in names
 

@@ -184,3 +184,12 @@ def test_jinja2_is_imported_only_when_html_or_markdown_is_rendered() -> None:
         timeout=120,
     )
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_the_email_digest_html_escapes_each_line() -> None:
+    from hubaudit.report.html import digest_html
+
+    page = digest_html(["New defects (1 critical):", "", EVIL])
+    assert page.startswith('<!doctype html><html><body style="font-family:sans-serif">')
+    assert "<p>New defects (1 critical):</p><br><p>&lt;script&gt;alert(1)" in page
+    assert "<script" not in page and "\x00" not in page and "\\x00" in page

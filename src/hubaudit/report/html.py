@@ -11,6 +11,7 @@ no HubSpot-provided string reaches the page unescaped, whether or not a template
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hubaudit import __version__
@@ -75,3 +76,9 @@ def render_view(view: ReportView) -> str:
         value_width=VALUE_WIDTH,
         dependents_shown=DEPENDENTS_SHOWN,
     )
+
+
+def digest_html(lines: Sequence[str]) -> str:
+    """A notification's lines as the HTML part of an email: a paragraph each, blank lines as
+    breaks, every line escaped."""
+    return render_template(html_environment(), "digest.html.j2", lines=lines)

@@ -4,7 +4,12 @@ The text, Markdown and HTML renderers lay out the same :class:`ReportView`; what
 section, in which order, with which counts, is decided here and nowhere else, so no format shows
 what another leaves out. Values stay raw (HubSpot's strings unescaped, JSON values as read):
 escaping belongs to each format (Jinja2's autoescape for HTML and Markdown, ``terminal_safe``
-for text). Importing this module costs nothing beyond the model: no template engine."""
+for text). Importing this module costs nothing beyond the model: no template engine.
+
+A section's order and an item's name, status and owner are decided here too: a layout shows
+what it is given, in the order given (``items`` as found, ``groups`` by kind), so a new order
+(triage) or a new column (a person's email, a defect's status) is a change to this module and
+one line in each layout, not three copies of the logic."""
 
 from __future__ import annotations
 
