@@ -3,7 +3,7 @@
 The syntax is the one APScheduler's ``CronTrigger.from_crontab`` accepts, which runs the line
 later: ``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n`` and ``a/n`` in every field, separated by commas;
 month names (``jan``) in the month field, weekday names (``mon-fri``) in the weekday field, and
-``last`` or ``2nd fri`` in the day field. A test holds this check to APScheduler's.
+``last`` in the day field. A test holds this check to APScheduler's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ALL = re.compile(r"^\*(?:/(\d+))?$")
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?(?:/(\d+))?$")
 _NAMES = re.compile(r"^([a-z]+)(?:-([a-z]+))?$", re.IGNORECASE)
-_POSITION = re.compile(r"^(1st|2nd|3rd|4th|5th|last) +([a-z]+)$", re.IGNORECASE)
 
 
 def crontab_problem(line: str) -> str | None:
@@ -54,14 +53,9 @@ def _part_problem(part: str, name: str, low: int, high: int) -> str | None:
         if last_name and known.index(first_name) > known.index(last_name):
             return "a range must not start above its end"
         return None
-    if name == "day" and (part.lower() == "last" or _position_ok(part)):
+    if name == "day" and part.lower() == "last":
         return None
     return "not a value, range, step or name"
-
-
-def _position_ok(part: str) -> bool:
-    found = _POSITION.match(part)
-    return bool(found) and found is not None and found.group(2).lower() in _WEEKDAYS
 
 
 def _step_problem(step: str | None, span: int) -> str | None:

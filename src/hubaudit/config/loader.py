@@ -19,7 +19,6 @@ from hubaudit.config.schema import (
     DATABASE_URL_ENV,
     DEFAULT_CONFIG_NAME,
     OAUTH_KEYS,
-    POLICY_OPTIONS,
     Config,
     ConfigFile,
     Problem,
@@ -29,6 +28,7 @@ from hubaudit.config.schema import (
 from hubaudit.config.secrets import OAUTH_SECRETS
 from hubaudit.config.toml import TomlReader, Where, dotted, unknown_key
 from hubaudit.errors import ConfigError, UsageError
+from hubaudit.policies.catalog import POLICY_OPTIONS
 
 _FILE = TypeAdapter(ConfigFile)
 _TYPE_ERRORS = ("_type", "_parsing")

@@ -247,9 +247,7 @@ class PolicySettings:
     severity: Annotated[Severity | None, checks.choice(Severity)] = None
     reason: Annotated[str | None, checks.TEXT] = None
     object_types: Annotated[tuple[str, ...] | None, checks.OBJECT_TYPES] = None
-    patterns: Annotated[Mapping[str, str], BeforeValidator(_patterns)] = field(
-        default_factory=dict
-    )
+    patterns: Annotated[Mapping[str, str], BeforeValidator(_patterns)] = field(default_factory=dict)
     """``property-naming``: a regex per object type (``"*"`` for the others)."""
     max_days: Annotated[int | None, checks.whole(1, 36_500)] = None
     max: Annotated[int | None, checks.whole(0, 100_000)] = None
@@ -367,9 +365,7 @@ class NotifyConfig:
     username: Annotated[str | None, checks.TEXT] = None
     password_env: Annotated[str | None, checks.env_name("the secret")] = None
     password_file: Annotated[Path | None, checks.PATH] = None
-    sender: Annotated[
-        str | None, Field(validation_alias="from"), checks.checked(_address)
-    ] = None
+    sender: Annotated[str | None, Field(validation_alias="from"), checks.checked(_address)] = None
     recipients: Annotated[
         tuple[str, ...], Field(validation_alias="to"), BeforeValidator(_recipients)
     ] = ()
@@ -379,7 +375,9 @@ class NotifyConfig:
     retries: Annotated[int, checks.whole(0, 10)] = 3
 
 
-NOTIFY_COMMON_KEYS = frozenset({"channel", "name", "portal", "findings", "timeout_seconds", "retries"})
+NOTIFY_COMMON_KEYS = frozenset(
+    {"channel", "name", "portal", "findings", "timeout_seconds", "retries"}
+)
 NOTIFY_CHANNEL_KEYS: Mapping[Channel, frozenset[str]] = {
     Channel.SLACK: frozenset({"url_env", "url_file"}),
     Channel.WEBHOOK: frozenset({"url", "secret_env", "secret_file"}),
@@ -630,8 +628,10 @@ def _notify_rules(raw: Mapping[str, Any], where: Where) -> Iterator[Problem]:
     all_keys = file_keys(NotifyConfig)
     for key in raw:
         if key in all_keys and key not in allowed:
-            yield where, key, f"unknown key for a {channel} target; known keys: " + ", ".join(
-                sorted(allowed)
+            yield (
+                where,
+                key,
+                f"unknown key for a {channel} target; known keys: " + ", ".join(sorted(allowed)),
             )
     required = {
         "slack": [("url_env", "url_file", "the incoming webhook's URL")],
@@ -668,7 +668,11 @@ def _notify_rules(raw: Mapping[str, Any], where: Where) -> Iterator[Problem]:
 def _policy_rules(policy_id: str, raw: Any) -> Iterator[Problem]:
     where: Where = ("policies", policy_id)
     if policy_id not in POLICY_OPTIONS:
-        yield ("policies",), policy_id, f"unknown policy; known policies: {', '.join(POLICY_OPTIONS)}"
+        yield (
+            ("policies",),
+            policy_id,
+            f"unknown policy; known policies: {', '.join(POLICY_OPTIONS)}",
+        )
         return
     if not isinstance(raw, Mapping):
         return  # the table's own check says so

@@ -108,9 +108,7 @@ def resolve_token(
     )
 
 
-def _read_secret(
-    portal: str, source: SecretSource, what: str, env: Mapping[str, str]
-) -> Secret:
+def _read_secret(portal: str, source: SecretSource, what: str, env: Mapping[str, str]) -> Secret:
     if source.env is not None:
         value = env.get(source.env, "").strip()
         if not value:

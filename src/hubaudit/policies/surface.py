@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from hubaudit.config import SignOff
-from hubaudit.policies.catalog import MANUAL_AREAS
 from hubaudit.model import CoverageStatus, Kind, KindCoverage, SurfaceArea
+from hubaudit.policies.catalog import MANUAL_AREAS
 
 KIND_NAMES = {
     Kind.PROPERTY: "Properties",
