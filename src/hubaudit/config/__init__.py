@@ -52,7 +52,7 @@ from hubaudit.config.secrets import (
     resolve_secret,
     resolve_token,
 )
-from hubaudit.config.toml import TomlReader, Where
+from hubaudit.config.toml import TomlReader, Where, read_toml_text
 from hubaudit.policies.catalog import MANUAL_AREAS, POLICY_OPTIONS
 
 __all__ = [
@@ -100,6 +100,7 @@ __all__ = [
     "find_config_path",
     "load_config",
     "parse_config",
+    "read_toml_text",
     "resolve_secret",
     "resolve_token",
     "unknown_name",

@@ -26,7 +26,7 @@ from hubaudit.config.schema import (
     table_rules,
 )
 from hubaudit.config.secrets import OAUTH_SECRETS
-from hubaudit.config.toml import TomlReader, Where, dotted, unknown_key
+from hubaudit.config.toml import TomlReader, Where, dotted, read_toml_text, unknown_key
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.policies.catalog import POLICY_OPTIONS
 
@@ -67,14 +67,7 @@ def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = N
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    env = os.environ if environ is None else environ
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("config file not found", file=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file: {exc}", file=str(path)) from exc
-    return parse_config(text, path=path, environ=env)
+    return parse_config(read_toml_text(path, "config file"), path=path, environ=environ)
 
 
 def parse_config(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hubaudit.errors import ConfigError
@@ -37,6 +38,16 @@ def dotted(where: Where, key: str | None) -> str | None:
         else:
             parts.append(part)
     return ".".join([*parts, key] if key else parts) or None
+
+
+def read_toml_text(path: Path, what: str) -> str:
+    """The text of a TOML file; a missing or unreadable one is a ConfigError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} not found", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what}: {exc}", file=str(path)) from exc
 
 
 class TomlReader:

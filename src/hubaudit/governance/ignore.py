@@ -31,7 +31,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from hubaudit.config import TomlReader, Where
+from hubaudit.config import TomlReader, Where, read_toml_text
 from hubaudit.errors import ConfigError
 from hubaudit.model import Change, ChangeOp, Kind
 
@@ -98,13 +98,7 @@ def ignored_by(change: Change, rules: Sequence[IgnoreRule]) -> IgnoreRule | None
 
 
 def load_ignore_rules(path: Path) -> tuple[IgnoreRule, ...]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("ignore file not found", file=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read ignore file: {exc}", file=str(path)) from exc
-    return parse_ignore_rules(text, str(path))
+    return parse_ignore_rules(read_toml_text(path, "ignore file"), str(path))
 
 
 def parse_ignore_rules(text: str, file: str) -> tuple[IgnoreRule, ...]:
