@@ -24,8 +24,6 @@ whole item (added or removed, empty path) is matched only by a rule without ``fi
 
 from __future__ import annotations
 
-import re
-import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from hubaudit.config import TomlReader, Where
+from hubaudit.config import TomlReader, Where, read_toml_text
 from hubaudit.errors import ConfigError
 from hubaudit.model import Change, ChangeOp, Kind
 
@@ -100,42 +98,18 @@ def ignored_by(change: Change, rules: Sequence[IgnoreRule]) -> IgnoreRule | None
 
 
 def load_ignore_rules(path: Path) -> tuple[IgnoreRule, ...]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("ignore file not found", file=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read ignore file: {exc}", file=str(path)) from exc
-    return parse_ignore_rules(text, str(path))
+    return parse_ignore_rules(read_toml_text(path, "ignore file"), str(path))
 
 
 def parse_ignore_rules(text: str, file: str) -> tuple[IgnoreRule, ...]:
     """The rules of an ignore file, in file order; every mistake is a ConfigError with its line."""
     reader = TomlReader(text, file)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _not_toml(exc, reader) from exc
+    data = reader.loads()
     reader.only_keys(data, (), {"ignore"})
     raw_rules = data.get("ignore", [])
     if not isinstance(raw_rules, list):
         raise reader.error("must be an array of tables: write [[ignore]]", (), "ignore")
     return tuple(_parse_rule(reader, raw, index) for index, raw in enumerate(raw_rules))
-
-
-def _not_toml(exc: tomllib.TOMLDecodeError, reader: TomlReader) -> ConfigError:
-    # Python 3.11's TOMLDecodeError has the position only in its text: "… (at line 3, column 7)"
-    # or "… (at end of document)".
-    text = str(exc)
-    at_line = re.search(r"^(.*?)\s*\(at line (\d+), column \d+\)$", text, re.DOTALL)
-    at_end = re.search(r"^(.*?)\s*\(at end of document\)$", text, re.DOTALL)
-    if at_line:
-        message, line = at_line.group(1), int(at_line.group(2))
-    elif at_end:
-        message, line = at_end.group(1), max(1, len(reader.lines))
-    else:
-        message, line = text, None
-    return ConfigError(f"not valid TOML: {message}", file=reader.file, line=line)
 
 
 def _parse_rule(reader: TomlReader, raw: Any, index: int) -> IgnoreRule:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubaudit.errors import HubauditError
-from hubaudit.model import AuditResult, Change, Classification, Defect, Finding
+from hubaudit.model import AuditResult, Change, Classification, Defect, Finding, Severity
 from hubaudit.secrets import scrub
 
 ANSWER_EXCERPT = 200
@@ -57,9 +57,8 @@ class Digest:
         return f"hubaudit: {self.result.portal}: " + (", ".join(parts) or "nothing new")
 
     def severity_line(self) -> str:
-        counts = Counter(c.severity.value for c in self.new_defects)
-        order = ("critical", "high", "medium", "low", "info")
-        return ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
+        counts = Counter(c.severity for c in self.new_defects)
+        return ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
 
 
 def build_digest(result: AuditResult, report_url: str | None, findings: bool = True) -> Digest:

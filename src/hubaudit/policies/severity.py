@@ -145,9 +145,9 @@ def rules_with(overrides: Sequence[SeverityOverride]) -> tuple[SeverityRule, ...
     """The config's ``[[severity]]`` rules first, in their order, then the built-in table."""
     configured = tuple(
         SeverityRule(
-            Severity(o.severity),
-            Kind(o.kind) if o.kind else None,
-            ChangeOp(o.op) if o.op else None,
+            o.severity,
+            o.kind,
+            o.op,
             o.field,
             key=o.key,
         )

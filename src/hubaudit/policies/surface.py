@@ -1,8 +1,8 @@
 """The governed surface: which parts of a portal hubaudit reads, and which it cannot.
 
-HubSpot exposes no API for some of a portal's architecture (``config.MANUAL_AREAS``). Those are
-governed by a periodic manual sign-off in the config (``[[signoff]]``): the report says who
-signed each off and when, and which sign-offs are overdue or missing.
+HubSpot exposes no API for some of a portal's architecture (``policies.catalog.MANUAL_AREAS``).
+Those are governed by a periodic manual sign-off in the config (``[[signoff]]``): the report says
+who signed each off and when, and which sign-offs are overdue or missing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from hubaudit.config import MANUAL_AREAS, SignOff
+from hubaudit.config import SignOff
 from hubaudit.model import (
     CoverageStatus,
     Kind,
@@ -20,6 +20,7 @@ from hubaudit.model import (
     SurfaceGovernance,
     SurfaceStatus,
 )
+from hubaudit.policies.catalog import MANUAL_AREAS
 
 KIND_NAMES = {
     Kind.PROPERTY: "Properties",

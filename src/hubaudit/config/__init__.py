@@ -1,0 +1,107 @@
+"""Reading and checking ``hubaudit.toml``: the typed schema (:mod:`.schema`), the loader that
+reports every mistake with its file, line and key (:mod:`.loader`, :mod:`.toml`), and the
+secrets a portal's sources point to (:mod:`.secrets`).
+
+Tokens never live in the file: a portal names the environment variable (``token_env``) or the
+file (``token_file``) that holds its private-app token — or, for a portal that installed an
+OAuth app, the variables or files of the app's client id, client secret and refresh token — and
+:func:`resolve_token` reads them when a run needs them.
+"""
+
+from hubaudit.config.loader import ConfigErrors, find_config_path, load_config, parse_config
+from hubaudit.config.schema import (
+    API_RESOURCES,
+    CHANNELS,
+    CONFIG_ENV,
+    DATABASE_URL_ENV,
+    DATED_RESOURCES,
+    DEFAULT_ASSOCIATION_OBJECT_TYPES,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONFIG_NAME,
+    DEFAULT_DATABASE_URL,
+    DEFAULT_PIPELINE_OBJECT_TYPES,
+    DEFAULT_PROPERTY_OBJECT_TYPES,
+    KINDS,
+    REPORT_FORMATS,
+    SEVERITIES,
+    AuditConfig,
+    Channel,
+    Config,
+    ImpactConfig,
+    LogFormat,
+    LoggingConfig,
+    LogLevel,
+    NotifyConfig,
+    PolicySettings,
+    PortalConfig,
+    ReportFormat,
+    ReportsConfig,
+    RetentionPolicy,
+    ScheduleConfig,
+    SeverityOverride,
+    SignOff,
+    unknown_name,
+)
+from hubaudit.config.secrets import (
+    OAUTH_SECRETS,
+    OAuthApp,
+    OAuthSources,
+    PortalCredentials,
+    Secret,
+    SecretSource,
+    resolve_secret,
+    resolve_token,
+)
+from hubaudit.config.toml import TomlReader, Where, read_toml_text
+from hubaudit.policies.catalog import MANUAL_AREAS, POLICY_OPTIONS
+
+__all__ = [
+    "API_RESOURCES",
+    "CHANNELS",
+    "CONFIG_ENV",
+    "DATABASE_URL_ENV",
+    "DATED_RESOURCES",
+    "DEFAULT_ASSOCIATION_OBJECT_TYPES",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONFIG_NAME",
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_PIPELINE_OBJECT_TYPES",
+    "DEFAULT_PROPERTY_OBJECT_TYPES",
+    "KINDS",
+    "MANUAL_AREAS",
+    "OAUTH_SECRETS",
+    "POLICY_OPTIONS",
+    "REPORT_FORMATS",
+    "SEVERITIES",
+    "AuditConfig",
+    "Channel",
+    "Config",
+    "ConfigErrors",
+    "ImpactConfig",
+    "LogFormat",
+    "LogLevel",
+    "LoggingConfig",
+    "NotifyConfig",
+    "OAuthApp",
+    "OAuthSources",
+    "PolicySettings",
+    "PortalConfig",
+    "PortalCredentials",
+    "ReportFormat",
+    "ReportsConfig",
+    "RetentionPolicy",
+    "ScheduleConfig",
+    "Secret",
+    "SecretSource",
+    "SeverityOverride",
+    "SignOff",
+    "TomlReader",
+    "Where",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+    "read_toml_text",
+    "resolve_secret",
+    "resolve_token",
+    "unknown_name",
+]
