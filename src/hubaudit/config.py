@@ -158,6 +158,9 @@ class PortalConfig:
     """This portal's ignore rules; ``None``: ``[governance] ignore_file``."""
     oauth: OAuthSources | None = None
     """An OAuth app instead of a private-app token (``client_id_env``…)."""
+    sandbox_of: str | None = None
+    """The production portal this one is a sandbox of: ``compare``, ``promote`` and the
+    production portal's reports pair them (another portal of the config, never itself)."""
 
 
 @dataclass(frozen=True)
@@ -594,6 +597,18 @@ def parse_config(
         if portal.name in seen:
             raise reader.error(f"duplicate portal name {portal.name!r}", ("portals", index), "name")
         seen.add(portal.name)
+    for index, portal in enumerate(portals):
+        if portal.sandbox_of is None:
+            continue
+        if portal.sandbox_of == portal.name:
+            raise reader.error("a portal is not a sandbox of itself", ("portals", index), "sandbox_of")
+        if portal.sandbox_of not in seen:
+            raise reader.error(
+                f"no portal is named {portal.sandbox_of!r} (the config names "
+                f"{', '.join(sorted(seen))})",
+                ("portals", index),
+                "sandbox_of",
+            )
     raw_rules = data.get("severity", [])
     if not isinstance(raw_rules, list):
         raise reader.error("must be an array of tables: write [[severity]]", (), "severity")
@@ -978,6 +993,7 @@ _PORTAL_KEYS = {
     "schedule",
     "timezone",
     "ignore_file",
+    "sandbox_of",
     *(f"{secret}_{where}" for secret in OAUTH_SECRETS for where in ("env", "file")),
 }
 
@@ -1073,6 +1089,7 @@ def _parse_portal(reader: TomlReader, raw: Any, index: int, path: Path | None) -
         timezone=reader.timezone(raw, where, "timezone", None) if "timezone" in raw else None,
         ignore_file=_ignore_file(reader, raw, where, path),
         oauth=oauth,
+        sandbox_of=reader.optional_string(raw, where, "sandbox_of"),
     )
 
 
