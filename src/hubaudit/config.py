@@ -601,7 +601,9 @@ def parse_config(
         if portal.sandbox_of is None:
             continue
         if portal.sandbox_of == portal.name:
-            raise reader.error("a portal is not a sandbox of itself", ("portals", index), "sandbox_of")
+            raise reader.error(
+                "a portal is not a sandbox of itself", ("portals", index), "sandbox_of"
+            )
         if portal.sandbox_of not in seen:
             raise reader.error(
                 f"no portal is named {portal.sandbox_of!r} (the config names "

@@ -7,8 +7,8 @@ module joins them to the portal's stored snapshots. Every decision names a perso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from hubaudit.governance.files import (
     export_tree,
     read_tree,
 )
+from hubaudit.keys import names_item, split_identity_key
 from hubaudit.logs import get_logger
 from hubaudit.model import (
     BaselineInfo,
@@ -40,7 +41,6 @@ from hubaudit.model import (
     Finding,
     JSONValue,
     Kind,
-    PlannedChange,
     SnapshotInfo,
     StoredItem,
 )
@@ -341,7 +341,8 @@ def request_progress(
 ) -> list[Progress]:
     """How far the portal has come with each CR, by the latest snapshot against the latest
     approved baseline."""
-    keys = {p.key for r in requests for p in r.changes}
+    resolved = resolve_identity_keys(store, portal, {p.key for r in requests for p in r.changes})
+    keys = set(resolved.values())
     snapshot, latest = _latest(store, portal, keys)
     baseline = store.latest_baseline(portal)
     before: dict[str, JSONValue] = {}
@@ -367,9 +368,9 @@ def request_progress(
                     if request.status is CRStatus.RELEASED
                     else planned_state(
                         planned,
-                        before.get(planned.key),
-                        latest.payload(planned.key),
-                        scope_of(planned.key, complete) is not None,
+                        before.get(resolved[planned.key]),
+                        latest.payload(resolved[planned.key]),
+                        scope_of(resolved[planned.key], complete) is not None,
                     ),
                 )
                 for planned in request.changes
@@ -377,6 +378,26 @@ def request_progress(
         )
         for request in requests
     ]
+
+
+def resolve_identity_keys(store: Store, portal: str, keys: Collection[str]) -> dict[str, str]:
+    """Each key as the portal's latest snapshot holds it: a key that names an item by identity
+    (``workflow:{Renewal reminder}``, planned before the portal held it) becomes the item's own
+    key when exactly one item of its part has that identity; every other key stays itself."""
+    found = {key: key for key in keys}
+    wanted = {key: parts for key in keys if (parts := split_identity_key(key)) is not None}
+    snapshot = store.latest_snapshot(portal) if wanted else None
+    if snapshot is None:
+        return found
+    items = store.snapshot_items(snapshot.id)
+    prefixes = {parts[1] for parts in wanted.values()}
+    candidates = {k: i for k, i in items.items() if k.rsplit(":", 1)[0] in prefixes}
+    payloads = store.load_payloads({i.canonical_hash for i in candidates.values()})
+    for key in wanted:
+        held = [k for k, i in candidates.items() if names_item(key, k, payloads[i.canonical_hash])]
+        if len(held) == 1:
+            found[key] = held[0]
+    return found
 
 
 def release_requests(
@@ -411,7 +432,8 @@ def release_requests(
                 f"CR-{progress.request.id} is {progress.summary} ({pending}); only what is "
                 "implemented can go into a baseline"
             )
-    planned: list[PlannedChange] = [p for r in requests for p in r.changes]
+    resolved = resolve_identity_keys(store, portal, {p.key for r in requests for p in r.changes})
+    planned = [replace(p, key=resolved[p.key]) for r in requests for p in r.changes]
     _snapshot, latest = _latest(store, portal, {p.key for p in planned})
 
     def release(working: dict[str, JSONValue]) -> None:

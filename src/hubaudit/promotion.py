@@ -251,9 +251,7 @@ def cross_compare(
         result.matches.append(Match(Kind(ours.split(":", 1)[0]), ours, theirs, "pinned", True))
     pinned_theirs = set(pins.values())
     ours_by_kind = _by_kind({k: v for k, v in sandbox.items.items() if k not in pins})
-    theirs_by_kind = _by_kind(
-        {k: v for k, v in production.items.items() if k not in pinned_theirs}
-    )
+    theirs_by_kind = _by_kind({k: v for k, v in production.items.items() if k not in pinned_theirs})
     # custom objects first: their names and type ids are in the keys of everything else
     types: dict[str, str] = {}
     _match_kind(
@@ -305,9 +303,13 @@ def cross_compare(
         kind = Kind(key.split(":", 1)[0])
         side_key = _type_of(key, types)
         identity = identity_of(kind, payload)
-        if kind in IDENTITY_FIELDS and identity is not None:
-            if kind is not Kind.ASSOCIATION_LABEL or ":HUBSPOT_DEFINED:" not in key:
-                side_key = identity_key(side_key.rsplit(":", 1)[0], str(payload.get(IDENTITY_FIELDS[kind])))
+        if (
+            kind in IDENTITY_FIELDS
+            and identity is not None
+            and not (kind is Kind.ASSOCIATION_LABEL and ":HUBSPOT_DEFINED:" in key)
+        ):
+            field_value = str(payload.get(IDENTITY_FIELDS[kind]))
+            side_key = identity_key(side_key.rsplit(":", 1)[0], field_value)
         production_key[key] = side_key
         sandbox_only.append((key, side_key))
         if kind is Kind.PIPELINE:
@@ -328,9 +330,7 @@ def cross_compare(
     theirs_items = {k: _stored(k, v) for k, v in production.items.items() if k not in excluded}
     ours_items = {k: _stored(k, v) for k, v in translated.items()}
     by_hash = {i.canonical_hash: translated[k] for k, i in ours_items.items()}
-    by_hash |= {
-        i.canonical_hash: production.items[k] for k, i in theirs_items.items()
-    }
+    by_hash |= {i.canonical_hash: production.items[k] for k, i in theirs_items.items()}
 
     def load(hashes: Iterable[str]) -> dict[str, Mapping[str, JSONValue]]:
         return {h: by_hash[h] for h in hashes}

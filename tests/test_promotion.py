@@ -1,0 +1,376 @@
+"""Promotion across portals, end to end: two emulated portals over loopback (the demo portal as
+production, and a sandbox of it whose pipelines, stages, workflows, users, teams, roles, custom
+objects and association labels carry ids of its own), stored on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
+from hubaudit.config import PortalConfig, Secret
+from hubaudit.council import request_progress
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.errors import ConfigError, UsageError
+from hubaudit.model import ChangeOp, Classification
+from hubaudit.services.actor import Actor
+from hubaudit.services.promotion import (
+    NO_MAPPING,
+    Selection,
+    compare_portals,
+    load_mapping,
+    promote,
+)
+from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.repository import Store
+
+from .conftest import DEMO, FAST_LIMIT, edit_json
+
+# The sandbox's own ids for the same things: (pattern in the demo portal's files, replacement).
+SANDBOX_IDS = (
+    (r"\b75839(20\d)\b", r"95839\1"),  # the partner pipeline and its stages
+    (r"\b8123456(\d)\b", r"9123456\1"),  # a ticket pipeline and its stages
+    (r"\b12010(\d\d)\b", r"13010\1"),  # workflows
+    (r"\b23051(\d\d)\b", r"43051\1"),  # users
+    (r"\b6100(\d)\b", r"7100\1"),  # teams
+    (r"\b900(\d)\b", r"980\1"),  # roles
+    (r"48151623", "51515151"),  # the portal id, in custom objects' names
+    (r"\b350848(\d)\b", r"450848\1"),  # custom object type ids
+    (r'("typeId": )10(\d)\b', r"\g<1>60\2"),  # user-defined association labels
+)
+
+
+def sandbox_folder(target: Path) -> Path:
+    """The demo portal's night 1 as a sandbox of it holds it: the same items, its own ids."""
+    shutil.copytree(DEMO / "night1", target)
+    for path in sorted(target.rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        for pattern, replacement in SANDBOX_IDS:
+            text = re.sub(pattern, replacement, text)
+        path.write_text(text, encoding="utf-8")
+        if "48151623" in path.name:
+            path.rename(path.with_name(path.name.replace("48151623", "51515151")))
+    return target
+
+
+def portal_config(name: str, emulator: PortalEmulator) -> PortalConfig:
+    return PortalConfig(
+        name=name,
+        base_url=emulator.base_url,
+        token_env="HUBAUDIT_DEMO_TOKEN",
+        rate_limit_per_10s=FAST_LIMIT,
+    )
+
+
+@contextmanager
+def running(folder: Path) -> Iterator[PortalEmulator]:
+    with PortalEmulator(folder, token=DEMO_TOKEN, rate_limit_per_10s=FAST_LIMIT) as emulator:
+        yield emulator
+
+
+def snapshot(store: Store, name: str, folder: Path) -> None:
+    with running(folder) as emulator:
+        portal = portal_config(name, emulator)
+        client = open_client(portal, Secret(DEMO_TOKEN))
+        try:
+            take_snapshot(store, portal, client)
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    production = tmp_path / "prod"
+    shutil.copytree(DEMO / "night1", production)
+    return {"prod": production, "sandbox": sandbox_folder(tmp_path / "sandbox")}
+
+
+# the sandbox's work ---------------------------------------------------------------------------
+
+
+def add_property(folder: Path) -> None:
+    def change(properties: list[dict[str, Any]]) -> None:
+        renewal = copy.deepcopy(next(p for p in properties if p["name"] == "closedate"))
+        renewal.update(
+            name="renewal_date",
+            label="Renewal date",
+            description="When the <b>contract</b> renews",
+            hubspotDefined=False,
+            groupName="dealinformation",
+        )
+        properties.append(renewal)
+
+    edit_json(folder, "properties/deals.json", change)
+
+
+def add_stage(folder: Path, pipeline: str, stage_id: str) -> None:
+    def change(pipelines: list[dict[str, Any]]) -> None:
+        partner = next(p for p in pipelines if p["id"] == pipeline)
+        legal = copy.deepcopy(partner["stages"][2])
+        legal.update(id=stage_id, label="Legal review", displayOrder=5)
+        legal["metadata"] = {"isClosed": "false", "probability": "0.7"}
+        partner["stages"].append(legal)
+
+    edit_json(folder, "pipelines/deals.json", change)
+
+
+def relabel_option(folder: Path, label: str) -> None:
+    def change(properties: list[dict[str, Any]]) -> None:
+        tier = next(p for p in properties if p["name"] == "customer_tier")
+        next(o for o in tier["options"] if o["value"] == "gold")["label"] = label
+
+    edit_json(folder, "properties/contacts.json", change)
+
+
+def add_workflow(folder: Path, flow_id: str, pipeline: str, stage: str) -> None:
+    """A new workflow that moves a deal to a stage of the partner pipeline."""
+
+    def change(flows: list[dict[str, Any]]) -> None:
+        flow = copy.deepcopy(next(f for f in flows if f["name"] == "Deal won handoff"))
+        flow.update(id=flow_id, name="Renewal reminder", uuid=f"uuid-{flow_id}")
+        flow["actions"][0]["fields"]["value"]["staticValue"] = stage
+        flow["enrollmentCriteria"] = {
+            "type": "LIST_BASED",
+            "shouldReEnroll": False,
+            "unEnrollObjectsNotMeetingCriteria": False,
+            "reEnrollmentTriggersFilterBranches": [],
+            "listFilterBranch": {
+                "filterBranchType": "OR",
+                "filterBranchOperator": "OR",
+                "filters": [],
+                "filterBranches": [
+                    {
+                        "filterBranchType": "AND",
+                        "filterBranchOperator": "AND",
+                        "filterBranches": [],
+                        "filters": [
+                            {
+                                "filterType": "PROPERTY",
+                                "property": "pipeline",
+                                "operation": {
+                                    "operationType": "ENUMERATION",
+                                    "operator": "IS_ANY_OF",
+                                    "includeObjectsWithNoValueSet": False,
+                                    "values": [pipeline],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            },
+        }
+        flows.append(flow)
+
+    edit_json(folder, "flows.json", change)
+
+
+def raise_limit(folder: Path, type_id: int) -> None:
+    def change(labels: list[dict[str, Any]]) -> None:
+        next(a for a in labels if a.get("typeId") == type_id)["userEnforcedMaxToObjectIds"] = 5
+
+    edit_json(folder, "associations.json", change)
+
+
+def the_sandbox_work(folder: Path) -> None:
+    add_property(folder)
+    add_stage(folder, "95839201", "95839299")
+    relabel_option(folder, "Gold <3")
+    add_workflow(folder, "1301099", "95839201", "95839205")
+    raise_limit(folder, 603)
+
+
+# tests ----------------------------------------------------------------------------------------
+
+
+def test_items_that_differ_only_by_id_compare_as_the_same(
+    store: Store, folders: dict[str, Path]
+) -> None:
+    snapshot(store, "acme-prod", folders["prod"])
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+    comparison = compare_portals(store, "acme-sandbox", "acme-prod")
+    assert [d.change.key for d in comparison.differences] == []
+    pairs = {(m.sandbox_key, m.production_key) for m in comparison.result.matches}
+    assert {
+        ("pipeline:deals:95839201", "pipeline:deals:75839201"),
+        ("workflow:1301003", "workflow:1201003"),
+        ("user:4305100", "user:2305100"),
+        ("team:71001", "team:61001"),
+        ("role:9801", "role:9001"),
+        ("object_schema:p51515151_subscription", "object_schema:p48151623_subscription"),
+        ("property:p51515151_subscription:plan", "property:p48151623_subscription:plan"),
+        (
+            "association_label:0-3:0-1:USER_DEFINED:603",
+            "association_label:0-3:0-1:USER_DEFINED:103",
+        ),
+        (
+            "association_label:0-2:2-4508482:USER_DEFINED:202",
+            "association_label:0-2:2-3508482:USER_DEFINED:202",
+        ),
+    } <= pairs
+    assert comparison.result.sandbox_only == ()
+    assert comparison.result.production_only == ()
+    assert comparison.result.ids["95839203"] == "75839203"
+
+
+def test_compare_finds_exactly_the_sandbox_work_and_a_cr_from_it_classifies_production(
+    store: Store, folders: dict[str, Path]
+) -> None:
+    snapshot(store, "acme-prod", folders["prod"])
+    with running(folders["prod"]) as emulator:
+        portal = portal_config("acme-prod", emulator)
+        client = open_client(portal, Secret(DEMO_TOKEN))
+        approve_baseline(store, "acme-prod", take_snapshot(store, portal, client), "Council", "v1")
+        client.close()
+    the_sandbox_work(folders["sandbox"])
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+
+    comparison = compare_portals(store, "acme-sandbox", "acme-prod")
+    found = {(d.change.key, d.change.op, d.change.field) for d in comparison.differences}
+    assert found == {
+        ("property:deals:renewal_date", ChangeOp.ADDED, None),
+        ("pipeline:deals:75839201", ChangeOp.MODIFIED, "stages.{Legal review}"),
+        ("property:contacts:customer_tier", ChangeOp.MODIFIED, "options.gold.label"),
+        ("workflow:{Renewal reminder}", ChangeOp.ADDED, None),
+        (
+            "association_label:0-3:0-1:USER_DEFINED:103",
+            ChangeOp.MODIFIED,
+            "userEnforcedMaxToObjectIds",
+        ),
+    }
+    workflow = comparison.result.translated["workflow:{Renewal reminder}"]
+    assert "95839205" not in json.dumps(workflow) and "75839205" in json.dumps(workflow)
+    # the three-way view: nothing of it in production, its baseline, or an approved CR yet
+    assert {(d.in_production, d.in_baseline, d.planned_by) for d in comparison.differences} == {
+        (False, False, None)
+    }
+
+    with pytest.raises(UsageError, match=r"no difference .* is selected"):
+        promote(store, comparison, Selection(), title="x", actor=Actor("Rita"))
+    promotion = promote(
+        store,
+        comparison,
+        Selection(every=True),
+        title="Q1 release",
+        actor=Actor("Rita"),
+        reason="built and tested in the sandbox",
+    )
+    assert {(p.op, p.key) for p in promotion.planned} == {
+        (d.change.op, d.change.key) for d in comparison.differences
+    }
+    option = next(p for p in promotion.planned if p.key == "property:contacts:customer_tier")
+    assert dict(option.expect) == {"options.gold.label": "Gold <3"}
+    stage = next(p for p in promotion.planned if p.key == "pipeline:deals:75839201")
+    assert stage.expect["stages.{Legal review}.metadata.probability"] == "0.7"
+    governance = GovernanceStore(store)
+    governance.decide_request(
+        "acme-prod", promotion.request.id, True, "Council", "go", promotion.request.requested_at
+    )
+    again = compare_portals(store, "acme-sandbox", "acme-prod")
+    assert {d.planned_by for d in again.differences} == {promotion.request.id}
+
+    # production implements all but the new property, and the option differently
+    add_stage(folders["prod"], "75839201", "75839299")
+    relabel_option(folders["prod"], "Gold")  # unchanged: set below differently
+    relabel_option(folders["prod"], "Gold plus")
+    add_workflow(folders["prod"], "1201099", "75839201", "75839205")
+    raise_limit(folders["prod"], 103)
+    with running(folders["prod"]) as emulator:
+        portal = portal_config("acme-prod", emulator)
+        client = open_client(portal, Secret(DEMO_TOKEN))
+        try:
+            outcome = run_audit(store, portal, client)
+        finally:
+            client.close()
+    changes = {(c.key, c.field): c for c in outcome.changes}
+    planned = {key for (key, _), c in changes.items() if c.classification is Classification.PLANNED}
+    assert planned == {
+        "pipeline:deals:75839201",
+        "workflow:1201099",
+        "association_label:0-3:0-1:USER_DEFINED:103",
+    }
+    assert {c.change_request for c in changes.values()} == {promotion.request.id}
+    differently = changes[("property:contacts:customer_tier", "options.gold.label")]
+    assert differently.classification is Classification.DEFECT
+    assert differently.note is not None
+    assert 'options.gold.label is "Gold plus", approved "Gold <3"' in differently.note
+    [progress] = request_progress(store, "acme-prod", governance.requests("acme-prod"))
+    states = {s.planned.key: s.state for s in progress.states}
+    assert states["property:deals:renewal_date"] == "not started"  # missing
+    assert states["workflow:{Renewal reminder}"] == "done"
+    assert states["pipeline:deals:75839201"] == "done"
+    assert states["property:contacts:customer_tier"].startswith("differs")
+    assert progress.summary == "partially implemented"
+
+    after = compare_portals(store, "acme-sandbox", "acme-prod")
+    assert {d.change.key for d in after.differences} == {
+        "property:deals:renewal_date",
+        "property:contacts:customer_tier",
+    }
+
+
+def test_a_renamed_item_pinned_by_the_mapping_file_compares_as_one(
+    store: Store, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    def rename(flows: list[dict[str, Any]]) -> None:
+        next(f for f in flows if f["id"] == "1301026")["name"] = "Lost deal follow-up"
+
+    edit_json(folders["sandbox"], "flows.json", rename)
+    snapshot(store, "acme-prod", folders["prod"])
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+    unpinned = compare_portals(store, "acme-sandbox", "acme-prod")
+    assert {(d.change.key, d.change.op) for d in unpinned.differences} == {
+        ("workflow:{Lost deal follow-up}", ChangeOp.ADDED),
+        ("workflow:1201026", ChangeOp.REMOVED),
+    }
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[pins]\n"workflow:1301026" = "workflow:1201026"\n', encoding="utf-8")
+    pinned = compare_portals(store, "acme-sandbox", "acme-prod", mapping=load_mapping(mapping))
+    assert [(d.change.key, d.change.field, d.change.after) for d in pinned.differences] == [
+        ("workflow:1201026", "name", "Lost deal follow-up")
+    ]
+    yaml_mapping = tmp_path / "mapping.yaml"
+    yaml_mapping.write_text('pins:\n  "workflow:1301026": "workflow:1201026"\n')
+    assert load_mapping(yaml_mapping).as_dict() == {"workflow:1301026": "workflow:1201026"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "reason"),
+    [
+        ('[pins]\n"workflow:1301026" = 3\n', 2, "pins.workflow:1301026", "production key"),
+        ('[pins]\n"workflow" = "workflow:1"\n', 2, "pins.workflow", "not a whole item key"),
+        ('[pins]\n"workflow:1" = "user:1"\n', 2, "pins.workflow:1", "different kinds"),
+        ('[pins]\n"workflow:1" = \n', 2, None, "not valid TOML"),
+        ('[pin]\n"workflow:1" = "workflow:2"\n', 1, "pin", "unknown key"),
+    ],
+)
+def test_a_broken_mapping_file_names_its_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str | None, reason: str
+) -> None:
+    path = tmp_path / "mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_mapping(path)
+    assert (caught.value.file, caught.value.line, caught.value.key) == (str(path), line, key)
+    assert reason in str(caught.value)
+
+
+def test_a_pin_to_an_item_production_lacks_names_the_line_and_files_nothing(
+    store: Store, folders: dict[str, Path], tmp_path: Path
+) -> None:
+    snapshot(store, "acme-prod", folders["prod"])
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+    path = tmp_path / "mapping.toml"
+    path.write_text('# renamed\n[pins]\n"workflow:1301026" = "workflow:99"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        compare_portals(store, "acme-sandbox", "acme-prod", mapping=load_mapping(path))
+    assert caught.value.line == 3 and "production holds no 'workflow:99'" in str(caught.value)
+    assert GovernanceStore(store).requests("acme-prod") == []
+    assert compare_portals(store, "acme-sandbox", "acme-prod", mapping=NO_MAPPING).differences == ()
