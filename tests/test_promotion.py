@@ -5,6 +5,7 @@ objects and association labels carry ids of its own), stored on SQLite and Postg
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import shutil
@@ -27,8 +28,9 @@ from hubaudit.services.promotion import (
     Selection,
     compare_portals,
     load_mapping,
-    promote,
+    promote_differences,
 )
+from hubaudit.store.engine import make_engine
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
@@ -253,8 +255,8 @@ def test_compare_finds_exactly_the_sandbox_work_and_a_cr_from_it_classifies_prod
     }
 
     with pytest.raises(UsageError, match=r"no difference .* is selected"):
-        promote(store, comparison, Selection(), title="x", actor=Actor("Rita"))
-    promotion = promote(
+        promote_differences(store, comparison, Selection(), title="x", actor=Actor("Rita"))
+    promotion = promote_differences(
         store,
         comparison,
         Selection(every=True),
@@ -374,3 +376,128 @@ def test_a_pin_to_an_item_production_lacks_names_the_line_and_files_nothing(
     assert caught.value.line == 3 and "production holds no 'workflow:99'" in str(caught.value)
     assert GovernanceStore(store).requests("acme-prod") == []
     assert compare_portals(store, "acme-sandbox", "acme-prod", mapping=NO_MAPPING).differences == ()
+
+
+# the command line -----------------------------------------------------------------------------
+
+
+def cli(*args: str) -> tuple[int, str]:
+    from hubaudit.cli import main
+
+    out = io.StringIO()
+    return main(list(args), out=out), out.getvalue()
+
+
+def two_portal_config(
+    path: Path, database_url: str, prod: PortalEmulator, sandbox: PortalEmulator
+) -> str:
+    path.write_text(
+        f'[database]\nurl = "{database_url}"\n\n[logging]\nlevel = "warning"\n\n'
+        f'[[portals]]\nname = "acme-prod"\nbase_url = "{prod.base_url}"\n'
+        f'token_env = "HUBAUDIT_TEST_TOKEN"\nrate_limit_per_10s = {FAST_LIMIT}\n\n'
+        f'[[portals]]\nname = "acme-sandbox"\nbase_url = "{sandbox.base_url}"\n'
+        f'token_env = "HUBAUDIT_TEST_TOKEN"\nrate_limit_per_10s = {FAST_LIMIT}\n'
+        'sandbox_of = "acme-prod"\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_compare_and_promote_from_the_command_line(
+    database_url: str,
+    folders: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HUBAUDIT_TEST_TOKEN", DEMO_TOKEN)
+    monkeypatch.delenv("HUBAUDIT_DATABASE_URL", raising=False)
+    the_sandbox_work(folders["sandbox"])
+
+    def label(properties: list[dict[str, Any]]) -> None:
+        renewal = next(p for p in properties if p["name"] == "renewal_date")
+        renewal["label"] = "Renewal **date** \x1b[31m<script>x</script>"
+
+    edit_json(folders["sandbox"], "properties/deals.json", label)
+    with running(folders["prod"]) as prod, running(folders["sandbox"]) as sandbox:
+        config = two_portal_config(tmp_path / "hubaudit.toml", database_url, prod, sandbox)
+        assert cli("--config", config, "db", "upgrade")[0] == 0
+        code, _ = cli("--config", config, "compare", "--portal", "acme-sandbox")
+        assert code == 1 and "has no snapshot yet" in capsys.readouterr().err
+        for name in ("acme-prod", "acme-sandbox"):
+            assert cli("--config", config, "snapshot", "--portal", name)[0] == 0
+        approved = cli(
+            "--config", config, "baseline", "approve", "--portal", "acme-prod",
+            "--from-snapshot", "latest", "--by", "Council", "--note", "v1",
+        )  # fmt: skip
+        assert approved[0] == 0
+
+        code, out = cli("--config", config, "compare", "--portal", "acme-sandbox")
+        assert code == 0
+        assert "Promotion: 2 to add, 3 to change, 0 only in production" in out
+        assert "+ workflow:{Renewal reminder}" in out
+        assert "~ pipeline:deals:75839201" in out and "stages.{Legal review}" in out
+        assert "\x1b" not in out and "\\x1b[31m" in out
+        assert "not in production, not in its baseline, no approved CR plans it" in out
+        assert "pipeline:deals:95839201 ↔ pipeline:deals:75839201" in out
+
+        code, out = cli("--config", config, "compare", "--portal", "acme-sandbox",
+                        "--against", "acme-prod", "--json")  # fmt: skip
+        document = json.loads(out)
+        assert document["format_version"] == "1.0"
+        assert document["summary"]["differences"] == 5
+        assert {d["key"] for d in document["differences"]} >= {"property:deals:renewal_date"}
+
+        code, out = cli("--config", config, "compare", "--portal", "acme-sandbox",
+                        "--format", "markdown")  # fmt: skip
+        assert code == 0 and "<script>" not in out and "&lt;script&gt;" in out
+        assert "Renewal \\*\\*date\\*\\*" in out
+
+        code, out = cli(
+            "--config", config, "promote", "--portal", "acme-sandbox", "--kind", "workflow",
+            "--key", "property:contacts:*", "--by", "Rita", "--title", "Renewals",
+        )  # fmt: skip
+        assert code == 0 and out.startswith("CR-1 created on acme-prod (2 planned changes")
+        assert 'modify property:contacts:customer_tier options.gold.label="Gold <3"' in out
+        assert "add workflow:{Renewal reminder}" in out
+        code, out = cli("--config", config, "cr", "show", "1", "--portal", "acme-prod")
+        assert code == 0 and "proposed" in out and "workflow:{Renewal reminder}" in out
+
+        code, _ = cli("--config", config, "promote", "--portal", "acme-sandbox",
+                      "--by", "Rita", "--title", "nothing")  # fmt: skip
+        assert code == 1 and "no difference" in capsys.readouterr().err
+        bad = tmp_path / "mapping.toml"
+        bad.write_text('[pins]\n"workflow:1301099" = "workflow:1"\n', encoding="utf-8")
+        code, _ = cli("--config", config, "promote", "--portal", "acme-sandbox", "--all",
+                      "--mapping", str(bad), "--by", "Rita", "--title", "x")  # fmt: skip
+        assert code == 1
+        assert f"{bad}:2: [pins.workflow:1301099]" in capsys.readouterr().err
+        engine = make_engine(database_url)
+        try:
+            assert len(GovernanceStore(Store(engine)).requests("acme-prod")) == 1
+        finally:
+            engine.dispose()
+
+        # production's audit report shows the sandbox's pending promotion
+        code, out = cli("--config", config, "audit", "--portal", "acme-prod")
+        assert code == 0
+        assert "pending promotion from sandbox acme-sandbox" in out
+        assert "5 differences, 0 planned by an approved change request" in out
+
+
+def test_sandbox_of_must_name_another_portal_of_the_config(tmp_path: Path) -> None:
+    from hubaudit.config import load_config
+
+    path = tmp_path / "hubaudit.toml"
+    path.write_text(
+        '[[portals]]\nname = "a"\ntoken_env = "X"\n\n'
+        '[[portals]]\nname = "b"\ntoken_env = "X"\nsandbox_of = "prod"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert (caught.value.line, caught.value.key) == (8, "portals[1].sandbox_of")
+    assert "no portal is named 'prod'" in str(caught.value)
+    path.write_text('[[portals]]\nname = "a"\ntoken_env = "X"\nsandbox_of = "a"\n')
+    with pytest.raises(ConfigError, match="not a sandbox of itself"):
+        load_config(path, environ={})

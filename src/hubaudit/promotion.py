@@ -24,7 +24,7 @@ from typing import Any
 
 from hubaudit.compare import compare
 from hubaudit.keys import IDENTITY_FIELDS, KEY_FORMS, identity_key, identity_of
-from hubaudit.model import Change, ChangeOp, JSONValue, Kind, StoredItem
+from hubaudit.model import Change, ChangeOp, JSONValue, Kind, Point, StoredItem
 from hubaudit.snapshot import content_hash
 
 Payloads = Mapping[str, Mapping[str, JSONValue]]
@@ -81,6 +81,40 @@ class CrossPortal:
     """Parts only one side read completely."""
     ids: Mapping[str, str] = field(default_factory=dict)
     """Sandbox id → production id, for every id the match translates."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One difference, in production's keys with the sandbox's values, and where it stands."""
+
+    change: Change
+    sandbox_key: str | None
+    """The sandbox's key of the item (``None`` for an item only production holds)."""
+    in_production: bool
+    """Production's latest snapshot already holds the sandbox's value."""
+    in_baseline: bool | None
+    """Production's approved baseline holds it (``None``: production has no approved one)."""
+    planned_by: int | None
+    """The approved change request of production that plans exactly this."""
+
+
+@dataclass(frozen=True)
+class PortalComparison:
+    sandbox: str
+    production: str
+    sandbox_point: Point
+    production_point: Point
+    result: CrossPortal
+    differences: tuple[Difference, ...]
+    baseline_version: int | None
+    mapping_file: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        """Parts of either point taken from an earlier snapshot (they could not be read)."""
+        return [f"{self.sandbox}: {n}" for n in self.sandbox_point.notes()] + [
+            f"{self.production}: {n}" for n in self.production_point.notes()
+        ]
 
 
 # identity ------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from hubaudit.errors import HubauditError
 # ("module:attribute", imported only when the command runs). Sections and commands in the order a
 # person meets them: the morning's work first, the plumbing last.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Drift and triage", ()),
-    ("Governance", ()),
+    ("Drift and triage", (("compare", "hubaudit.cli.promotion:compare"),)),
+    ("Governance", (("promote", "hubaudit.cli.promotion:promote"),)),
     ("Looking back", ()),
     (
         "Operations",

@@ -40,10 +40,12 @@ from hubaudit.model import (
     Point,
     StoredItem,
 )
-from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
+from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, rules_with, with_severity
 from hubaudit.promotion import (
     ASSIGNED_FIELDS,
     CrossPortal,
+    Difference,
+    PortalComparison,
     Side,
     cross_compare,
     is_order_change,
@@ -165,40 +167,6 @@ def _line_of(text: str, key: str) -> int | None:
 
 
 # comparing -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One difference, in production's keys with the sandbox's values, and where it stands."""
-
-    change: Change
-    sandbox_key: str | None
-    """The sandbox's key of the item (``None`` for an item only production holds)."""
-    in_production: bool
-    """Production's latest snapshot already holds the sandbox's value."""
-    in_baseline: bool | None
-    """Production's approved baseline holds it (``None``: production has no approved one)."""
-    planned_by: int | None
-    """The approved change request of production that plans exactly this."""
-
-
-@dataclass(frozen=True)
-class PortalComparison:
-    sandbox: str
-    production: str
-    sandbox_point: Point
-    production_point: Point
-    result: CrossPortal
-    differences: tuple[Difference, ...]
-    baseline_version: int | None
-    mapping_file: str = ""
-
-    @property
-    def notes(self) -> list[str]:
-        """Parts of either point taken from an earlier snapshot (they could not be read)."""
-        return [f"{self.sandbox}: {n}" for n in self.sandbox_point.notes()] + [
-            f"{self.production}: {n}" for n in self.production_point.notes()
-        ]
 
 
 def counterpart(config: Config, portal: str, against: str | None) -> str:
@@ -438,7 +406,7 @@ def _leaves(prefix: str, value: JSONValue) -> dict[str, JSONValue]:
     return found
 
 
-def promote(
+def promote_differences(
     store: Store,
     comparison: PortalComparison,
     selection: Selection,
@@ -493,3 +461,40 @@ def selection_kinds(names: Collection[str]) -> tuple[Kind, ...]:
             known = ", ".join(k.value for k in Kind)
             raise UsageError(f"--kind {name!r} is not a kind ({known})") from exc
     return tuple(kinds)
+
+
+# reports -------------------------------------------------------------------------------------
+
+
+def pending_promotion_notes(
+    store: Store, config: Config, production: str, now: datetime | None = None
+) -> list[str]:
+    """One line per sandbox of ``production`` (``sandbox_of`` in the config): what it holds that
+    production does not, by their latest snapshots, for production's audit report and the
+    nightly job. Never raises: a sandbox not compared says why."""
+    notes = []
+    for sandbox in sandboxes_of(config, production):
+        try:
+            comparison = compare_portals(
+                store,
+                sandbox,
+                production,
+                severity_rules=rules_with(config.severity_overrides),
+                now=now,
+            )
+        except (UsageError, ConfigError) as exc:
+            notes.append(f"pending promotion from sandbox {sandbox}: not compared ({exc})")
+            continue
+        differences = comparison.differences
+        planned = sorted({d.planned_by for d in differences if d.planned_by is not None})
+        crs = f" ({', '.join(f'CR-{i}' for i in planned)})" if planned else ""
+        notes.append(
+            f"pending promotion from sandbox {sandbox} "
+            f"({comparison.sandbox_point.name}): {len(differences)} differences, "
+            f"{sum(1 for d in differences if d.planned_by is not None)} planned by an approved "
+            f"change request{crs}; see `hubaudit compare --portal {sandbox}`"
+            if differences
+            else f"pending promotion from sandbox {sandbox}: none, production holds everything "
+            "it holds"
+        )
+    return notes
