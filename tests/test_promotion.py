@@ -501,3 +501,37 @@ def test_sandbox_of_must_name_another_portal_of_the_config(tmp_path: Path) -> No
     path.write_text('[[portals]]\nname = "a"\ntoken_env = "X"\nsandbox_of = "a"\n')
     with pytest.raises(ConfigError, match="not a sandbox of itself"):
         load_config(path, environ={})
+
+
+def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_it(
+    store: Store, folders: dict[str, Path]
+) -> None:
+    from hubaudit.council import release_requests
+
+    snapshot(store, "acme-prod", folders["prod"])
+    with running(folders["prod"]) as emulator:
+        portal = portal_config("acme-prod", emulator)
+        client = open_client(portal, Secret(DEMO_TOKEN))
+        approve_baseline(store, "acme-prod", take_snapshot(store, portal, client), "Council", "v1")
+        client.close()
+    add_workflow(folders["sandbox"], "1301099", "95839201", "95839205")
+    add_stage(folders["sandbox"], "95839201", "95839299")
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+    comparison = compare_portals(store, "acme-sandbox", "acme-prod")
+    promotion = promote_differences(
+        store, comparison, Selection(every=True), title="Renewals", actor=Actor("Rita")
+    )
+    GovernanceStore(store).decide_request(
+        "acme-prod", promotion.request.id, True, "Council", "go", promotion.request.requested_at
+    )
+    add_workflow(folders["prod"], "1201099", "75839201", "75839205")
+    add_stage(folders["prod"], "75839201", "75839277")
+    snapshot(store, "acme-prod", folders["prod"])
+    after = compare_portals(store, "acme-sandbox", "acme-prod", production_at="baseline")
+    assert {(d.change.key, d.in_production, d.in_baseline) for d in after.differences} == {
+        ("workflow:{Renewal reminder}", True, False),
+        ("pipeline:deals:75839201", True, False),
+    }
+    version = release_requests(store, "acme-prod", [promotion.request.id], "Rita", None)
+    items = store.baseline_items(version.id)
+    assert "workflow:1201099" in items and "workflow:{Renewal reminder}" not in items

@@ -26,7 +26,7 @@ from hubaudit.audit import utc_now
 from hubaudit.compare import value_at
 from hubaudit.config import Config
 from hubaudit.errors import ConfigError, UsageError
-from hubaudit.governance.change_requests import classify_planned
+from hubaudit.governance.change_requests import classify_planned, resolve_field
 from hubaudit.keys import key_problem, names_item
 from hubaudit.model import (
     Change,
@@ -59,6 +59,8 @@ from hubaudit.timetravel import point_items, resolve_point
 
 DEFAULT_WINDOW = timedelta(days=90)
 """How long a promotion CR plans its changes unless told otherwise."""
+
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
 
 _NOT_PROMOTED = ("displayOrder",)
 """Fields a promotion never expects: where production puts a new item among its siblings."""
@@ -296,6 +298,9 @@ def _holds(items: Mapping[str, JSONValue], change: Change, after: JSONValue) -> 
     if change.op is ChangeOp.ADDED:
         expect = _added_expect(after)
         return all(_same(value_at(held, _path(name)), v) for name, v in expect.items())
+    if change.field is not None and "{" in change.field:  # a stage named by its label
+        found = resolve_field(held, change.field)  # a sentinel object when absent
+        return isinstance(found, _JSON_TYPES) and _same(found, change.after)
     return _same(value_at(held, change.path), change.after)
 
 
