@@ -21,7 +21,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.council import request_progress
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
-from hubaudit.model import ChangeOp, Classification
+from hubaudit.model import ChangeOp, Classification, SnapshotInfo
 from hubaudit.services.actor import Actor
 from hubaudit.services.promotion import (
     NO_MAPPING,
@@ -78,14 +78,19 @@ def running(folder: Path) -> Iterator[PortalEmulator]:
         yield emulator
 
 
-def snapshot(store: Store, name: str, folder: Path) -> None:
+def snapshot(store: Store, name: str, folder: Path) -> SnapshotInfo:
     with running(folder) as emulator:
         portal = portal_config(name, emulator)
         client = open_client(portal, Secret(DEMO_TOKEN))
         try:
-            take_snapshot(store, portal, client)
+            return take_snapshot(store, portal, client)
         finally:
             client.close()
+
+
+def approve_production(store: Store, folder: Path) -> None:
+    """Production as it is now, approved as its baseline v1."""
+    approve_baseline(store, "acme-prod", snapshot(store, "acme-prod", folder), "Council", "v1")
 
 
 @pytest.fixture
@@ -225,12 +230,7 @@ def test_items_that_differ_only_by_id_compare_as_the_same(
 def test_compare_finds_exactly_the_sandbox_work_and_a_cr_from_it_classifies_production(
     store: Store, folders: dict[str, Path]
 ) -> None:
-    snapshot(store, "acme-prod", folders["prod"])
-    with running(folders["prod"]) as emulator:
-        portal = portal_config("acme-prod", emulator)
-        client = open_client(portal, Secret(DEMO_TOKEN))
-        approve_baseline(store, "acme-prod", take_snapshot(store, portal, client), "Council", "v1")
-        client.close()
+    approve_production(store, folders["prod"])
     the_sandbox_work(folders["sandbox"])
     snapshot(store, "acme-sandbox", folders["sandbox"])
 
@@ -508,12 +508,7 @@ def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_i
 ) -> None:
     from hubaudit.council import release_requests
 
-    snapshot(store, "acme-prod", folders["prod"])
-    with running(folders["prod"]) as emulator:
-        portal = portal_config("acme-prod", emulator)
-        client = open_client(portal, Secret(DEMO_TOKEN))
-        approve_baseline(store, "acme-prod", take_snapshot(store, portal, client), "Council", "v1")
-        client.close()
+    approve_production(store, folders["prod"])
     add_workflow(folders["sandbox"], "1301099", "95839201", "95839205")
     add_stage(folders["sandbox"], "95839201", "95839299")
     snapshot(store, "acme-sandbox", folders["sandbox"])

@@ -3,7 +3,9 @@ differences filed as a change request of production."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,8 +32,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 _POINT = "latest, a snapshot id, a date (2026-03-31) or time, baseline or baseline:N"
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a command compares: the sandbox and production, each at a point, and the pins."""
+
+    portal: str | None
+    against: str | None
+    sandbox_at: str
+    production_at: str
+    mapping: Path | None
+
+
 def comparison_options(f: F) -> F:
-    """What both commands compare: the sandbox (``--portal``) and production at two points."""
+    """What both commands compare: the sandbox (``--portal``) and production at two points;
+    the command receives them as one ``target``."""
+
+    @functools.wraps(f)
+    def collect(
+        *args: Any,
+        portal: str | None,
+        against: str | None,
+        sandbox_at: str,
+        production_at: str,
+        mapping: Path | None,
+        **kwargs: Any,
+    ) -> Any:
+        target = Target(portal, against, sandbox_at, production_at, mapping)
+        return f(*args, target=target, **kwargs)
+
+    wrapped: Any = collect
     for option in reversed(
         (
             portal_option,
@@ -64,18 +93,11 @@ def comparison_options(f: F) -> F:
             ),
         )
     ):
-        f = option(f)
-    return f
+        wrapped = option(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
-def _compare(
-    session: Session,
-    portal: str | None,
-    against: str | None,
-    sandbox_at: str,
-    production_at: str,
-    mapping: Path | None,
-) -> PortalComparison:
+def _compare(session: Session, target: Target) -> PortalComparison:
     from hubaudit.policies.severity import rules_with
     from hubaudit.services.promotion import (
         NO_MAPPING,
@@ -85,15 +107,15 @@ def _compare(
     )
 
     config = session.config()
-    sandbox = session.portal_name(portal)
-    production = counterpart(config, sandbox, against)
-    pins = load_mapping(mapping) if mapping is not None else NO_MAPPING
+    sandbox = session.portal_name(target.portal)
+    production = counterpart(config, sandbox, target.against)
+    pins = load_mapping(target.mapping) if target.mapping is not None else NO_MAPPING
     return compare_portals(
         session.store(),
         sandbox,
         production,
-        sandbox_at=sandbox_at,
-        production_at=production_at,
+        sandbox_at=target.sandbox_at,
+        production_at=target.production_at,
         mapping=pins,
         severity_rules=rules_with(config.severity_overrides),
     )
@@ -106,11 +128,7 @@ def _compare(
 @pass_session
 def compare(
     session: Session,
-    portal: str | None,
-    against: str | None,
-    sandbox_at: str,
-    production_at: str,
-    mapping: Path | None,
+    target: Target,
     output_format: str,
     output: str | None,
 ) -> int:
@@ -122,7 +140,7 @@ def compare(
     change request plans it."""
     from hubaudit.report.promotion import RENDERERS
 
-    comparison = _compare(session, portal, against, sandbox_at, production_at, mapping)
+    comparison = _compare(session, target)
     return session.emit(RENDERERS[output_format](comparison), output)
 
 
@@ -160,11 +178,7 @@ def compare(
 @pass_session
 def promote(
     session: Session,
-    portal: str | None,
-    against: str | None,
-    sandbox_at: str,
-    production_at: str,
-    mapping: Path | None,
+    target: Target,
     kinds: tuple[str, ...],
     keys: tuple[str, ...],
     every: bool,
@@ -185,7 +199,7 @@ def promote(
 
     start = parse_start(valid_from) if valid_from else None
     end = parse_end(until) if until else None
-    comparison = _compare(session, portal, against, sandbox_at, production_at, mapping)
+    comparison = _compare(session, target)
     selection = Selection(every=every, kinds=tuple(Kind(k) for k in kinds), keys=keys)
     promotion = promote_differences(
         session.store(),
