@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubaudit.model import ChangeOp, Point
-from hubaudit.promotion import Difference, PortalComparison
+from hubaudit.promotion import CrossPortal, Difference, PortalComparison
 from hubaudit.report.escape import markdown_safe, terminal_safe
 from hubaudit.report.json_report import change_document
 
@@ -73,6 +73,34 @@ def _line(difference: Difference, safe: Callable[[str], str]) -> str:
     return f"{_MARK[change.op]} {safe(change.key)}{label}"
 
 
+def _matching(result: CrossPortal, safe: Callable[[str], str], bullet: str) -> list[str]:
+    """The matches whose keys differ, the ambiguous items, and the items of one side only
+    (in Markdown, the marks escaped: ``- -`` would be a list in a list)."""
+    mark = {c: ("\\" + c if bullet == "- " else c) for c in "=?+-"}
+    lines = [
+        f"{bullet}{mark['=']} {safe(m.sandbox_key)} ↔ {safe(m.production_key)}  "
+        f"({safe(m.identity)})"
+        for m in result.matches
+        if m.pinned or m.sandbox_key != m.production_key
+    ]
+    for ambiguous in result.ambiguous:
+        lines.append(
+            f"{bullet}{mark['?']} ambiguous {ambiguous.kind.value} "
+            f"{safe(ambiguous.identity)}: sandbox "
+            f"{', '.join(map(safe, ambiguous.sandbox_keys)) or '(none)'}; production "
+            f"{', '.join(map(safe, ambiguous.production_keys)) or '(none)'} (pin them in a "
+            "mapping file)"
+        )
+    lines += [
+        f"{bullet}{mark['+']} only in the sandbox: {safe(ours)} (as {safe(theirs)})"
+        for ours, theirs in result.sandbox_only
+    ]
+    lines += [
+        f"{bullet}{mark['-']} only in production: {safe(key)}" for key in result.production_only
+    ]
+    return lines
+
+
 def render_text(comparison: PortalComparison) -> str:
     safe = terminal_safe
     result = comparison.result
@@ -93,23 +121,7 @@ def render_text(comparison: PortalComparison) -> str:
         f"matched {len(result.matches)} items "
         f"({sum(1 for m in result.matches if m.pinned)} pinned by the mapping file)"
     )
-    for match in result.matches:
-        if match.pinned or match.sandbox_key != match.production_key:
-            lines.append(
-                f"  = {safe(match.sandbox_key)} ↔ {safe(match.production_key)}  "
-                f"({safe(match.identity)})"
-            )
-    for ambiguous in result.ambiguous:
-        lines.append(
-            f"  ? ambiguous {ambiguous.kind.value} {safe(ambiguous.identity)}: sandbox "
-            f"{', '.join(map(safe, ambiguous.sandbox_keys)) or '(none)'}; production "
-            f"{', '.join(map(safe, ambiguous.production_keys)) or '(none)'} (pin them in a "
-            "mapping file)"
-        )
-    for ours, theirs in result.sandbox_only:
-        lines.append(f"  + only in the sandbox: {safe(ours)} (as {safe(theirs)})")
-    for key in result.production_only:
-        lines.append(f"  - only in production: {safe(key)}")
+    lines += _matching(result, safe, "  ")
     if result.not_compared:
         lines.append(
             "not compared (read completely by one side only): "
@@ -204,21 +216,7 @@ def render_markdown(comparison: PortalComparison) -> str:
     lines += ["", "## Matching", ""]
     lines.append(f"{len(result.matches)} items matched.")
     lines.append("")
-    for match in result.matches:
-        if match.pinned or match.sandbox_key != match.production_key:
-            lines.append(
-                f"- {safe(match.sandbox_key)} = {safe(match.production_key)} "
-                f"({safe(match.identity)})"
-            )
-    for ambiguous in result.ambiguous:
-        lines.append(
-            f"- ambiguous {ambiguous.kind.value} {safe(ambiguous.identity)}: "
-            f"{', '.join(map(safe, ambiguous.sandbox_keys + ambiguous.production_keys))}"
-        )
-    for ours, _theirs in result.sandbox_only:
-        lines.append(f"- only in the sandbox: {safe(ours)}")
-    for key in result.production_only:
-        lines.append(f"- only in production: {safe(key)}")
+    lines += _matching(result, safe, "- ")
     return "\n".join(lines) + "\n"
 
 
