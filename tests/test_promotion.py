@@ -22,6 +22,7 @@ from hubaudit.council import request_progress
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model import ChangeOp, Classification, SnapshotInfo
+from hubaudit.promotion import Side, cross_compare, pin_problems
 from hubaudit.services.actor import Actor
 from hubaudit.services.promotion import (
     NO_MAPPING,
@@ -530,3 +531,56 @@ def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_i
     version = release_requests(store, "acme-prod", [promotion.request.id], "Rita", None)
     items = store.baseline_items(version.id)
     assert "workflow:1201099" in items and "workflow:{Renewal reminder}" not in items
+
+
+# the engine alone -----------------------------------------------------------------------------
+
+
+def side(items: dict[str, dict[str, Any]]) -> Side:
+    scopes = {key.rsplit(":", 1)[0]: () for key in items}
+    return Side(items, scopes)
+
+
+def test_ambiguous_items_are_listed_and_not_compared_and_ids_are_translated_through_people() -> (
+    None
+):
+    sandbox = side(
+        {
+            "workflow:11": {"name": "Twin", "isEnabled": True},
+            "workflow:12": {"name": "Twin", "isEnabled": False},
+            "user:21": {"email": "Ada@Example.com", "roleIds": ["31"], "primaryTeamId": "41"},
+            "role:31": {"name": "Sales rep"},
+            "team:41": {"name": "EMEA", "userIds": ["21"]},
+            "pipeline:deals:51": {"label": "Renamed", "stages": {}},
+        }
+    )
+    production = side(
+        {
+            "workflow:91": {"name": "Twin", "isEnabled": True},
+            "user:71": {"email": "ada@example.com", "roleIds": ["81"], "primaryTeamId": "61"},
+            "role:81": {"name": "Sales rep"},
+            "team:61": {"name": "EMEA", "userIds": ["71"]},
+            "pipeline:deals:51": {"label": "Old name", "stages": {}},
+        }
+    )
+    result = cross_compare(sandbox, production)
+    assert [(a.kind.value, a.sandbox_keys, a.production_keys) for a in result.ambiguous] == [
+        ("workflow", ("workflow:11", "workflow:12"), ("workflow:91",))
+    ]
+    assert [(c.key, c.field, c.before, c.after) for c in result.changes] == [
+        ("pipeline:deals:51", "label", "Old name", "Renamed"),  # by label, then by id
+        ("user:71", "email", "ada@example.com", "Ada@Example.com"),  # matched, case aside
+    ]
+    assert result.translated["team:61"] == {"name": "EMEA", "userIds": ["71"]}
+
+
+def test_a_pin_of_an_item_a_side_lacks_or_of_another_kind_is_a_problem() -> None:
+    problems = pin_problems(
+        {"workflow:1": "workflow:2", "workflow:3": "workflow:9", "user:1": "team:2"},
+        {"workflow:1", "workflow:3", "user:1"},
+        {"workflow:2", "team:2"},
+    )
+    assert problems == {
+        "workflow:3": "production holds no 'workflow:9'",
+        "user:1": "'user:1' and 'team:2' are of different kinds",
+    }
