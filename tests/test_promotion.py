@@ -551,7 +551,10 @@ def test_ambiguous_items_are_listed_and_not_compared_and_ids_are_translated_thro
             "user:21": {"email": "Ada@Example.com", "roleIds": ["31"], "primaryTeamId": "41"},
             "role:31": {"name": "Sales rep"},
             "team:41": {"name": "EMEA", "userIds": ["21"]},
-            "pipeline:deals:51": {"label": "Renamed", "stages": {}},
+            "pipeline:deals:51": {
+                "label": "Renamed",
+                "stages": {"s1": {"label": "Won"}, "s2": {"label": "Won"}},
+            },
         }
     )
     production = side(
@@ -560,15 +563,28 @@ def test_ambiguous_items_are_listed_and_not_compared_and_ids_are_translated_thro
             "user:71": {"email": "ada@example.com", "roleIds": ["81"], "primaryTeamId": "61"},
             "role:81": {"name": "Sales rep"},
             "team:61": {"name": "EMEA", "userIds": ["71"]},
-            "pipeline:deals:51": {"label": "Old name", "stages": {}},
+            "pipeline:deals:51": {
+                "label": "Old name",
+                "stages": {"s1": {"label": "Won"}, "s2": {"label": "Won"}},
+            },
+            "role:82": {"name": "Twin role"},
+            "role:83": {"name": "Twin role"},
         }
     )
     result = cross_compare(sandbox, production)
     assert [(a.kind.value, a.sandbox_keys, a.production_keys) for a in result.ambiguous] == [
-        ("workflow", ("workflow:11", "workflow:12"), ("workflow:91",))
+        ("workflow", ("workflow:11", "workflow:12"), ("workflow:91",)),
+        (
+            "pipeline",
+            ("pipeline:deals:51 stages.s1", "pipeline:deals:51 stages.s2"),
+            ("pipeline:deals:51 stages.s1", "pipeline:deals:51 stages.s2"),
+        ),
     ]
+    assert result.production_only == ("role:82", "role:83")
     assert [(c.key, c.field, c.before, c.after) for c in result.changes] == [
         ("pipeline:deals:51", "label", "Old name", "Renamed"),  # by label, then by id
+        ("role:82", None, {"name": "Twin role"}, None),  # only in production
+        ("role:83", None, {"name": "Twin role"}, None),
         ("user:71", "email", "ada@example.com", "Ada@Example.com"),  # matched, case aside
     ]
     assert result.translated["team:61"] == {"name": "EMEA", "userIds": ["71"]}

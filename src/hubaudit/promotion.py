@@ -200,7 +200,7 @@ def _match_kind(
     for ident, (ours, theirs) in sorted(groups.items()):
         if len(ours) == 1 and len(theirs) == 1:
             result.matches.append(Match(kind, ours[0], theirs[0], describe_identity(kind, ident)))
-        elif len(ours) > 1 or len(theirs) > 1:
+        elif (ours and theirs) or len(ours) > 1:  # several of production's alone are its own
             result.ambiguous.append(
                 Ambiguous(kind, describe_identity(kind, ident), tuple(ours), tuple(theirs))
             )
@@ -328,7 +328,9 @@ def cross_compare(
         for name in ASSIGNED_FIELDS:
             ids.add(ours_payload.get(name), theirs_payload.get(name))
         if match.kind is Kind.PIPELINE:
-            stage_keys[match.sandbox_key] = _match_stages(ours_payload, theirs_payload, ids)
+            stage_keys[match.sandbox_key] = _match_stages(
+                ours_payload, theirs_payload, ids, result, (match.sandbox_key, match.production_key)
+            )
     translated: dict[str, Mapping[str, JSONValue]] = {}
     production_key = {m.sandbox_key: m.production_key for m in result.matches}
     sandbox_only: list[tuple[str, str]] = []
@@ -347,7 +349,7 @@ def cross_compare(
         production_key[key] = side_key
         sandbox_only.append((key, side_key))
         if kind is Kind.PIPELINE:
-            stage_keys[key] = _match_stages(payload, {}, ids)
+            stage_keys[key] = _match_stages(payload, {}, ids, result, (key, side_key))
     for key, side_key in production_key.items():
         payload = _translate(sandbox.items[key], ids.found)
         if key in stage_keys and isinstance(payload.get("stages"), Mapping):
@@ -383,10 +385,15 @@ def cross_compare(
 
 
 def _match_stages(
-    ours: Mapping[str, JSONValue], theirs: Mapping[str, JSONValue], ids: _Ids
+    ours: Mapping[str, JSONValue],
+    theirs: Mapping[str, JSONValue],
+    ids: _Ids,
+    result: _Matching,
+    keys: tuple[str, str],
 ) -> dict[str, str]:
     """A pipeline's stages matched by label: sandbox stage id → production stage id, or the
-    stage's label in braces for a stage production's pipeline does not have."""
+    stage's label in braces for a stage production's pipeline does not have. A label two
+    stages of a side share is ambiguous (listed; those stages keep their ids)."""
     ours_stages, theirs_stages = ours.get("stages"), theirs.get("stages")
     if not isinstance(ours_stages, Mapping):
         return {}
@@ -399,15 +406,32 @@ def _match_stages(
     renamed: dict[str, str] = {}
     for stage_id, stage in ours_stages.items():
         label = stage.get("label") if isinstance(stage, Mapping) else None
-        if not isinstance(label, str) or labels.count(label) > 1:
+        if not isinstance(label, str):
             continue
         found = by_label.get(label, [])
+        if labels.count(label) > 1 or len(found) > 1:
+            shared = sorted(i for i, v in ours_stages.items() if _label_of(v) == label)
+            if shared[0] == stage_id:  # once per label
+                result.ambiguous.append(
+                    Ambiguous(
+                        Kind.PIPELINE,
+                        f"stage label {label!r}",
+                        tuple(f"{keys[0]} stages.{i}" for i in shared),
+                        tuple(f"{keys[1]} stages.{i}" for i in sorted(found)),
+                    )
+                )
+            continue
         if len(found) == 1:
             ids.add(stage_id, found[0])
             renamed[stage_id] = found[0]
         elif not found and not (isinstance(theirs_stages, Mapping) and stage_id in theirs_stages):
             renamed[stage_id] = f"{{{label}}}"
     return renamed
+
+
+def _label_of(value: JSONValue) -> str | None:
+    label = value.get("label") if isinstance(value, Mapping) else None
+    return label if isinstance(label, str) else None
 
 
 def _stored(key: str, payload: Mapping[str, JSONValue]) -> StoredItem:
