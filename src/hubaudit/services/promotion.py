@@ -296,16 +296,15 @@ def _holds(items: Mapping[str, JSONValue], change: Change, after: JSONValue) -> 
     if held is None:
         return False
     if change.op is ChangeOp.ADDED:
-        expect = _added_expect(after)
-        return all(_same(value_at(held, _path(name)), v) for name, v in expect.items())
+        return all(_field_is(held, name, v) for name, v in _added_expect(after).items())
     if change.field is not None and "{" in change.field:  # a stage named by its label
-        found = resolve_field(held, change.field)  # a sentinel object when absent
-        return isinstance(found, _JSON_TYPES) and _same(found, change.after)
+        return _field_is(held, change.field, change.after)
     return _same(value_at(held, change.path), change.after)
 
 
-def _path(name: str) -> tuple[str, ...]:
-    return tuple(name.split("."))
+def _field_is(payload: JSONValue, field: str, value: JSONValue) -> bool:
+    found = resolve_field(payload, field)  # a sentinel object when absent
+    return isinstance(found, _JSON_TYPES) and _same(found, value)
 
 
 def _same(a: JSONValue, b: JSONValue) -> bool:
