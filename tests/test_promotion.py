@@ -21,7 +21,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.council import request_progress
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
-from hubaudit.model import ChangeOp, Classification, SnapshotInfo
+from hubaudit.model import ChangeOp, Classification, Kind, SnapshotInfo
 from hubaudit.promotion import Side, cross_compare, pin_problems
 from hubaudit.services.actor import Actor
 from hubaudit.services.promotion import (
@@ -600,3 +600,23 @@ def test_a_pin_of_an_item_a_side_lacks_or_of_another_kind_is_a_problem() -> None
         "workflow:3": "production holds no 'workflow:9'",
         "user:1": "'user:1' and 'team:2' are of different kinds",
     }
+
+
+def test_an_identity_key_names_the_one_item_of_its_part_with_that_identity() -> None:
+    from hubaudit.governance.change_requests import resolve_field
+    from hubaudit.keys import names_item, split_identity_key
+
+    assert split_identity_key("pipeline:deals:{Partner: EMEA}") == (
+        Kind.PIPELINE,
+        "pipeline:deals",
+        "Partner: EMEA",
+    )
+    assert split_identity_key("property:deals:{x}") is None  # a property's key is its name
+    assert split_identity_key("workflow:12") is None
+    assert names_item("workflow:{Renewal}", "workflow:9", {"name": "Renewal"})
+    assert not names_item("workflow:{Renewal}", "workflow:9", {"name": "Renewals"})
+    assert names_item("user:{ADA@example.com}", "user:7", {"email": "ada@EXAMPLE.com"})
+    assert not names_item("pipeline:deals:{P}", "pipeline:tickets:1", {"label": "P"})
+    stages = {"stages": {"1": {"label": "A", "metadata": {"p": "0.1"}}, "2": {"label": "B"}}}
+    assert resolve_field(stages, "stages.{A}.metadata.p") == "0.1"
+    assert not isinstance(resolve_field(stages, "stages.{C}.label"), str)  # absent: a sentinel
