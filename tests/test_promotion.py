@@ -18,12 +18,12 @@ import pytest
 
 from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
-from hubaudit.council import request_progress
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model import ChangeOp, Classification, Kind, SnapshotInfo
 from hubaudit.promotion import Side, cross_compare, pin_problems
 from hubaudit.services.actor import Actor
+from hubaudit.services.change_requests import request_progress
 from hubaudit.services.promotion import (
     NO_MAPPING,
     Selection,
@@ -507,7 +507,7 @@ def test_sandbox_of_must_name_another_portal_of_the_config(tmp_path: Path) -> No
 def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_it(
     store: Store, folders: dict[str, Path]
 ) -> None:
-    from hubaudit.council import release_requests
+    from hubaudit.services.baselines import release_requests
 
     approve_production(store, folders["prod"])
     add_workflow(folders["sandbox"], "1301099", "95839201", "95839205")
@@ -528,7 +528,7 @@ def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_i
         ("workflow:{Renewal reminder}", True, False),
         ("pipeline:deals:75839201", True, False),
     }
-    version = release_requests(store, "acme-prod", [promotion.request.id], "Rita", None)
+    version = release_requests(store, "acme-prod", [promotion.request.id], Actor("Rita"), None)
     items = store.baseline_items(version.id)
     assert "workflow:1201099" in items and "workflow:{Renewal reminder}" not in items
 

@@ -193,7 +193,7 @@ def promote(
     The change request plans exactly the selected differences, with production's keys and the
     sandbox's values; the council approves it as any other (`hubaudit cr approve`), and the
     audit of production then classifies those changes as planned."""
-    from hubaudit.council import parse_end, parse_start
+    from hubaudit.dates import parse_end, parse_start
     from hubaudit.governance.change_requests import describe_planned
     from hubaudit.services.promotion import Selection, promote_differences
 
