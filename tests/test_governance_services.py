@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from hubaudit.cli import main
+from hubaudit.cli.hints import hint_for
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import MissingNote, MissingReason, UsageError
 from hubaudit.services.actor import Actor, Channel
@@ -292,8 +293,12 @@ def test_decisions_refuse_what_the_log_could_not_record(tmp_path: Path) -> None:
             triage.waive_findings(store, "demo", [1], RITA, "why", datetime(2001, 1, 1, tzinfo=UTC))
         with pytest.raises(MissingNote, match="approving a baseline needs a note"):
             baselines.decide_baseline(store, "demo", None, True, COUNCIL, "")
-        with pytest.raises(UsageError, match="no approved baseline"):
+        with pytest.raises(UsageError, match="no approved baseline") as caught:
             baselines.baseline_version(store, "demo", None)
+        # the service says what is wrong; the CLI's hint says what to run, for this portal
+        assert "hubaudit" not in str(caught.value)
+        hint = hint_for(caught.value)
+        assert hint is not None and "baseline approve --portal demo --from-snapshot" in hint
         assert governance_log(store, "never-seen") == []
     finally:
         engine.dispose()

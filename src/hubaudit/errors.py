@@ -7,7 +7,9 @@
      │    │    ├── PortalNotStored    the database holds nothing of the portal yet
      │    │    ├── ProposalPending    a baseline version awaits the council's decision
      │    │    ├── NoAuditReport      the portal has no stored audit report yet
-     │    │    └── NoSuchRun          the portal has no run of that id
+     │    │    ├── NoSuchRun          the portal has no run of that id
+     │    │    ├── NoApprovedBaseline the portal has no approved baseline version yet
+     │    │    └── DecisionIncomplete a decision lacks why: MissingNote, MissingReason
      │    ├── DatabaseError    the database is unreachable or not migrated
      │    │    └── SchemaNotCurrent   the database is not at the newest migration
      │    ├── HubSpotAuthError HubSpot refused the token for the whole portal

@@ -27,6 +27,14 @@ def _audit_first(exc: BaseException) -> str:
     return f"run `hubaudit audit --portal {exc.portal}` first"
 
 
+def _approve_first(exc: BaseException) -> str:
+    assert isinstance(exc, NoApprovedBaseline)
+    return (
+        f"take a snapshot, then approve it: `hubaudit baseline approve --portal {exc.portal} "
+        "--from-snapshot latest --by WHO --note TEXT`"
+    )
+
+
 _HINTS: dict[type[BaseException], Callable[[BaseException], str]] = {
     PortalNotStored: _snapshot_first,
     ProposalPending: lambda _exc: "`hubaudit baseline approve|reject`",
@@ -35,10 +43,7 @@ _HINTS: dict[type[BaseException], Callable[[BaseException], str]] = {
     SchemaNotCurrent: lambda _exc: "run `hubaudit db upgrade`",
     MissingNote: lambda _exc: "say why with --note",
     MissingReason: lambda _exc: "say why with --reason",
-    NoApprovedBaseline: lambda _exc: (
-        "take a snapshot, then approve it: `hubaudit baseline approve --from-snapshot latest "
-        "--by WHO --note TEXT`"
-    ),
+    NoApprovedBaseline: _approve_first,
 }
 
 
