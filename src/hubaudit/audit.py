@@ -30,6 +30,7 @@ from hubaudit.hubspot.history import (
     legacy_workflow_history,
     pipeline_history,
 )
+from hubaudit.keys import split_identity_key
 from hubaudit.kpis import default_since, governance_kpis
 from hubaudit.latest import snapshot_point_items, with_stand_ins
 from hubaudit.logs import get_logger
@@ -579,7 +580,13 @@ def classify(
     store = stores.store
     requests = [r for r in stores.governance.requests(portal) if r.in_force(snapshot.taken_at)]
     named = {p.key for r in requests for p in r.changes}
-    keys = {c.key for c in changes if c.key in named and c.key in snapshot_items}
+    # a CR may name an item the portal did not hold yet by its identity (workflow:{Name})
+    by_identity = {parts[1] for k in named if (parts := split_identity_key(k)) is not None}
+    keys = {
+        c.key
+        for c in changes
+        if (c.key in named or c.key.rsplit(":", 1)[0] in by_identity) and c.key in snapshot_items
+    }
     payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
     result = []
     for change in changes:

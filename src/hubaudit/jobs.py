@@ -28,6 +28,7 @@ from hubaudit.notify.dispatch import notify_run
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import EXTENSIONS, render
 from hubaudit.report.json_report import to_document
+from hubaudit.services.promotion import pending_promotion_notes
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import Renewal, RunStore
@@ -93,6 +94,13 @@ def execute_run(
         finally:
             if client is not None:
                 client.close()
+        try:  # a paired sandbox's pending promotion: a line of the report, never a failed run
+            result = replace(
+                result,
+                notes=(*result.notes, *pending_promotion_notes(store, config, run.portal)),
+            )
+        except Exception:
+            log.exception("run.promotion_not_compared")
         stats = RunStats(
             snapshot_id=result.snapshot.id,
             api_calls=client.api_calls,

@@ -60,3 +60,72 @@ def key_problem(key: str) -> str | None:
             f"e.g. {_EXAMPLES[kind]}"
         )
     return None
+
+
+# Identity keys -------------------------------------------------------------------------------
+# HubSpot gives each portal its own ids for pipelines, workflows, association labels, custom
+# objects, users, teams and roles. An item planned for a portal that does not hold it yet (an item
+# promoted from a sandbox) cannot be named by the id the portal will give it; it is named by what
+# identifies it for a person instead, in braces where the id goes: ``workflow:{Renewal reminder}``,
+# ``pipeline:deals:{Partner pipeline}``, ``user:{ada@example.com}``.
+
+IDENTITY_FIELDS: dict[Kind, str] = {
+    Kind.PIPELINE: "label",
+    Kind.WORKFLOW: "name",
+    Kind.ASSOCIATION_LABEL: "label",
+    Kind.OBJECT_SCHEMA: "name",
+    Kind.USER: "email",
+    Kind.TEAM: "name",
+    Kind.ROLE: "name",
+}
+"""Kinds whose key ends in an id the portal assigns, and the field that identifies an item."""
+
+
+def identity_key(key_prefix: str, identity: str) -> str:
+    """``workflow`` and ``Renewal reminder`` → ``workflow:{Renewal reminder}``."""
+    return f"{key_prefix}:{{{identity}}}"
+
+
+def split_identity_key(key: str) -> tuple[Kind, str, str] | None:
+    """``pipeline:deals:{Partner}`` → (pipeline, ``pipeline:deals``, ``Partner``); ``None`` for a
+    key that names its item by id."""
+    kind_name, _, rest = key.partition(":")
+    try:
+        kind = Kind(kind_name)
+    except ValueError:
+        return None
+    if kind not in IDENTITY_FIELDS:
+        return None
+    segments = rest.split(":", len(KEY_FORMS[kind]) - 1) if rest else []
+    if len(segments) != len(KEY_FORMS[kind]):
+        return None
+    last = segments[-1]
+    if len(last) < 3 or not (last.startswith("{") and last.endswith("}")):
+        return None
+    return kind, ":".join([kind_name, *segments[:-1]]), last[1:-1]
+
+
+def identity_of(kind: Kind, payload: object) -> str | None:
+    """What identifies an item of ``kind`` for a person (its label, name or email)."""
+    field = IDENTITY_FIELDS.get(kind)
+    if field is None or not isinstance(payload, dict):
+        return None
+    value = payload.get(field)
+    if not isinstance(value, str) or not value:
+        return None
+    return value.casefold() if kind is Kind.USER else value
+
+
+def names_item(planned_key: str, key: str, payload: object) -> bool:
+    """Does a planned key name the item ``key`` whose payload is ``payload``? By its key, or by
+    an identity key whose part and identity are the item's."""
+    if planned_key == key:
+        return True
+    parts = split_identity_key(planned_key)
+    if parts is None:
+        return False
+    kind, prefix, identity = parts
+    if key.rsplit(":", 1)[0] != prefix:  # the portal's ids hold no colon
+        return False
+    wanted = identity.casefold() if kind is Kind.USER else identity
+    return identity_of(kind, payload) == wanted

@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "Drift and triage",
         (
             ("audit", "hubaudit.cli.audit:audit"),
+            ("compare", "hubaudit.cli.promotion:compare"),
             ("defects", "hubaudit.cli.defects:defects"),
             ("findings", "hubaudit.cli.findings:findings"),
             ("runs", "hubaudit.cli.runs:runs"),
@@ -35,6 +36,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("cr", "hubaudit.cli.cr:cr"),
             ("ignore", "hubaudit.cli.ignore:ignore"),
             ("log", "hubaudit.cli.log:log"),
+            ("promote", "hubaudit.cli.promotion:promote"),
         ),
     ),
     ("Looking back", ()),

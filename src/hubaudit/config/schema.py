@@ -177,6 +177,9 @@ class PortalConfig:
     """This portal's ignore rules; ``None``: ``[governance] ignore_file``."""
     oauth: OAuthSources | None = None
     """An OAuth app instead of a private-app token (``client_id_env``… in the file)."""
+    sandbox_of: Annotated[str | None, checks.TEXT] = None
+    """The production portal this one is a sandbox of: ``compare``, ``promote`` and the
+    production portal's reports pair them (another portal of the config, never itself)."""
 
 
 OAUTH_KEYS = tuple(f"{secret}_{source}" for secret in OAUTH_SECRETS for source in ("env", "file"))
@@ -555,6 +558,19 @@ def table_rules(data: Mapping[str, Any]) -> Iterator[Problem]:
         yield from _portal_rules(raw, ("portals", index))
     names = {raw.get("name") for raw in portals}
     yield from _duplicates(data, "portals", "name")
+    for index, raw in enumerate(portals):
+        sandbox_of = raw.get("sandbox_of")
+        if not isinstance(sandbox_of, str):
+            continue
+        if sandbox_of == raw.get("name"):
+            yield ("portals", index), "sandbox_of", "a portal is not a sandbox of itself"
+        elif sandbox_of not in names:
+            known = ", ".join(sorted(str(n) for n in names if isinstance(n, str)))
+            yield (
+                ("portals", index),
+                "sandbox_of",
+                f"no portal is named {sandbox_of!r} (the config names {known})",
+            )
     yield from _duplicates(data, "notify", "name")
     for array in ("signoff", "notify"):
         for index, raw in enumerate(_entries(data, array)):

@@ -16,7 +16,7 @@ from typing import Any
 
 from hubaudit.compare import ORDER_SUFFIX, apply_changes, dotted, field_changes
 from hubaudit.errors import UsageError
-from hubaudit.keys import key_problem
+from hubaudit.keys import key_problem, names_item
 from hubaudit.model import (
     Change,
     ChangeOp,
@@ -103,10 +103,39 @@ def _resolve(value: JSONValue, parts: list[str]) -> JSONValue:
                 found = _resolve(value[name], parts[end:])
                 if found is not _MISSING:
                     return found
+        labelled = _labelled_child(value, parts[0])
+        if labelled is not None:
+            return _resolve(labelled, parts[1:])
         return _MISSING
     if isinstance(value, list) and parts[0].isdigit() and int(parts[0]) < len(value):
         return _resolve(value[int(parts[0])], parts[1:])
     return _MISSING
+
+
+def _labelled_child(value: Mapping[str, JSONValue], part: str) -> JSONValue | None:
+    """``{Legal review}``: the one child whose label is that (a stage promoted from another
+    portal, which gives it an id of its own); ``None`` when no single child is."""
+    if len(part) < 3 or not (part.startswith("{") and part.endswith("}")):
+        return None
+    found = [
+        child
+        for child in value.values()
+        if isinstance(child, Mapping) and child.get("label") == part[1:-1]
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def labelled_field(path: Sequence[str | int], payload: JSONValue) -> str | None:
+    """A stage's field with the stage named by its label (``stages.{Legal review}.label``), as a
+    change request promoted from another portal names it; ``None`` outside a stage."""
+    if len(path) < 2 or path[0] != "stages" or not isinstance(payload, Mapping):
+        return None
+    stages = payload.get("stages")
+    stage = stages.get(str(path[1])) if isinstance(stages, Mapping) else None
+    label = stage.get("label") if isinstance(stage, Mapping) else None
+    if not isinstance(label, str):
+        return None
+    return dotted(("stages", f"{{{label}}}", *path[2:]))
 
 
 def _shown(value: JSONValue) -> str:
@@ -145,7 +174,12 @@ def _mismatch(change: Change, planned: PlannedChange, after: JSONValue) -> str |
     if not planned.expect:
         return None
     assert change.field is not None
-    related = [name for name in planned.expect if _related(name, change.field)]
+    labelled = labelled_field(change.path, after)
+    related = [
+        name
+        for name in planned.expect
+        if _related(name, change.field) or (labelled is not None and _related(name, labelled))
+    ]
     if not related:
         return f"{change.field} changed; it approved changes to {', '.join(sorted(planned.expect))}"
     problems = unmet(planned, after, related)
@@ -160,7 +194,9 @@ def classify_planned(
 
     ``requests`` are the CRs in force when the change was seen; ``after`` is the item's payload
     in the snapshot (``None`` when it was removed)."""
-    naming = [(cr, p) for cr in requests for p in cr.changes if p.key == change.key]
+    naming = [
+        (cr, p) for cr in requests for p in cr.changes if names_item(p.key, change.key, after)
+    ]
     if not naming:
         return None
     problems = []

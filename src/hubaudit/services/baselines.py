@@ -8,7 +8,7 @@ join them to the portal's stored snapshots. Every decision names its :class:`Act
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,6 @@ from hubaudit.model import (
     CRProgress,
     CRStatus,
     JSONValue,
-    PlannedChange,
     Point,
     SnapshotInfo,
     StoredItem,
@@ -381,7 +380,7 @@ def release_requests(
 ) -> BaselineInfo:
     """Put implemented CRs into the proposed version (proposing one from the latest approved if
     none is); approving it marks them ``released``."""
-    from hubaudit.services.change_requests import request_progress
+    from hubaudit.services.change_requests import request_progress, resolve_identity_keys
 
     note = optional_note(note)
     ids = sorted(set(request_ids))
@@ -405,7 +404,9 @@ def release_requests(
                 f"CR-{progress.request.id} is {progress.summary} ({pending}); only what is "
                 "implemented can go into a baseline"
             )
-    planned: list[PlannedChange] = [p for r in requests for p in r.changes]
+    # an item planned by its identity (workflow:{Name}) goes in under the key the portal gave it
+    resolved = resolve_identity_keys(store, portal, {p.key for r in requests for p in r.changes})
+    planned = [replace(p, key=resolved[p.key]) for r in requests for p in r.changes]
     latest = latest_items(store, portal, {p.key for p in planned})
 
     def release(working: dict[str, JSONValue]) -> None:

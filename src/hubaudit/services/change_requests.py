@@ -10,6 +10,7 @@ from datetime import datetime
 from hubaudit.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import DONE, PlannedState, Progress, planned_state
+from hubaudit.keys import names_item, split_identity_key
 from hubaudit.model import (
     ChangeOp,
     ChangeRequest,
@@ -101,7 +102,8 @@ def request_progress(
     approved baseline."""
     from hubaudit.services.baselines import latest_items
 
-    keys = {p.key for r in requests for p in r.changes}
+    resolved = resolve_identity_keys(store, portal, {p.key for r in requests for p in r.changes})
+    keys = set(resolved.values())
     latest = latest_items(store, portal, keys)
     baseline = store.latest_baseline(portal)
     before: dict[str, JSONValue] = {}
@@ -126,12 +128,32 @@ def request_progress(
                 if request.status is CRStatus.RELEASED
                 else planned_state(
                     planned,
-                    before.get(planned.key),
-                    latest.payload(planned.key),
-                    scope_of(planned.key, complete) is not None,
+                    before.get(resolved[planned.key]),
+                    latest.payload(resolved[planned.key]),
+                    scope_of(resolved[planned.key], complete) is not None,
                 )
                 for planned in request.changes
             ),
         )
         for request in requests
     ]
+
+
+def resolve_identity_keys(store: Store, portal: str, keys: Collection[str]) -> dict[str, str]:
+    """Each key as the portal's latest snapshot holds it: a key that names an item by identity
+    (``workflow:{Renewal reminder}``, planned before the portal held it) becomes the item's own
+    key when exactly one item of its part has that identity; every other key stays itself."""
+    found = {key: key for key in keys}
+    wanted = {key: parts for key in keys if (parts := split_identity_key(key)) is not None}
+    snapshot = store.latest_snapshot(portal) if wanted else None
+    if snapshot is None:
+        return found
+    items = store.snapshot_items(snapshot.id)
+    prefixes = {parts[1] for parts in wanted.values()}
+    candidates = {k: i for k, i in items.items() if k.rsplit(":", 1)[0] in prefixes}
+    payloads = store.load_payloads({i.canonical_hash for i in candidates.values()})
+    for key in wanted:
+        held = [k for k, i in candidates.items() if names_item(key, k, payloads[i.canonical_hash])]
+        if len(held) == 1:
+            found[key] = held[0]
+    return found
