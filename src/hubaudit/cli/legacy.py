@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
 
 from hubaudit import __version__
 from hubaudit.audit import (
@@ -74,16 +73,10 @@ from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
 from hubaudit.secrets import scrub
 from hubaudit.store.engine import (
-    current_revision,
-    head_revision,
     make_engine,
     require_current_schema,
-    require_known_revision,
-    upgrade,
 )
-from hubaudit.store.integrity import check_integrity
 from hubaudit.store.repository import Store
-from hubaudit.store.retention import snapshots_to_keep
 from hubaudit.store.runs import RunStore
 from hubaudit.timetravel import POINT_HELP, diff_points, item_at, item_history, resolve_point
 
@@ -109,16 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="overrides [logging] level",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    db = commands.add_parser("db", help="database schema").add_subparsers(
-        dest="db_command", required=True, metavar="ACTION"
-    )
-    db.add_parser("upgrade", help="create or upgrade the database to the current schema")
-    db.add_parser("current", help="print the database's schema revision")
-    prune = db.add_parser("prune", help="delete snapshots the [retention] policy does not keep")
-    prune.add_argument("--portal", help="only this portal (default: every portal stored)")
-    prune.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
-    db.add_parser("check", help="verify every stored payload, snapshot and baseline")
 
     snapshot = commands.add_parser("snapshot", help="read a portal and store a snapshot")
     snapshot.add_argument("--portal", required=True)
@@ -289,13 +272,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
     engine = make_engine(config.database_url)
     try:
-        if args.command == "db" and args.db_command in ("upgrade", "current"):
-            return _db(args, engine, out)
         require_current_schema(engine)
 
         store = Store(engine)
         handler = {
-            "db": _db_maintenance,
             "snapshot": _snapshot,
             "audit": _audit,
             "defects": _defects,
@@ -313,66 +293,6 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return handler(args, config, store, out)
     finally:
         engine.dispose()
-
-
-def _db(args: argparse.Namespace, engine: Engine, out: TextIO) -> int:
-    if args.db_command == "upgrade":
-        upgrade(engine)
-        print(
-            f"database is at revision {current_revision(engine)} (head {head_revision()})", file=out
-        )
-    else:
-        current = require_known_revision(engine)  # a newer hubaudit's revision: exit 1
-        print(current or "empty (run `hubaudit db upgrade`)", file=out)
-    return EXIT_OK
-
-
-def _db_maintenance(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-    if args.db_command == "check":
-        report = check_integrity(store.engine)
-        print(
-            f"checked {report.payloads} payloads, {report.versions} item versions, "
-            f"{report.snapshots} snapshots and {report.baselines} baselines",
-            file=out,
-        )
-        if report.ok:
-            print("ok: every payload matches its hash and every snapshot is whole", file=out)
-            return EXIT_OK
-        for problem in report.problems:
-            print(f"  ! {terminal_safe(problem)}", file=out)
-        if report.more_problems:
-            print(f"  … and {report.more_problems} more", file=out)
-        print(
-            f"hubaudit: error: {len(report.problems) + report.more_problems} problems "
-            "found in the database",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    if config.retention is None:
-        raise UsageError(
-            f"{config.path or 'the config'} has no [retention] table: nothing is pruned "
-            "without a policy (see config.example.toml)"
-        )
-    policy = config.retention
-    now = utc_now()
-    portals = [args.portal] if args.portal else store.portal_names()
-    for name in portals:
-        result = store.prune(
-            name,
-            lambda stamps, protected: snapshots_to_keep(stamps, policy, now, protected),
-            dry_run=args.dry_run,
-        )
-        verb = "would delete" if result.dry_run else "deleted"
-        print(
-            f"{terminal_safe(name)}: {verb} {len(result.deleted)} snapshots, "
-            f"{result.versions_deleted} item versions, {result.payloads_deleted} payloads "
-            f"({result.bytes_freed / 1e6:.1f} MB); {result.kept} snapshots kept",
-            file=out,
-        )
-        if result.dry_run:
-            for stamp in result.deleted:
-                print(f"  - snapshot #{stamp.id} {stamp.taken_at:%Y-%m-%d %H:%M} UTC", file=out)
-    return EXIT_OK
 
 
 def _history(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
