@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from hubaudit.audit import utc_now
-from hubaudit.cli_governance import emit
 from hubaudit.config import Config
-from hubaudit.council import parse_end, parse_start
+from hubaudit.dates import parse_end, parse_start
 from hubaudit.errors import UsageError
 from hubaudit.kpis import DEFAULT_WEEKS, default_since, governance_kpis
 from hubaudit.latest import latest_point
@@ -41,6 +42,20 @@ def add_commands(commands: Any) -> None:
     kpis.add_argument("--since", metavar="DATE", help=f"default: {DEFAULT_WEEKS} weeks ago")
     kpis.add_argument("--until", metavar="DATE", help="default: now")
     kpis.add_argument("--json", action="store_true")
+
+
+def emit(text: str, output: str | None, out: TextIO) -> int:
+    """Write to ``output`` if given, else to the terminal."""
+    if not output:
+        out.write(text)
+        return 0
+    target = Path(output)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"hubaudit: error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def report_command(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:

@@ -19,14 +19,43 @@ from hubaudit.errors import HubauditError
 # ("module:attribute", imported only when the command runs). Sections and commands in the order a
 # person meets them: the morning's work first, the plumbing last.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Drift and triage", ()),
-    ("Governance", ()),
+    (
+        "Drift and triage",
+        (
+            ("audit", "hubaudit.cli.audit:audit"),
+            ("defects", "hubaudit.cli.defects:defects"),
+            ("findings", "hubaudit.cli.findings:findings"),
+            ("runs", "hubaudit.cli.runs:runs"),
+        ),
+    ),
+    (
+        "Governance",
+        (
+            ("baseline", "hubaudit.cli.baseline:baseline"),
+            ("cr", "hubaudit.cli.cr:cr"),
+            ("ignore", "hubaudit.cli.ignore:ignore"),
+            ("log", "hubaudit.cli.log:log"),
+        ),
+    ),
     ("Looking back", ()),
     (
         "Operations",
-        (("db", "hubaudit.cli.db:db"),),
+        (
+            ("snapshot", "hubaudit.cli.snapshot:snapshot"),
+            ("schedule", "hubaudit.cli.schedule:schedule"),
+            ("worker", "hubaudit.cli.worker:worker"),
+            ("health", "hubaudit.cli.health:health"),
+            ("portals", "hubaudit.cli.portals:portals"),
+            ("db", "hubaudit.cli.db:db"),
+        ),
     ),
-    ("Trying it", ()),
+    (
+        "Trying it",
+        (
+            ("demo", "hubaudit.cli.demo:demo"),
+            ("emulator", "hubaudit.cli.emulator:emulator"),
+        ),
+    ),
 )
 COMMANDS: dict[str, str] = {name: target for _, entries in SECTIONS for name, target in entries}
 
