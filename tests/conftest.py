@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import structlog
+from hypothesis import HealthCheck, settings
 
 from hubaudit.audit import open_client
 from hubaudit.config import PortalConfig, Secret
@@ -39,6 +40,22 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Tests that are not about pacing run the emulator and the client at a high limit, so that each
 # snapshot takes milliseconds; pacing has tests and a benchmark of its own.
 FAST_LIMIT = 5000
+
+# Hypothesis: in CI the same examples on every run (a red CI is reproducible, never a roll of
+# the dice) and no example database; on a developer's machine fresh random examples each run and
+# a database that replays the last failure first. A test's own @settings (its max_examples)
+# still wins; HYPOTHESIS_PROFILE picks a profile by name.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=100,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=50)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 def _postgres_admin() -> sa.Engine:

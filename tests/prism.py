@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -53,7 +52,9 @@ SPECS_READ = (
     "crm-schemas-v3.json",
     "settings-users-v3.json",
 )
-STARTUP_SECONDS = 90.0
+# a deadline, not a wait: on a loaded two-core machine ten Prisms take minutes to start
+STARTUP_SECONDS = 240.0
+LISTENING = re.compile(r"Prism is listening on http://127\.0\.0\.1:([0-9]+)")
 
 
 def prepared(spec: dict[str, Any]) -> dict[str, Any]:
@@ -248,13 +249,6 @@ def _handler_for(proxy: RoutingProxy) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def prism_behind_proxy(shared_hubspot: Path, work: Path) -> Iterator[RoutingProxy]:
     """Prism (``--errors``: an invalid request is answered 422) on every spec of
@@ -272,10 +266,12 @@ def prism_behind_proxy(shared_hubspot: Path, work: Path) -> Iterator[RoutingProx
                 for method in operations
                 if method in ("get", "post", "put", "patch", "delete")
             ]
-            spec = PrismSpec(source.name, _free_port(), patterns)
+            spec = PrismSpec(source.name, 0, patterns)  # the port Prism says it took
             log = work / f"{source.stem}.log"
             process = subprocess.Popen(
-                [str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", str(spec.port), copy],
+                # port 0: the system picks a free port as Prism binds it, so parallel test
+                # workers (and anything else listening) never race for one
+                [str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", "0", copy],
                 stdout=stack.enter_context(log.open("wb")),
                 stderr=subprocess.STDOUT,
                 cwd=CONTRACT_DIR,
@@ -295,12 +291,13 @@ def prism_behind_proxy(shared_hubspot: Path, work: Path) -> Iterator[RoutingProx
 def _await_listening(
     spec: PrismSpec, process: subprocess.Popen[bytes], log: Path, deadline: float
 ) -> None:
-    while b"Prism is listening" not in log.read_bytes():
+    while (listening := LISTENING.search(log.read_text(errors="replace"))) is None:
         if process.poll() is not None:
             raise RuntimeError(f"Prism exited on {spec.name}: {log.read_text()[-2000:]}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"Prism did not start on {spec.name} in {STARTUP_SECONDS:.0f} s")
         time.sleep(0.1)  # polling Prism's log for its "listening" line, up to the deadline
+    spec.port = int(listening.group(1))
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:

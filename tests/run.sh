@@ -4,7 +4,10 @@
 # SQLite and on the local PostgreSQL (127.0.0.1:5432, database test; HUBAUDIT_TEST_POSTGRES_URL
 # overrides it). Without Postgres they skip, unless CI=true, where they fail. The contract test
 # needs Stoplight Prism (npm ci in tests/contract) and ../shared/hubspot: same rule.
-# Extra arguments go to pytest.
+# The suite runs on every core (pytest-xdist, `-n auto`); tests that share one expensive fixture
+# (the contract test's Prism) carry an xdist_group and stay on one worker (`--dist loadgroup`).
+# PYTEST_WORKERS=0 runs it serially. Extra arguments go to pytest, after these: `-m "not slow"`
+# skips the long scenarios, `-n 1` overrides the worker count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -18,4 +21,4 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict src
-.venv/bin/pytest "$@"
+.venv/bin/pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"

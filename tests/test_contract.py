@@ -30,7 +30,8 @@ from hubaudit.store.repository import Store
 from .conftest import FAST_LIMIT, IN_CI, REPO, require_shared_hubspot
 from .prism import PRISM, UNPUBLISHED, Exchange, RoutingProxy, path_pattern, prism_behind_proxy
 
-pytestmark = pytest.mark.contract
+# One set of Prism processes (module-scoped): every test of this module on one xdist worker
+pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("prism")]
 
 DATED = {"properties": "2026-03", "pipelines": "2026-03"}
 # (seed, lists end, api_versions): seed "2" keeps Prism's paging, so its pages loop

@@ -93,6 +93,7 @@ def where(result: AuditResult) -> dict[tuple[str, str | None], Change]:
     return {(c.key, c.field): c for c in result.changes}
 
 
+@pytest.mark.slow
 def test_a_month_of_governance(
     store: Store,
     portal: PortalConfig,

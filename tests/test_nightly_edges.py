@@ -24,10 +24,11 @@ import pytest
 from hubaudit.cli import main
 from hubaudit.config import Config, PortalConfig, ScheduleConfig, Secret, load_config
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
-from hubaudit.errors import RunStopped
+from hubaudit.errors import DatabaseError, RunStopped
 from hubaudit.hubspot.transport import Transport
+from hubaudit.jobs import RunOutcome
 from hubaudit.logs import configure_logging, get_logger
-from hubaudit.model import RunStatus
+from hubaudit.model import RunRecord, RunStatus
 from hubaudit.scheduler import Nightly, Worker, trigger_of
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
@@ -149,7 +150,9 @@ class Proxy:
         self.up = True
         self.connections: list[socket.socket] = []
         self.opened: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.pipes: list[threading.Thread] = []
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self) -> None:
         while True:
@@ -164,7 +167,9 @@ class Proxy:
             self.connections += [client, upstream]
             self.opened += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                pipe = threading.Thread(target=self._pipe, args=(a, b), daemon=True)
+                self.pipes.append(pipe)
+                pipe.start()
 
     @staticmethod
     def _pipe(a: socket.socket, b: socket.socket) -> None:
@@ -186,21 +191,53 @@ class Proxy:
 
     def close(self) -> None:
         self.cut()
+        self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
-        time.sleep(0.2)  # the pipes end
+        self.acceptor.join(10)
+        for pipe in self.pipes:  # each ends once both of its ends are shut
+            pipe.join(10)
         for connection in self.opened:
             connection.close()
 
 
+class WatchedRuns(RunStore):
+    """The worker's run store, telling the test what the worker's polls met."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.answered = threading.Event()  # a poll reached the database
+        self.refused = threading.Event()  # a poll found the database gone
+
+    def claim_next(self, *args: Any, **kwargs: Any) -> RunRecord | None:
+        try:
+            claimed = super().claim_next(*args, **kwargs)
+        except DatabaseError:
+            self.refused.set()
+            raise
+        self.answered.set()
+        return claimed
+
+
 def test_a_database_blip_does_not_end_the_worker() -> None:
+    """The database goes away under a polling worker and comes back: the worker lives through
+    the failed polls and then claims and runs the next round."""
     with postgres_schema() as url:
         proxy = Proxy()
         engine = make_engine(url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"))
+        direct = make_engine(url)
         try:
             upgrade(engine)
             store = Store(engine)
+            runs = WatchedRuns(store)
             config = Config("unused", (PortalConfig(name="p", token_env="T"),))
-            worker = Worker(config, store, RunStore(store), "w", poll_seconds=0.1)
+            outcomes: list[RunOutcome] = []
+            ran = threading.Event()
+
+            def on_outcome(outcome: RunOutcome) -> None:
+                outcomes.append(outcome)
+                ran.set()
+
+            worker = Worker(config, store, runs, "w", poll_seconds=0.05, on_outcome=on_outcome)
             errors: list[BaseException] = []
 
             def target() -> None:
@@ -211,18 +248,28 @@ def test_a_database_blip_does_not_end_the_worker() -> None:
 
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
-            time.sleep(1.0)
-            proxy.cut()
-            time.sleep(2.0)
-            proxy.up = True
-            time.sleep(2.0)
-            alive = thread.is_alive()
-            worker.stop()
-            thread.join(10)
+            try:
+                assert runs.answered.wait(30), "the worker never polled"
+                proxy.cut()
+                assert runs.refused.wait(30), "no poll met the cut database"
+                runs.answered.clear()
+                proxy.up = True
+                assert runs.answered.wait(30), "no poll reached the database again"
+                assert thread.is_alive() and not errors, errors
+                queued = RunStore(Store(direct)).enqueue(
+                    "p", datetime.now(UTC), "schedule", datetime.now(UTC)
+                )
+                assert queued is not None
+                assert ran.wait(60), "the worker never ran the round queued after the blip"
+            finally:
+                worker.stop()
+                thread.join(10)
         finally:
             engine.dispose()
+            direct.dispose()
             proxy.close()
-    assert alive and not errors, errors
+    assert not thread.is_alive() and not errors, errors
+    assert [o.run.id for o in outcomes] == [queued.id]
 
 
 def write_config(path: Path, database_url: str, base_url: str, portals: int) -> str:

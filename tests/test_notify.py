@@ -8,7 +8,6 @@ import email
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -18,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from aiosmtpd.controller import Controller
 
 from hubaudit.config import NotifyConfig
 from hubaudit.emulator import PortalEmulator
@@ -32,6 +30,7 @@ from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 
 from .report_fixture import NOW, rich_result
+from .smtp import LoopbackSMTP
 from .test_cli import (  # noqa: F401 - the fixture is used by name
     baseline_then_drift,
     config_path,
@@ -55,14 +54,11 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = LoopbackSMTP(inbox)
     controller.start()
     try:
-        yield port, inbox
+        yield controller.port, inbox
     finally:
         controller.stop()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hubaudit.config import Secret
@@ -34,6 +32,7 @@ from hubaudit.store.repository import Store
 
 from .conftest import FAST_LIMIT
 from .database_dump import dump_database
+from .smtp import LoopbackSMTP
 from .test_cli import approve, run
 
 TOKEN = "canary-portal-token-5d1e9a"
@@ -177,20 +176,11 @@ class RefusingMailServer:
 
 @pytest.fixture
 def mail_server() -> Iterator[tuple[int, RefusingMailServer]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     server = RefusingMailServer()
-    controller = Controller(
-        server,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=server.authenticate,
-        auth_require_tls=False,
-    )
+    controller = LoopbackSMTP(server, authenticator=server.authenticate, auth_require_tls=False)
     controller.start()
     try:
-        yield port, server
+        yield controller.port, server
     finally:
         controller.stop()
 

@@ -380,6 +380,7 @@ REAL_CHANGES: list[tuple[str, str, Any, set[tuple[str, str | None, str]]]] = [
 ]
 
 
+@pytest.mark.slow
 def test_each_real_change_is_found_exactly_and_reverting_it_resolves_it(
     shared_hubspot: Path, store: Store, tmp_path: Path
 ) -> None:

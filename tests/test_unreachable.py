@@ -37,11 +37,17 @@ from .test_workers import approve_all, portals_on
 __all__ = ["config_path"]  # a fixture, shared with test_cli
 
 
+_HELD: list[socket.socket] = []
+
+
 def closed_port() -> int:
-    """A loopback port nothing listens on: bound, then closed."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback port nothing listens on: bound and never listening, so a connection is
+    refused; held bound until the test process ends, so that no other test (on another
+    xdist worker too) can be given the port and listen on it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    port: int = sock.getsockname()[1]
     return port
 
 

@@ -961,8 +961,3 @@ class PortalView:
     def fully_read(self, scope: str) -> bool:
         """Was every item of this part read?"""
         return scope in self.complete and not self.complete[scope]
-
-    def scopes_of(self, kind: Kind) -> list[str]:
-        """The parts of one kind this snapshot read completely."""
-        prefix = f"{kind.value}:"
-        return sorted(s for s in self.complete if s == kind.value or s.startswith(prefix))

@@ -114,12 +114,6 @@ class GovernanceStore:
                 )
             ]
 
-    def proposed(self, portal: str) -> BaselineInfo | None:
-        with self.store.session() as session:
-            portal_id = self.store.portal_id(session, portal)
-            row = self._draft(session, portal_id)
-            return None if row is None else baseline_info(row, portal)
-
     def linked(self, baseline_id: int) -> tuple[list[int], list[int]]:
         """The defects a version accepts and the CRs it releases."""
         with self.store.session() as session:
