@@ -19,9 +19,18 @@ from hubaudit.errors import HubauditError
 # ("module:attribute", imported only when the command runs). Sections and commands in the order a
 # person meets them: the morning's work first, the plumbing last.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Drift and triage", ()),
-    ("Governance", ()),
-    ("Looking back", ()),
+    ("Drift and triage", (("report", "hubaudit.cli.reports:report"),)),
+    ("Governance", (("policies", "hubaudit.cli.policies:policies"),)),
+    (
+        "Looking back",
+        (
+            ("history", "hubaudit.cli.history:history"),
+            ("show", "hubaudit.cli.history:show"),
+            ("diff", "hubaudit.cli.history:diff"),
+            ("impact", "hubaudit.cli.impact:impact"),
+            ("kpis", "hubaudit.cli.reports:kpis"),
+        ),
+    ),
     (
         "Operations",
         (("db", "hubaudit.cli.db:db"),),

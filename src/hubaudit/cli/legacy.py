@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import os
 import signal
 import socket
 import sys
@@ -37,9 +38,6 @@ from hubaudit.cli_architecture import add_commands as add_architecture_commands
 from hubaudit.cli_governance import HANDLERS as GOVERNANCE_HANDLERS
 from hubaudit.cli_governance import add_commands as add_governance_commands
 from hubaudit.cli_governance import add_defect_decisions, defect_decision, emit
-from hubaudit.cli_reports import HANDLERS as REPORT_HANDLERS
-from hubaudit.cli_reports import add_commands as add_report_commands
-from hubaudit.cli_reports import wants_colour
 from hubaudit.config import Config, PortalConfig, find_config_path, load_config, resolve_token
 from hubaudit.demo import run_demo
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -58,17 +56,8 @@ from hubaudit.model import (
     RunStatus,
     Severity,
 )
-from hubaudit.policies.severity import rules_with
 from hubaudit.report import EXTENSIONS, FORMATS, render
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.history import (
-    diff_json,
-    diff_text,
-    history_json,
-    history_text,
-    show_json,
-    show_text,
-)
 from hubaudit.report.json_report import defect_document
 from hubaudit.scheduler import Nightly, Worker, worker_name
 from hubaudit.secrets import scrub
@@ -78,7 +67,6 @@ from hubaudit.store.engine import (
 )
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
-from hubaudit.timetravel import POINT_HELP, diff_points, item_at, item_history, resolve_point
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -109,7 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_governance_commands(commands)
     add_architecture_commands(commands)
-    add_report_commands(commands)
 
     audit = commands.add_parser(
         "audit", help="snapshot a portal and report drift from its baseline"
@@ -163,28 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument(
         "--database-only", action="store_true", help="check the database, not the workers"
     )
-
-    history = commands.add_parser("history", help="every stored version of one item")
-    history.add_argument("key", help="an item key, e.g. property:deals:amount")
-    history.add_argument("--portal", required=True)
-    history.add_argument("--json", action="store_true")
-
-    show_item = commands.add_parser("show", help="one item as a snapshot or baseline holds it")
-    show_item.add_argument("key", help="an item key, e.g. pipeline:deals:default")
-    show_item.add_argument("--portal", required=True)
-    where = show_item.add_mutually_exclusive_group()
-    where.add_argument("--at", help="the last snapshot at or before this date or time")
-    where.add_argument("--snapshot", metavar="ID", help="a snapshot id or 'latest' (default)")
-    where.add_argument("--baseline", metavar="N", help="a baseline version")
-    show_item.add_argument("--raw", action="store_true", help="HubSpot's raw JSON, not canonical")
-    show_item.add_argument("--json", action="store_true")
-
-    diff = commands.add_parser("diff", help="changes between two stored points in time")
-    diff.add_argument("--portal", required=True)
-    diff.add_argument("before", metavar="FROM", help=POINT_HELP)
-    diff.add_argument("after", metavar="TO", help=POINT_HELP)
-    diff.add_argument("--format", choices=("text", "json"), default="text")
-    diff.add_argument("--output", help="write to this file instead of stdout")
 
     defects = commands.add_parser("defects", help="architecture defects").add_subparsers(
         dest="defects_command", required=True, metavar="ACTION"
@@ -279,50 +244,21 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             "snapshot": _snapshot,
             "audit": _audit,
             "defects": _defects,
-            "history": _history,
             "schedule": _schedule,
             "worker": _worker,
             "runs": _runs,
             "health": _health,
-            "show": _show,
-            "diff": _diff,
             **GOVERNANCE_HANDLERS,
             **ARCHITECTURE_HANDLERS,
-            **REPORT_HANDLERS,
         }[args.command]
         return handler(args, config, store, out)
     finally:
         engine.dispose()
 
 
-def _history(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-    entries = item_history(store, args.portal, args.key)
-    render_history = history_json if args.json else history_text
-    out.write(render_history(args.portal, args.key, entries))
-    return EXIT_OK
-
-
-def _show(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-    if args.at is not None:
-        ref = args.at
-        if ref.strip().isdigit() or ref.strip() in ("latest", "baseline"):
-            raise UsageError(f"--at takes a date or time, not {ref!r}")
-    elif args.baseline is not None:
-        ref = f"baseline:{args.baseline}"
-    else:
-        ref = args.snapshot or "latest"
-        if not (ref == "latest" or (ref.isascii() and ref.isdigit())):
-            raise UsageError(f"--snapshot takes a snapshot id or 'latest', not {ref!r}")
-    item = item_at(store, args.portal, resolve_point(store, args.portal, ref), args.key)
-    out.write(show_json(item) if args.json else show_text(item, raw=args.raw))
-    return EXIT_OK
-
-
-def _diff(args: argparse.Namespace, config: Config, store: Store, out: TextIO) -> int:
-    before = resolve_point(store, args.portal, args.before)
-    after = resolve_point(store, args.portal, args.after)
-    diff = diff_points(store, args.portal, before, after, rules_with(config.severity_overrides))
-    return emit(diff_json(diff) if args.format == "json" else diff_text(diff), args.output, out)
+def _wants_colour(out: TextIO) -> bool:
+    """Colour for a person at a terminal; none when piped, or when NO_COLOR is set."""
+    return bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
 
 
 def _client(config: Config, portal_name: str) -> tuple[PortalConfig, HubSpotClient]:
@@ -405,7 +341,7 @@ def _audit(args: argparse.Namespace, config: Config, store: Store, out: TextIO) 
         print(f"hubaudit: error: {terminal_safe(scrub(outcome.error or ''))}", file=sys.stderr)
         return EXIT_ERROR
     result = outcome.result
-    colour = not args.output and wants_colour(out)
+    colour = not args.output and _wants_colour(out)
     if emit(render(result, args.format, colour=colour), args.output, out) != EXIT_OK:
         return EXIT_ERROR
     if _drifted(result, args.fail_on):
