@@ -47,19 +47,15 @@ def _point(at: str | None, snapshot: str | None, baseline: str | None) -> str:
         raise click.UsageError(f"{' and '.join(given)} name different points: give one")
     if at is not None:
         if at.strip().isdigit() or at.strip() in ("latest", "baseline"):
-            raise click.BadParameter(f"a date or time, not {at!r}", param_hint="'--at'")
+            raise click.UsageError(f"--at takes a date or time, not {at!r}")
         return at
     if baseline is not None:
         if not (baseline.isascii() and baseline.strip().isdigit()):
-            raise click.BadParameter(
-                f"a baseline version, not {baseline!r}", param_hint="'--baseline'"
-            )
+            raise click.UsageError(f"--baseline takes a baseline version, not {baseline!r}")
         return f"baseline:{baseline.strip()}"
     ref = snapshot or "latest"
     if not (ref == "latest" or (ref.isascii() and ref.isdigit())):
-        raise click.BadParameter(
-            f"a snapshot id or 'latest', not {ref!r}", param_hint="'--snapshot'"
-        )
+        raise click.UsageError(f"--snapshot takes a snapshot id or 'latest', not {ref!r}")
     return ref
 
 
