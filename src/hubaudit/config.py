@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model import Kind
 from hubaudit.secrets import remember_secret
@@ -1274,6 +1272,10 @@ class TomlReader:
     def crontab(self, table: Mapping[str, Any], where: Where, key: str, default: str | None) -> str:
         """A five-field crontab line: minute hour day-of-month month day-of-week."""
         text = self.string(table, where, key, default)
+        if text == default:
+            return text  # the built-in default is valid: no need to load the scheduler to see
+        from apscheduler.triggers.cron import CronTrigger  # only a config that sets a schedule
+
         try:
             CronTrigger.from_crontab(text, timezone="UTC")
         except ValueError as exc:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 from hubaudit.audit import Clock, utc_now
 from hubaudit.compare import scope_of
+from hubaudit.dates import parse_end as parse_end
+from hubaudit.dates import parse_start as parse_start
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import (
     DONE,
@@ -64,30 +66,6 @@ def named(by: str, note: str | None, what: str, *, note_required: bool = True) -
     if note_required and not (note or "").strip():
         raise UsageError(f"{what} needs a note saying why (--note)")
     return by.strip(), (note or "").strip()
-
-
-def parse_start(text: str) -> datetime:
-    """A date means the start of that day (UTC); a time without a zone is UTC."""
-    return _parse_date(text, time.min)
-
-
-def parse_end(text: str) -> datetime:
-    """A date means through the end of that day (UTC); a time without a zone is UTC."""
-    return _parse_date(text, time.max)
-
-
-def _parse_date(text: str, at: time) -> datetime:
-    stripped = text.strip()
-    try:
-        if len(stripped) == 10:
-            return datetime.combine(date.fromisoformat(stripped), at, UTC)
-        moment = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise UsageError(
-            f"{text!r} is not a date (2026-12-31) or a time (2026-12-31T18:00, UTC unless it "
-            "says otherwise)"
-        ) from exc
 
 
 # baseline versions --------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def kpis(
     import json
     from datetime import UTC, datetime
 
-    from hubaudit.council import parse_end, parse_start
+    from hubaudit.dates import parse_end, parse_start
     from hubaudit.report.history import stand_in_lines
     from hubaudit.report.json_report import kpis_document
     from hubaudit.report.text import kpis_lines
