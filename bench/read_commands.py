@@ -12,7 +12,9 @@ tonight's run with its defects and its stored report, as the nightly job would.
 
 Then times each read command as a subprocess, ``--runs`` times, and prints the median wall time
 beside ``python3 -c pass`` and ``python3 -c "import click"`` measured in the same run (same
-interpreter, interleaved), with each command's ratio to ``python3 -c pass``. Nothing is asserted:
+interpreter, interleaved), with each command's ratio to ``python3 -c pass``. With
+``--compare-src DIR`` (the ``src`` folder of another checkout, e.g. a worktree of an older
+commit) each hubaudit command is timed with that code too, in the same rounds. Nothing is asserted:
 the figures are for the README ("Speed") and for a person comparing branches.
 
 Goal (issue 15/20): ``history``, ``show``, ``defects list`` and ``report`` well under 0.5 s.
@@ -39,6 +41,7 @@ TOKEN_ENV = "HUBAUDIT_BENCH_TOKEN"
 RATE_LIMIT = 190
 BUILT_MARK = "built.txt"
 GOAL_SECONDS = 0.5
+COMPARED = "compared"
 
 
 def build(folder: Path, nights: int, seed: int = 15) -> None:
@@ -48,12 +51,14 @@ def build(folder: Path, nights: int, seed: int = 15) -> None:
     from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
     from hubaudit.hubspot.client import connect
     from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, collect_portal
+    from hubaudit.logs import configure_logging
     from hubaudit.model import ConfigItem, Kind
     from hubaudit.shipped import demo_fixtures_dir
     from hubaudit.snapshot import make_item
     from hubaudit.store.engine import make_engine, upgrade
     from hubaudit.store.repository import Store
 
+    configure_logging("console", "warning")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     database = folder / "hubaudit.db"
@@ -148,8 +153,6 @@ def hubaudit() -> list[str]:
 def commands(config: str) -> list[tuple[str, list[str]]]:
     base = [*hubaudit(), "--config", config]
     return [
-        ("python3 -c pass", [sys.executable, "-c", "pass"]),
-        ('python3 -c "import click"', [sys.executable, "-c", "import click"]),
         ("hubaudit --help", [*base, "--help"]),
         ("history", [*base, "history", "pipeline:deals:default"]),
         ("show", [*base, "show", "pipeline:deals:default"]),
@@ -161,14 +164,22 @@ def commands(config: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def measure(rows: Sequence[tuple[str, list[str]]], runs: int) -> dict[str, list[float]]:
+FLOORS = [
+    ("python3 -c pass", [sys.executable, "-c", "pass"]),
+    ('python3 -c "import click"', [sys.executable, "-c", "import click"]),
+]
+
+Row = tuple[str, list[str], dict[str, str]]
+
+
+def measure(rows: Sequence[Row], runs: int) -> dict[str, list[float]]:
     """Each command ``runs`` times, interleaved (one round runs every command once), so that
     a busy machine slows all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name, _ in rows}
+    times: dict[str, list[float]] = {name: [] for name, _, _ in rows}
     for _ in range(runs):
-        for name, argv in rows:
+        for name, argv, env in rows:
             started = time.perf_counter()
-            done = subprocess.run(argv, capture_output=True, check=False)
+            done = subprocess.run(argv, capture_output=True, check=False, env=env)
             times[name].append(time.perf_counter() - started)
             if done.returncode not in (0, 2):
                 raise SystemExit(
@@ -188,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where the database is built and kept between runs",
     )
     parser.add_argument("--rebuild", action="store_true", help="build the database again")
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        metavar="DIR",
+        help="also time each command with the hubaudit package under DIR (another checkout's src)",
+    )
     args = parser.parse_args(argv)
     folder: Path = args.cache
     mark = folder / BUILT_MARK
@@ -198,13 +215,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
     size = (folder / "hubaudit.db").stat().st_size
     print(f"database: {folder / 'hubaudit.db'} ({size / 1e6:.1f} MB, {args.nights} nights)")
-    times = measure(commands(str(folder / "hubaudit.toml")), args.runs)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    rows: list[Row] = [(name, argv, env) for name, argv in FLOORS]
+    listed = commands(str(folder / "hubaudit.toml"))
+    rows += [(name, argv, env) for name, argv in listed]
+    if args.compare_src is not None:
+        other = {**env, "PYTHONPATH": str(args.compare_src.resolve())}
+        rows += [(f"{name} [{COMPARED}]", argv, other) for name, argv in listed]
+    times = measure(rows, args.runs)
     floor = statistics.median(times["python3 -c pass"])
     print(f"\nmedian wall of {args.runs} runs (this machine, now)")
-    print(f"{'command':<28} {'median':>8} {'min':>8}  {'x python3 -c pass':>18}")
+    if args.compare_src is not None:
+        print(f"[{COMPARED}]: the hubaudit under {args.compare_src}")
+    print(f"{'command':<34} {'median':>8} {'min':>8}  {'x python3 -c pass':>18}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<28} {median:>7.3f}s {min(values):>7.3f}s  {median / floor:>17.1f}x")
+        print(f"{name:<34} {median:>7.3f}s {min(values):>7.3f}s  {median / floor:>17.1f}x")
     print(f"\ngoal: history, show, defects list and report under {GOAL_SECONDS} s wall")
     return 0
 
