@@ -1,6 +1,6 @@
-"""Dates and times as people type them on the command line and in forms: a date alone means the
-start (``parse_start``) or the end (``parse_end``) of that day in UTC; a time without a zone is
-UTC."""
+"""Dates as people type them: ``2026-12-31`` or ``2026-12-31T18:00`` (UTC unless it says
+otherwise). A date alone means the start of that day for a start and its end for an end, so a
+waiver "until 2026-12-31" lasts through the 31st. Shared by every edge that reads a date."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from hubaudit.errors import UsageError
 
 def parse_start(text: str) -> datetime:
     """A date means the start of that day (UTC); a time without a zone is UTC."""
-    return _parse_date(text, time.min)
+    return _parse(text, time.min)
 
 
 def parse_end(text: str) -> datetime:
     """A date means through the end of that day (UTC); a time without a zone is UTC."""
-    return _parse_date(text, time.max)
+    return _parse(text, time.max)
 
 
-def _parse_date(text: str, at: time) -> datetime:
+def _parse(text: str, at: time) -> datetime:
     stripped = text.strip()
     try:
         if len(stripped) == 10:
