@@ -31,7 +31,6 @@ NOT_ON_READ_PATHS = (
     "hubaudit.scheduler",
     "hubaudit.jobs",
     "hubaudit.demo",
-    "hubaudit.cli.legacy",
 )
 TEMPLATES = ("jinja2", "mako")
 

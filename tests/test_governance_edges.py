@@ -10,17 +10,13 @@ import pytest
 
 from hubaudit.audit import run_audit, take_snapshot
 from hubaudit.config import PortalConfig
-from hubaudit.council import (
-    accept_defects,
-    decide_proposed,
-    propose_from_snapshot,
-    release_requests,
-    waive_defects,
-)
 from hubaudit.emulator import PortalEmulator
 from hubaudit.governance.change_requests import parse_planned_change
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model import AuditResult, Change, Classification, DefectStatus
+from hubaudit.services.actor import Actor
+from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
+from hubaudit.services.triage import accept_defects, waive_defects
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
@@ -63,8 +59,8 @@ class World:
     def approve_v1(self) -> None:
         self.clock.day(1)
         first = take_snapshot(self.store, self.portal, self.client, clock=self.clock)
-        propose_from_snapshot(self.store, "demo", first, "Rita", "v1", self.clock)
-        decide_proposed(self.store, "demo", None, True, "Council", "ok", self.clock)
+        propose_from_snapshot(self.store, "demo", first, Actor("Rita"), "v1", self.clock)
+        decide_baseline(self.store, "demo", None, True, Actor("Council"), "ok", self.clock)
 
     def audit(self, day: int, hour: int = 2) -> AuditResult:
         self.clock.day(day, hour)
@@ -99,8 +95,8 @@ def test_a_reopened_accepted_defect_can_be_accepted_again(world: World) -> None:
     defect = where(w.audit(2))[("property:deals:amount", "label")].defect_id
     assert defect is not None
     w.clock.day(2, 9)
-    accept_defects(w.store, "demo", [defect], "Rita", "finance wants it", w.clock)
-    decide_proposed(w.store, "demo", 2, True, "Council", "ok", w.clock)
+    accept_defects(w.store, "demo", [defect], Actor("Rita"), "finance wants it", w.clock)
+    decide_baseline(w.store, "demo", 2, True, Actor("Council"), "ok", w.clock)
     assert w.audit(3).changes == ()
     # the portal goes back to the v1 label: drift against v2, same fingerprint: reopened
     w.edit("deals", relabel("amount", "Amount"))
@@ -108,7 +104,7 @@ def test_a_reopened_accepted_defect_can_be_accepted_again(world: World) -> None:
     assert again.defect_id == defect
     assert w.store.defect("demo", defect).status is DefectStatus.OPEN
     w.clock.day(4, 9)
-    draft = accept_defects(w.store, "demo", [defect], "Rita", "back to Amount", w.clock)
+    draft = accept_defects(w.store, "demo", [defect], Actor("Rita"), "back to Amount", w.clock)
     assert draft.version == 3
 
 
@@ -118,8 +114,8 @@ def test_a_reopened_accepted_defect_is_not_shown_as_accepted(world: World) -> No
     defect = where(w.audit(2))[("property:deals:amount", "label")].defect_id
     assert defect is not None
     w.clock.day(2, 9)
-    accept_defects(w.store, "demo", [defect], "Rita", "finance wants it", w.clock)
-    decide_proposed(w.store, "demo", 2, True, "Council", "ok", w.clock)
+    accept_defects(w.store, "demo", [defect], Actor("Rita"), "finance wants it", w.clock)
+    decide_baseline(w.store, "demo", 2, True, Actor("Council"), "ok", w.clock)
     w.audit(3)
     w.edit("deals", relabel("amount", "Amount"))
     w.audit(4)
@@ -154,8 +150,8 @@ def test_a_released_cr_plans_nothing_once_its_release_is_approved(world: World) 
         Classification.PLANNED
     )
     w.clock.day(2, 9)
-    release_requests(w.store, "demo", [cr], "Rita", None, w.clock)
-    decide_proposed(w.store, "demo", 2, True, "Council", "released", w.clock)
+    release_requests(w.store, "demo", [cr], Actor("Rita"), None, w.clock)
+    decide_baseline(w.store, "demo", 2, True, Actor("Council"), "released", w.clock)
     # after the release, someone changes the type: critical, never approved by anyone
     w.edit("deals", set_field("amount", "type", "string"))
     change = where(w.audit(3))[("property:deals:amount", "type")]
@@ -163,15 +159,15 @@ def test_a_released_cr_plans_nothing_once_its_release_is_approved(world: World) 
 
 
 def test_a_released_cr_does_not_show_as_not_started(world: World) -> None:
-    from hubaudit.council import request_progress
+    from hubaudit.services.change_requests import request_progress
 
     w = world
     cr = _approved_cr(w, ["modify property:deals:amount"])
     w.edit("deals", relabel("amount", "Deal amount"))
     w.audit(2)
     w.clock.day(2, 9)
-    release_requests(w.store, "demo", [cr], "Rita", None, w.clock)
-    decide_proposed(w.store, "demo", 2, True, "Council", "released", w.clock)
+    release_requests(w.store, "demo", [cr], Actor("Rita"), None, w.clock)
+    decide_baseline(w.store, "demo", 2, True, Actor("Council"), "released", w.clock)
     w.audit(3)
     [progress] = request_progress(w.store, "demo", w.gov.requests("demo", [cr]))
     assert progress.summary == "implemented"
@@ -247,7 +243,13 @@ def test_a_waiver_covers_the_value_it_waived_not_the_next_one(world: World) -> N
     assert defect is not None
     w.clock.day(2, 9)
     waive_defects(
-        w.store, "demo", [defect], "Rita", "during the migration", NOV.replace(day=20), w.clock
+        w.store,
+        "demo",
+        [defect],
+        Actor("Rita"),
+        "during the migration",
+        NOV.replace(day=20),
+        w.clock,
     )
     assert where(w.audit(3))[("property:deals:amount", "label")].classification is (
         Classification.WAIVED

@@ -16,20 +16,16 @@ import sqlalchemy as sa
 
 from hubaudit.audit import run_audit, take_snapshot
 from hubaudit.config import PortalConfig
-from hubaudit.council import (
-    accept_defects,
-    decide_proposed,
-    propose_from_snapshot,
-    release_requests,
-    request_progress,
-    waive_defects,
-)
 from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import DatabaseError, UsageError
 from hubaudit.governance.change_requests import parse_planned_change
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model import AuditResult, Change, Classification, CRStatus, DefectStatus
 from hubaudit.report import render
+from hubaudit.services.actor import Actor
+from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
+from hubaudit.services.change_requests import request_progress
+from hubaudit.services.triage import accept_defects, waive_defects
 from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import diff_points, resolve_point
@@ -117,12 +113,12 @@ def test_a_month_of_governance(
     clock.day(1)
     first = take_snapshot(store, portal, client, clock=clock)
     proposed = propose_from_snapshot(
-        store, "demo", first, "Rita (RevOps)", "Q4 architecture", clock
+        store, "demo", first, Actor("Rita (RevOps)"), "Q4 architecture", clock
     )
     assert (proposed.version, proposed.status.value) == (1, "proposed")
     assert store.latest_baseline("demo") is None  # a proposal is not yet a baseline
     clock.day(1, 9)
-    v1, _, _ = decide_proposed(store, "demo", 1, True, "Council", "signed off", clock)
+    v1 = decide_baseline(store, "demo", 1, True, Actor("Council"), "signed off", clock).baseline
     assert (v1.status.value, v1.approved_by) == ("approved", "Council")
     assert audit(2).changes == ()
 
@@ -206,12 +202,12 @@ def test_a_month_of_governance(
     amount_id = relabelled.defect_id
     assert amount_id is not None
     with pytest.raises(UsageError, match="needs a reason"):
-        waive_defects(store, "demo", [amount_id], "Rita", "  ", NOV.replace(day=13), clock)
+        waive_defects(store, "demo", [amount_id], Actor("Rita"), "  ", NOV.replace(day=13), clock)
     waived = waive_defects(
         store,
         "demo",
         [amount_id],
-        "Rita",
+        Actor("Rita"),
         "finance asked; reverting after close",
         NOV.replace(day=13),
         clock,
@@ -238,13 +234,13 @@ def test_a_month_of_governance(
     tiktok_id = tiktok.defect_id
     assert tiktok_id is not None
     with pytest.raises(UsageError, match=r"partially implemented"):
-        release_requests(store, "demo", [cr2.id], "Rita", None, clock)
-    draft = accept_defects(store, "demo", [tiktok_id], "Rita", "marketing needs it", clock)
+        release_requests(store, "demo", [cr2.id], Actor("Rita"), None, clock)
+    draft = accept_defects(store, "demo", [tiktok_id], Actor("Rita"), "marketing needs it", clock)
     assert (draft.version, draft.status.value, draft.source) == (2, "proposed", "accepted")
-    again = release_requests(store, "demo", [cr1.id], "Rita", None, clock)
+    again = release_requests(store, "demo", [cr1.id], Actor("Rita"), None, clock)
     assert again.version == 2  # the same proposal, amended
     with pytest.raises(UsageError, match="already proposed"):
-        propose_from_snapshot(store, "demo", night13.snapshot, "Rita", "again")
+        propose_from_snapshot(store, "demo", night13.snapshot, Actor("Rita"), "again")
     # the proposal changes nothing yet: audits still compare with v1
     night14 = audit(14)
     assert night14.baseline.version == 1
@@ -252,14 +248,14 @@ def test_a_month_of_governance(
         Classification.PLANNED
     )
     clock.day(14, 16)
-    _v2, closed, released = decide_proposed(store, "demo", 2, True, "Council", "accepted", clock)
-    assert (closed, released) == ([tiktok_id], [cr1.id])
+    v2 = decide_baseline(store, "demo", 2, True, Actor("Council"), "accepted", clock)
+    assert (v2.defects, v2.requests) == ((tiktok_id,), (cr1.id,))
     accepted = store.defect("demo", tiktok_id)
     assert accepted.status is DefectStatus.ACCEPTED
     assert accepted.accepted_version == 2
     assert governance.requests("demo", [cr1.id])[0].status is CRStatus.RELEASED
     with pytest.raises(UsageError, match="no proposed baseline"):
-        decide_proposed(store, "demo", 2, False, "Council", "too late", clock)
+        decide_baseline(store, "demo", 2, False, Actor("Council"), "too late", clock)
 
     # the changelog v1 → v2 is exactly the accepted defect and the released CR
     changelog = diff_points(
@@ -312,7 +308,7 @@ def test_the_governance_log_refuses_updates_and_deletes(
     store: Store, portal: PortalConfig, client: HubSpotClient
 ) -> None:
     snapshot = take_snapshot(store, portal, client)
-    propose_from_snapshot(store, "demo", snapshot, "Rita", "first")
+    propose_from_snapshot(store, "demo", snapshot, Actor("Rita"), "first")
     for statement in (
         "UPDATE governance_log SET actor = 'someone else'",
         "DELETE FROM governance_log",
@@ -333,25 +329,25 @@ def test_an_approved_version_never_changes_and_a_rejected_one_frees_its_defects(
     portal_dirs: dict[str, Path],
 ) -> None:
     snapshot = take_snapshot(store, portal, client)
-    propose_from_snapshot(store, "demo", snapshot, "Rita", "first")
-    decide_proposed(store, "demo", None, True, "Council", "ok")
+    propose_from_snapshot(store, "demo", snapshot, Actor("Rita"), "first")
+    decide_baseline(store, "demo", None, True, Actor("Council"), "ok")
     with pytest.raises(UsageError, match="no proposed baseline"):
-        decide_proposed(store, "demo", 1, True, "Council", "again")
+        decide_baseline(store, "demo", 1, True, Actor("Council"), "again")
     emulator.load(portal_dirs["night2"])
     result = run_audit(store, portal, client)
     tiktok = where(result)[("property:contacts:tiktok_handle", None)].defect_id
     assert tiktok is not None
-    draft = accept_defects(store, "demo", [tiktok], "Rita", "keep it")
+    draft = accept_defects(store, "demo", [tiktok], Actor("Rita"), "keep it")
     with pytest.raises(UsageError, match="already accepted"):
-        accept_defects(store, "demo", [tiktok], "Rita", "twice")
+        accept_defects(store, "demo", [tiktok], Actor("Rita"), "twice")
     with pytest.raises(UsageError, match="is not the proposed version"):
-        decide_proposed(store, "demo", 1, True, "Council", "wrong one")
-    rejected, unlinked, _ = decide_proposed(store, "demo", draft.version, False, "Council", "no")
-    assert (rejected.status.value, unlinked) == ("rejected", [tiktok])
+        decide_baseline(store, "demo", 1, True, Actor("Council"), "wrong one")
+    rejected = decide_baseline(store, "demo", draft.version, False, Actor("Council"), "no")
+    assert (rejected.baseline.status.value, rejected.defects) == ("rejected", (tiktok,))
     assert store.defect("demo", tiktok).accepted_version is None
     assert store.latest_baseline("demo").version == 1  # type: ignore[union-attr]
     # the defect can be accepted again, into a new proposal: v3 (v2 stays rejected on record)
-    assert accept_defects(store, "demo", [tiktok], "Rita", "second try").version == 3
+    assert accept_defects(store, "demo", [tiktok], Actor("Rita"), "second try").version == 3
     versions = [(b.version, b.status.value) for b in GovernanceStore(store).versions("demo")]
     assert versions == [(1, "approved"), (2, "rejected"), (3, "proposed")]
 
@@ -364,8 +360,8 @@ def test_a_change_outside_its_window_or_before_approval_is_a_defect(
     portal_dirs: dict[str, Path],
 ) -> None:
     snapshot = take_snapshot(store, portal, client)
-    propose_from_snapshot(store, "demo", snapshot, "Rita", "first")
-    decide_proposed(store, "demo", None, True, "Council", "ok")
+    propose_from_snapshot(store, "demo", snapshot, Actor("Rita"), "first")
+    decide_baseline(store, "demo", None, True, Actor("Council"), "ok")
     governance = GovernanceStore(store)
     now = datetime.now(UTC)
     planned = [parse_planned_change("add property:contacts:tiktok_handle")]

@@ -324,8 +324,7 @@ def test_bad_runs_limit_and_an_output_file_for_audit_all_are_clear_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "hubaudit.toml", database_url, emulator.base_url, 1)
-    with pytest.raises(SystemExit):
-        main(["--config", config, "runs", "--limit", "-1"], out=io.StringIO())
+    assert main(["--config", config, "runs", "--limit", "-1"], out=io.StringIO()) == 1
     assert "must be a whole number from 1" in capsys.readouterr().err
     target = tmp_path / "report.txt"
     target.write_text("old", encoding="utf-8")

@@ -41,6 +41,11 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         "hubaudit/fixtures/demo/night1/properties/contacts.json",
         "hubaudit/fixtures/demo/night2/pipelines/deals.json",
         "hubaudit/report/report-v1.schema.json",
+        "hubaudit/report/templates/report.html.j2",
+        "hubaudit/report/templates/report.md.j2",
+        "hubaudit/report/templates/changes.md.j2",
+        "hubaudit/report/templates/chart.svg.j2",
+        "hubaudit/report/templates/digest.html.j2",
     ):
         assert expected in names
 
@@ -58,6 +63,30 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
     assert "Defects: 27 new" in demo.stdout
+
+    # The HTML and Markdown reports render from the templates inside the wheel.
+    reports = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import hubaudit, sys\n"
+            "from hubaudit.report import render\n"
+            "from tests.report_fixture import rich_result\n"
+            "print(hubaudit.__file__)\n"
+            "print(render(rich_result(), 'html').count('</table>'))\n"
+            "print(render(rich_result(), 'md').count('## '))\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(REPO)])},
+        timeout=120,
+    )
+    assert reports.returncode == 0, reports.stderr
+    where, tables, headings = reports.stdout.split()
+    assert where.startswith(str(tmp_path / "site"))
+    assert int(tables) > 0 and int(headings) > 0
 
 
 def test_the_dockerfile_copies_what_exists_and_runs_the_scheduler_as_non_root() -> None:

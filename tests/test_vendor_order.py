@@ -12,12 +12,14 @@ import pytest
 
 from hubaudit.audit import run_audit
 from hubaudit.config import PortalConfig
-from hubaudit.council import accept_defects, decide_proposed, propose_from_snapshot
 from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import UsageError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model import ChangeOp, Classification, DefectStatus
 from hubaudit.report import render
+from hubaudit.services.actor import Actor
+from hubaudit.services.baselines import decide_baseline, propose_from_snapshot
+from hubaudit.services.triage import accept_defects
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1
@@ -320,16 +322,16 @@ def test_a_reorder_the_council_takes_in_is_accepted(
 
     # a pipeline's stages are in its item: accepting the defect renumbers them in the proposal
     with pytest.raises(UsageError, match="approve a baseline from a snapshot"):
-        accept_defects(store, "demo", [lifecycle], "Rita", "the new order is right")
-    accept_defects(store, "demo", [stages], "Rita", "the new order is right")
-    decide_proposed(store, "demo", None, True, "Council", "agreed")
+        accept_defects(store, "demo", [lifecycle], Actor("Rita"), "the new order is right")
+    accept_defects(store, "demo", [stages], Actor("Rita"), "the new order is right")
+    decide_baseline(store, "demo", None, True, Actor("Council"), "agreed")
     after = run_audit(store, portal, client)
     assert [(c.key, c.field) for c in after.changes] == [
         ("lifecycle_stage:contacts", "stages order")
     ]
     # the lifecycle stages' order is held by the stages: a baseline from the snapshot takes it in
-    propose_from_snapshot(store, "demo", after.snapshot, "Rita", "lifecycle order agreed")
-    decide_proposed(store, "demo", None, True, "Council", "agreed")
+    propose_from_snapshot(store, "demo", after.snapshot, Actor("Rita"), "lifecycle order agreed")
+    decide_baseline(store, "demo", None, True, Actor("Council"), "agreed")
     assert run_audit(store, portal, client).changes == ()
     statuses = {d.id: d.status for d in store.defects("demo", ids=[stages, lifecycle])}
     assert statuses == {stages: DefectStatus.ACCEPTED, lifecycle: DefectStatus.ACCEPTED}

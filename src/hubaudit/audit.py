@@ -7,17 +7,18 @@ to the edges (cli, scheduler); this module only orchestrates.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from hubaudit.attribution import History
-from hubaudit.compare import compare, part_order, scope_of, value_at
+from hubaudit.compare import PayloadLoader, compare, part_order, scope_of, value_at
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
-from hubaudit.governance.defects import fingerprint, plan_defects
+from hubaudit.governance.defects import RESOLVABLE, DefectPlan, fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import IgnoreRule, ignored_by
 from hubaudit.governance.vendor import vendor_note
@@ -53,15 +54,14 @@ from hubaudit.model import (
     StandIn,
     StoredItem,
     ViewItem,
+    kind_of,
 )
 from hubaudit.policies.builtin import POLICIES_BY_ID, evaluate
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.policies.surface import governed_surface
-from hubaudit.store.findings import FindingStore
-from hubaudit.store.governance import GovernanceStore
-from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
+from hubaudit.store.stores import Stores
 
 # defined apart so that read paths import them without the audit; still importable from here
 from hubaudit.stored_views import RAW_KINDS as RAW_KINDS
@@ -174,7 +174,7 @@ def approve_baseline(
 
 
 def run_audit(
-    store: Store,
+    store: Store | Stores,
     portal: PortalConfig,
     client: HubSpotClient,
     collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
@@ -190,8 +190,9 @@ def run_audit(
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline
     (as the run ``run_id``, when it is recorded as one)."""
-    baseline = require_baseline(store, portal.name)
-    snapshot = take_snapshot(store, portal, client, collectors, clock, min_read_share)
+    stores = Stores.of(store)
+    baseline = require_baseline(stores.store, portal.name)
+    snapshot = take_snapshot(stores.store, portal, client, collectors, clock, min_read_share)
     notes: list[str] = []
     histories = (
         pipeline_history(client),
@@ -199,22 +200,22 @@ def run_audit(
         account_history(client, baseline.moment, notes),
     )
     hub = read_hub(client, notes)
-    result = audit_snapshot(
-        store,
-        portal.name,
-        snapshot,
-        baseline,
-        clock,
-        severity_rules,
-        histories,
-        ignore_rules,
-        policies=policies,
+    request = AuditRequest(
+        portal=portal.name,
+        snapshot=snapshot,
+        baseline=baseline,
+        clock=clock,
+        severity_rules=tuple(severity_rules),
+        histories=histories,
+        ignore_rules=tuple(ignore_rules),
+        policies=policies or {},
         impact=impact,
-        signoffs=signoffs,
+        signoffs=tuple(signoffs),
         hub=hub,
-        vendor_governed=vendor_governed,
+        vendor_governed=tuple(vendor_governed),
         run_id=run_id,
     )
+    result = audit_snapshot(stores, request)
     return replace(result, notes=tuple(notes))
 
 
@@ -229,23 +230,31 @@ def require_baseline(store: Store, portal: str) -> BaselineInfo:
     return baseline
 
 
-def audit_snapshot(
-    store: Store,
-    portal: str,
-    snapshot: SnapshotInfo,
-    baseline: BaselineInfo,
-    clock: Clock = utc_now,
-    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
-    histories: Sequence[History] = (),
-    ignore_rules: Sequence[IgnoreRule] = (),
-    *,
-    policies: Mapping[str, PolicySettings] | None = None,
-    impact: ImpactConfig | None = None,
-    signoffs: Sequence[SignOff] = (),
-    hub: HubInfo | None = None,
-    vendor_governed: Sequence[str] = (),
-    run_id: int | None = None,
-) -> AuditResult:
+@dataclass(frozen=True)
+class AuditRequest:
+    """What to audit (a stored snapshot against a baseline) and by which rules.
+
+    ``histories`` give items' audit trails for attribution (read from HubSpot by
+    :func:`run_audit`; none when auditing a stored snapshot offline). Given the ``run_id``,
+    the defects and findings updates are the run's recorded outcome, with the unpublished
+    outcomes of earlier runs of the portal included."""
+
+    portal: str
+    snapshot: SnapshotInfo
+    baseline: BaselineInfo
+    clock: Clock = utc_now
+    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES
+    histories: Sequence[History] = ()
+    ignore_rules: Sequence[IgnoreRule] = ()
+    policies: Mapping[str, PolicySettings] = field(default_factory=dict)
+    impact: ImpactConfig | None = None
+    signoffs: Sequence[SignOff] = ()
+    hub: HubInfo | None = None
+    vendor_governed: Sequence[str] = ()
+    run_id: int | None = None
+
+
+def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     """Compare a stored snapshot with a baseline, classify every change, update defects,
     evaluate the architecture policies on the snapshot (findings) and the governance KPIs of the
     last twelve weeks.
@@ -253,12 +262,10 @@ def audit_snapshot(
     A change is ``ignored`` when an ignore rule says so, ``planned`` when an approved change
     request in its window planned it, ``vendor`` when HubSpot changed its own definitions (and
     ``vendor_governed`` does not say the team governs the item), ``waived`` when its defect is
-    waived, else a defect.
-
-    ``histories`` give items' audit trails for attribution (read from HubSpot by
-    :func:`run_audit`; none when auditing a stored snapshot offline). Given the ``run_id``,
-    the defects and findings updates are the run's recorded outcome, with the unpublished
-    outcomes of earlier runs of the portal included."""
+    waived, else a defect."""
+    store = stores.store
+    portal, snapshot, baseline = request.portal, request.snapshot, request.baseline
+    clock = request.clock
     complete = {
         c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
     }
@@ -268,7 +275,7 @@ def audit_snapshot(
         c for c in snapshot.coverage if c.scope in baseline.scopes and c.scope not in complete
     ) + tuple(
         KindCoverage(
-            Kind(scope.split(":", 1)[0]),
+            kind_of(scope),
             scope,
             CoverageStatus.FAILED,
             0,
@@ -296,17 +303,20 @@ def audit_snapshot(
     else:
         widest = view
     changes = [
-        replace(with_severity(c, severity_rules), fingerprint=fingerprint(portal, c.key, c.field))
+        replace(
+            with_severity(c, request.severity_rules),
+            fingerprint=fingerprint(portal, c.key, c.field),
+        )
         for c in comparison.changes
     ]
     # a deleted pipeline's stages still tell which workflows point at it
     gone = [i for k, i in baseline_items.items() if i.kind is Kind.PIPELINE and k not in view.items]
     former = store.load_payloads({i.canonical_hash for i in gone})
     graph = build_graph(widest, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
-    changes = with_impact(changes, graph, impact or ImpactConfig())
-    changes = attributed(store, changes, snapshot_items, baseline.moment, histories)
-    changes = classify(store, portal, snapshot, changes, snapshot_items, ignore_rules)
-    changes = with_vendor(store, changes, snapshot_items, vendor_governed)
+    changes = with_impact(changes, graph, request.impact or ImpactConfig())
+    changes = attributed(store, changes, snapshot_items, baseline.moment, request.histories)
+    changes = classify(stores, portal, snapshot, changes, snapshot_items, request.ignore_rules)
+    changes = with_vendor(store, changes, snapshot_items, request.vendor_governed)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
     explained = {
         c.fingerprint: c.note or c.classification.value
@@ -318,26 +328,16 @@ def audit_snapshot(
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
 
-    def baseline_took_it(defect: Defect) -> bool:
-        """Does the current baseline hold the value this defect drifted to?"""
-        item = baseline_items.get(defect.key)
-        if defect.field is None:
-            return (item is not None) == (defect.op is ChangeOp.ADDED)
-        if item is None:  # the order of a part's items is held by the items
-            order = part_order(baseline_items, defect.key, defect.path, store.load_payloads)
-            return order is not None and order == defect.after
-        payload = store.load_payloads([item.canonical_hash])[item.canonical_hash]
-        return bool(value_at(payload, defect.path) == defect.after)
+    def decide(existing: dict[str, Defect]) -> DefectPlan:
+        seen = {c.fingerprint for c in unplanned}
+        asked = [d for p, d in existing.items() if p not in seen and d.status in RESOLVABLE]
+        took = baseline_holds(asked, baseline, baseline_items, store.load_payloads)
+        return plan_defects(
+            existing, unplanned, is_verified, baseline, lambda d: d.id in took, explained
+        )
 
     plan, ids, update = store.update_defects(
-        portal,
-        lambda existing: plan_defects(
-            existing, unplanned, is_verified, baseline, baseline_took_it, explained
-        ),
-        snapshot,
-        baseline,
-        clock(),
-        run_id=run_id,
+        portal, decide, snapshot, baseline, clock(), run_id=request.run_id
     )
     waived = {change.fingerprint for _defect, change in plan.waived}
     changes = [
@@ -349,11 +349,12 @@ def audit_snapshot(
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
     finding_update, findings, resolved_findings = record_findings(
-        store, view, policies or {}, clock, run_id
+        stores, view, request.policies, clock, request.run_id
     )
     now = clock()
-    ReportStore(store).record_sightings(portal, changes, snapshot.id, now)
+    stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
+    hub = request.hub
     if hub is not None:
         custom = {
             name: type_id
@@ -389,7 +390,7 @@ def audit_snapshot(
         findings=tuple(findings),
         finding_update=finding_update,
         resolved_findings=tuple(resolved_findings),
-        surface=governed_surface(snapshot.coverage, signoffs, now),
+        surface=governed_surface(snapshot.coverage, request.signoffs, now),
         hub=hub,
         kpis=kpis,
     )
@@ -406,8 +407,51 @@ def _with_last_read(reason: str | None, stand_in: StandIn) -> str:
     return f"{reason} ({last})" if reason else last
 
 
+def baseline_holds(
+    defects: Sequence[Defect],
+    baseline: BaselineInfo,
+    baseline_items: Mapping[str, StoredItem],
+    load_payloads: PayloadLoader,
+) -> set[int]:
+    """The ids of the defects whose drifted value the baseline holds (so that, gone from the
+    portal, they were accepted), reading the payloads they need in one go."""
+    asked = [d for d in defects if d.baseline_version != baseline.version]
+    hashes: set[str] = set()
+    for defect in asked:
+        item = baseline_items.get(defect.key)
+        if defect.field is None:
+            continue
+        if item is not None:
+            hashes.add(item.canonical_hash)
+        else:  # the order of a part's items is held by the items
+            prefix = defect.key + ":"
+            hashes |= {i.canonical_hash for k, i in baseline_items.items() if k.startswith(prefix)}
+    payloads = dict(load_payloads(hashes)) if hashes else {}
+
+    def loaded(wanted: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        hashes_ = set(wanted)
+        missing = hashes_ - payloads.keys()
+        if missing:
+            payloads.update(load_payloads(missing))
+        return {h: payloads[h] for h in hashes_}
+
+    took = set()
+    for defect in asked:
+        item = baseline_items.get(defect.key)
+        if defect.field is None:
+            holds = (item is not None) == (defect.op is ChangeOp.ADDED)
+        elif item is None:
+            order = part_order(baseline_items, defect.key, defect.path, loaded)
+            holds = order is not None and order == defect.after
+        else:
+            holds = bool(value_at(payloads[item.canonical_hash], defect.path) == defect.after)
+        if holds:
+            took.add(defect.id)
+    return took
+
+
 def record_findings(
-    store: Store,
+    store: Store | Stores,
     view: PortalView,
     policies: Mapping[str, PolicySettings],
     clock: Clock = utc_now,
@@ -432,7 +476,7 @@ def record_findings(
             view.fully_read(scope) for scope in breach.scopes
         )
 
-    return FindingStore(store).update(
+    return Stores.of(store).findings.update(
         view.portal,
         lambda existing, waived: plan_findings(
             view.portal, existing, breaches, ran, judged, waived, whole
@@ -444,7 +488,7 @@ def record_findings(
 
 
 def classify(
-    store: Store,
+    stores: Stores,
     portal: str,
     snapshot: SnapshotInfo,
     changes: Sequence[Change],
@@ -453,7 +497,8 @@ def classify(
 ) -> list[Change]:
     """Ignored by a rule, planned by a change request in force when the snapshot was taken, or
     (for now) a defect; a defect to an item a CR names says how it differs from the CR."""
-    requests = [r for r in GovernanceStore(store).requests(portal) if r.in_force(snapshot.taken_at)]
+    store = stores.store
+    requests = [r for r in stores.governance.requests(portal) if r.in_force(snapshot.taken_at)]
     named = {p.key for r in requests for p in r.changes}
     keys = {c.key for c in changes if c.key in named and c.key in snapshot_items}
     payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})

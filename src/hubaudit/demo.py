@@ -24,7 +24,7 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.jobs import execute_run
-from hubaudit.model import AuditResult, CoverageStatus, SnapshotInfo
+from hubaudit.model import AuditResult, CoverageStatus, RunTrigger, SnapshotInfo
 from hubaudit.report import render
 from hubaudit.shipped import demo_fixtures_dir
 from hubaudit.store.engine import make_engine, upgrade
@@ -56,7 +56,7 @@ def _recorded_audit(
     so `hubaudit report --portal demo` renders it again in any format."""
     runs = RunStore(store)
     lease = timedelta(minutes=5)
-    run = runs.start_now(PORTAL, "cli", "demo", utc_now(), lease)
+    run = runs.start_now(PORTAL, RunTrigger.CLI, "demo", utc_now(), lease)
     config = Config(f"sqlite:///{database}", (portal,))
     outcome = execute_run(
         store,

@@ -23,6 +23,7 @@ from hubaudit.model import (
     STANDARD_OBJECT_TYPE_IDS,
     Change,
     Dependency,
+    ItemKey,
     Kind,
     Point,
     PortalView,
@@ -171,7 +172,7 @@ def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> Dependency
         str(s.canonical.get("fullyQualifiedName")): s.key for s in view.of_kind(Kind.OBJECT_SCHEMA)
     }
     for prop in view.of_kind(Kind.PROPERTY):
-        object_type = prop.key.split(":", 2)[1]
+        object_type = ItemKey.parse(prop.key).object_type
         if prop.canonical.get("archived") is True:
             continue
         group = prop.canonical.get("groupName")
@@ -184,7 +185,7 @@ def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> Dependency
         if object_type in schemas:
             add(Dependency(prop.key, schemas[object_type], "of object", "", prop.label))
     for label in view.of_kind(Kind.ASSOCIATION_LABEL):
-        from_id, to_id = label.key.split(":")[1:3]
+        from_id, to_id = ItemKey.parse(label.key).segments[:2]
         for type_id in (from_id, to_id):
             owner = schemas.get(types_by_id.get(type_id, ""))
             if owner is not None:
@@ -214,7 +215,7 @@ def _stage_owners(pipelines: Iterable[ViewItem]) -> dict[tuple[str, str], tuple[
     """(object type, stage id) → (pipeline key, stage label); later pipelines win."""
     owners: dict[tuple[str, str], tuple[str, str | None]] = {}
     for pipeline in pipelines:
-        object_type = pipeline.key.split(":", 2)[1]
+        object_type = ItemKey.parse(pipeline.key).object_type
         stages = pipeline.canonical.get("stages")
         if isinstance(stages, Mapping):
             for stage_id, stage in stages.items():

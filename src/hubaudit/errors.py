@@ -4,7 +4,14 @@
      ├── FatalError            the run cannot go on; the edge prints the message and exits 1
      │    ├── ConfigError      the config file is wrong (names file, line and key)
      │    ├── UsageError       a command asked for something that does not exist
+     │    │    ├── PortalNotStored    the database holds nothing of the portal yet
+     │    │    ├── ProposalPending    a baseline version awaits the council's decision
+     │    │    ├── NoAuditReport      the portal has no stored audit report yet
+     │    │    ├── NoSuchRun          the portal has no run of that id
+     │    │    ├── NoApprovedBaseline the portal has no approved baseline version yet
+     │    │    └── DecisionIncomplete a decision lacks why: MissingNote, MissingReason
      │    ├── DatabaseError    the database is unreachable or not migrated
+     │    │    └── SchemaNotCurrent   the database is not at the newest migration
      │    ├── HubSpotAuthError HubSpot refused the token for the whole portal
      │    ├── PortalUnreachable nothing answers at the portal's base URL: store nothing
      │    ├── ReadTooLittle    a run read too little of what its baseline governs: store nothing
@@ -14,7 +21,8 @@
           └── KindUnreadable   403 missing scopes, a tier without the API, retries exhausted
 
 Foreign exceptions (httpx, SQLAlchemy, tomllib) are translated at the boundary with
-``raise ... from exc``. Messages never contain a token.
+``raise ... from exc``. Messages never contain a token, and say what is wrong without naming a
+command: an edge adds what to do next from the exception's class (``hubaudit.cli.hints``).
 """
 
 from __future__ import annotations
@@ -52,8 +60,46 @@ class UsageError(FatalError):
     """A command named a portal, snapshot or baseline that does not exist."""
 
 
+class PortalNotStored(UsageError):
+    """The database holds nothing of the portal yet (it was never snapshotted)."""
+
+    def __init__(self, portal: str) -> None:
+        self.portal = portal
+        super().__init__(f"portal {portal!r} has no snapshot yet")
+
+
+class ProposalPending(UsageError):
+    """A proposed baseline version awaits the council's decision, so no other can be made."""
+
+    def __init__(self, portal: str, version: int, message: str) -> None:
+        self.portal = portal
+        self.version = version
+        super().__init__(message)
+
+
+class NoAuditReport(UsageError):
+    """The portal has no stored audit report yet."""
+
+    def __init__(self, portal: str) -> None:
+        self.portal = portal
+        super().__init__(f"portal {portal!r} has no audit report yet")
+
+
+class NoSuchRun(UsageError):
+    """The portal has no run of that id."""
+
+    def __init__(self, portal: str, run_id: int) -> None:
+        self.portal = portal
+        self.run_id = run_id
+        super().__init__(f"portal {portal!r} has no run {run_id}")
+
+
 class DatabaseError(FatalError):
     """The database cannot be used (unreachable, or not upgraded to the current schema)."""
+
+
+class SchemaNotCurrent(DatabaseError):
+    """The database is empty or at an older migration than this hubaudit's newest."""
 
 
 class HubSpotAuthError(FatalError):
@@ -108,3 +154,23 @@ class KindUnreadable(SkippableError):
         self.scopes = scopes
         self.unsupported = unsupported
         super().__init__(message)
+
+
+class DecisionIncomplete(UsageError):
+    """A decision lacks what the governance log must record about it (why it was taken)."""
+
+
+class MissingNote(DecisionIncomplete):
+    """A decision that needs a note saying why came without one."""
+
+
+class MissingReason(DecisionIncomplete):
+    """A waiver came without the reason the drift or breach is tolerated."""
+
+
+class NoApprovedBaseline(UsageError):
+    """The portal has no approved baseline version yet."""
+
+    def __init__(self, portal: str, message: str | None = None) -> None:
+        self.portal = portal
+        super().__init__(message or f"portal {portal!r} has no approved baseline")

@@ -23,7 +23,7 @@ from hubaudit.errors import HubauditError, RunStopped
 from hubaudit.governance.ignore import load_ignore_rules
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
-from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus
+from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus, RunTrigger
 from hubaudit.notify.dispatch import notify_run
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import EXTENSIONS, render
@@ -183,7 +183,7 @@ def stopped_run(
 ) -> RunOutcome:
     """A run stopped half-way (nothing half-stored): a scheduled round goes back to the queue
     for the next free worker; a run started by hand is recorded as abandoned."""
-    if run.trigger == "schedule":
+    if run.trigger is RunTrigger.SCHEDULE:
         runs.release(run.id, worker, now, "abandoned: its worker stopped")
         log.warning("run.abandoned", reason="the worker is stopping; queued again")
         return RunOutcome(run, RunStatus.QUEUED, error="stopped; queued again")

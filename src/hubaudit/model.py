@@ -77,6 +77,45 @@ class Kind(StrEnum):
     ROLE = "role"
 
 
+@dataclass(frozen=True)
+class ItemKey:
+    """An item key (or a part's scope) parsed once into its kind and the rest:
+    ``property:deals:amount`` is ``ItemKey(Kind.PROPERTY, "deals:amount")``; ``workflow`` (a
+    part) has no rest. Its text is the key, unchanged."""
+
+    kind: Kind
+    rest: str = ""
+
+    @classmethod
+    def parse(cls, key: str) -> ItemKey:
+        """Raises ``ValueError`` when the key starts with no known kind."""
+        kind, _, rest = key.partition(":")
+        return cls(Kind(kind), rest)
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """What follows the kind, segment by segment (``("deals", "amount")``)."""
+        return tuple(self.rest.split(":")) if self.rest else ()
+
+    @property
+    def object_type(self) -> str:
+        """The first segment: the object type of a property, group, pipeline or stage."""
+        return self.rest.split(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The rest after the object type (``amount`` of ``property:deals:amount``)."""
+        return self.rest.split(":", 1)[-1]
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.rest}" if self.rest else self.kind.value
+
+
+def kind_of(key: str) -> Kind:
+    """The kind an item key or a scope starts with."""
+    return ItemKey.parse(key).kind
+
+
 class CoverageStatus(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
@@ -373,6 +412,26 @@ class CRStatus(StrEnum):
     RELEASED = "released"
 
 
+class PlannedChangeState(StrEnum):
+    """How far the portal is with one change a CR plans."""
+
+    DONE = "done"
+    NOT_STARTED = "not started"
+    NOT_VERIFIED = "not verified"
+    """the part holding the item was not read completely"""
+    DIFFERS = "differs"
+    """made, but not as approved (the state says how)"""
+
+
+class CRProgress(StrEnum):
+    """How far the portal is with a whole CR."""
+
+    IMPLEMENTED = "implemented"
+    PARTIALLY_IMPLEMENTED = "partially implemented"
+    NOT_STARTED = "not started"
+    NOT_VERIFIED = "not verified"
+
+
 @dataclass(frozen=True)
 class PlannedChange:
     """One change a CR plans: an item key, the operation and, where the council cares, the
@@ -420,11 +479,37 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class LogRecord:
+    """A governance log entry the rules decided to write (the store adds the portal and time)."""
+
+    actor: str
+    action: str
+    subject: str
+    note: str
+    detail: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+class DefectEventName(StrEnum):
+    """What happened to a defect, as its timeline names it (the stored ``event`` values)."""
+
+    OPENED = "opened"
+    CHANGED = "changed"
+    REOPENED = "reopened"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    ACCEPTED = "accepted"
+    WAIVED = "waived"
+    WAIVER_EXPIRED = "waiver-expired"
+    ACCEPT_PROPOSED = "accept-proposed"
+    ACCEPT_REJECTED = "accept-rejected"
+
+
+@dataclass(frozen=True)
 class DefectEvent:
     """One entry of a defect's timeline: opened, changed, reopened, acknowledged, resolved…"""
 
     at: datetime
-    event: str
+    event: DefectEventName
     detail: Mapping[str, JSONValue]
     snapshot_id: int | None = None
 
@@ -511,6 +596,27 @@ class FindingUpdate:
     expired_waivers: tuple[int, ...] = ()
 
 
+class SurfaceGovernance(StrEnum):
+    """How a part of a portal's architecture is governed."""
+
+    READ = "read"
+    """hubaudit reads it from HubSpot."""
+    MANUAL = "manual"
+    """HubSpot exposes no API for it: a periodic sign-off in the config governs it."""
+
+
+class SurfaceStatus(StrEnum):
+    """How a part of the governed surface stands (the first four for read parts)."""
+
+    READ = "read"
+    PARTLY_READ = "partly read"
+    NOT_VERIFIED = "not verified"
+    NOT_READ = "not read"
+    SIGNED_OFF = "signed off"
+    OVERDUE = "overdue"
+    NEVER_SIGNED_OFF = "never signed off"
+
+
 @dataclass(frozen=True)
 class SurfaceArea:
     """One part of a portal's architecture and how it is governed.
@@ -521,8 +627,8 @@ class SurfaceArea:
 
     id: str
     name: str
-    governed: str  # "read" | "manual"
-    status: str
+    governed: SurfaceGovernance
+    status: SurfaceStatus
     detail: str = ""
     signed_off_by: str | None = None
     signed_off_on: datetime | None = None
@@ -755,6 +861,17 @@ class RunStats:
     not_verified: int = 0
 
 
+class RunTrigger(StrEnum):
+    """Who asked for a run (the stored ``trigger`` values)."""
+
+    SCHEDULE = "schedule"
+    """the nightly schedule fired"""
+    CLI = "cli"
+    """a person ran ``audit`` for one portal"""
+    ALL = "all"
+    """a person queued every portal at once"""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One audit of one portal for one round (``scheduled_for``), as the database holds it."""
@@ -762,7 +879,7 @@ class RunRecord:
     id: int
     portal: str
     scheduled_for: datetime
-    trigger: str
+    trigger: RunTrigger
     status: RunStatus
     worker: str | None
     attempts: int

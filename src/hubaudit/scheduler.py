@@ -36,7 +36,7 @@ from hubaudit.jobs import (
     execute_run,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import RunRecord
+from hubaudit.model import RunRecord, RunTrigger
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 
@@ -115,7 +115,7 @@ class Nightly:
         due = latest_fire_time(trigger_of(self.config, self.config.portal(portal)), now, self.grace)
         if due is None:
             return None
-        queued = self.runs.enqueue(portal, due, "schedule", now)
+        queued = self.runs.enqueue(portal, due, RunTrigger.SCHEDULE, now)
         if queued is not None:
             log.info("run.queued", portal=portal, run=queued.id, round=due.isoformat())
             self.on_queued()

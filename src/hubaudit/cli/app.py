@@ -19,8 +19,26 @@ from hubaudit.errors import HubauditError
 # ("module:attribute", imported only when the command runs). Sections and commands in the order a
 # person meets them: the morning's work first, the plumbing last.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Drift and triage", (("report", "hubaudit.cli.reports:report"),)),
-    ("Governance", (("policies", "hubaudit.cli.policies:policies"),)),
+    (
+        "Drift and triage",
+        (
+            ("audit", "hubaudit.cli.audit:audit"),
+            ("report", "hubaudit.cli.reports:report"),
+            ("defects", "hubaudit.cli.defects:defects"),
+            ("findings", "hubaudit.cli.findings:findings"),
+            ("runs", "hubaudit.cli.runs:runs"),
+        ),
+    ),
+    (
+        "Governance",
+        (
+            ("baseline", "hubaudit.cli.baseline:baseline"),
+            ("cr", "hubaudit.cli.cr:cr"),
+            ("ignore", "hubaudit.cli.ignore:ignore"),
+            ("log", "hubaudit.cli.log:log"),
+            ("policies", "hubaudit.cli.policies:policies"),
+        ),
+    ),
     (
         "Looking back",
         (
@@ -33,13 +51,24 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
     (
         "Operations",
-        (("db", "hubaudit.cli.db:db"),),
+        (
+            ("snapshot", "hubaudit.cli.snapshot:snapshot"),
+            ("schedule", "hubaudit.cli.schedule:schedule"),
+            ("worker", "hubaudit.cli.worker:worker"),
+            ("health", "hubaudit.cli.health:health"),
+            ("portals", "hubaudit.cli.portals:portals"),
+            ("db", "hubaudit.cli.db:db"),
+        ),
     ),
-    ("Trying it", ()),
+    (
+        "Trying it",
+        (
+            ("demo", "hubaudit.cli.demo:demo"),
+            ("emulator", "hubaudit.cli.emulator:emulator"),
+        ),
+    ),
 )
 COMMANDS: dict[str, str] = {name: target for _, entries in SECTIONS for name, target in entries}
-
-_GLOBAL_WITH_VALUE = ("--config", "--log-format", "--log-level")
 
 
 class LazyGroup(click.Group):
@@ -102,8 +131,6 @@ def root(
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 nothing unplanned, 2 drift, 1 an error)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if _command_name(args) not in COMMANDS and not _asks_for_help_or_version(args):
-        return _legacy(args, out)
     session = Session(out=out or sys.stdout)
     try:
         with root.make_context("hubaudit", args, obj=session) as ctx:
@@ -145,37 +172,3 @@ def _quiet_closed_pipe() -> None:
         pass
     finally:
         os.close(devnull)
-
-
-def _command_name(args: Sequence[str]) -> str | None:
-    """The first word after the global options."""
-    index = 0
-    while index < len(args):
-        word = args[index]
-        if word in _GLOBAL_WITH_VALUE:
-            index += 2
-            continue
-        if word.startswith("-"):
-            index += 1
-            continue
-        return word
-    return None
-
-
-def _asks_for_help_or_version(args: Sequence[str]) -> bool:
-    return _command_name(args) is None
-
-
-def _legacy(args: list[str], out: TextIO | None) -> int:
-    """Commands not yet ported to click run on the old argparse parser; its usage errors exit 1."""
-    from hubaudit.cli import legacy
-
-    try:
-        return legacy.main(args, out)
-    except SystemExit as exc:
-        if exc.code == 2:
-            return EXIT_ERROR
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    except BrokenPipeError:
-        _quiet_closed_pipe()
-        return EXIT_ERROR

@@ -3,7 +3,48 @@ error. The store and the services say what is wrong; only the CLI knows its own 
 
 from __future__ import annotations
 
-_HINTS: dict[type[BaseException], str] = {}
+from collections.abc import Callable
+
+from hubaudit.errors import (
+    MissingNote,
+    MissingReason,
+    NoApprovedBaseline,
+    NoAuditReport,
+    NoSuchRun,
+    PortalNotStored,
+    ProposalPending,
+    SchemaNotCurrent,
+)
+
+
+def _snapshot_first(exc: BaseException) -> str:
+    assert isinstance(exc, PortalNotStored)
+    return f"run `hubaudit snapshot --portal {exc.portal}` first"
+
+
+def _audit_first(exc: BaseException) -> str:
+    assert isinstance(exc, NoAuditReport)
+    return f"run `hubaudit audit --portal {exc.portal}` first"
+
+
+def _approve_first(exc: BaseException) -> str:
+    assert isinstance(exc, NoApprovedBaseline)
+    return (
+        f"take a snapshot, then approve it: `hubaudit baseline approve --portal {exc.portal} "
+        "--from-snapshot latest --by WHO --note TEXT`"
+    )
+
+
+_HINTS: dict[type[BaseException], Callable[[BaseException], str]] = {
+    PortalNotStored: _snapshot_first,
+    ProposalPending: lambda _exc: "`hubaudit baseline approve|reject`",
+    NoAuditReport: _audit_first,
+    NoSuchRun: lambda _exc: "see `hubaudit runs`",
+    SchemaNotCurrent: lambda _exc: "run `hubaudit db upgrade`",
+    MissingNote: lambda _exc: "say why with --note",
+    MissingReason: lambda _exc: "say why with --reason",
+    NoApprovedBaseline: _approve_first,
+}
 
 
 def hint_for(exc: BaseException) -> str | None:
@@ -11,5 +52,5 @@ def hint_for(exc: BaseException) -> str | None:
     for klass in type(exc).__mro__:
         hint = _HINTS.get(klass)
         if hint is not None:
-            return hint
+            return hint(exc)
     return None

@@ -22,9 +22,11 @@ from hubaudit.model import (
     ChangeOp,
     ChangeRequest,
     Classification,
+    CRProgress,
     JSONValue,
     Kind,
     PlannedChange,
+    PlannedChangeState,
 )
 from hubaudit.snapshot import canonical_json
 
@@ -182,15 +184,24 @@ def classify_planned(
 
 # progress -----------------------------------------------------------------------------------
 
-DONE = "done"
-NOT_STARTED = "not started"
-NOT_VERIFIED = "not verified"
+DONE = PlannedChangeState.DONE
+NOT_STARTED = PlannedChangeState.NOT_STARTED
+NOT_VERIFIED = PlannedChangeState.NOT_VERIFIED
 
 
 @dataclass(frozen=True)
 class PlannedState:
     planned: PlannedChange
-    state: str  # done | not started | not verified | differs: …
+    status: PlannedChangeState
+    problem: str = ""
+    """how it differs from what was approved (``differs`` only)"""
+
+    @property
+    def state(self) -> str:
+        """``done``, ``not started``, ``not verified`` or ``differs: …`` (how)."""
+        if self.status is PlannedChangeState.DIFFERS:
+            return f"{self.status.value}: {self.problem}"
+        return self.status.value
 
 
 @dataclass(frozen=True)
@@ -201,39 +212,42 @@ class Progress:
     states: tuple[PlannedState, ...]
 
     @property
-    def summary(self) -> str:
-        done = sum(1 for s in self.states if s.state == DONE)
+    def summary(self) -> CRProgress:
+        done = sum(1 for s in self.states if s.status is DONE)
         if done == len(self.states):
-            return "implemented"
-        if any(s.state == NOT_VERIFIED for s in self.states):
-            return "not verified"
-        if done == 0 and all(s.state == NOT_STARTED for s in self.states):
-            return "not started"
-        return "partially implemented"
+            return CRProgress.IMPLEMENTED
+        if any(s.status is NOT_VERIFIED for s in self.states):
+            return CRProgress.NOT_VERIFIED
+        if done == 0 and all(s.status is NOT_STARTED for s in self.states):
+            return CRProgress.NOT_STARTED
+        return CRProgress.PARTIALLY_IMPLEMENTED
 
 
-def planned_state(planned: PlannedChange, before: JSONValue, now: JSONValue, verified: bool) -> str:
+def planned_state(
+    planned: PlannedChange, before: JSONValue, now: JSONValue, verified: bool
+) -> PlannedState:
     """The state of one planned change: ``before`` is the item in the approved baseline, ``now``
     in the latest snapshot (``None`` for absent); ``verified`` says the snapshot read its part."""
     if not verified:
-        return NOT_VERIFIED
+        return PlannedState(planned, NOT_VERIFIED)
     if planned.op is ChangeOp.REMOVED:
-        return DONE if now is None else NOT_STARTED
+        return PlannedState(planned, DONE if now is None else NOT_STARTED)
     if now is None:
-        return NOT_STARTED if planned.op is ChangeOp.ADDED else "differs: the item is gone"
+        if planned.op is ChangeOp.ADDED:
+            return PlannedState(planned, NOT_STARTED)
+        return PlannedState(planned, PlannedChangeState.DIFFERS, "the item is gone")
     if planned.op is ChangeOp.ADDED:
         problems = unmet(planned, now)
     elif not planned.expect:
-        return (
-            DONE
-            if before is None or canonical_json(before) != canonical_json(now)
-            else (NOT_STARTED)
-        )
+        changed = before is None or canonical_json(before) != canonical_json(now)
+        return PlannedState(planned, DONE if changed else NOT_STARTED)
     else:
         problems = unmet(planned, now)
         if problems and before is not None and canonical_json(before) == canonical_json(now):
-            return NOT_STARTED
-    return DONE if not problems else "differs: " + "; ".join(problems)
+            return PlannedState(planned, NOT_STARTED)
+    if not problems:
+        return PlannedState(planned, DONE)
+    return PlannedState(planned, PlannedChangeState.DIFFERS, "; ".join(problems))
 
 
 # release ------------------------------------------------------------------------------------

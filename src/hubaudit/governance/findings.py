@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from hubaudit.model import Breach, Finding, FindingStatus
+from hubaudit.errors import UsageError
+from hubaudit.governance.defects import expiry_record
+from hubaudit.model import Breach, Finding, FindingStatus, LogRecord
 
 ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.WAIVED})
 
@@ -80,3 +83,93 @@ def plan_findings(
         elif judged(finding):
             plan.resolved.append((finding, "fixed: no longer breached"))
     return plan
+
+
+# What to write -----------------------------------------------------------------------------
+
+HUBAUDIT = "hubaudit"
+
+
+@dataclass(frozen=True)
+class FindingSighting:
+    """A known finding seen again: its row takes the breach's values; ``reopen`` makes it open
+    again without a waiver (``log`` says so when it was waived)."""
+
+    finding: Finding
+    breach: Breach
+    reopen: bool
+    log: LogRecord | None = None
+
+
+@dataclass(frozen=True)
+class FindingWrites:
+    """Everything one evaluation writes to the findings, in order: new ones, sightings (seen
+    again, still waived, reopened), then resolutions (finding, why)."""
+
+    opened: tuple[Breach, ...] = ()
+    sightings: tuple[FindingSighting, ...] = ()
+    resolved: tuple[tuple[Finding, str], ...] = ()
+
+
+def finding_writes(plan: FindingPlan) -> FindingWrites:
+    """What the database must hold after ``plan``: a reopened finding that was waived loses its
+    waiver, and the log says that what it says changed since it was waived."""
+    reopened = {finding.id for finding, _breach in plan.reopened}
+    sightings = []
+    for finding, breach in [*plan.seen_again, *plan.waived, *plan.reopened]:
+        log = None
+        if finding.id in reopened and finding.status is FindingStatus.WAIVED:
+            log = LogRecord(
+                HUBAUDIT,
+                "finding-waiver.ended",
+                f"finding #{finding.id}",
+                "what the finding says changed since it was waived; it is open again",
+                {"finding": finding.id},
+            )
+        sightings.append(FindingSighting(finding, breach, finding.id in reopened, log))
+    return FindingWrites(tuple(plan.new), tuple(sightings), tuple(plan.resolved))
+
+
+def expired_finding_waivers(
+    waived: Sequence[Finding], at: datetime
+) -> list[tuple[Finding, LogRecord]]:
+    """Of the waived findings, those whose waiver ran out by ``at`` (by id), each with the log
+    entry that says it is open again."""
+    found = []
+    for finding in sorted(waived, key=lambda f: f.id):
+        waiver = finding.waiver
+        if finding.status is not FindingStatus.WAIVED or waiver is None or waiver.until > at:
+            continue
+        until = waiver.until.isoformat()
+        log = expiry_record("finding-waiver.expired", "finding", finding.id, waiver.reason, until)
+        found.append((finding, log))
+    return found
+
+
+def require_waivable(
+    statuses: Mapping[int, FindingStatus], portal: str, finding_ids: Collection[int]
+) -> None:
+    """Every finding named exists (``statuses`` by id) and is open, or none is waived."""
+    for finding_id in sorted(finding_ids):
+        status = statuses.get(finding_id)
+        if status is None:
+            raise UsageError(f"portal {portal!r} has no finding {finding_id}")
+        if status is not FindingStatus.OPEN:
+            raise UsageError(
+                f"finding {finding_id} is {status.value}; only open ones can be waived"
+            )
+
+
+def waive_findings(
+    finding_ids: Collection[int], *, by: str, reason: str, until: datetime
+) -> LogRecord:
+    """The log entry of waiving open findings through ``until``, as they are now."""
+    ids = sorted(finding_ids)
+    text = ("finding " if len(ids) == 1 else "findings ") + ", ".join(f"#{i}" for i in ids)
+    return LogRecord(
+        by,
+        "findings.waived",
+        text if len(text) <= 64 else f"{len(ids)} findings",
+        reason,
+        {"findings": ids, "until": until.isoformat()},
+    )

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from hubaudit.model import Change, ChangeOp, Kind
+from hubaudit.model import Change, ChangeOp, ItemKey, Kind
 
 HUBSPOT_OWNED: Mapping[Kind, frozenset[str]] = {
     Kind.PROPERTY: frozenset(
@@ -69,7 +69,7 @@ def hubspot_defined(kind: Kind, payload: Mapping[str, Any] | None) -> bool:
 
 def governed_by_team(key: str, patterns: Sequence[str]) -> str | None:
     """The ``vendor_governed`` pattern that names this item, if one does."""
-    kind = key.split(":", 1)[0]
+    kind = ItemKey.parse(key).kind.value
     return next((p for p in patterns if p == kind or fnmatchcase(key, p)), None)
 
 

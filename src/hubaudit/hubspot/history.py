@@ -23,7 +23,7 @@ from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
-from hubaudit.model import Attribution, Change, Kind
+from hubaudit.model import Attribution, Change, ItemKey, Kind
 
 log = get_logger(__name__)
 AUDIT_LOG_PAGE_SIZE = 100
@@ -56,7 +56,7 @@ def pipeline_history(client: HubSpotClient) -> History:
     def history(change: Change) -> Sequence[Attribution]:
         if change.kind is not Kind.PIPELINE:
             return ()
-        _kind, object_type, pipeline_id = change.key.split(":", 2)
+        object_type, pipeline_id = ItemKey.parse(change.key).rest.split(":", 1)
         found = trail(object_type, pipeline_id)
         if len(change.path) >= 2 and change.path[0] == "stages" and change.after is not None:
             found = found + trail(object_type, pipeline_id, str(change.path[1]))
@@ -126,7 +126,7 @@ def legacy_workflow_history(client: HubSpotClient) -> History:
                         source="legacy workflows API (updateSource.updatedByUser)",
                         confidence="medium",
                     )
-        found = by_flow.get(change.key.split(":", 1)[1])
+        found = by_flow.get(ItemKey.parse(change.key).rest)
         return [found] if found else []
 
     return history

@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from hubaudit.config import Secret
 from hubaudit.notify.base import Digest, NotifyError, answer_excerpt
 from hubaudit.report import render
-from hubaudit.report.escape import html_safe, terminal_safe
+from hubaudit.report.escape import terminal_safe
+from hubaudit.report.html import digest_html
 from hubaudit.report.sections import value_json
 from hubaudit.secrets import remember_smtp_login
 
@@ -55,11 +56,7 @@ def email_message(digest: Digest, sender: str, recipients: tuple[str, ...]) -> E
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message.set_content("\n".join(terminal_safe(line) for line in lines) + "\n")
-    body = "".join(f"<p>{html_safe(line)}</p>" if line else "<br>" for line in lines)
-    message.add_alternative(
-        f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>',
-        subtype="html",
-    )
+    message.add_alternative(digest_html(lines), subtype="html")
     message.add_attachment(
         render(digest.result, "html").encode("utf-8"),
         maintype="text",

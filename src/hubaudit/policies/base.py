@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hubaudit.config import PolicySettings
-from hubaudit.model import Breach, JSONValue, PortalView, Severity
+from hubaudit.model import Breach, ItemKey, JSONValue, PortalView, Severity
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Policy:
 
 def object_type_of(key: str) -> str:
     """``contacts`` of ``property:contacts:email`` (and of ``pipeline:contacts:x``)."""
-    return key.split(":", 2)[1]
+    return ItemKey.parse(key).object_type
 
 
 def wanted(object_type: str, only: tuple[str, ...] | None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hubaudit.model import Breach, Kind, PortalView, Severity
+from hubaudit.model import Breach, ItemKey, Kind, PortalView, Severity
 from hubaudit.policies.base import Policy, Rules, object_type_of
 
 HUBSPOT_DEFAULT_STAGES = (
@@ -43,7 +43,7 @@ def check_lifecycle_order(view: PortalView, rules: Rules) -> list[Breach]:
             if object_type_of(item.key) == object_type and item.canonical.get("hidden") is not True
         ]
         stages.sort(key=lambda i: (_order(i.canonical.get("displayOrder")), i.key))
-        actual = tuple(item.key.split(":", 2)[2] for item in stages)
+        actual = tuple(ItemKey.parse(item.key).name for item in stages)
         if actual == approved:
             continue
         problems = []

@@ -10,7 +10,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from hubaudit.model import Breach, Kind, PortalView, Severity, ViewItem
+from hubaudit.model import Breach, ItemKey, Kind, PortalView, Severity, ViewItem
 from hubaudit.policies.base import Policy, Rules, object_type_of, wanted
 
 DEFAULT_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -64,7 +64,7 @@ def check_names(view: PortalView, rules: Rules) -> list[Breach]:
         pattern = patterns.get(object_type) or patterns.get("*") or DEFAULT_NAME_PATTERN
         compiled = re.compile(pattern)
         for item in items:
-            name = str(item.canonical.get("name") or item.key.split(":", 2)[2])
+            name = str(item.canonical.get("name") or ItemKey.parse(item.key).name)
             if _custom(item) and not compiled.search(name):
                 breaches.append(
                     rules.breach(
@@ -95,7 +95,7 @@ def _tokens(item: ViewItem) -> dict[str, bool]:
     """Each word the item's name and label say, and whether it only came by dropping a copy's
     number (``address_line_1`` says ``addressline``, numbered)."""
     tokens: dict[str, bool] = {}
-    name = item.canonical.get("name") or item.key.split(":", 2)[2]
+    name = item.canonical.get("name") or ItemKey.parse(item.key).name
     label = item.canonical.get("label")
     for text, internal in ((name, True), (label, False)):
         if isinstance(text, str):
@@ -165,7 +165,7 @@ def _groups(view: PortalView, rules: Rules) -> dict[str, dict[str, ViewItem]]:
     for item in view.of_kind(Kind.PROPERTY_GROUP):
         object_type = object_type_of(item.key)
         if wanted(object_type, only) and view.read(f"property_group:{object_type}"):
-            found[object_type][item.key.split(":", 2)[2]] = item
+            found[object_type][ItemKey.parse(item.key).name] = item
     return found
 
 

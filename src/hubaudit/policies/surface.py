@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from hubaudit.config import MANUAL_AREAS, SignOff
-from hubaudit.model import CoverageStatus, Kind, KindCoverage, SurfaceArea
+from hubaudit.model import (
+    CoverageStatus,
+    Kind,
+    KindCoverage,
+    SurfaceArea,
+    SurfaceGovernance,
+    SurfaceStatus,
+)
 
 KIND_NAMES = {
     Kind.PROPERTY: "Properties",
@@ -36,20 +43,20 @@ def governed_surface(
         parts = [c for c in coverage if c.kind is kind]
         counts = Counter(c.status for c in parts)
         if not parts:
-            status, detail = "not read", "no part of it was read (see the config)"
+            status, detail = SurfaceStatus.NOT_READ, "no part of it was read (see the config)"
         elif counts[CoverageStatus.FAILED]:
-            status = "not verified"
+            status = SurfaceStatus.NOT_VERIFIED
             detail = f"{counts[CoverageStatus.FAILED]} of {len(parts)} parts could not be read"
         else:
             partly = [c for c in parts if c.unverified]
-            status = "partly read" if partly else "read"
+            status = SurfaceStatus.PARTLY_READ if partly else SurfaceStatus.READ
             detail = f"{sum(c.items for c in parts)} items in {len(parts)} parts"
             if counts[CoverageStatus.UNSUPPORTED]:
                 detail += f" ({counts[CoverageStatus.UNSUPPORTED]} not in the subscription)"
             if partly:
                 missing = sorted({f for c in partly for f in c.unverified})
                 detail += f"; not read: items with {', '.join(missing)} in {len(partly)} parts"
-        areas.append(SurfaceArea(kind.value, name, "read", status, detail))
+        areas.append(SurfaceArea(kind.value, name, SurfaceGovernance.READ, status, detail))
     latest: dict[str, SignOff] = {}
     for signoff in signoffs:
         if signoff.area not in latest or signoff.on >= latest[signoff.area].on:
@@ -57,11 +64,19 @@ def governed_surface(
     for area_id, (name, why) in MANUAL_AREAS.items():
         found = latest.get(area_id)
         if found is None:
-            areas.append(SurfaceArea(area_id, name, "manual", "never signed off", why))
+            areas.append(
+                SurfaceArea(
+                    area_id, name, SurfaceGovernance.MANUAL, SurfaceStatus.NEVER_SIGNED_OFF, why
+                )
+            )
             continue
         signed = datetime.combine(found.on, time(), tzinfo=UTC)
         due = signed + timedelta(days=found.every_days)
-        status = "signed off" if now < due else "overdue"
+        status = SurfaceStatus.SIGNED_OFF if now < due else SurfaceStatus.OVERDUE
         detail = why + (f"; {found.note}" if found.note else "")
-        areas.append(SurfaceArea(area_id, name, "manual", status, detail, found.by, signed, due))
+        areas.append(
+            SurfaceArea(
+                area_id, name, SurfaceGovernance.MANUAL, status, detail, found.by, signed, due
+            )
+        )
     return tuple(areas)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hubaudit.model import (
@@ -24,6 +23,7 @@ from hubaudit.model import (
 from hubaudit.report import json_report
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.text import changes_lines, field_line
+from hubaudit.report.view import when
 
 if TYPE_CHECKING:
     from hubaudit.dependencies import Impact
@@ -31,17 +31,13 @@ if TYPE_CHECKING:
 _MARK = {"added": "+", "changed": "~", "removed": "-", "not read": "?"}
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
 def _who(attribution: Attribution) -> str:
     who = attribution.user_email or attribution.user_id
     if not who:
         return ""
-    when = f" at {_when(attribution.at)}" if attribution.at else ""
+    at = f" at {when(attribution.at)}" if attribution.at else ""
     return (
-        f"  [by {terminal_safe(who)}{when}; {terminal_safe(attribution.source)}, "
+        f"  [by {terminal_safe(who)}{at}; {terminal_safe(attribution.source)}, "
         f"{attribution.confidence} confidence]"
     )
 
@@ -59,14 +55,14 @@ def history_text(portal: str, key: str, entries: Sequence[HistoryEntry]) -> str:
     for entry in entries:
         lines.append(
             f"{_MARK[entry.event]} {entry.event:<8} snapshot #{entry.snapshot_id} "
-            f"{_when(entry.at)}{_who(entry.attribution)}"
+            f"{when(entry.at)}{_who(entry.attribution)}"
         )
         if entry.event == "not read":
             lines.append("    its part was not read completely since; nothing is known after")
         lines += [field_line(change) for change in entry.changes]
         if entry.last_seen is not None and entry.last_seen.id != entry.snapshot_id:
             lines.append(
-                f"    last seen in snapshot #{entry.last_seen.id} {_when(entry.last_seen.taken_at)}"
+                f"    last seen in snapshot #{entry.last_seen.id} {when(entry.last_seen.taken_at)}"
             )
     return "\n".join(lines) + "\n"
 
@@ -106,7 +102,7 @@ def show_text(item: ItemAtPoint, raw: bool = False) -> str:
     if item.first_seen is not None:
         lines.append(
             f"this version first seen in snapshot #{item.first_seen.id} "
-            f"{_when(item.first_seen.taken_at)}"
+            f"{when(item.first_seen.taken_at)}"
         )
     lines.append("raw JSON as HubSpot sent it:" if raw else "canonical form (what is compared):")
     body = json.dumps(item.raw if raw else item.canonical, indent=2, sort_keys=True)

@@ -42,6 +42,8 @@ from hubaudit.model import (
     Severity,
     SnapshotInfo,
     SurfaceArea,
+    SurfaceGovernance,
+    SurfaceStatus,
     Waiver,
     WeekCount,
 )
@@ -535,8 +537,8 @@ def _area(a: Mapping[str, Any]) -> SurfaceArea:
     return SurfaceArea(
         a["id"],
         a["name"],
-        a["governed"],
-        a["status"],
+        SurfaceGovernance(a["governed"]),
+        SurfaceStatus(a["status"]),
         a["detail"],
         a["signed_off_by"],
         _maybe_time(a["signed_off_on"]),

@@ -55,17 +55,9 @@ def no_unplanned_changes(result: AuditResult) -> str:
     )
 
 
-def of_class(result: AuditResult, classification: Classification) -> list[Change]:
-    return [c for c in result.changes if c.classification is classification]
-
-
 def severity_counts(changes: Sequence[Change]) -> list[tuple[Severity, int]]:
     counts = Counter(c.severity for c in changes)
     return [(s, counts[s]) for s in SEVERITY_ORDER if counts[s]]
-
-
-def severity_summary(changes: Sequence[Change]) -> str:
-    return ", ".join(f"{n} {s.value}" for s, n in severity_counts(changes))
 
 
 def by_item(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
@@ -90,7 +82,9 @@ def by_group(changes: Sequence[Change]) -> list[tuple[str, list[tuple[str, list[
 
 
 def ignored_by_rule(result: AuditResult) -> list[tuple[str, int]]:
-    counts = Counter(c.note or "" for c in of_class(result, Classification.IGNORED))
+    counts = Counter(
+        c.note or "" for c in result.changes if c.classification is Classification.IGNORED
+    )
     return sorted(counts.items())
 
 
@@ -123,3 +117,7 @@ def value_json(value: Any, width: int | None = None) -> str:
 
 def who(change: Change) -> str:
     return change.attribution.user_email or change.attribution.user_id or ""
+
+
+def percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from collections.abc import Sequence
-from itertools import groupby
 from typing import Any
 
 from hubaudit.model import (
@@ -14,15 +11,25 @@ from hubaudit.model import (
     Change,
     ChangeOp,
     Classification,
-    CoverageStatus,
-    Dependency,
     Finding,
     FindingStatus,
     Kpis,
 )
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.json_report import dependents_count
-from hubaudit.report.sections import VENDOR_TITLE, VENDOR_WHY, no_unplanned_changes
+from hubaudit.report.sections import percent, value_json
+from hubaudit.report.view import (
+    ChangeRow,
+    ChangeSection,
+    DefectRow,
+    FindingRow,
+    ItemRow,
+    ReportView,
+    build,
+    change_row,
+    finding_row,
+    items_in_order,
+    when,
+)
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
@@ -65,142 +72,128 @@ def colourise(text: str) -> str:
 
 
 def render(result: AuditResult) -> str:
+    return render_view(build(result))
+
+
+def render_view(view: ReportView) -> str:
+    """The terminal report laid out from the view model; every HubSpot string made inert."""
     lines = [
-        f"hubaudit drift report: portal {terminal_safe(result.portal)}",
-        f"snapshot #{result.snapshot.id} taken {_when(result.snapshot.taken_at)} "
-        f"({result.snapshot.item_count} items)",
-        f"baseline v{result.baseline.version} approved by "
-        f"{terminal_safe(result.baseline.approved_by or '')} on {_when(result.baseline.moment)}",
-        "parts read completely: " + _coverage_line(result),
+        f"hubaudit drift report: portal {terminal_safe(view.portal)}",
+        f"snapshot #{view.snapshot_id} taken {when(view.taken_at)} ({view.item_count} items)",
+        f"baseline v{view.baseline_version} approved by "
+        f"{terminal_safe(view.approved_by)} on {when(view.approved_at)}",
+        "parts read completely: " + view.coverage_line,
         "",
     ]
-    unplanned = result.unplanned
-    if unplanned:
-        counts = Counter(c.severity for c in unplanned)
-        by_severity = ", ".join(
-            f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.rank)
-        )
-        lines.append(f"Unplanned changes: {len(unplanned)} ({by_severity})")
+    unplanned = view.unplanned
+    if unplanned.count:
+        lines.append(f"Unplanned changes: {unplanned.count} ({unplanned.severity_line})")
         lines.append("")
-        lines += changes_lines(unplanned)
+        lines += items_lines(unplanned.items)
     else:
-        lines.append(no_unplanned_changes(result))
+        lines.append(view.clean_bill)
         lines.append("")
-    if result.expired_waivers:
+    if view.expired_waivers:
         lines.append("Waivers expired (these defects are open again):")
-        for defect in result.expired_waivers:
-            where = defect.key + (f" {defect.field}" if defect.field else "")
-            waiver = defect.waiver
+        for defect in view.expired_waivers:
             said = (
-                f": waived by {terminal_safe(waiver.waived_by)} until {_when(waiver.until)} "
-                f"({terminal_safe(waiver.reason)})"
-                if waiver is not None
+                f": waived by {terminal_safe(defect.waived_by)} until "
+                f"{when(defect.waived_until)} ({terminal_safe(defect.waiver_reason or '')})"
+                if defect.waived_by is not None and defect.waived_until is not None
                 else ""
             )
-            lines.append(f"  ! defect #{defect.id} {terminal_safe(where)}{said}")
+            lines.append(f"  ! defect #{defect.id} {terminal_safe(_where(defect))}{said}")
         lines.append("")
-    planned = [c for c in result.changes if c.classification is Classification.PLANNED]
-    if planned:
-        lines.append(f"Planned changes: {len(planned)} (approved change requests, in their window)")
+    lines += _section_lines(view.planned, "Planned changes")
+    lines += _section_lines(view.waived, "Waived")
+    lines += _section_lines(view.vendor, view.vendor.title)
+    if view.ignored:
+        lines.append(f"Ignored: {view.ignored_count} changes, by ignore rules")
+        for row in view.ignored:
+            lines.append(f"  {row.count:>4}  {terminal_safe(row.rule)}")
         lines.append("")
-        lines += changes_lines(planned)
-    waived = [c for c in result.changes if c.classification is Classification.WAIVED]
-    if waived:
-        lines.append(f"Waived: {len(waived)} (defects tolerated until their waiver ends)")
-        lines.append("")
-        lines += changes_lines(waived)
-    vendor = [c for c in result.changes if c.classification is Classification.VENDOR]
-    if vendor:
-        lines.append(f"{VENDOR_TITLE}: {len(vendor)} ({VENDOR_WHY})")
-        lines.append("")
-        lines += changes_lines(vendor)
-    ignored = Counter(
-        c.note or "" for c in result.changes if c.classification is Classification.IGNORED
-    )
-    if ignored:
-        lines.append(f"Ignored: {sum(ignored.values())} changes, by ignore rules")
-        for note, count in sorted(ignored.items()):
-            lines.append(f"  {count:>4}  {terminal_safe(note)}")
-        lines.append("")
-    if result.not_verified:
+    if view.not_verified:
         lines.append("Not verified (not read completely; nothing in these parts is reported):")
-        for part in result.not_verified:
+        for part in view.not_verified:
             lines.append(
-                f"  ! {terminal_safe(part.scope)}: {part.status.value}"
+                f"  ! {terminal_safe(part.scope)}: {part.status}"
                 + (f": {terminal_safe(part.reason)}" if part.reason else "")
             )
         lines.append("")
-    if result.resolved_defects:
+    if view.resolved_defects:
         lines.append("Resolved since the last audit:")
-        for defect in result.resolved_defects:
-            where = defect.key + (f" {defect.field}" if defect.field else "")
+        for defect in view.resolved_defects:
             resolution = terminal_safe(defect.resolution or "")
-            lines.append(f"  ✓ defect #{defect.id} {terminal_safe(where)}: {resolution}")
+            lines.append(f"  ✓ defect #{defect.id} {terminal_safe(_where(defect))}: {resolution}")
         lines.append("")
-    lines += findings_lines(result)
-    lines += surface_lines(result)
-    lines += kpis_lines(result.kpis)
-    if result.notes:
+    lines += _findings_lines(view)
+    lines += _surface_lines(view)
+    lines += kpis_lines(view.kpis)
+    if view.notes:
         lines.append("Notes:")
-        lines += [f"  - {terminal_safe(note)}" for note in result.notes]
+        lines += [f"  - {terminal_safe(note)}" for note in view.notes]
         lines.append("")
-    update = result.defects
+    d = view.defects
     lines.append(
-        f"Defects: {len(update.opened)} new, {len(update.seen_again)} seen again, "
-        f"{len(update.reopened)} reopened, {len(update.resolved)} resolved."
+        f"Defects: {d.opened} new, {d.seen_again} seen again, "
+        f"{d.reopened} reopened, {d.resolved} resolved."
     )
-    keys_by_op = Counter(op for _key, op in {(c.key, c.op) for c in unplanned})
+    added, modified, removed = (n for _op, n in view.unplanned_items_by_op)
     lines.append(
-        f"Items changed without a plan since baseline v{result.baseline.version}: "
-        f"{keys_by_op[ChangeOp.ADDED]} added, {keys_by_op[ChangeOp.MODIFIED]} modified, "
-        f"{keys_by_op[ChangeOp.REMOVED]} removed."
+        f"Items changed without a plan since baseline v{view.baseline_version}: "
+        f"{added} added, {modified} modified, {removed} removed."
     )
     return "\n".join(lines) + "\n"
+
+
+def _section_lines(section: ChangeSection, title: str) -> list[str]:
+    if not section.count:
+        return []
+    return [f"{title}: {section.count} ({section.why})", "", *items_lines(section.items)]
+
+
+def _where(defect: DefectRow) -> str:
+    return defect.key + (f" {defect.field}" if defect.field else "")
 
 
 def changes_lines(changes: Sequence[Change]) -> list[str]:
     """Changes plan-style, one item per block, each field of a modified item on its own line,
     then what depends on the item."""
+    return items_lines(items_in_order(changes))
+
+
+def items_lines(items: Sequence[ItemRow]) -> list[str]:
     lines: list[str] = []
-    for key, group in groupby(changes, key=lambda c: c.key):
-        items = list(group)
-        first = items[0]
-        label = f'  "{terminal_safe(first.label)}"' if first.label else ""
-        if first.op is not ChangeOp.MODIFIED:
-            lines.append(f"{_MARK[first.op]} {terminal_safe(key)}{label}  {_tag(first)}")
+    for item in items:
+        first = item.changes[0]
+        label = f'  "{terminal_safe(item.label)}"' if item.label else ""
+        if item.op is not ChangeOp.MODIFIED:
+            lines.append(f"{_MARK[item.op]} {terminal_safe(item.key)}{label}  {_tag(first)}")
             lines += _note(first, "    ")
         else:
-            lines.append(f"~ {terminal_safe(key)}{label}")
-            for change in items:
-                lines.append(f"{field_line(change)}  {_tag(change)}")
+            lines.append(f"~ {terminal_safe(item.key)}{label}")
+            for change in item.changes:
+                lines.append(f"{_field_line(change)}  {_tag(change)}")
                 lines += _note(change, "        ")
-        lines += dependents_lines(items, "    ")
+        lines += _dependents_lines(item, "    ")
     lines.append("")
     return lines
 
 
-def item_dependents(changes: Sequence[Change]) -> tuple[list[Dependency], int]:
-    """What depends on the item of these changes (one item's), each once, and how many."""
-    seen: dict[tuple[str, str, str], Dependency] = {}
-    for change in changes:
-        for d in change.dependents:
-            seen.setdefault((d.source, d.relation, d.detail), d)
-    total = max([len(seen), *(dependents_count(c) for c in changes)])
-    return list(seen.values()), total
-
-
-def dependents_lines(changes: Sequence[Change], indent: str) -> list[str]:
+def _dependents_lines(item: ItemRow, indent: str) -> list[str]:
     """``← workflow:1 "Name" reads (enrollment criteria = x)``, the first few of them."""
-    dependents, total = item_dependents(changes)
+    total = item.dependents_total
     if not total:
         return []
     verb = "depends" if total == 1 else "depend"
     lines = [f"{indent}{total} {verb} on it:"]
-    for d in dependents[:DEPENDENTS_SHOWN]:
+    for d in item.dependents[:DEPENDENTS_SHOWN]:
         label = f' "{terminal_safe(d.label)}"' if d.label else ""
         detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
         off = "" if d.active else " [off]"
-        lines.append(f"{indent}  ← {terminal_safe(d.source)}{label}{off} {d.relation}{detail}")
+        lines.append(
+            f"{indent}  ← {terminal_safe(d.source)}{label}{off} {terminal_safe(d.relation)}{detail}"
+        )
     if total > DEPENDENTS_SHOWN:
         lines.append(
             f"{indent}  … and {total - DEPENDENTS_SHOWN} more (hubaudit impact KEY lists them all)"
@@ -217,10 +210,11 @@ def kpis_lines(k: Kpis | None) -> list[str]:
         f"  changes: {k.unplanned} unplanned, {k.planned} planned ({percent(k.planned_share)} "
         f"planned), {k.vendor} by HubSpot itself",
         "  per week (unplanned/planned): "
-        + ", ".join(f"{w.week} {w.unplanned}/{w.planned}" for w in k.weeks),
+        + ", ".join(f"{terminal_safe(w.week)} {w.unplanned}/{w.planned}" for w in k.weeks),
         f"  defects resolved: {k.resolved}, mean time to resolve "
         + (f"{k.mean_days_to_resolve:.1f} days" if k.mean_days_to_resolve is not None else "n/a"),
-        "  open defects by age: " + ", ".join(f"{n} {age}" for age, n in k.open_by_age.items()),
+        "  open defects by age: "
+        + ", ".join(f"{n} {terminal_safe(age)}" for age, n in k.open_by_age.items()),
         "  top changers: "
         + (", ".join(f"{terminal_safe(who)} ({n})" for who, n in k.top_changers) or "none known"),
         f"  documentation: {k.documented} of {k.custom_properties} custom properties described "
@@ -231,26 +225,21 @@ def kpis_lines(k: Kpis | None) -> list[str]:
     return lines
 
 
-def percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share:.0%}"
-
-
-def findings_lines(result: AuditResult) -> list[str]:
+def _findings_lines(view: ReportView) -> list[str]:
     """Policy breaches in this snapshot, worst first; new and reopened ones marked."""
-    if not result.findings and not result.resolved_findings:
+    if not view.findings and not view.resolved_findings:
         return []
-    update = result.finding_update
-    fresh = set(update.opened) | set(update.reopened)
-    waived = sum(1 for f in result.findings if f.status is FindingStatus.WAIVED)
+    c = view.finding_counts
     lines = [
-        f"Policy findings: {len(result.findings)} ({len(update.opened)} new, "
-        f"{len(update.reopened)} reopened, {waived} waived, {len(update.resolved)} resolved)"
+        f"Policy findings: {c.total} ({c.opened} new, "
+        f"{c.reopened} reopened, {c.waived} waived, {c.resolved} resolved)"
     ]
-    for finding in result.findings:
-        lines.append(finding_line(finding, "new" if finding.id in fresh else None))
-    for finding in result.resolved_findings:
+    for finding in view.findings:
+        lines.append(_finding_line(finding, "new" if finding.fresh else None))
+    for finding in view.resolved_findings:
         lines.append(
-            f"  ✓ finding #{finding.id} {finding.policy} {terminal_safe(finding.subject)}: "
+            f"  ✓ finding #{finding.id} {terminal_safe(finding.policy)} "
+            f"{terminal_safe(finding.subject)}: "
             f"{terminal_safe(finding.resolution or '')}"
         )
     lines.append("")
@@ -258,40 +247,44 @@ def findings_lines(result: AuditResult) -> list[str]:
 
 
 def finding_line(finding: Finding, mark: str | None = None) -> str:
+    return _finding_line(finding_row(finding, None, False), mark)
+
+
+def _finding_line(finding: FindingRow, mark: str | None) -> str:
     state = ", waived" if finding.status is FindingStatus.WAIVED else ""
     if mark:
         state += f", {mark}"
     return (
-        f"  ! [{finding.severity.value}{state}] {finding.policy} "
+        f"  ! [{finding.severity.value}{state}] {terminal_safe(finding.policy)} "
         f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
     )
 
 
-def surface_lines(result: AuditResult) -> list[str]:
+def _surface_lines(view: ReportView) -> list[str]:
     """What hubaudit read, and the parts of the portal governed by manual sign-off."""
-    if not result.surface:
+    if not view.surface:
         return []
-    manual = [a for a in result.surface if a.governed == "manual"]
+    manual = [a for a in view.surface if a.governed == "manual"]
     signed = sum(1 for a in manual if a.status == "signed off")
     lines = [
-        f"Governed surface: {sum(1 for a in result.surface if a.governed == 'read')} kinds "
+        f"Governed surface: {sum(1 for a in view.surface if a.governed == 'read')} kinds "
         f"read by hubaudit; {signed} of {len(manual)} areas without an API signed off"
     ]
-    for area in result.surface:
+    for area in view.surface:
         if area.governed == "read" and area.status == "read":
             continue
-        when = ""
+        signed_off = ""
         if area.signed_off_on is not None and area.due is not None:
-            when = (
+            signed_off = (
                 f" by {terminal_safe(area.signed_off_by or '')} on "
                 f"{area.signed_off_on:%Y-%m-%d}, due {area.due:%Y-%m-%d}"
             )
-        lines.append(f"  {area.status:<16} {terminal_safe(area.name)}{when}")
+        lines.append(f"  {terminal_safe(area.status):<16} {terminal_safe(area.name)}{signed_off}")
     lines.append("")
     return lines
 
 
-def _note(change: Change, indent: str) -> list[str]:
+def _note(change: ChangeRow, indent: str) -> list[str]:
     """A defect's reason beyond "unplanned" (implemented differently than a CR approved)."""
     if change.note and change.classification in (
         Classification.DEFECT,
@@ -304,61 +297,31 @@ def _note(change: Change, indent: str) -> list[str]:
 
 def field_line(change: Change) -> str:
     """One field of a modified item: ``    ~ label: "Old" → "New"``."""
+    return _field_line(change_row(change))
+
+
+def _field_line(change: ChangeRow) -> str:
     return (
-        f"    {_field_mark(change)} {terminal_safe(change.field or '')}: "
+        f"    {change.field_mark} {terminal_safe(change.field or '')}: "
         f"{_value(change.before)} → {_value(change.after)}"
     )
 
 
-def _field_mark(change: Change) -> str:
-    if change.before is None:
-        return "+"
-    if change.after is None:
-        return "-"
-    return "~"
-
-
-def _tag(change: Change) -> str:
+def _tag(change: ChangeRow) -> str:
     tag = f"[{change.severity.value}"
     if change.raised_by_impact:
         tag += f" (raised {change.raised_by_impact}: workflows depend on it)"
-    who = change.attribution.user_email or change.attribution.user_id
-    if who:
-        when = f" {change.attribution.at:%Y-%m-%d %H:%M}" if change.attribution.at else ""
-        tag += f", by {terminal_safe(who)}{when}"
+    if change.who:
+        at = f" {change.at:%Y-%m-%d %H:%M}" if change.at else ""
+        tag += f", by {terminal_safe(change.who)}{at}"
     if change.defect_id is not None:
         tag += f", defect #{change.defect_id}"
     if change.classification is not Classification.DEFECT:
         tag += f", {change.classification.value}"
-    if change.classification is Classification.PLANNED and change.change_request is not None:
-        tag += f" by CR-{change.change_request}"
+    if change.planned_by is not None:
+        tag += f" by CR-{change.planned_by}"
     return tag + "]"
 
 
 def _value(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if len(text) > _VALUE_WIDTH:
-        text = text[: _VALUE_WIDTH - 1] + "…"
-    return terminal_safe(text)
-
-
-def _coverage_line(result: AuditResult) -> str:
-    counts: dict[str, Counter[CoverageStatus]] = {}
-    for part in result.snapshot.coverage:
-        counts.setdefault(part.kind.value, Counter())[part.status] += 1
-    if not counts:
-        return "nothing was read"
-    described = []
-    for kind, statuses in sorted(counts.items()):
-        text = f"{kind} {statuses[CoverageStatus.COMPLETE]}/{sum(statuses.values())}"
-        for status in (CoverageStatus.FAILED, CoverageStatus.UNSUPPORTED):
-            if statuses[status]:
-                text += f" ({statuses[status]} {status.value})"
-        described.append(text)
-    return ", ".join(described)
-
-
-def _when(moment: Any) -> str:
-    return str(moment.strftime("%Y-%m-%d %H:%M UTC"))
+    return terminal_safe(value_json(value, _VALUE_WIDTH))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+MAX_NAME = 255
+
 
 class Channel(StrEnum):
     """How the decision reached hubaudit."""
@@ -23,8 +25,12 @@ class Actor:
     channel: Channel = Channel.CLI
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
+        name = self.name.strip()
+        if not name:
             raise ValueError("an actor needs a name")
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a person's name is at most {MAX_NAME} characters")
+        object.__setattr__(self, "name", name)  # what the log records: the name, trimmed
 
     def __str__(self) -> str:
         return self.name

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from hubaudit import __version__
-from hubaudit.errors import DatabaseError
+from hubaudit.errors import DatabaseError, SchemaNotCurrent
 from hubaudit.secrets import remember_secret
 from hubaudit.shipped import migrations_dir
 
@@ -222,7 +222,6 @@ def require_current_schema(engine: Engine) -> None:
     head = head_revision()
     if current != head:
         state = "empty" if current is None else f"at revision {current}"
-        raise DatabaseError(
-            f"the database {_safe_url(str(engine.url))} is {state}, not at {head}: "
-            "run `hubaudit db upgrade`"
+        raise SchemaNotCurrent(
+            f"the database {_safe_url(str(engine.url))} is {state}, not at {head}"
         )

@@ -12,8 +12,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.errors import UsageError
-from hubaudit.governance.findings import FindingPlan, finding_fingerprint
+from hubaudit.governance.findings import (
+    FindingPlan,
+    expired_finding_waivers,
+    finding_fingerprint,
+    finding_writes,
+    require_waivable,
+    waive_findings,
+)
 from hubaudit.model import (
+    Breach,
     Finding,
     FindingStatus,
     FindingUpdate,
@@ -22,7 +30,7 @@ from hubaudit.model import (
 )
 from hubaudit.snapshot import canonical_json, storable
 from hubaudit.store.outcomes import record_outcome
-from hubaudit.store.repository import Store, record
+from hubaudit.store.repository import Store, write_log
 from hubaudit.store.tables import FindingRow, PortalRow
 
 
@@ -91,65 +99,36 @@ class FindingStore:
                 if row.waived_detail_json is not None and row.status == FindingStatus.WAIVED.value
             }
             plan = decide(existing, waived_detail)
-            for breach in plan.new:
-                row = FindingRow(
-                    portal_id=portal_id,
-                    fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
-                    policy=breach.policy,
-                    subject=storable(breach.subject),
-                    key=breach.key,
-                    label=storable(breach.label),
-                    status=FindingStatus.OPEN.value,
-                    severity=breach.severity.value,
-                    message=storable(breach.message),
-                    reason=storable(breach.reason),
-                    detail_json=canonical_json(dict(breach.detail)),
-                    scopes_json=json.dumps(list(breach.scopes)),
-                    first_seen_at=at,
-                    last_seen_at=at,
-                    occurrences=1,
-                    first_snapshot_id=snapshot_id,
-                    last_snapshot_id=snapshot_id,
-                )
+            writes = finding_writes(plan)
+            for breach in writes.opened:
+                row = _new_finding_row(portal, portal_id, breach, snapshot_id, at)
                 session.add(row)
                 session.flush()
                 opened.append(row.id)
-            for finding, breach in [*plan.seen_again, *plan.waived, *plan.reopened]:
+            for sighting in writes.sightings:
+                breach = sighting.breach
                 session.execute(
                     update(FindingRow)
-                    .where(FindingRow.id == finding.id)
+                    .where(FindingRow.id == sighting.finding.id)
                     .values(
-                        key=breach.key,
-                        label=storable(breach.label),
-                        severity=breach.severity.value,
-                        message=storable(breach.message),
-                        reason=storable(breach.reason),
-                        detail_json=canonical_json(dict(breach.detail)),
-                        scopes_json=json.dumps(list(breach.scopes)),
+                        **_breach_values(breach),
                         last_seen_at=at,
                         last_snapshot_id=snapshot_id,
                         occurrences=FindingRow.occurrences + 1,
                     )
                 )
-            for finding, _breach in plan.reopened:
-                if finding.status is FindingStatus.WAIVED:
-                    record(
-                        session,
-                        portal_id,
-                        at,
-                        "hubaudit",
-                        "finding-waiver.ended",
-                        f"finding #{finding.id}",
-                        "what the finding says changed since it was waived; it is open again",
-                        {"finding": finding.id},
-                    )
+            for sighting in writes.sightings:
+                if not sighting.reopen:
+                    continue
+                if sighting.log is not None:
+                    write_log(session, portal_id, at, sighting.log)
                 session.execute(
                     update(FindingRow)
-                    .where(FindingRow.id == finding.id)
+                    .where(FindingRow.id == sighting.finding.id)
                     .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
                     .values(_no_waiver())
                 )
-            for finding, why in plan.resolved:
+            for finding, why in writes.resolved:
                 session.execute(
                     update(FindingRow)
                     .where(FindingRow.id == finding.id)
@@ -207,23 +186,14 @@ class FindingStore:
             self.store.lock_portal(session, portal_id)
             _expire_waivers(session, portal_id, at)  # a waiver that ran out can be renewed
             session.flush()
-            rows = _locked(session, portal, portal_id, finding_ids, {FindingStatus.OPEN})
+            rows = _locked(session, portal, portal_id, finding_ids)
             for row in rows.values():
                 row.status = FindingStatus.WAIVED.value
                 row.waived_by, row.waived_at, row.waiver_reason = by, at, reason
                 row.waived_until = until
                 row.waived_detail_json = row.detail_json
-            ids = sorted(finding_ids)
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                "findings.waived",
-                _subject(ids),
-                reason,
-                {"findings": ids, "until": until.isoformat()},
-            )
+            log = waive_findings(finding_ids, by=by, reason=reason, until=until)
+            write_log(session, portal_id, at, log)
         return self.findings(portal, ids=finding_ids)
 
 
@@ -241,9 +211,35 @@ def _no_waiver() -> dict[str, Any]:
     }
 
 
-def _subject(ids: Sequence[int]) -> str:
-    text = ("finding " if len(ids) == 1 else "findings ") + ", ".join(f"#{i}" for i in ids)
-    return text if len(text) <= 64 else f"{len(ids)} findings"
+def _breach_values(breach: Breach) -> dict[str, Any]:
+    """The columns a finding takes from what was found in the latest evaluation."""
+    return {
+        "key": breach.key,
+        "label": storable(breach.label),
+        "severity": breach.severity.value,
+        "message": storable(breach.message),
+        "reason": storable(breach.reason),
+        "detail_json": canonical_json(dict(breach.detail)),
+        "scopes_json": json.dumps(list(breach.scopes)),
+    }
+
+
+def _new_finding_row(
+    portal: str, portal_id: int, breach: Breach, snapshot_id: int, at: datetime
+) -> FindingRow:
+    return FindingRow(
+        portal_id=portal_id,
+        fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
+        policy=breach.policy,
+        subject=storable(breach.subject),
+        status=FindingStatus.OPEN.value,
+        **_breach_values(breach),
+        first_seen_at=at,
+        last_seen_at=at,
+        occurrences=1,
+        first_snapshot_id=snapshot_id,
+        last_snapshot_id=snapshot_id,
+    )
 
 
 def _locked(
@@ -251,7 +247,6 @@ def _locked(
     portal: str,
     portal_id: int,
     finding_ids: Collection[int],
-    allowed: Collection[FindingStatus],
 ) -> dict[int, FindingRow]:
     rows = {
         row.id: row
@@ -261,47 +256,30 @@ def _locked(
             .with_for_update()
         )
     }
-    for finding_id in sorted(finding_ids):
-        row = rows.get(finding_id)
-        if row is None:
-            raise UsageError(f"portal {portal!r} has no finding {finding_id}")
-        if FindingStatus(row.status) not in allowed:
-            names = " or ".join(sorted(s.value for s in allowed))
-            raise UsageError(
-                f"finding {finding_id} is {row.status}; only {names} ones can be waived"
-            )
+    require_waivable({i: FindingStatus(row.status) for i, row in rows.items()}, portal, finding_ids)
     return rows
 
 
 def _expire_waivers(session: Session, portal_id: int, at: datetime) -> list[int]:
     """Reopen the portal's waived findings whose waiver ran out by ``at``; their ids."""
-    expired = list(
-        session.scalars(
-            select(FindingRow)
-            .where(
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(FindingRow).where(
                 FindingRow.portal_id == portal_id,
                 FindingRow.status == FindingStatus.WAIVED.value,
-                FindingRow.waived_until <= at,
+                FindingRow.waived_until <= at,  # the rule decides; this only reads less
             )
-            .order_by(FindingRow.id)
         )
-    )
-    for row in expired:
-        until = row.waived_until.isoformat() if row.waived_until else ""
-        record(
-            session,
-            portal_id,
-            at,
-            "hubaudit",
-            "finding-waiver.expired",
-            f"finding #{row.id}",
-            f"waiver ({row.waiver_reason}) ended {until}; the finding is open again",
-            {"finding": row.id, "until": until},
-        )
+    }
+    expired = expired_finding_waivers([finding_of(row, "") for row in rows.values()], at)
+    for finding, log in expired:
+        write_log(session, portal_id, at, log)
+        row = rows[finding.id]
         row.status = FindingStatus.OPEN.value
         for name, value in _no_waiver().items():
             setattr(row, name, value)
-    return [row.id for row in expired]
+    return [finding.id for finding, _log in expired]
 
 
 def finding_of(row: FindingRow, portal: str) -> Finding:

@@ -14,7 +14,18 @@ from sqlalchemy import Integer, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hubaudit.errors import UsageError
+from hubaudit.errors import ProposalPending, UsageError
+from hubaudit.governance.proposals import (
+    ACCEPTABLE,
+    WAIVABLE,
+    amend_proposal,
+    decide_proposal,
+    decide_request,
+    draft_started,
+    require_acceptable,
+    require_releasable,
+    waive_defects,
+)
 from hubaudit.model import (
     BaselineInfo,
     BaselineStatus,
@@ -34,12 +45,12 @@ from hubaudit.store.repository import (
     Store,
     _batches,
     _end_waivers,
-    _event,
     baseline_info,
-    defects_subject,
     locked_defects,
     proposed_version,
     record,
+    write_event,
+    write_log,
 )
 from hubaudit.store.tables import (
     BaselineItemRow,
@@ -51,9 +62,6 @@ from hubaudit.store.tables import (
     PortalRow,
     WaiverRow,
 )
-
-WAIVABLE = (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED, DefectStatus.WAIVED)
-ACCEPTABLE = WAIVABLE
 
 
 @dataclass(frozen=True)
@@ -147,9 +155,11 @@ class GovernanceStore:
             self.store.lock_portal(session, portal_id)
             draft = proposed_version(session, portal_id)
             if draft is not None:
-                raise UsageError(
+                raise ProposalPending(
+                    portal,
+                    draft,
                     f"baseline v{draft} of {portal!r} is already proposed: approve or reject it "
-                    "first (`hubaudit baseline approve|reject`)"
+                    "first",
                 )
             row = self._new_version(
                 session, portal_id, by, note, at, source, scopes, source_snapshot_id
@@ -225,16 +235,8 @@ class GovernanceStore:
                         ).where(BaselineItemRow.baseline_id == base.id),
                     )
                 )
-                record(
-                    session,
-                    portal_id,
-                    at,
-                    by,
-                    "baseline.proposed",
-                    f"baseline v{row.version}",
-                    note,
-                    {"source": source, "from_version": base.version},
-                )
+                started = draft_started(row.version, base.version, by=by, note=note, source=source)
+                write_log(session, portal_id, at, started)
             current = {
                 r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
                 for r in session.execute(
@@ -260,6 +262,16 @@ class GovernanceStore:
                 session.scalar(select(func.count()).where(BaselineItemRow.baseline_id == row.id))
                 or 0
             )
+            amendment = amend_proposal(
+                row.version,
+                by=by,
+                note=note,
+                action=action,
+                subject=subject,
+                defects=defects,
+                requests=requests,
+                items=changed,
+            )
             if defects:
                 session.execute(
                     update(DefectRow)
@@ -267,35 +279,14 @@ class GovernanceStore:
                     .values(accepted_baseline_id=row.id)
                 )
                 for defect_id in defects:
-                    _event(
-                        session,
-                        defect_id,
-                        None,
-                        at,
-                        "accept-proposed",
-                        {"by": by, "note": note, "version": row.version},
-                    )
+                    write_event(session, defect_id, None, at, amendment.entry)
             if requests:
                 session.execute(
                     update(ChangeRequestRow)
                     .where(ChangeRequestRow.id.in_(list(requests)))
                     .values(released_baseline_id=row.id)
                 )
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                action,
-                subject,
-                note,
-                {
-                    "version": row.version,
-                    "defects": list(defects),
-                    "change_requests": list(requests),
-                    "items": sorted(changed),
-                },
-            )
+            write_log(session, portal_id, at, amendment.log)
             session.flush()
             return baseline_info(row, portal)
 
@@ -315,73 +306,63 @@ class GovernanceStore:
             portal_id = self.store.portal_id(session, portal)
             self.store.lock_portal(session, portal_id)
             row = self._draft(session, portal_id)
-            if row is None:
-                raise UsageError(f"portal {portal!r} has no proposed baseline version")
-            if version is not None and version != row.version:
-                raise UsageError(
-                    f"baseline v{version} of {portal!r} is not the proposed version "
-                    f"(v{row.version} is); an approved or rejected version never changes"
+            defect_rows: list[DefectRow] = []
+            request_rows: list[ChangeRequestRow] = []
+            if row is not None:
+                defect_rows = list(
+                    session.scalars(
+                        select(DefectRow)
+                        .where(DefectRow.accepted_baseline_id == row.id)
+                        .order_by(DefectRow.id)
+                        .with_for_update()
+                    )
                 )
-            defect_rows = list(
-                session.scalars(
-                    select(DefectRow)
-                    .where(DefectRow.accepted_baseline_id == row.id)
-                    .order_by(DefectRow.id)
-                    .with_for_update()
+                request_rows = list(
+                    session.scalars(
+                        select(ChangeRequestRow)
+                        .where(ChangeRequestRow.released_baseline_id == row.id)
+                        .order_by(ChangeRequestRow.id)
+                        .with_for_update()
+                    )
                 )
+            decision = decide_proposal(
+                portal,
+                None if row is None else row.version,
+                version,
+                {d.id: DefectStatus(d.status) for d in defect_rows},
+                [r.id for r in request_rows],
+                0 if row is None else row.item_count,
+                approve=approve,
+                by=by,
+                note=note,
             )
-            request_rows = list(
-                session.scalars(
-                    select(ChangeRequestRow)
-                    .where(ChangeRequestRow.released_baseline_id == row.id)
-                    .order_by(ChangeRequestRow.id)
-                    .with_for_update()
-                )
-            )
-            subject = f"baseline v{row.version}"
+            assert row is not None  # decide_proposal refuses when nothing is proposed
+            row.status = decision.status.value
             if approve:
-                row.status = BaselineStatus.APPROVED.value
                 row.approved_by, row.approved_at, row.note = by, at, note
-                closed = []
-                for defect in defect_rows:
-                    if DefectStatus(defect.status) not in ACCEPTABLE:
-                        continue
-                    defect.status = DefectStatus.ACCEPTED.value
-                    defect.resolution = f"accepted into baseline v{row.version} by {by}"
-                    defect.resolved_at = at
-                    closed.append(defect.id)
-                    _event(
-                        session, defect.id, None, at, "accepted", {"by": by, "version": row.version}
-                    )
-                _end_waivers(session, closed, at, "accepted")
-                for request in request_rows:
-                    request.status = CRStatus.RELEASED.value
-                action = "baseline.approved"
             else:
-                row.status = BaselineStatus.REJECTED.value
                 row.rejected_by, row.rejected_at, row.rejection_note = by, at, note
-                for defect in defect_rows:
+            closed = set(decision.closed)
+            for defect in defect_rows:
+                if defect.id not in closed:
+                    continue
+                if decision.resolution is not None:
+                    defect.status = DefectStatus.ACCEPTED.value
+                    defect.resolution = decision.resolution
+                    defect.resolved_at = at
+                else:
                     defect.accepted_baseline_id = None
-                    _event(
-                        session, defect.id, None, at, "accept-rejected", {"by": by, "note": note}
-                    )
-                for request in request_rows:
+                write_event(session, defect.id, None, at, decision.entry)
+            if approve:
+                _end_waivers(session, list(decision.closed), at, "accepted")
+            for request in request_rows:
+                if decision.request_status is not None:
+                    request.status = decision.request_status.value
+                else:
                     request.released_baseline_id = None
-                closed = [d.id for d in defect_rows]
-                action = "baseline.rejected"
-            requests = [r.id for r in request_rows]
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                action,
-                subject,
-                note,
-                {"defects": closed, "change_requests": requests, "items": row.item_count},
-            )
+            write_log(session, portal_id, at, decision.log)
             session.flush()
-            return baseline_info(row, portal), closed, requests
+            return baseline_info(row, portal), list(decision.closed), [r.id for r in request_rows]
 
     def _draft(self, session: Session, portal_id: int) -> BaselineRow | None:
         return session.scalars(
@@ -507,23 +488,12 @@ class GovernanceStore:
             ).first()
             if row is None:
                 raise UsageError(f"portal {portal!r} has no change request CR-{request_id}")
-            if row.status != CRStatus.PROPOSED.value:
-                raise UsageError(
-                    f"CR-{request_id} is {row.status}; only a proposed CR can be approved or "
-                    "rejected"
-                )
-            row.status = (CRStatus.APPROVED if approve else CRStatus.REJECTED).value
-            row.decided_by, row.decided_at, row.decision_note = by, at, note
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                "cr.approved" if approve else "cr.rejected",
-                f"CR-{row.id}",
-                note,
-                {"title": row.title},
+            status, log = decide_request(
+                row.id, CRStatus(row.status), row.title, approve=approve, by=by, note=note
             )
+            row.status = status.value
+            row.decided_by, row.decided_at, row.decision_note = by, at, note
+            write_log(session, portal_id, at, log)
             return _request(row, portal, None)
 
     def requests(self, portal: str, ids: Collection[int] | None = None) -> list[ChangeRequest]:
@@ -562,6 +532,7 @@ class GovernanceStore:
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal)
             rows = locked_defects(session, portal, portal_id, defect_ids, WAIVABLE, "waived")
+            decision = waive_defects(defect_ids, by=by, reason=reason, until=until)
             _end_waivers(session, list(rows), at, "superseded")
             for row in rows.values():
                 row.status = DefectStatus.WAIVED.value
@@ -574,24 +545,8 @@ class GovernanceStore:
                         until=until,
                     )
                 )
-                _event(
-                    session,
-                    row.id,
-                    None,
-                    at,
-                    "waived",
-                    {"by": by, "reason": reason, "until": until.isoformat()},
-                )
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                "defects.waived",
-                defects_subject(defect_ids),
-                reason,
-                {"defects": sorted(defect_ids), "until": until.isoformat()},
-            )
+                write_event(session, row.id, None, at, decision.entry)
+            write_log(session, portal_id, at, decision.log)
         return self.store.defects(portal, ids=defect_ids)
 
     def check_acceptable(
@@ -601,11 +556,9 @@ class GovernanceStore:
 
         def check(session: Session, portal_id: int) -> None:
             rows = locked_defects(session, portal, portal_id, defect_ids, ACCEPTABLE, "accepted")
-            for defect_id, row in sorted(rows.items()):
-                if row.accepted_baseline_id is not None:
-                    raise UsageError(
-                        f"defect {defect_id} is already accepted into the proposed version"
-                    )
+            statuses = {i: DefectStatus(row.status) for i, row in rows.items()}
+            linked = {i for i, row in rows.items() if row.accepted_baseline_id is not None}
+            require_acceptable(statuses, linked)
 
         return check
 
@@ -627,18 +580,11 @@ class GovernanceStore:
                     .with_for_update()
                 )
             }
-            for request_id in sorted(request_ids):
-                row = rows.get(request_id)
-                if row is None:
-                    raise UsageError(f"portal {portal!r} has no change request CR-{request_id}")
-                if row.status != CRStatus.APPROVED.value or row.released_baseline_id is not None:
-                    where = (
-                        " and already in the proposed version" if row.released_baseline_id else ""
-                    )
-                    raise UsageError(
-                        f"CR-{request_id} is {row.status}{where}; only an approved CR not yet "
-                        "released can be released"
-                    )
+            found = {
+                i: (CRStatus(row.status), row.released_baseline_id is not None)
+                for i, row in rows.items()
+            }
+            require_releasable(portal, found, request_ids)
 
         return check
 

@@ -9,7 +9,7 @@ from difflib import get_close_matches
 
 from sqlalchemy import exists, select, union
 
-from hubaudit.model import Kind
+from hubaudit.model import Kind, kind_of
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import BaselineItemRow, BaselineRow, ItemVersionRow, PortalRow
 
@@ -48,7 +48,7 @@ def keys_ever_held(store: Store, portal: str, kind: Kind) -> list[str]:
 
 def unknown_key(store: Store, portal: str, key: str) -> str:
     """Why ``key`` is not one of the portal's, with the keys nearest to it that are."""
-    held = keys_ever_held(store, portal, Kind(key.split(":", 1)[0]))
+    held = keys_ever_held(store, portal, kind_of(key))
     scope, _, name = key.rpartition(":")
     # within its part, the name alone is compared: every key there shares the long prefix
     siblings = {k.rpartition(":")[2]: k for k in held if k.rpartition(":")[0] == scope}

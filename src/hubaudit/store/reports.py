@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hubaudit.errors import UsageError
+from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
 from hubaudit.model import Change, RunStatus
 from hubaudit.snapshot import storable
 from hubaudit.store.repository import Store, insert_ignoring_conflicts
@@ -67,17 +67,14 @@ class ReportStore:
                 document: dict[str, Any] = json.loads(found.document)
                 return document
             if run_id is None:
-                raise UsageError(
-                    f"portal {portal!r} has no audit report yet: run `hubaudit audit --portal "
-                    f"{portal}` first"
-                )
+                raise NoAuditReport(portal)
             status = session.scalar(
                 select(RunRow.status)
                 .join(PortalRow, RunRow.portal_id == PortalRow.id)
                 .where(PortalRow.name == portal, RunRow.id == run_id)
             )
         if status is None:
-            raise UsageError(f"portal {portal!r} has no run {run_id} (see `hubaudit runs`)")
+            raise NoSuchRun(portal, run_id)
         why = "it did not succeed" if status != RunStatus.SUCCEEDED.value else "none was stored"
         raise UsageError(f"run {run_id} has no report: {why} (status {status})")
 

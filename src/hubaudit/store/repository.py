@@ -28,22 +28,33 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from hubaudit.errors import DatabaseError, UsageError
-from hubaudit.governance.defects import DefectPlan
+from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
+from hubaudit.governance.defects import (
+    DefectPlan,
+    TimelineEntry,
+    decide_status,
+    defect_writes,
+    expired_waivers,
+    require_statuses,
+)
+from hubaudit.governance.defects import defects_subject as defects_subject  # kept for callers
 from hubaudit.model import (
     BaselineInfo,
     BaselineStatus,
+    Change,
     ChangeOp,
     ConfigItem,
     CoverageStatus,
     Defect,
     DefectEvent,
+    DefectEventName,
     DefectStatus,
     DefectUpdate,
     ItemVersion,
     JSONValue,
     Kind,
     KindCoverage,
+    LogRecord,
     PruneResult,
     Severity,
     SnapshotInfo,
@@ -128,7 +139,7 @@ class Store:
         if found is not None:
             return found
         if not create:
-            raise UsageError(f"portal {name!r} has no snapshot yet: run `hubaudit snapshot` first")
+            raise PortalNotStored(name)
         try:
             with session.begin_nested():
                 row = PortalRow(name=name, created_at=_now())
@@ -496,14 +507,16 @@ class Store:
                 )
             ):
                 raise UsageError(
-                    f"snapshot {snapshot.id} of {portal!r} no longer exists (deleted by "
-                    "`db prune` meanwhile); approve a snapshot that is kept"
+                    f"snapshot {snapshot.id} of {portal!r} no longer exists (pruned from the "
+                    "database meanwhile); approve a snapshot that is kept"
                 )
             draft = proposed_version(session, portal_id)
             if draft is not None:
-                raise UsageError(
+                raise ProposalPending(
+                    portal,
+                    draft,
                     f"baseline v{draft} of {portal!r} is proposed and awaits a decision: "
-                    "approve or reject it first (`hubaudit baseline approve|reject`)"
+                    "approve or reject it first",
                 )
             latest = session.scalar(
                 select(func.max(BaselineRow.version)).where(BaselineRow.portal_id == portal_id)
@@ -634,7 +647,9 @@ class Store:
     def defect_events(self, defect_id: int) -> list[DefectEvent]:
         with self._session() as session:
             return [
-                DefectEvent(row.at, row.event, json.loads(row.detail_json), row.snapshot_id)
+                DefectEvent(
+                    row.at, DefectEventName(row.event), json.loads(row.detail_json), row.snapshot_id
+                )
                 for row in session.scalars(
                     select(DefectEventRow)
                     .where(DefectEventRow.defect_id == defect_id)
@@ -658,22 +673,14 @@ class Store:
             rows = locked_defects(
                 session, portal, portal_id, defect_ids, allowed_from, status.value
             )
+            decision = decide_status(defect_ids, status, by, note)
             for row in rows.values():
-                row.status = status.value
-                if status is DefectStatus.RESOLVED:
-                    row.resolution = f"resolved by {by}: {note}" if note else f"resolved by {by}"
+                row.status = decision.status.value
+                if decision.resolution is not None:
+                    row.resolution = decision.resolution
                     row.resolved_at = at
-                _event(session, row.id, None, at, status.value, {"by": by, "note": note})
-            record(
-                session,
-                portal_id,
-                at,
-                by,
-                f"defects.{status.value}",
-                defects_subject(defect_ids),
-                note,
-                {"defects": sorted(defect_ids)},
-            )
+                write_event(session, row.id, None, at, decision.entry)
+            write_log(session, portal_id, at, decision.log)
         return self.defects(portal, ids=defect_ids)
 
     def update_defects(
@@ -711,35 +718,17 @@ class Store:
                 )
             }
             plan = decide(existing)
-            for change in plan.new:
-                row = DefectRow(
-                    portal_id=portal_id,
-                    fingerprint=change.fingerprint,
-                    kind=change.kind.value,
-                    key=change.key,
-                    field=change.field,
-                    path_json=json.dumps(list(change.path)),
-                    label=storable(change.label),
-                    op=change.op.value,
-                    status=DefectStatus.OPEN.value,
-                    severity=change.severity.value,
-                    before_json=canonical_json(change.before),
-                    after_json=canonical_json(change.after),
-                    first_seen_at=at,
-                    last_seen_at=at,
-                    occurrences=1,
-                    baseline_id=baseline.id,
-                    first_snapshot_id=snapshot.id,
-                    last_snapshot_id=snapshot.id,
-                    note=storable(change.note),
-                )
+            writes = defect_writes(plan)
+            for change, entry in writes.opened:
+                row = _new_defect_row(portal_id, change, baseline, snapshot, at)
                 session.add(row)
                 session.flush()
                 ids[change.fingerprint] = row.id
                 opened.append(row.id)
-                _event(session, row.id, snapshot.id, at, "opened", {"after": change.after})
-            for defect, change in [*plan.seen_again, *plan.reopened, *plan.waived]:
-                ids[change.fingerprint] = defect.id
+                write_event(session, row.id, snapshot.id, at, entry)
+            for sighting in writes.sightings:
+                change = sighting.change
+                ids[change.fingerprint] = sighting.defect.id
                 values: dict[str, Any] = {
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
@@ -751,24 +740,22 @@ class Store:
                     "baseline_id": baseline.id,
                     "note": storable(change.note),
                 }
-                if canonical_json(change.after) != canonical_json(defect.after):
-                    _event(session, defect.id, snapshot.id, at, "changed", {"after": change.after})
-                session.execute(update(DefectRow).where(DefectRow.id == defect.id).values(values))
-            for defect, _change in plan.reopened:
-                session.execute(
-                    update(DefectRow)
-                    .where(DefectRow.id == defect.id)
-                    .values(
+                if sighting.reopen:
+                    values.update(
                         status=DefectStatus.OPEN.value,
                         resolution=None,
                         resolved_at=None,
-                        accepted_baseline_id=None,  # an earlier acceptance is history now
+                        accepted_baseline_id=None,
                     )
+                session.execute(
+                    update(DefectRow).where(DefectRow.id == sighting.defect.id).values(values)
                 )
-                _event(session, defect.id, snapshot.id, at, "reopened", {})
-            _end_waivers(session, [d.id for d, _ in plan.reopened], at, "drift changed")
-            _end_waivers(session, [r.defect.id for r in plan.resolved], at, "drift resolved")
-            for resolution in plan.resolved:
+                for entry in sighting.timeline:
+                    write_event(session, sighting.defect.id, snapshot.id, at, entry)
+            for why in dict.fromkeys(why for _id, why in writes.waivers_ended):
+                _end_waivers(session, [i for i, w in writes.waivers_ended if w == why], at, why)
+            for closing in writes.closings:
+                resolution = closing.resolution
                 session.execute(
                     update(DefectRow)
                     .where(DefectRow.id == resolution.defect.id)
@@ -779,14 +766,7 @@ class Store:
                         last_snapshot_id=snapshot.id,
                     )
                 )
-                _event(
-                    session,
-                    resolution.defect.id,
-                    snapshot.id,
-                    at,
-                    resolution.status.value,
-                    {"resolution": resolution.reason},
-                )
+                write_event(session, resolution.defect.id, snapshot.id, at, closing.entry)
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
@@ -798,6 +778,50 @@ class Store:
                 outcome = record_outcome(session, portal_id, run_id, "defects", asdict(changed), at)
                 changed = DefectUpdate(**outcome)
         return plan, ids, changed
+
+
+def _new_defect_row(
+    portal_id: int, change: Change, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
+) -> DefectRow:
+    return DefectRow(
+        portal_id=portal_id,
+        fingerprint=change.fingerprint,
+        kind=change.kind.value,
+        key=change.key,
+        field=change.field,
+        path_json=json.dumps(list(change.path)),
+        label=storable(change.label),
+        op=change.op.value,
+        status=DefectStatus.OPEN.value,
+        severity=change.severity.value,
+        before_json=canonical_json(change.before),
+        after_json=canonical_json(change.after),
+        first_seen_at=at,
+        last_seen_at=at,
+        occurrences=1,
+        baseline_id=baseline.id,
+        first_snapshot_id=snapshot.id,
+        last_snapshot_id=snapshot.id,
+        note=storable(change.note),
+    )
+
+
+def write_event(
+    session: Session,
+    defect_id: int,
+    snapshot_id: int | None,
+    at: datetime,
+    entry: TimelineEntry,
+) -> None:
+    """Append what the rules decided to a defect's timeline."""
+    _event(session, defect_id, snapshot_id, at, entry.name, entry.detail)
+
+
+def write_log(session: Session, portal_id: int, at: datetime, entry: LogRecord) -> None:
+    """Append a log entry the rules decided."""
+    record(
+        session, portal_id, at, entry.actor, entry.action, entry.subject, entry.note, entry.detail
+    )
 
 
 def _event(
@@ -861,24 +885,9 @@ def locked_defects(
             .with_for_update()
         )
     }
-    for defect_id in sorted(defect_ids):
-        row = rows.get(defect_id)
-        if row is None:
-            raise UsageError(f"portal {portal!r} has no defect {defect_id}")
-        if DefectStatus(row.status) not in allowed_from:
-            names = sorted(s.value for s in allowed_from)
-            choices = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
-            raise UsageError(
-                f"defect {defect_id} is {row.status}; only {choices} defects can become {becoming}"
-            )
+    statuses = {defect_id: DefectStatus(row.status) for defect_id, row in rows.items()}
+    require_statuses(statuses, portal, defect_ids, allowed_from, becoming)
     return rows
-
-
-def defects_subject(defect_ids: Collection[int]) -> str:
-    ids = sorted(defect_ids)
-    text = "defect " if len(ids) == 1 else "defects "
-    text += ", ".join(f"#{i}" for i in ids)
-    return text if len(text) <= 64 else f"{len(ids)} defects"
 
 
 def proposed_version(session: Session, portal_id: int) -> int | None:
@@ -915,41 +924,34 @@ def baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
 
 def _expire_waivers(session: Session, portal_id: int, snapshot_id: int, at: datetime) -> list[int]:
     """Reopen the portal's waived defects whose waiver ran out by ``at``; their ids."""
-    expired = session.execute(
-        select(WaiverRow.id, WaiverRow.defect_id, WaiverRow.until, WaiverRow.reason)
-        .join(DefectRow, WaiverRow.defect_id == DefectRow.id)
-        .where(
-            DefectRow.portal_id == portal_id,
-            DefectRow.status == DefectStatus.WAIVED.value,
-            WaiverRow.ended_at.is_(None),
-            WaiverRow.until <= at,
+    in_force = [
+        waiver_of(row)
+        for row in session.scalars(
+            select(WaiverRow)
+            .join(DefectRow, WaiverRow.defect_id == DefectRow.id)
+            .where(
+                DefectRow.portal_id == portal_id,
+                DefectRow.status == DefectStatus.WAIVED.value,
+                WaiverRow.ended_at.is_(None),
+                WaiverRow.until <= at,  # the rule decides; this only reads less
+            )
         )
-        .order_by(WaiverRow.defect_id)
-    ).all()
-    for waiver_id, defect_id, until, reason in expired:
+    ]
+    expired = expired_waivers(in_force, at)
+    for expiry in expired:
         session.execute(
             update(WaiverRow)
-            .where(WaiverRow.id == waiver_id)
+            .where(WaiverRow.id == expiry.waiver.id)
             .values(ended_at=at, end_reason="expired")
         )
         session.execute(
             update(DefectRow)
-            .where(DefectRow.id == defect_id)
+            .where(DefectRow.id == expiry.waiver.defect_id)
             .values(status=DefectStatus.OPEN.value)
         )
-        until_text = until.isoformat()
-        _event(session, defect_id, snapshot_id, at, "waiver-expired", {"until": until_text})
-        record(
-            session,
-            portal_id,
-            at,
-            "hubaudit",
-            "waiver.expired",
-            f"defect #{defect_id}",
-            f"waiver ({reason}) ended {until_text}; the defect is open again",
-            {"defect": defect_id, "until": until_text},
-        )
-    return [defect_id for _w, defect_id, _u, _r in expired]
+        write_event(session, expiry.waiver.defect_id, snapshot_id, at, expiry.entry)
+        write_log(session, portal_id, at, expiry.log)
+    return [expiry.waiver.defect_id for expiry in expired]
 
 
 def _end_waivers(session: Session, defect_ids: Sequence[int], at: datetime, why: str) -> None:

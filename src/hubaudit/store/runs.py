@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hubaudit.errors import UsageError
-from hubaudit.model import RunRecord, RunStats, RunStatus, WorkerInfo
+from hubaudit.model import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
 from hubaudit.store.outcomes import mark_published
 from hubaudit.store.repository import Store, insert_ignoring_conflicts
@@ -49,7 +49,7 @@ class RunStore:
         self.process = process or current_process()
 
     def enqueue(
-        self, portal: str, scheduled_for: datetime, trigger: str, now: datetime
+        self, portal: str, scheduled_for: datetime, trigger: RunTrigger, now: datetime
     ) -> RunRecord | None:
         """Queue the portal's run for a round. ``None`` when that round is already queued or
         done, or another run of the portal is still open (the round is coalesced into it)."""
@@ -96,7 +96,8 @@ class RunStore:
             claimable = and_(RunRow.id.in_(list(only)), queued)
         else:
             claimable = and_(
-                queued, or_(RunRow.trigger == "schedule", RunRow.queued_at < now - lease)
+                queued,
+                or_(RunRow.trigger == RunTrigger.SCHEDULE.value, RunRow.queued_at < now - lease),
             )
         with self.store.session() as session:
             dead = self._dead_claims(session, portals, now)
@@ -191,7 +192,7 @@ class RunStore:
         ]
 
     def start_now(
-        self, portal: str, trigger: str, worker: str, now: datetime, lease: timedelta
+        self, portal: str, trigger: RunTrigger, worker: str, now: datetime, lease: timedelta
     ) -> RunRecord:
         """A run started by hand (``audit``): claims the portal's queued run if there is one,
         else records a new one. Refused while another run of the portal is in progress."""
@@ -423,7 +424,7 @@ def _record(row: RunRow, portal: str) -> RunRecord:
         id=row.id,
         portal=portal,
         scheduled_for=row.scheduled_for,
-        trigger=row.trigger,
+        trigger=RunTrigger(row.trigger),
         status=RunStatus(row.status),
         worker=row.worker,
         attempts=row.attempts,

@@ -1,0 +1,137 @@
+"""Change requests: planned changes the council approves before they happen, and how far the
+portal has come with each (by the latest snapshot against the latest approved baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hubaudit.compare import scope_of
+from hubaudit.errors import UsageError
+from hubaudit.governance.change_requests import DONE, PlannedState, Progress, planned_state
+from hubaudit.model import (
+    ChangeOp,
+    ChangeRequest,
+    CoverageStatus,
+    CRStatus,
+    JSONValue,
+    PlannedChange,
+)
+from hubaudit.services.actor import Actor
+from hubaudit.services.terms import Clock, note_for, optional_note, utc_now
+from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.repository import Store
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """What a change request asks for: a title, the planned changes and the window they may
+    happen in."""
+
+    title: str
+    changes: tuple[PlannedChange, ...]
+    valid_from: datetime
+    valid_until: datetime
+    note: str = ""
+
+
+def create_request(
+    store: Store, portal: str, draft: RequestDraft, actor: Actor, clock: Clock = utc_now
+) -> ChangeRequest:
+    """Record a proposed change request; it plans nothing until approved."""
+    from hubaudit.store.keys import key_ever_held, unknown_key
+
+    title = draft.title.strip()
+    if not title:
+        raise UsageError("a change request needs a title")
+    if not draft.changes:
+        raise UsageError("a change request needs at least one planned change")
+    # only an added item may be new to a portal hubaudit has read: a typo plans nothing
+    read = store.latest_snapshot(portal) is not None
+    modified = [c.key for c in draft.changes if c.op is not ChangeOp.ADDED] if read else []
+    for key in modified:
+        if not key_ever_held(store, portal, key):
+            raise UsageError(unknown_key(store, portal, key))
+    keys = [c.key for c in draft.changes]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise UsageError(f"{twice[0]} is named twice; one planned change per item")
+    if draft.valid_until <= draft.valid_from:
+        raise UsageError("a change request's window must end after it starts")
+    return GovernanceStore(store).create_request(
+        portal,
+        title=title,
+        by=actor.name,
+        at=clock(),
+        valid_from=draft.valid_from,
+        valid_until=draft.valid_until,
+        changes=list(draft.changes),
+        note=optional_note(draft.note),
+    )
+
+
+def decide_request(
+    store: Store,
+    portal: str,
+    request_id: int,
+    approve: bool,
+    actor: Actor,
+    note: str | None,
+    clock: Clock = utc_now,
+) -> ChangeRequest:
+    """Approve or reject a proposed change request."""
+    note = note_for(note, "approving a change request" if approve else "rejecting a change request")
+    return GovernanceStore(store).decide_request(
+        portal, request_id, approve, actor.name, note, clock()
+    )
+
+
+def change_requests(
+    store: Store, portal: str, ids: Collection[int] | None = None
+) -> list[Progress]:
+    """The portal's change requests (or those of ``ids``) with their progress."""
+    return request_progress(store, portal, GovernanceStore(store).requests(portal, ids))
+
+
+def request_progress(
+    store: Store, portal: str, requests: Sequence[ChangeRequest]
+) -> list[Progress]:
+    """How far the portal has come with each CR, by the latest snapshot against the latest
+    approved baseline."""
+    from hubaudit.services.baselines import latest_items
+
+    keys = {p.key for r in requests for p in r.changes}
+    latest = latest_items(store, portal, keys)
+    baseline = store.latest_baseline(portal)
+    before: dict[str, JSONValue] = {}
+    if baseline is not None:
+        items = store.baseline_items(baseline.id)
+        held = {k: items[k] for k in keys if k in items}
+        payloads = store.load_payloads({i.canonical_hash for i in held.values()})
+        before = {k: payloads[i.canonical_hash] for k, i in held.items()}
+    snapshot = latest.snapshot
+    complete = (
+        set()
+        if snapshot is None
+        else {c.scope for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE}
+    )
+    return [
+        Progress(
+            request,
+            tuple(
+                # released: its work is in an approved baseline, which the portal is
+                # compared with from then on
+                PlannedState(planned, DONE)
+                if request.status is CRStatus.RELEASED
+                else planned_state(
+                    planned,
+                    before.get(planned.key),
+                    latest.payload(planned.key),
+                    scope_of(planned.key, complete) is not None,
+                )
+                for planned in request.changes
+            ),
+        )
+        for request in requests
+    ]
