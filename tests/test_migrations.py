@@ -8,7 +8,14 @@ from alembic.script import ScriptDirectory
 
 from hubaudit.model import Kind
 from hubaudit.shipped import migrations_dir
-from hubaudit.store.engine import current_revision, downgrade, head_revision, upgrade
+from hubaudit.store.engine import (
+    HEAD_REVISION,
+    current_revision,
+    downgrade,
+    head_revision,
+    migrations_head,
+    upgrade,
+)
 from hubaudit.store.tables import Base
 
 TABLES = set(Base.metadata.tables)
@@ -28,6 +35,15 @@ def test_the_migration_chain_is_linear() -> None:
     assert len(roots) == 1
     for revision in revisions:
         assert not isinstance(revision.down_revision, tuple | list), "no merge points"
+
+
+def test_the_head_revision_the_code_knows_is_the_newest_migration() -> None:
+    """Read commands check the schema against HEAD_REVISION without loading Alembic: a new
+    migration must move it too."""
+    newest = script_directory().get_current_head()
+    assert HEAD_REVISION == newest == migrations_head() == head_revision()
+    files = sorted((migrations_dir() / "versions").glob("[0-9]*.py"))
+    assert files and files[-1].name.startswith(f"{HEAD_REVISION}_")
 
 
 def test_upgrade_and_downgrade_round_trip(engine: sa.Engine) -> None:

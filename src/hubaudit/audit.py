@@ -7,12 +7,12 @@ to the edges (cli, scheduler); this module only orchestrates.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hubaudit.attribution import History, attribute, attribute_from_history
+from hubaudit.attribution import History
 from hubaudit.compare import PayloadLoader, compare, part_order, scope_of, value_at
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.dependencies import build_graph, object_types_by_id
@@ -50,7 +50,6 @@ from hubaudit.model import (
     HubInfo,
     Kind,
     KindCoverage,
-    PastVersion,
     PortalView,
     SnapshotInfo,
     StandIn,
@@ -64,6 +63,13 @@ from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severit
 from hubaudit.policies.surface import governed_surface
 from hubaudit.store.repository import Store
 from hubaudit.store.stores import Stores
+
+# defined apart so that read paths import them without the audit; still importable from here
+from hubaudit.stored_views import RAW_KINDS as RAW_KINDS
+from hubaudit.stored_views import attributed as attributed
+from hubaudit.stored_views import portal_view as portal_view
+from hubaudit.stored_views import resolve_snapshot as resolve_snapshot
+from hubaudit.stored_views import user_emails as user_emails
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
@@ -146,24 +152,6 @@ def check_portal(
     """Read the portal without storing anything: what can this token read, what is missing?"""
     _items, coverage = collect_portal(client, portal, collectors)
     return coverage
-
-
-def resolve_snapshot(
-    store: Store, portal: str, ref: str, flag: str = "--from-snapshot"
-) -> SnapshotInfo:
-    """``latest`` or a snapshot id (``flag`` names the option in an error)."""
-    if ref == "latest":
-        snapshot = store.latest_snapshot(portal)
-        if snapshot is None:
-            raise UsageError(
-                f"portal {portal!r} has no snapshot yet: run `hubaudit snapshot` first"
-            )
-        return snapshot
-    try:
-        snapshot_id = int(ref)
-    except ValueError as exc:
-        raise UsageError(f"{flag} takes 'latest' or a snapshot id, not {ref!r}") from exc
-    return store.snapshot(portal, snapshot_id)
 
 
 def approve_baseline(
@@ -420,46 +408,6 @@ def _with_last_read(reason: str | None, stand_in: StandIn) -> str:
     return f"{reason} ({last})" if reason else last
 
 
-# Kinds whose raw JSON a policy reads (a workflow's updatedAt); the rest need canonical only.
-RAW_KINDS = frozenset({Kind.WORKFLOW})
-
-
-def portal_view(
-    store: Store, snapshot: SnapshotInfo, items: Mapping[str, StoredItem] | None = None
-) -> PortalView:
-    """The snapshot's items with their payloads, for the policies and the dependency graph."""
-    held = store.snapshot_items(snapshot.id) if items is None else items
-    canonical = store.load_payloads({i.canonical_hash for i in held.values()})
-    raws = store.load_payloads({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
-
-    def past(key: str) -> list[PastVersion]:
-        versions = sorted(
-            (v for v in store.item_versions(snapshot.portal, key) if v.valid_from <= snapshot.id),
-            key=lambda v: v.valid_from,
-        )
-        payloads = store.load_payloads(
-            {h for v in versions for h in (v.canonical_hash, v.raw_hash)}
-        )
-        return [
-            PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])
-            for v in versions
-        ]
-
-    return PortalView(
-        portal=snapshot.portal,
-        snapshot_id=snapshot.id,
-        taken_at=snapshot.taken_at,
-        items={
-            key: ViewItem(item.kind, key, canonical[item.canonical_hash], raws.get(item.raw_hash))
-            for key, item in held.items()
-        },
-        complete={
-            c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
-        },
-        past=past,
-    )
-
-
 def baseline_holds(
     defects: Sequence[Defect],
     baseline: BaselineInfo,
@@ -538,33 +486,6 @@ def record_findings(
         clock(),
         run_id,
     )
-
-
-def attributed(
-    store: Store,
-    changes: list[Change],
-    after_items: Mapping[str, StoredItem],
-    since: datetime,
-    histories: Sequence[History] = (),
-) -> list[Change]:
-    """Attach who made each change, from the items' raw JSON and the portal's users, then from
-    the audit trails in ``histories``. An edit after ``since`` is a ``medium`` match."""
-    if not changes:
-        return changes
-    changed = {c.key for c in changes if c.key in after_items}
-    emails = user_emails(store, [i for k, i in after_items.items() if i.kind is Kind.USER])
-    raws = store.load_payloads({after_items[k].raw_hash for k in changed})
-    raw_after = {k: raws[after_items[k].raw_hash] for k in changed}
-    result = attribute(changes, raw_after, emails, since)
-    for history in histories:  # each fills only what the ones before could not
-        result = attribute_from_history(result, history, emails, since)
-    return result
-
-
-def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
-    """Email by user id, from the users' raw JSON."""
-    raws = store.load_payloads({u.raw_hash for u in users})
-    return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
 
 
 def classify(

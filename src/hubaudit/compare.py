@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from hubaudit.model import Change, ChangeOp, JSONValue, Kind, StoredItem
 
 PayloadLoader = Callable[[Iterable[str]], Mapping[str, Mapping[str, JSONValue]]]
@@ -266,6 +264,8 @@ def field_changes(
     that carry identity were made into maps by the canonical form). Absent is ``None``."""
     # threshold 0: always go down to the keys, never replace a whole map that changed a lot
     # ignore_private_variables off: a key such as "__x" is data here, not a private attribute
+    from deepdiff import DeepDiff  # imported by the first comparison, not by every command
+
     diff = DeepDiff(
         before,
         after,

@@ -25,7 +25,9 @@ from hubaudit.model import (
     Dependency,
     ItemKey,
     Kind,
+    Point,
     PortalView,
+    SnapshotInfo,
     ViewItem,
     schema_object_type_id,
 )
@@ -87,6 +89,30 @@ class DependencyGraph:
 
         visit(key, 0)
         return lines
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What depends on one item in one snapshot point (its stand-ins included): its direct
+    dependents, and the tree of what depends on those in turn."""
+
+    portal: str
+    key: str
+    point: Point
+    in_snapshot: bool
+    label: str | None
+    direct: tuple[Dependency, ...]
+    tree: tuple[tuple[int, Dependency], ...]
+
+    @property
+    def snapshot(self) -> SnapshotInfo:
+        assert self.point.snapshot is not None
+        return self.point.snapshot
+
+    @property
+    def workflows(self) -> int:
+        """Workflows among the direct dependents."""
+        return workflow_count(self.direct)
 
 
 def workflow_count(dependents: tuple[Dependency, ...], *, active_only: bool = False) -> int:

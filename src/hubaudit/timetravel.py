@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from hubaudit.attribution import item_attribution, user_id_in
-from hubaudit.audit import attributed, portal_view, resolve_snapshot, user_emails
 from hubaudit.compare import compare, matches_any, scope_of
 from hubaudit.errors import UsageError
 from hubaudit.latest import latest_point, snapshot_point_items, with_stand_ins
@@ -35,6 +34,7 @@ from hubaudit.model import (
 )
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.store.repository import Store
+from hubaudit.stored_views import attributed, portal_view, resolve_snapshot, user_emails
 
 _EVER = datetime.min.replace(tzinfo=UTC)
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a 64-bit id

@@ -23,7 +23,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "Drift and triage",
         (
             ("audit", "hubaudit.cli.audit:audit"),
-            ("compare", "hubaudit.cli.promotion:compare"),
+            ("report", "hubaudit.cli.reports:report"),
             ("defects", "hubaudit.cli.defects:defects"),
             ("findings", "hubaudit.cli.findings:findings"),
             ("runs", "hubaudit.cli.runs:runs"),
@@ -37,9 +37,20 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("ignore", "hubaudit.cli.ignore:ignore"),
             ("log", "hubaudit.cli.log:log"),
             ("promote", "hubaudit.cli.promotion:promote"),
+            ("policies", "hubaudit.cli.policies:policies"),
         ),
     ),
-    ("Looking back", ()),
+    (
+        "Looking back",
+        (
+            ("history", "hubaudit.cli.history:history"),
+            ("show", "hubaudit.cli.history:show"),
+            ("diff", "hubaudit.cli.history:diff"),
+            ("impact", "hubaudit.cli.impact:impact"),
+            ("compare", "hubaudit.cli.promotion:compare"),
+            ("kpis", "hubaudit.cli.reports:kpis"),
+        ),
+    ),
     (
         "Operations",
         (
@@ -60,8 +71,6 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
 )
 COMMANDS: dict[str, str] = {name: target for _, entries in SECTIONS for name, target in entries}
-
-_GLOBAL_WITH_VALUE = ("--config", "--log-format", "--log-level")
 
 
 class LazyGroup(click.Group):
@@ -124,8 +133,6 @@ def root(
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return its exit code (0 nothing unplanned, 2 drift, 1 an error)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if _command_name(args) not in COMMANDS and not _asks_for_help_or_version(args):
-        return _legacy(args, out)
     session = Session(out=out or sys.stdout)
     try:
         with root.make_context("hubaudit", args, obj=session) as ctx:
@@ -167,37 +174,3 @@ def _quiet_closed_pipe() -> None:
         pass
     finally:
         os.close(devnull)
-
-
-def _command_name(args: Sequence[str]) -> str | None:
-    """The first word after the global options."""
-    index = 0
-    while index < len(args):
-        word = args[index]
-        if word in _GLOBAL_WITH_VALUE:
-            index += 2
-            continue
-        if word.startswith("-"):
-            index += 1
-            continue
-        return word
-    return None
-
-
-def _asks_for_help_or_version(args: Sequence[str]) -> bool:
-    return _command_name(args) is None
-
-
-def _legacy(args: list[str], out: TextIO | None) -> int:
-    """Commands not yet ported to click run on the old argparse parser; its usage errors exit 1."""
-    from hubaudit.cli import legacy
-
-    try:
-        return legacy.main(args, out)
-    except SystemExit as exc:
-        if exc.code == 2:
-            return EXIT_ERROR
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    except BrokenPipeError:
-        _quiet_closed_pipe()
-        return EXIT_ERROR

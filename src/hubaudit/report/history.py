@@ -1,4 +1,5 @@
-"""Renderers for stored history: ``history``, ``show`` and ``diff``, as text and as JSON.
+"""Renderers for stored history: ``history``, ``show``, ``diff`` and ``impact``, as text and
+as JSON.
 
 Pure functions of values from :mod:`hubaudit.timetravel`; changes use the same text and JSON
 forms as the audit report. Every HubSpot-provided string is made terminal-safe."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubaudit.model import (
     Attribution,
@@ -23,6 +24,9 @@ from hubaudit.report import json_report
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.text import changes_lines, field_line
 from hubaudit.report.view import when
+
+if TYPE_CHECKING:
+    from hubaudit.dependencies import Impact
 
 _MARK = {"added": "+", "changed": "~", "removed": "-", "not read": "?"}
 
@@ -197,3 +201,53 @@ def diff_json(diff: Diff) -> str:
         "not_compared": list(diff.not_compared),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# impact -----------------------------------------------------------------------------------
+
+
+def impact_document(impact: Impact) -> dict[str, Any]:
+    snapshot = impact.snapshot
+    return {
+        "portal": impact.portal,
+        "key": impact.key,
+        "snapshot": {
+            "id": snapshot.id,
+            "taken_at": snapshot.taken_at.isoformat(),
+            "stand_ins": stand_ins_document(impact.point),
+        },
+        "in_snapshot": impact.in_snapshot,
+        "workflows": impact.workflows,
+        "dependents": [json_report.dependency_document(d) for d in impact.direct],
+        "tree": [
+            {"level": level, **json_report.dependency_document(d)} for level, d in impact.tree
+        ],
+    }
+
+
+def impact_json(impact: Impact) -> str:
+    return json.dumps(impact_document(impact), indent=2) + "\n"
+
+
+def impact_text(impact: Impact) -> str:
+    snapshot = impact.snapshot
+    named_as = f' "{terminal_safe(impact.label)}"' if impact.label else ""
+    lines = [
+        f"impact of {terminal_safe(impact.key)}{named_as} in snapshot #{snapshot.id} "
+        f"({snapshot.taken_at:%Y-%m-%d %H:%M} UTC): {len(impact.direct)} direct dependents, "
+        f"{impact.workflows} workflows",
+        *(f"  {line}" for line in stand_in_lines(impact.point)),
+    ]
+    if not impact.in_snapshot:
+        lines.append("  (the item is not in this snapshot; these still point to it)")
+    if not impact.tree:
+        lines.append("  nothing in this snapshot depends on it")
+    for level, d in impact.tree:
+        item_label = f' "{terminal_safe(d.label)}"' if d.label else ""
+        detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
+        target = "" if level == 0 else f" {terminal_safe(d.target)}"
+        lines.append(
+            f"{'  ' * (level + 1)}← {terminal_safe(d.source)}{item_label} {d.relation}"
+            f"{target}{detail}"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,17 +1,18 @@
-"""Engines and schema migrations for SQLite and Postgres."""
+"""Engines and schema migrations for SQLite and Postgres.
+
+Alembic is imported only to migrate: every other command checks the schema against
+:data:`HEAD_REVISION`, the newest migration this hubaudit ships (a test keeps the two equal), by
+reading the ``alembic_version`` table with one query.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -19,6 +20,13 @@ from hubaudit import __version__
 from hubaudit.errors import DatabaseError, SchemaNotCurrent
 from hubaudit.secrets import remember_secret
 from hubaudit.shipped import migrations_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+HEAD_REVISION = "0009"
+"""The newest migration under ``migrations/versions`` (checked by a test): a read command knows
+the schema it needs without loading Alembic and the migration scripts."""
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 """The databases hubaudit is built and tested for (psycopg 3 is the Postgres driver shipped)."""
@@ -74,6 +82,8 @@ def _safe_url(url: str) -> str:
 
 
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(migrations_dir()))
     return config
@@ -133,6 +143,8 @@ def _migrating(engine: Engine) -> Iterator[Any]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     require_known_revision(engine)
     config = _alembic_config()
     with _migrating(engine) as connection:
@@ -141,6 +153,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     require_known_revision(engine)
     config = _alembic_config()
     with _migrating(engine) as connection:
@@ -149,16 +163,37 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def head_revision() -> str | None:
+    """The newest migration this hubaudit ships (:data:`HEAD_REVISION`)."""
+    return HEAD_REVISION
+
+
+def migrations_head() -> str | None:
+    """The head of the migration scripts themselves, read by Alembic (what the test of
+    :data:`HEAD_REVISION` compares it with)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision, from Alembic's ``alembic_version`` table (``None`` when the
+    database has none: empty, or never migrated)."""
     with _connected(engine) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    if len(rows) > 1:
+        raise DatabaseError(
+            f"the database {_safe_url(str(engine.url))} has {len(rows)} schema versions "
+            "(branched migrations): hubaudit's migrations are one line"
+        )
+    return str(rows[0][0]) if rows else None
 
 
 def known_revisions() -> frozenset[str]:
     """Every revision this hubaudit's migrations know."""
+    from alembic.script import ScriptDirectory
+
     return frozenset(
         script.revision
         for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
@@ -172,7 +207,7 @@ def require_known_revision(engine: Engine) -> str | None:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot read the database schema version: {exc}") from exc
-    if current is not None and current not in known_revisions():
+    if current is not None and current != HEAD_REVISION and current not in known_revisions():
         raise DatabaseError(
             f"the database {_safe_url(str(engine.url))} is at revision {current}, newer than "
             f"this hubaudit ({__version__}), which knows up to {head_revision()}: "

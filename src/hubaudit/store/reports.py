@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
 from hubaudit.model import Change, RunStatus
 from hubaudit.snapshot import storable
-from hubaudit.store.repository import Store
+from hubaudit.store.repository import Store, insert_ignoring_conflicts
 from hubaudit.store.tables import (
     ChangeSightingRow,
     NotificationRow,
@@ -90,7 +89,7 @@ class ReportStore:
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal)
             dialect = session.get_bind().dialect.name
-            builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            builder = insert_ignoring_conflicts(dialect)
             rows = {
                 (c.fingerprint, c.classification.value): {
                     "portal_id": portal_id,

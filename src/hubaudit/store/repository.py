@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -88,6 +87,20 @@ def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def insert_ignoring_conflicts(dialect: str) -> Any:
+    """The ``insert`` of ``dialect`` that has ``on_conflict_do_nothing`` (Postgres or SQLite).
+
+    Imported here, when a command writes: importing ``sqlalchemy.dialects.postgresql`` loads
+    every Postgres driver's dialect, which a read command on SQLite never needs."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 class Store:
@@ -164,7 +177,7 @@ class Store:
         """Store each payload once. In hash order: two writers that store the same new payloads
         (standard properties look alike in every portal) wait for each other, never deadlock."""
         dialect = session.get_bind().dialect.name
-        builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        builder = insert_ignoring_conflicts(dialect)
         for batch in _batches(sorted(values)):
             statement = builder(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
             session.execute(

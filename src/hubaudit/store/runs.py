@@ -20,7 +20,6 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from hubaudit.errors import UsageError
 from hubaudit.model import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
 from hubaudit.store.outcomes import mark_published
-from hubaudit.store.repository import Store
+from hubaudit.store.repository import Store, insert_ignoring_conflicts
 from hubaudit.store.tables import PortalRow, RunRow, WorkerRow
 
 _OPEN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
@@ -56,11 +55,7 @@ class RunStore:
         done, or another run of the portal is still open (the round is coalesced into it)."""
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal, create=True)
-            builder: Any = (
-                postgresql.insert
-                if session.get_bind().dialect.name == "postgresql"
-                else sqlite.insert
-            )
+            builder = insert_ignoring_conflicts(session.get_bind().dialect.name)
             inserted = session.scalar(
                 builder(RunRow)
                 .values(

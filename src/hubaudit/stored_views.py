@@ -1,0 +1,110 @@
+"""What the read paths need from a stored snapshot, without the audit's machinery: a snapshot
+named by ``latest`` or id, its items as a portal view (for policies and the dependency graph),
+and who made each change (from the items' raw JSON and the portal's users).
+
+``history``, ``show``, ``diff`` and ``impact`` use these through :mod:`hubaudit.timetravel`;
+:mod:`hubaudit.audit` uses them too. Importing this module imports no HubSpot client."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+
+from hubaudit.attribution import History, attribute, attribute_from_history
+from hubaudit.errors import UsageError
+from hubaudit.model import (
+    Change,
+    CoverageStatus,
+    Kind,
+    PastVersion,
+    PortalView,
+    SnapshotInfo,
+    StoredItem,
+    ViewItem,
+)
+from hubaudit.store.repository import Store
+
+
+def resolve_snapshot(
+    store: Store, portal: str, ref: str, flag: str = "--from-snapshot"
+) -> SnapshotInfo:
+    """``latest`` or a snapshot id (``flag`` names the option in an error)."""
+    if ref == "latest":
+        snapshot = store.latest_snapshot(portal)
+        if snapshot is None:
+            raise UsageError(
+                f"portal {portal!r} has no snapshot yet: run `hubaudit snapshot` first"
+            )
+        return snapshot
+    try:
+        snapshot_id = int(ref)
+    except ValueError as exc:
+        raise UsageError(f"{flag} takes 'latest' or a snapshot id, not {ref!r}") from exc
+    return store.snapshot(portal, snapshot_id)
+
+
+# Kinds whose raw JSON a policy reads (a workflow's updatedAt); the rest need canonical only.
+RAW_KINDS = frozenset({Kind.WORKFLOW})
+
+
+def portal_view(
+    store: Store, snapshot: SnapshotInfo, items: Mapping[str, StoredItem] | None = None
+) -> PortalView:
+    """The snapshot's items with their payloads, for the policies and the dependency graph."""
+    held = store.snapshot_items(snapshot.id) if items is None else items
+    canonical = store.load_payloads({i.canonical_hash for i in held.values()})
+    raws = store.load_payloads({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
+
+    def past(key: str) -> list[PastVersion]:
+        versions = sorted(
+            (v for v in store.item_versions(snapshot.portal, key) if v.valid_from <= snapshot.id),
+            key=lambda v: v.valid_from,
+        )
+        payloads = store.load_payloads(
+            {h for v in versions for h in (v.canonical_hash, v.raw_hash)}
+        )
+        return [
+            PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])
+            for v in versions
+        ]
+
+    return PortalView(
+        portal=snapshot.portal,
+        snapshot_id=snapshot.id,
+        taken_at=snapshot.taken_at,
+        items={
+            key: ViewItem(item.kind, key, canonical[item.canonical_hash], raws.get(item.raw_hash))
+            for key, item in held.items()
+        },
+        complete={
+            c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
+        },
+        past=past,
+    )
+
+
+def attributed(
+    store: Store,
+    changes: list[Change],
+    after_items: Mapping[str, StoredItem],
+    since: datetime,
+    histories: Sequence[History] = (),
+) -> list[Change]:
+    """Attach who made each change, from the items' raw JSON and the portal's users, then from
+    the audit trails in ``histories``. An edit after ``since`` is a ``medium`` match."""
+    if not changes:
+        return changes
+    changed = {c.key for c in changes if c.key in after_items}
+    emails = user_emails(store, [i for k, i in after_items.items() if i.kind is Kind.USER])
+    raws = store.load_payloads({after_items[k].raw_hash for k in changed})
+    raw_after = {k: raws[after_items[k].raw_hash] for k in changed}
+    result = attribute(changes, raw_after, emails, since)
+    for history in histories:  # each fills only what the ones before could not
+        result = attribute_from_history(result, history, emails, since)
+    return result
+
+
+def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
+    """Email by user id, from the users' raw JSON."""
+    raws = store.load_payloads({u.raw_hash for u in users})
+    return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
