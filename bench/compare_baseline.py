@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 from deepdiff import DeepDiff
 
+from hubaudit.canonical import make_item
 from hubaudit.compare import compare
-from hubaudit.model import ConfigItem, CoverageStatus, Kind, KindCoverage, StoredItem
-from hubaudit.snapshot import make_item
+from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, StoredItem
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hubaudit.audit import portal_view, record_findings
+from hubaudit.canonical import make_item
 from hubaudit.compare import compare
 from hubaudit.config import ImpactConfig
 from hubaudit.dependencies import build_graph
@@ -37,10 +38,9 @@ from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.properties import canonical_property
 from hubaudit.hubspot.collectors.users import canonical_user
 from hubaudit.hubspot.collectors.workflows import canonical_flow
-from hubaudit.model import ConfigItem, CoverageStatus, Kind, KindCoverage
+from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage
 from hubaudit.policies.builtin import evaluate
 from hubaudit.policies.impact import with_impact
-from hubaudit.snapshot import make_item
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 

@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from hubaudit.model import ConfigItem, CoverageStatus, Kind, KindCoverage, SnapshotInfo
-from hubaudit.snapshot import canonical_json, make_item
+from hubaudit.canonical import canonical_json, make_item
+from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, SnapshotInfo
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import item_history

@@ -5,32 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hubaudit.model import (
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import (
     Attribution,
-    AuditResult,
-    BaselineInfo,
     Change,
     ChangeOp,
     Classification,
-    CoverageStatus,
-    Defect,
-    DefectStatus,
-    DefectUpdate,
     Dependency,
-    Finding,
-    FindingStatus,
-    FindingUpdate,
-    FindingWaiver,
-    HubInfo,
-    Kind,
-    KindCoverage,
-    Kpis,
     Severity,
-    SnapshotInfo,
-    SurfaceArea,
-    Waiver,
-    WeekCount,
 )
+from hubaudit.model.defects import Defect, DefectStatus, DefectUpdate, Waiver
+from hubaudit.model.findings import Finding, FindingStatus, FindingUpdate, FindingWaiver
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInfo
+from hubaudit.model.kpis import Kpis, WeekCount
+from hubaudit.model.surface import HubInfo, SurfaceArea
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hubaudit.attribution import attribute
-from hubaudit.model import Change, ChangeOp, Kind
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.items import Kind
 
 APPROVED = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -13,7 +13,9 @@ from hubaudit.emulator import PortalEmulator
 from hubaudit.emulator.server import missing_scopes_body
 from hubaudit.errors import UsageError
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import Classification, CoverageStatus, DefectStatus
+from hubaudit.model.changes import Classification
+from hubaudit.model.defects import DefectStatus
+from hubaudit.model.items import CoverageStatus
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1

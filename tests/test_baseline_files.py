@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from hubaudit.canonical import content_hash, without_nulls
 from hubaudit.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.files import (
@@ -23,7 +24,6 @@ from hubaudit.governance.files import (
     read_tree,
     scope_path,
 )
-from hubaudit.snapshot import content_hash, without_nulls
 
 
 def realistic_tree() -> BaselineTree:

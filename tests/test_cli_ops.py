@@ -19,7 +19,9 @@ from hubaudit.cli import main
 from hubaudit.config import Config, load_config
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.emulator.server import missing_scopes_body
-from hubaudit.model import CoverageStatus, RunStats, RunStatus, Severity
+from hubaudit.model.changes import Severity
+from hubaudit.model.items import CoverageStatus
+from hubaudit.model.runs import RunStats, RunStatus
 from hubaudit.store.engine import make_engine
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore

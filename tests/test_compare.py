@@ -6,11 +6,12 @@ import copy
 import json
 from typing import Any
 
+from hubaudit.canonical import content_hash
 from hubaudit.compare import compare, field_changes, scope_of
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.properties import canonical_property
-from hubaudit.model import ChangeOp, Kind, StoredItem
-from hubaudit.snapshot import content_hash
+from hubaudit.model.changes import ChangeOp
+from hubaudit.model.items import Kind, StoredItem
 
 from .conftest import DEMO
 

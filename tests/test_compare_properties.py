@@ -9,10 +9,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hubaudit.canonical import content_hash, make_item, without_nulls
 from hubaudit.compare import apply_changes, compare, value_at
 from hubaudit.governance.defects import fingerprint
-from hubaudit.model import ChangeOp, Kind, StoredItem
-from hubaudit.snapshot import content_hash, make_item, without_nulls
+from hubaudit.model.changes import ChangeOp
+from hubaudit.model.items import Kind, StoredItem
 
 names = st.text(alphabet="abcxyz._- 09", min_size=1, max_size=6)
 scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5)

@@ -31,7 +31,8 @@ from hubaudit.config.schema import (
     file_keys,
 )
 from hubaudit.errors import ConfigError
-from hubaudit.model import Kind, Severity
+from hubaudit.model.changes import Severity
+from hubaudit.model.items import Kind
 from hubaudit.policies.builtin import POLICIES_BY_ID
 from hubaudit.policies.catalog import POLICY_OPTIONS
 

@@ -22,7 +22,7 @@ import pytest
 
 from hubaudit.audit import open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
-from hubaudit.model import CoverageStatus, KindCoverage
+from hubaudit.model.items import CoverageStatus, KindCoverage
 from hubaudit.report import FORMATS, render
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store

@@ -10,15 +10,10 @@ from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.governance.defects import plan_defects
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import (
-    BaselineInfo,
-    Change,
-    ChangeOp,
-    Defect,
-    DefectStatus,
-    Kind,
-    Severity,
-)
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.defects import Defect, DefectStatus
+from hubaudit.model.items import Kind
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1

@@ -9,7 +9,9 @@ from hubaudit.config import ImpactConfig
 from hubaudit.dependencies import build_graph, workflow_property_uses
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.workflows import canonical_flow
-from hubaudit.model import Change, ChangeOp, Kind, PortalView, Severity, ViewItem
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.items import Kind
+from hubaudit.model.view import PortalView, ViewItem
 from hubaudit.policies.impact import with_impact
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -11,9 +11,9 @@ import pytest
 from hubaudit.audit import record_findings
 from hubaudit.config import PolicySettings
 from hubaudit.errors import UsageError
-from hubaudit.model import FindingStatus
+from hubaudit.model.findings import FindingStatus
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.findings import FindingStore
-from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
 from .test_policies import NOW, Portal, prop, user
@@ -97,7 +97,7 @@ def test_a_waiver_covers_the_finding_as_it_was_and_ends_when_it_changes_or_runs_
     assert waived.status is FindingStatus.WAIVED and waived.waiver is not None
     with pytest.raises(UsageError, match="only open ones can be waived"):
         findings.waive("acme", [finding.id], by="Rita", reason="x", until=NOW, at=NOW)
-    log = GovernanceStore(store).log("acme")
+    log = CouncilStore(store).log("acme")
     assert [(e.action, e.actor, e.note) for e in log] == [
         ("findings.waived", "Rita", "migration week")
     ]
@@ -116,7 +116,7 @@ def test_a_waiver_covers_the_finding_as_it_was_and_ends_when_it_changes_or_runs_
     update, (expired,), _ = record_findings(store, portal.view(), {}, night(5))
     assert update.expired_waivers == (finding.id,)
     assert expired.status is FindingStatus.OPEN
-    actions = [e.action for e in GovernanceStore(store).log("acme")]
+    actions = [e.action for e in CouncilStore(store).log("acme")]
     assert actions.count("finding-waiver.expired") == 1
     assert "finding-waiver.ended" in actions
 
@@ -137,7 +137,8 @@ def test_kpis_count_each_change_once_as_it_was_first_seen(store: Store) -> None:
     from dataclasses import replace
 
     from hubaudit.kpis import default_since, governance_kpis, weeks_between
-    from hubaudit.model import Attribution, Change, ChangeOp, Classification, Kind
+    from hubaudit.model.changes import Attribution, Change, ChangeOp, Classification
+    from hubaudit.model.items import Kind
     from hubaudit.store.reports import ReportStore
 
     store_portal = Portal()

@@ -13,11 +13,13 @@ from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.governance.change_requests import parse_planned_change
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import AuditResult, Change, Classification, DefectStatus
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, Classification
+from hubaudit.model.defects import DefectStatus
 from hubaudit.services.actor import Actor
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
 from hubaudit.services.triage import accept_defects, waive_defects
-from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
 
 from .test_governance_month import NOV, TEAM_EDITOR, Calendar, edit, relabel
@@ -54,7 +56,7 @@ class World:
             live,
         )
         self.clock = Calendar()
-        self.gov = GovernanceStore(store)
+        self.gov = CouncilStore(store)
 
     def approve_v1(self) -> None:
         self.clock.day(1)

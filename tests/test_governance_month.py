@@ -20,13 +20,16 @@ from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import DatabaseError, UsageError
 from hubaudit.governance.change_requests import parse_planned_change
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import AuditResult, Change, Classification, CRStatus, DefectStatus
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.change_requests import CRStatus
+from hubaudit.model.changes import Change, Classification
+from hubaudit.model.defects import DefectStatus
 from hubaudit.report import render
 from hubaudit.services.actor import Actor
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
 from hubaudit.services.change_requests import request_progress
 from hubaudit.services.triage import accept_defects, waive_defects
-from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import diff_points, resolve_point
 
@@ -102,7 +105,7 @@ def test_a_month_of_governance(
     portal_dirs: dict[str, Path],
 ) -> None:
     clock = Calendar()
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
     live = portal_dirs["night1"]
 
     def audit(day: int) -> AuditResult:
@@ -319,7 +322,7 @@ def test_the_governance_log_refuses_updates_and_deletes(
             store.session() as session,
         ):
             session.execute(sa.text(statement))
-    assert [e.actor for e in GovernanceStore(store).log("demo")] == ["Rita"]
+    assert [e.actor for e in CouncilStore(store).log("demo")] == ["Rita"]
 
 
 def test_an_approved_version_never_changes_and_a_rejected_one_frees_its_defects(
@@ -349,7 +352,7 @@ def test_an_approved_version_never_changes_and_a_rejected_one_frees_its_defects(
     assert store.latest_baseline("demo").version == 1  # type: ignore[union-attr]
     # the defect can be accepted again, into a new proposal: v3 (v2 stays rejected on record)
     assert accept_defects(store, "demo", [tiktok], Actor("Rita"), "second try").version == 3
-    versions = [(b.version, b.status.value) for b in GovernanceStore(store).versions("demo")]
+    versions = [(b.version, b.status.value) for b in CouncilStore(store).versions("demo")]
     assert versions == [(1, "approved"), (2, "rejected"), (3, "proposed")]
 
 
@@ -363,7 +366,7 @@ def test_a_change_outside_its_window_or_before_approval_is_a_defect(
     snapshot = take_snapshot(store, portal, client)
     propose_from_snapshot(store, "demo", snapshot, Actor("Rita"), "first")
     decide_baseline(store, "demo", None, True, Actor("Council"), "ok")
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
     now = datetime.now(UTC)
     planned = [parse_planned_change("add property:contacts:tiktok_handle")]
     pending = governance.create_request(

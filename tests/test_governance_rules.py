@@ -31,22 +31,12 @@ from hubaudit.governance.proposals import (
     require_releasable,
     waive_defects,
 )
-from hubaudit.model import (
-    BaselineStatus,
-    Breach,
-    Change,
-    ChangeOp,
-    CRStatus,
-    Defect,
-    DefectEventName,
-    DefectStatus,
-    Finding,
-    FindingStatus,
-    FindingWaiver,
-    Kind,
-    Severity,
-    Waiver,
-)
+from hubaudit.model.baselines import BaselineStatus
+from hubaudit.model.change_requests import CRStatus
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.defects import Defect, DefectEventName, DefectStatus, Waiver
+from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingWaiver
+from hubaudit.model.items import Kind
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
@@ -344,7 +334,8 @@ def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
     from typing import Any
 
     from hubaudit.audit import baseline_holds
-    from hubaudit.model import BaselineInfo, StoredItem
+    from hubaudit.model.baselines import BaselineInfo
+    from hubaudit.model.items import StoredItem
 
     items = {
         "property:contacts:x1": StoredItem(Kind.PROPERTY, "property:contacts:x1", "h1", "h1"),
@@ -385,7 +376,7 @@ def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
 
 
 def test_an_item_key_is_parsed_once_into_its_kind_and_the_rest() -> None:
-    from hubaudit.model import ItemKey, kind_of
+    from hubaudit.model.items import ItemKey, kind_of
 
     key = ItemKey.parse("association_label:0-3:0-2:USER_DEFINED:106")
     assert key.kind is Kind.ASSOCIATION_LABEL

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from hubaudit.canonical import make_item
 from hubaudit.compare import compare
 from hubaudit.config import RetentionPolicy
 from hubaudit.errors import UsageError
-from hubaudit.model import (
-    ChangeOp,
+from hubaudit.model.changes import ChangeOp
+from hubaudit.model.items import (
     ConfigItem,
     CoverageStatus,
     Kind,
@@ -24,7 +25,6 @@ from hubaudit.model import (
     SnapshotInfo,
     StoredItem,
 )
-from hubaudit.snapshot import make_item
 from hubaudit.store.integrity import check_integrity
 from hubaudit.store.repository import Store
 from hubaudit.store.retention import snapshots_to_keep
@@ -287,7 +287,7 @@ def test_snapshots_of_two_portals_do_not_mix(store: Store) -> None:
 
 
 def test_the_retention_policy_keeps_days_then_weeks_months_and_years() -> None:
-    from hubaudit.model import SnapshotStamp
+    from hubaudit.model.items import SnapshotStamp
 
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     stamps = [SnapshotStamp(i + 1, now - timedelta(days=999 - i, hours=10)) for i in range(1000)]
@@ -361,7 +361,7 @@ def test_prune_deletes_what_the_policy_drops_and_keeps_the_rest_whole(store: Sto
 
 def test_prune_never_deletes_what_a_defect_points_to(store: Store) -> None:
     from hubaudit.governance.defects import DefectPlan
-    from hubaudit.model import Change
+    from hubaudit.model.changes import Change
 
     first = save(store, 0, BASE)
     baseline = store.approve_baseline("acme", first, "Council", "v1", DAY1)

@@ -16,7 +16,8 @@ from hubaudit.governance.ignore import (
     parse_ignore_rules,
     suggest_rules,
 )
-from hubaudit.model import Change, ChangeOp, Kind
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.items import Kind
 
 
 def field_change(kind: Kind, key: str, *path: str | int) -> Change:

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
-from hubaudit.model import Kind
+from hubaudit.model.items import Kind
 from hubaudit.shipped import migrations_dir
 from hubaudit.store.engine import (
     HEAD_REVISION,
@@ -74,8 +74,8 @@ def test_0003_turns_snapshot_rows_into_versions_and_back_without_loss(
     upgrade to interval storage, and again after a downgrade."""
     from datetime import UTC, datetime, timedelta
 
-    from hubaudit.model import StoredItem
-    from hubaudit.snapshot import canonical_json, content_hash
+    from hubaudit.canonical import canonical_json, content_hash
+    from hubaudit.model.items import StoredItem
     from hubaudit.store.integrity import check_integrity
     from hubaudit.store.repository import Store
 
@@ -176,8 +176,9 @@ def test_0005_keeps_baselines_and_defects_that_other_rows_point_to(engine: sa.En
     governance schema, approved versions intact, and downgrades again."""
     from datetime import UTC, datetime
 
-    from hubaudit.model import BaselineStatus, DefectStatus
-    from hubaudit.snapshot import canonical_json, content_hash
+    from hubaudit.canonical import canonical_json, content_hash
+    from hubaudit.model.baselines import BaselineStatus
+    from hubaudit.model.defects import DefectStatus
     from hubaudit.store.integrity import check_integrity
     from hubaudit.store.repository import Store
 

@@ -28,7 +28,7 @@ from hubaudit.errors import DatabaseError, RunStopped
 from hubaudit.hubspot.transport import Transport
 from hubaudit.jobs import RunOutcome
 from hubaudit.logs import configure_logging, get_logger
-from hubaudit.model import RunRecord, RunStatus
+from hubaudit.model.runs import RunRecord, RunStatus
 from hubaudit.scheduler import Nightly, Worker, trigger_of
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store

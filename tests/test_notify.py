@@ -20,7 +20,9 @@ import respx
 
 from hubaudit.config import NotifyConfig
 from hubaudit.emulator import PortalEmulator
-from hubaudit.model import Change, ChangeOp, DefectUpdate, Kind, Severity
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.defects import DefectUpdate
+from hubaudit.model.items import Kind
 from hubaudit.notify.base import build_digest
 from hubaudit.notify.dispatch import notifier_for, notify_run
 from hubaudit.notify.slack import MAX_BLOCKS, MAX_HEADER, MAX_SECTION, slack_message
@@ -72,7 +74,7 @@ def test_a_digest_holds_only_what_is_new() -> None:
     assert not build_digest(result, None, findings=False).new_findings
     from dataclasses import replace
 
-    from hubaudit.model import FindingUpdate
+    from hubaudit.model.findings import FindingUpdate
 
     known = replace(
         result,

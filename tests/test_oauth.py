@@ -22,7 +22,7 @@ from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS
 from hubaudit.hubspot.collectors.base import collect_portal
 from hubaudit.hubspot.oauth import OAuthTokens
 from hubaudit.hubspot.transport import Transport
-from hubaudit.model import CoverageStatus
+from hubaudit.model.items import CoverageStatus
 from hubaudit.secrets import scrub
 
 from .conftest import FAST_LIMIT

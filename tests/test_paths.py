@@ -21,7 +21,7 @@ from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.hubspot.transport import Transport
 from hubaudit.logs import configure_logging
-from hubaudit.model import CoverageStatus
+from hubaudit.model.items import CoverageStatus
 from hubaudit.store.repository import Store
 
 from .conftest import FAST_LIMIT, baseline_from_night1

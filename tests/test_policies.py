@@ -17,7 +17,9 @@ from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.properties import canonical_property
 from hubaudit.hubspot.collectors.users import canonical_user
 from hubaudit.hubspot.collectors.workflows import canonical_flow
-from hubaudit.model import Breach, Kind, PastVersion, PortalView, ViewItem
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import Kind
+from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.policies.builtin import BUILTIN_POLICIES, evaluate
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -17,18 +17,10 @@ from hubaudit.dependencies import build_graph, workflow_property_uses
 from hubaudit.errors import ConfigError
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.workflows import canonical_flow
-from hubaudit.model import (
-    Change,
-    ChangeOp,
-    CoverageStatus,
-    FindingStatus,
-    Kind,
-    KindCoverage,
-    PastVersion,
-    PortalView,
-    Severity,
-    ViewItem,
-)
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.findings import FindingStatus
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage
+from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.surface import governed_surface
 from hubaudit.store.findings import FindingStore

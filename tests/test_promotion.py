@@ -20,7 +20,8 @@ from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapsh
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
-from hubaudit.model import ChangeOp, Classification, Kind, SnapshotInfo
+from hubaudit.model.changes import ChangeOp, Classification
+from hubaudit.model.items import Kind, SnapshotInfo
 from hubaudit.promotion import Side, cross_compare, pin_problems
 from hubaudit.services.actor import Actor
 from hubaudit.services.change_requests import request_progress
@@ -31,8 +32,8 @@ from hubaudit.services.promotion import (
     load_mapping,
     promote_differences,
 )
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.engine import make_engine
-from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.repository import Store
 
 from .conftest import DEMO, FAST_LIMIT, edit_json
@@ -272,7 +273,7 @@ def test_compare_finds_exactly_the_sandbox_work_and_a_cr_from_it_classifies_prod
     assert dict(option.expect) == {"options.gold.label": "Gold <3"}
     stage = next(p for p in promotion.planned if p.key == "pipeline:deals:75839201")
     assert stage.expect["stages.{Legal review}.metadata.probability"] == "0.7"
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
     governance.decide_request(
         "acme-prod", promotion.request.id, True, "Council", "go", promotion.request.requested_at
     )
@@ -375,7 +376,7 @@ def test_a_pin_to_an_item_production_lacks_names_the_line_and_files_nothing(
     with pytest.raises(ConfigError) as caught:
         compare_portals(store, "acme-sandbox", "acme-prod", mapping=load_mapping(path))
     assert caught.value.line == 3 and "production holds no 'workflow:99'" in str(caught.value)
-    assert GovernanceStore(store).requests("acme-prod") == []
+    assert CouncilStore(store).requests("acme-prod") == []
     assert compare_portals(store, "acme-sandbox", "acme-prod", mapping=NO_MAPPING).differences == ()
 
 
@@ -475,7 +476,7 @@ def test_compare_and_promote_from_the_command_line(
         assert f"{bad}:2: [pins.workflow:1301099]" in capsys.readouterr().err
         engine = make_engine(database_url)
         try:
-            assert len(GovernanceStore(Store(engine)).requests("acme-prod")) == 1
+            assert len(CouncilStore(Store(engine)).requests("acme-prod")) == 1
         finally:
             engine.dispose()
 
@@ -517,7 +518,7 @@ def test_an_item_promoted_by_its_name_is_released_under_the_id_production_gave_i
     promotion = promote_differences(
         store, comparison, Selection(every=True), title="Renewals", actor=Actor("Rita")
     )
-    GovernanceStore(store).decide_request(
+    CouncilStore(store).decide_request(
         "acme-prod", promotion.request.id, True, "Council", "go", promotion.request.requested_at
     )
     add_workflow(folders["prod"], "1201099", "75839201", "75839205")

@@ -11,7 +11,7 @@ from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import DailyLimitReached
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import CoverageStatus
+from hubaudit.model.items import CoverageStatus
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1
@@ -313,7 +313,8 @@ def test_the_real_legacy_workflow_record_names_its_editor(
     import json
 
     from hubaudit.hubspot.history import legacy_workflow_history
-    from hubaudit.model import Change, ChangeOp, Kind
+    from hubaudit.model.changes import Change, ChangeOp
+    from hubaudit.model.items import Kind
 
     record = json.loads((shared_hubspot / "samples" / "workflows-v3-legacy.json").read_text())
     record["workflows"][0]["migrationStatus"] = {"flowId": 77, "workflowId": 5155841}

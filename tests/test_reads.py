@@ -18,7 +18,7 @@ from hubaudit.emulator.server import error_body, missing_scopes_body
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.hubspot.collectors.associations import AssociationLimits
-from hubaudit.model import CoverageStatus, Kind, KindCoverage
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage
 from hubaudit.report import render
 from hubaudit.store.repository import Store
 

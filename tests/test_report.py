@@ -9,18 +9,11 @@ from typing import Any
 
 import jsonschema
 
-from hubaudit.model import (
-    AuditResult,
-    BaselineInfo,
-    Change,
-    ChangeOp,
-    CoverageStatus,
-    DefectUpdate,
-    Kind,
-    KindCoverage,
-    Severity,
-    SnapshotInfo,
-)
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.defects import DefectUpdate
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInfo
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
 
@@ -115,15 +108,9 @@ def test_terminal_safe_leaves_ordinary_text_alone() -> None:
 
 
 def test_history_show_and_diff_text_make_hubspot_strings_inert() -> None:
-    from hubaudit.model import (
-        Attribution,
-        ChangeOp,
-        Diff,
-        HistoryEntry,
-        ItemAtPoint,
-        Point,
-        SnapshotInfo,
-    )
+    from hubaudit.model.changes import Attribution, ChangeOp
+    from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
+    from hubaudit.model.items import SnapshotInfo
     from hubaudit.report.history import diff_text, history_text, show_text
 
     evil = "x\x1b[2J\u202eevil"

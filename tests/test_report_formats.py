@@ -172,7 +172,7 @@ def test_colour_only_for_a_terminal_and_only_around_hubauditss_own_marks() -> No
 def test_a_change_with_more_dependents_than_are_stored_renders_the_same_read_back() -> None:
     from dataclasses import replace
 
-    from hubaudit.model import Dependency
+    from hubaudit.model.changes import Dependency
 
     result = rich_result()
     many = tuple(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hubaudit.model import AuditResult
+from hubaudit.model.audit_result import AuditResult
 from hubaudit.report import render
 from hubaudit.report.view import build
 

@@ -30,7 +30,7 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import UsageError
 from hubaudit.jobs import claims_renewed, execute_run
 from hubaudit.logs import configure_logging
-from hubaudit.model import RunStats, RunStatus
+from hubaudit.model.runs import RunStats, RunStatus
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
 from hubaudit.store.engine import make_engine
 from hubaudit.store.outcomes import include_earlier

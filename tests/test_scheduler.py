@@ -18,7 +18,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from hubaudit.config import Config, PortalConfig, ScheduleConfig, parse_config
 from hubaudit.errors import ConfigError, UsageError
-from hubaudit.model import RunStats, RunStatus
+from hubaudit.model.runs import RunStats, RunStatus
 from hubaudit.scheduler import Nightly, latest_fire_time, trigger_of
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import Renewal, RunStore

@@ -22,7 +22,8 @@ from hubaudit.emulator import PortalEmulator
 from hubaudit.emulator.server import missing_scopes_body
 from hubaudit.errors import ConfigError, KindUnreadable, PortalUnreachable
 from hubaudit.hubspot.transport import Transport
-from hubaudit.model import Classification, RunStatus
+from hubaudit.model.changes import Classification
+from hubaudit.model.runs import RunStatus
 from hubaudit.report import render
 from hubaudit.scheduler import Worker
 from hubaudit.store.repository import Store

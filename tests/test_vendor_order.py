@@ -15,7 +15,8 @@ from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import UsageError
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import ChangeOp, Classification, DefectStatus
+from hubaudit.model.changes import ChangeOp, Classification
+from hubaudit.model.defects import DefectStatus
 from hubaudit.report import render
 from hubaudit.services.actor import Actor
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot

@@ -19,7 +19,7 @@ import pytest
 from hubaudit.audit import approve_baseline, open_client, take_snapshot
 from hubaudit.config import Config, PortalConfig, ScheduleConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
-from hubaudit.model import RunStatus
+from hubaudit.model.runs import RunStatus
 from hubaudit.scheduler import Worker
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store

@@ -17,7 +17,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hubaudit.model import Attribution, Change, ChangeOp, Kind
+from hubaudit.model.changes import Attribution, Change, ChangeOp
+from hubaudit.model.items import Kind
 
 # (kind, user id field, time field) in the raw JSON of the item as HubSpot sent it
 _SOURCES = {

@@ -34,29 +34,24 @@ from hubaudit.keys import split_identity_key
 from hubaudit.kpis import default_since, governance_kpis
 from hubaudit.latest import snapshot_point_items, with_stand_ins
 from hubaudit.logs import get_logger
-from hubaudit.model import (
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change, ChangeOp, Classification
+from hubaudit.model.defects import Defect
+from hubaudit.model.findings import Breach, Finding, FindingUpdate
+from hubaudit.model.history import StandIn
+from hubaudit.model.items import (
     STANDARD_OBJECT_TYPE_IDS,
-    AuditResult,
-    BaselineInfo,
-    Breach,
-    Change,
-    ChangeOp,
-    Classification,
     ConfigItem,
     CoverageStatus,
-    Defect,
-    Finding,
-    FindingUpdate,
-    HubInfo,
     Kind,
     KindCoverage,
-    PortalView,
     SnapshotInfo,
-    StandIn,
     StoredItem,
-    ViewItem,
     kind_of,
 )
+from hubaudit.model.surface import HubInfo
+from hubaudit.model.view import PortalView, ViewItem
 from hubaudit.policies.builtin import POLICIES_BY_ID, evaluate
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity

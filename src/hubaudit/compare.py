@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from hubaudit.model import Change, ChangeOp, JSONValue, Kind, StoredItem
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.items import JSONValue, Kind, StoredItem
 
 PayloadLoader = Callable[[Iterable[str]], Mapping[str, Mapping[str, JSONValue]]]
 Path = tuple[str | int, ...]

@@ -24,7 +24,9 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import HubauditError
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.jobs import execute_run
-from hubaudit.model import AuditResult, CoverageStatus, RunTrigger, SnapshotInfo
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.items import CoverageStatus, SnapshotInfo
+from hubaudit.model.runs import RunTrigger
 from hubaudit.report import render
 from hubaudit.shipped import demo_fixtures_dir
 from hubaudit.store.engine import make_engine, upgrade

@@ -19,18 +19,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hubaudit.model import (
+from hubaudit.model.changes import Change, Dependency
+from hubaudit.model.history import Point
+from hubaudit.model.items import (
     STANDARD_OBJECT_TYPE_IDS,
-    Change,
-    Dependency,
     ItemKey,
     Kind,
-    Point,
-    PortalView,
     SnapshotInfo,
-    ViewItem,
     schema_object_type_id,
 )
+from hubaudit.model.view import PortalView, ViewItem
 
 SET_PROPERTY_ACTION = "0-5"
 LIFECYCLE_PROPERTY = "lifecyclestage"

@@ -23,7 +23,8 @@ from hubaudit.errors import HubauditError, RunStopped
 from hubaudit.governance.ignore import load_ignore_rules
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
-from hubaudit.model import AuditResult, RunRecord, RunStats, RunStatus, RunTrigger
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.runs import RunRecord, RunStats, RunStatus, RunTrigger
 from hubaudit.notify.dispatch import notify_run
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import EXTENSIONS, render

@@ -6,7 +6,7 @@ took it would plan or look at nothing, and say so only by silence.
 
 from __future__ import annotations
 
-from hubaudit.model import Kind
+from hubaudit.model.items import Kind
 
 KEY_FORMS: dict[Kind, tuple[str, ...]] = {
     Kind.PROPERTY: ("objectType", "name"),

@@ -20,7 +20,10 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
-from hubaudit.model import DefectStatus, Kind, Kpis, PortalView, WeekCount
+from hubaudit.model.defects import DefectStatus
+from hubaudit.model.items import Kind
+from hubaudit.model.kpis import Kpis, WeekCount
+from hubaudit.model.view import PortalView
 from hubaudit.store.reports import ReportStore, Sighting
 from hubaudit.store.repository import Store
 

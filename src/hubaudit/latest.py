@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hubaudit.compare import scope_of
-from hubaudit.model import CoverageStatus, KindCoverage, Point, SnapshotInfo, StandIn, StoredItem
+from hubaudit.model.history import Point, StandIn
+from hubaudit.model.items import CoverageStatus, KindCoverage, SnapshotInfo, StoredItem
 from hubaudit.store.repository import Store
 
 

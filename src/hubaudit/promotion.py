@@ -22,10 +22,12 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubaudit.canonical import content_hash
 from hubaudit.compare import compare
 from hubaudit.keys import IDENTITY_FIELDS, KEY_FORMS, identity_key, identity_of
-from hubaudit.model import Change, ChangeOp, JSONValue, Kind, Point, StoredItem
-from hubaudit.snapshot import content_hash
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.history import Point
+from hubaudit.model.items import JSONValue, Kind, StoredItem
 
 Payloads = Mapping[str, Mapping[str, JSONValue]]
 """Canonical payloads by item key: one portal at one point."""

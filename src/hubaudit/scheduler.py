@@ -36,7 +36,7 @@ from hubaudit.jobs import (
     execute_run,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import RunRecord, RunTrigger
+from hubaudit.model.runs import RunRecord, RunTrigger
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 

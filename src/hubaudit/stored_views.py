@@ -12,16 +12,9 @@ from datetime import datetime
 
 from hubaudit.attribution import History, attribute, attribute_from_history
 from hubaudit.errors import UsageError
-from hubaudit.model import (
-    Change,
-    CoverageStatus,
-    Kind,
-    PastVersion,
-    PortalView,
-    SnapshotInfo,
-    StoredItem,
-    ViewItem,
-)
+from hubaudit.model.changes import Change
+from hubaudit.model.items import CoverageStatus, Kind, SnapshotInfo, StoredItem
+from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.store.repository import Store
 
 

@@ -17,21 +17,17 @@ from hubaudit.attribution import item_attribution, user_id_in
 from hubaudit.compare import compare, matches_any, scope_of
 from hubaudit.errors import UsageError
 from hubaudit.latest import latest_point, snapshot_point_items, with_stand_ins
-from hubaudit.model import (
-    Change,
-    ChangeOp,
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
+from hubaudit.model.items import (
     CoverageStatus,
-    Diff,
-    HistoryEntry,
-    ItemAtPoint,
     ItemVersion,
     Kind,
     KindCoverage,
-    Point,
-    PortalView,
     SnapshotStamp,
     StoredItem,
 )
+from hubaudit.model.view import PortalView
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.store.repository import Store
 from hubaudit.stored_views import attributed, portal_view, resolve_snapshot, user_emails

@@ -23,7 +23,7 @@ from hubaudit.cli.common import (
 
 if TYPE_CHECKING:
     from hubaudit.jobs import RunOutcome
-    from hubaudit.model import Severity
+    from hubaudit.model.changes import Severity
     from hubaudit.services.audit import AllAudited
 
 # The report's formats and the severities, spelled here so that `--help` imports neither the
@@ -70,7 +70,7 @@ def audit(
 
     Exit 0: nothing unplanned; 2: unplanned drift at or above --fail-on; 1: an error, or a
     part it governs not verified; 130: stopped (nothing half-written is kept)."""
-    from hubaudit.model import Severity
+    from hubaudit.model.changes import Severity
 
     if every_portal and portal is not None:
         raise click.UsageError("--portal and --all: choose one")
@@ -86,7 +86,7 @@ def _audit_one(
     import threading
 
     from hubaudit.cli.signals import RUN_ENDS, stopping_on_signals
-    from hubaudit.model import RunStatus
+    from hubaudit.model.runs import RunStatus
     from hubaudit.report import render
     from hubaudit.report.escape import terminal_safe
     from hubaudit.secrets import scrub

@@ -20,7 +20,7 @@ from hubaudit.cli.params import CR_ID, ID, SNAPSHOT, version_argument
 from hubaudit.services.actor import Actor
 
 if TYPE_CHECKING:
-    from hubaudit.model import BaselineInfo
+    from hubaudit.model.baselines import BaselineInfo
     from hubaudit.services.baselines import BaselineDecision
 
 _note = click.option("--note", required=True, help="why: the council's reason, kept in the log")
@@ -357,7 +357,7 @@ def _crs(ids: tuple[int, ...] | list[int]) -> str:
 
 
 def _decision_line(b: BaselineInfo) -> str:
-    from hubaudit.model import BaselineStatus
+    from hubaudit.model.baselines import BaselineStatus
     from hubaudit.report.escape import terminal_safe
 
     if b.status is BaselineStatus.APPROVED:

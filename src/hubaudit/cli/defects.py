@@ -21,7 +21,7 @@ from hubaudit.cli.params import DATE, DEFECT_STATUS, ID, KIND, SEVERITY, waiver_
 from hubaudit.services.actor import Actor
 
 if TYPE_CHECKING:
-    from hubaudit.model import Defect
+    from hubaudit.model.defects import Defect
     from hubaudit.services.triage import DefectTimeline
 
 _ids = click.argument("ids", nargs=-1, required=True, type=ID, metavar="ID...")
@@ -77,7 +77,9 @@ def list_command(
     """List a portal's defects, oldest first."""
     import json
 
-    from hubaudit.model import DefectStatus, Kind, Severity
+    from hubaudit.model.changes import Severity
+    from hubaudit.model.defects import DefectStatus
+    from hubaudit.model.items import Kind
     from hubaudit.report.escape import terminal_safe
     from hubaudit.report.json_report import defect_document
     from hubaudit.services.triage import DefectQuery, list_defects
@@ -225,7 +227,7 @@ def where(defect: Defect) -> str:
 
 
 def _decision(defect: Defect) -> str:
-    from hubaudit.model import DefectStatus
+    from hubaudit.model.defects import DefectStatus
 
     if defect.waiver is not None and defect.status is DefectStatus.WAIVED:
         return f"  (waived until {defect.waiver.until:%Y-%m-%d})"
@@ -237,7 +239,7 @@ def _decision(defect: Defect) -> str:
 def timeline_lines(timeline: DefectTimeline) -> list[str]:
     import json
 
-    from hubaudit.model import DefectStatus
+    from hubaudit.model.defects import DefectStatus
     from hubaudit.report.escape import terminal_safe
 
     defect = timeline.defect

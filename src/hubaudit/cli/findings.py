@@ -62,7 +62,8 @@ def list_command(
     """The portal's findings, open first, worst first."""
     import json
 
-    from hubaudit.model import FindingStatus, Severity
+    from hubaudit.model.changes import Severity
+    from hubaudit.model.findings import FindingStatus
     from hubaudit.report.escape import terminal_safe
     from hubaudit.report.json_report import finding_document
     from hubaudit.report.text import finding_line

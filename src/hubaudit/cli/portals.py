@@ -29,7 +29,7 @@ def portals() -> None:
 @pass_session
 def check(session: Session, portal: str | None, output_format: str) -> int:
     """Which parts the token can read, and the scopes it is missing (stores nothing)."""
-    from hubaudit.model import CoverageStatus
+    from hubaudit.model.items import CoverageStatus
     from hubaudit.report.escape import terminal_safe
     from hubaudit.services.portals import check_document, check_portal_access
 

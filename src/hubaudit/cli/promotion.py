@@ -20,7 +20,7 @@ from hubaudit.cli.common import (
     pass_session,
     portal_option,
 )
-from hubaudit.model import Kind
+from hubaudit.model.items import Kind
 from hubaudit.report.escape import terminal_safe
 from hubaudit.services.actor import Actor
 

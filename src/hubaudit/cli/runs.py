@@ -10,7 +10,7 @@ import click
 from hubaudit.cli.common import EXIT_OK, Session, format_option, pass_session
 
 if TYPE_CHECKING:
-    from hubaudit.model import RunRecord
+    from hubaudit.model.runs import RunRecord
 
 MAX_LIMIT = 100_000
 

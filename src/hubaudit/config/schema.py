@@ -26,7 +26,8 @@ from hubaudit.config import checks
 from hubaudit.config.secrets import OAUTH_SECRETS, SCHEMA, OAuthSources
 from hubaudit.config.toml import Where
 from hubaudit.errors import UsageError
-from hubaudit.model import ChangeOp, Kind, Severity
+from hubaudit.model.changes import ChangeOp, Severity
+from hubaudit.model.items import Kind
 from hubaudit.policies.catalog import MANUAL_AREAS, POLICY_OPTIONS
 
 CONFIG_ENV = "HUBAUDIT_CONFIG"

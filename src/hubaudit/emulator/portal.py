@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, schema_object_type_id
+from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, schema_object_type_id
 
 OBJECT_TYPE_IDS = STANDARD_OBJECT_TYPE_IDS
 NAMES_TO_IDS = {name: type_id for type_id, name in OBJECT_TYPE_IDS.items()}

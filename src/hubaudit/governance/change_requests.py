@@ -14,21 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hubaudit.canonical import canonical_json
 from hubaudit.compare import ORDER_SUFFIX, apply_changes, dotted, field_changes
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem, names_item
-from hubaudit.model import (
-    Change,
-    ChangeOp,
+from hubaudit.model.change_requests import (
     ChangeRequest,
-    Classification,
     CRProgress,
-    JSONValue,
-    Kind,
     PlannedChange,
     PlannedChangeState,
 )
-from hubaudit.snapshot import canonical_json
+from hubaudit.model.changes import Change, ChangeOp, Classification
+from hubaudit.model.items import JSONValue, Kind
 
 _OPS = {
     "add": ChangeOp.ADDED,

@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hubaudit.errors import UsageError
-from hubaudit.model import (
-    BaselineInfo,
-    Change,
-    ChangeOp,
-    Defect,
-    DefectEventName,
-    DefectStatus,
-    JSONValue,
-    LogRecord,
-    Waiver,
-)
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.defects import Defect, DefectEventName, DefectStatus, Waiver
+from hubaudit.model.governance_log import LogRecord
+from hubaudit.model.items import JSONValue
 
 ACTIVE = frozenset({DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED})
 # a waived defect's drift can go away too; then it is resolved like any other

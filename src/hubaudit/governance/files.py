@@ -43,7 +43,7 @@ from yaml.nodes import ScalarNode
 
 from hubaudit.compare import scope_of
 from hubaudit.errors import UsageError
-from hubaudit.model import JSONValue, Kind
+from hubaudit.model.items import JSONValue, Kind
 
 MANIFEST = "baseline.yaml"
 SUFFIX = ".yaml"

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from hubaudit.errors import UsageError
 from hubaudit.governance.defects import expiry_record
-from hubaudit.model import Breach, Finding, FindingStatus, LogRecord
+from hubaudit.model.findings import Breach, Finding, FindingStatus
+from hubaudit.model.governance_log import LogRecord
 
 ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.WAIVED})
 

@@ -33,7 +33,8 @@ from typing import Any
 
 from hubaudit.config import TomlReader, Where, read_toml_text
 from hubaudit.errors import ConfigError
-from hubaudit.model import Change, ChangeOp, Kind
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.items import Kind
 
 REASON_REQUIRED = "every ignore rule needs a reason: why is this drift acceptable?"
 GLOBSTAR = "**"

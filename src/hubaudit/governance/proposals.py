@@ -2,7 +2,7 @@
 rejected; defects waived; change requests decided.
 
 Each function takes what is stored now and the decision, and returns what to write (statuses,
-timeline entries, waivers ended, the log entry); :mod:`hubaudit.store.governance` writes it in
+timeline entries, waivers ended, the log entry); :mod:`hubaudit.store.council` writes it in
 one transaction under the portal's lock, and checks nothing of its own.
 """
 
@@ -14,14 +14,11 @@ from datetime import datetime
 
 from hubaudit.errors import UsageError
 from hubaudit.governance.defects import TimelineEntry, defects_subject
-from hubaudit.model import (
-    BaselineStatus,
-    CRStatus,
-    DefectEventName,
-    DefectStatus,
-    JSONValue,
-    LogRecord,
-)
+from hubaudit.model.baselines import BaselineStatus
+from hubaudit.model.change_requests import CRStatus
+from hubaudit.model.defects import DefectEventName, DefectStatus
+from hubaudit.model.governance_log import LogRecord
+from hubaudit.model.items import JSONValue
 
 WAIVABLE = (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED, DefectStatus.WAIVED)
 ACCEPTABLE = WAIVABLE

@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from hubaudit.model import Change, ChangeOp, ItemKey, Kind
+from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.items import ItemKey, Kind
 
 HUBSPOT_OWNED: Mapping[Kind, frozenset[str]] = {
     Kind.PROPERTY: frozenset(

@@ -8,7 +8,7 @@ import re
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.model import HubInfo
+from hubaudit.model.surface import HubInfo
 
 # HubSpot's UI hosts (app.hubspot.com, app-eu1.hubspot.com…): a link goes nowhere else.
 UI_DOMAIN = re.compile(r"^app(-[a-z0-9]+)?\.hubspot\.com$")

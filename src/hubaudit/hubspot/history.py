@@ -23,7 +23,8 @@ from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
-from hubaudit.model import Attribution, Change, ItemKey, Kind
+from hubaudit.model.changes import Attribution, Change
+from hubaudit.model.items import ItemKey, Kind
 
 log = get_logger(__name__)
 AUDIT_LOG_PAGE_SIZE = 100

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubaudit.errors import HubauditError
-from hubaudit.model import AuditResult, Change, Classification, Defect, Finding, Severity
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, Classification, Severity
+from hubaudit.model.defects import Defect
+from hubaudit.model.findings import Finding
 from hubaudit.secrets import scrub
 
 ANSWER_EXCERPT = 200

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from hubaudit.config import NotifyConfig, resolve_secret
 from hubaudit.errors import HubauditError
 from hubaudit.logs import get_logger
-from hubaudit.model import AuditResult
+from hubaudit.model.audit_result import AuditResult
 from hubaudit.notify.base import Notifier, NotifyError, build_digest
 from hubaudit.notify.email import EmailNotifier
 from hubaudit.notify.slack import SlackNotifier

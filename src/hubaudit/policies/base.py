@@ -13,7 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hubaudit.config import PolicySettings
-from hubaudit.model import Breach, ItemKey, JSONValue, PortalView, Severity
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import ItemKey, JSONValue
+from hubaudit.model.view import PortalView
 
 
 @dataclass(frozen=True)

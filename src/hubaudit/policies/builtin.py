@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hubaudit.config import PolicySettings
-from hubaudit.model import Breach, PortalView
+from hubaudit.model.findings import Breach
+from hubaudit.model.view import PortalView
 from hubaudit.policies import lifecycle, people, pipelines, properties, workflows
 from hubaudit.policies.base import Policy
 

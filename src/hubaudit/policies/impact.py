@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from hubaudit.config import ImpactConfig
 from hubaudit.dependencies import DependencyGraph, workflow_count
-from hubaudit.model import Change, Severity
+from hubaudit.model.changes import Change, Severity
 
 _ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hubaudit.model import Breach, ItemKey, Kind, PortalView, Severity
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import ItemKey, Kind
+from hubaudit.model.view import PortalView
 from hubaudit.policies.base import Policy, Rules, object_type_of
 
 HUBSPOT_DEFAULT_STAGES = (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hubaudit.model import Breach, Kind, PortalView, Severity
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import Kind
+from hubaudit.model.view import PortalView
 from hubaudit.policies.base import Policy, Rules
 
 DEFAULT_MAX_SUPER_ADMINS = 3

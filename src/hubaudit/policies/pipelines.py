@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hubaudit.model import Breach, Kind, PortalView, Severity, ViewItem
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import Kind
+from hubaudit.model.view import PortalView, ViewItem
 from hubaudit.policies.base import Policy, Rules, object_type_of, wanted
 
 DEFAULT_OBJECT_TYPES = ("deals",)

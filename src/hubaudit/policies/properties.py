@@ -10,7 +10,10 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from hubaudit.model import Breach, ItemKey, Kind, PortalView, Severity, ViewItem
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import ItemKey, Kind
+from hubaudit.model.view import PortalView, ViewItem
 from hubaudit.policies.base import Policy, Rules, object_type_of, wanted
 
 DEFAULT_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"

@@ -12,7 +12,8 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 
 from hubaudit.config import SeverityOverride
-from hubaudit.model import Change, ChangeOp, Kind, Severity
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.items import Kind
 
 
 @dataclass(frozen=True)

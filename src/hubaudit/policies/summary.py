@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubaudit.config import PolicySettings
-from hubaudit.model import Severity
+from hubaudit.model.changes import Severity
 from hubaudit.policies.base import Policy
 
 

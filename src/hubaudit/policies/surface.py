@@ -12,14 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from hubaudit.config import SignOff
-from hubaudit.model import (
-    CoverageStatus,
-    Kind,
-    KindCoverage,
-    SurfaceArea,
-    SurfaceGovernance,
-    SurfaceStatus,
-)
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage
+from hubaudit.model.surface import SurfaceArea, SurfaceGovernance, SurfaceStatus
 from hubaudit.policies.catalog import MANUAL_AREAS
 
 KIND_NAMES = {

@@ -12,7 +12,10 @@ from collections import defaultdict
 from datetime import datetime
 
 from hubaudit.dependencies import flow_object_type, object_types_by_id, workflow_property_uses
-from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, Breach, Kind, PortalView, Severity, ViewItem
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach
+from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, Kind
+from hubaudit.model.view import PortalView, ViewItem
 from hubaudit.policies.base import Policy, Rules, object_type_of
 
 DEFAULT_MAX_DAYS_OFF = 90

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from hubaudit.secrets import scrub
 
 if TYPE_CHECKING:
-    from hubaudit.model import AuditResult
+    from hubaudit.model.audit_result import AuditResult
 
 Renderer = Callable[["AuditResult"], str]
 

@@ -13,7 +13,8 @@ import io
 import json
 from typing import Any
 
-from hubaudit.model import AuditResult, Change
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change
 from hubaudit.report.json_report import MAX_DEPENDENTS, dependents_count
 from hubaudit.report.links import record_url
 

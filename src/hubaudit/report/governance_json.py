@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hubaudit.governance.change_requests import Progress
-    from hubaudit.model import LogEntry
+    from hubaudit.model.governance_log import LogEntry
     from hubaudit.services.baselines import VersionRecord
     from hubaudit.services.triage import DefectTimeline
 

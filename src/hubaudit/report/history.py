@@ -11,15 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hubaudit.model import (
-    Attribution,
-    ChangeOp,
-    Diff,
-    HistoryEntry,
-    ItemAtPoint,
-    Point,
-    SnapshotStamp,
-)
+from hubaudit.model.changes import Attribution, ChangeOp
+from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
+from hubaudit.model.items import SnapshotStamp
 from hubaudit.report import json_report
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.text import changes_lines, field_line

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hubaudit import __version__
-from hubaudit.model import AuditResult, Kpis
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.kpis import Kpis
 from hubaudit.report.templating import html_environment, render_template
 from hubaudit.report.view import ReportView, build
 

@@ -18,35 +18,21 @@ from typing import Any
 
 from hubaudit import __version__
 from hubaudit.errors import UsageError
-from hubaudit.model import (
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.baselines import BaselineInfo, BaselineStatus
+from hubaudit.model.changes import (
     Attribution,
-    AuditResult,
-    BaselineInfo,
-    BaselineStatus,
     Change,
     ChangeOp,
     Classification,
-    CoverageStatus,
-    Defect,
-    DefectStatus,
-    DefectUpdate,
     Dependency,
-    Finding,
-    FindingStatus,
-    FindingUpdate,
-    FindingWaiver,
-    HubInfo,
-    Kind,
-    KindCoverage,
-    Kpis,
     Severity,
-    SnapshotInfo,
-    SurfaceArea,
-    SurfaceGovernance,
-    SurfaceStatus,
-    Waiver,
-    WeekCount,
 )
+from hubaudit.model.defects import Defect, DefectStatus, DefectUpdate, Waiver
+from hubaudit.model.findings import Finding, FindingStatus, FindingUpdate, FindingWaiver
+from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInfo
+from hubaudit.model.kpis import Kpis, WeekCount
+from hubaudit.model.surface import HubInfo, SurfaceArea, SurfaceGovernance, SurfaceStatus
 
 SCHEMA_VERSION = "1.4"
 MAX_DEPENDENTS = 50

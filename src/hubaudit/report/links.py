@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, AuditResult
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS
 
 _TYPE_IDS = {name: type_id for type_id, name in STANDARD_OBJECT_TYPE_IDS.items()}
 

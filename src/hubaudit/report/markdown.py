@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from hubaudit.model import AuditResult
+from hubaudit.model.audit_result import AuditResult
 from hubaudit.report.escape import markdown_safe
 from hubaudit.report.templating import MarkdownFragment, markdown_environment, render_template
 from hubaudit.report.view import ReportView, build

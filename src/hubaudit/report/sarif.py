@@ -15,7 +15,9 @@ from typing import Any
 from hubaudit import __version__
 from hubaudit.compare import scope_of
 from hubaudit.governance.files import MANIFEST, scope_path
-from hubaudit.model import AuditResult, Change, Classification, Finding, FindingStatus, Severity
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, Classification, Severity
+from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.policies.builtin import BUILTIN_POLICIES
 from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
-from hubaudit.model import AuditResult, Change, Classification, CoverageStatus, Kind, Severity
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, Classification, Severity
+from hubaudit.model.items import CoverageStatus, Kind
 
 KIND_TITLES = {
     Kind.PROPERTY: "Properties",

@@ -6,15 +6,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from hubaudit.model import (
-    AuditResult,
-    Change,
-    ChangeOp,
-    Classification,
-    Finding,
-    FindingStatus,
-    Kpis,
-)
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, ChangeOp, Classification
+from hubaudit.model.findings import Finding, FindingStatus
+from hubaudit.model.kpis import Kpis
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.sections import percent, value_json
 from hubaudit.report.view import (

@@ -20,20 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from hubaudit.model import (
-    AuditResult,
-    Change,
-    ChangeOp,
-    Classification,
-    Defect,
-    Finding,
-    FindingStatus,
-    JSONValue,
-    KindCoverage,
-    Kpis,
-    Severity,
-    SurfaceArea,
-)
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Change, ChangeOp, Classification, Severity
+from hubaudit.model.defects import Defect
+from hubaudit.model.findings import Finding, FindingStatus
+from hubaudit.model.items import JSONValue, KindCoverage
+from hubaudit.model.kpis import Kpis
+from hubaudit.model.surface import SurfaceArea
 from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url
 from hubaudit.report.sections import (

@@ -15,7 +15,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from hubaudit.model import AuditResult, RunStatus, RunTrigger, Severity, SnapshotInfo
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.changes import Severity
+from hubaudit.model.items import SnapshotInfo
+from hubaudit.model.runs import RunStatus, RunTrigger
 from hubaudit.services.portals import coverage_document
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The council's baseline versions: proposed from a complete snapshot, from files or from what
 was accepted and released; approved or rejected; written out as files; listed and compared.
 
-The rules live in ``governance/`` and the records in ``store/governance.py``; these functions
+The rules live in ``governance/`` and the records in ``store/council.py``; these functions
 join them to the portal's stored snapshots. Every decision names its :class:`Actor` and says why.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubaudit.canonical import content_hash
 from hubaudit.errors import NoApprovedBaseline, UsageError
 from hubaudit.governance.change_requests import DONE, released_payload
 from hubaudit.governance.files import (
@@ -21,25 +22,17 @@ from hubaudit.governance.files import (
     read_tree,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import (
-    BaselineInfo,
-    CoverageStatus,
-    CRProgress,
-    CRStatus,
-    JSONValue,
-    Point,
-    SnapshotInfo,
-    StoredItem,
-    kind_of,
-)
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.change_requests import CRProgress, CRStatus
+from hubaudit.model.history import Point
+from hubaudit.model.items import CoverageStatus, JSONValue, SnapshotInfo, StoredItem, kind_of
 from hubaudit.services.actor import Actor
 from hubaudit.services.terms import Clock, note_for, optional_note, utc_now
-from hubaudit.snapshot import content_hash
-from hubaudit.store.governance import Compose, DraftItem, GovernanceStore, PayloadsIn
+from hubaudit.store.council import Compose, CouncilStore, DraftItem, PayloadsIn
 from hubaudit.store.repository import Store
 
 if TYPE_CHECKING:
-    from hubaudit.model import Diff
+    from hubaudit.model.history import Diff
     from hubaudit.policies.severity import SeverityRule
 
 log = get_logger(__name__)
@@ -138,7 +131,7 @@ def propose_from_snapshot(
         key: DraftItem(item.kind, payloads[item.canonical_hash], item.raw_hash)
         for key, item in items.items()
     }
-    baseline = GovernanceStore(store).propose(
+    baseline = CouncilStore(store).propose(
         portal,
         by=actor.name,
         note=note,
@@ -164,7 +157,7 @@ def decide_baseline(
 ) -> BaselineDecision:
     """Approve or reject the proposed version (``version``, when given, must be it)."""
     note = note_for(note, "approving a baseline" if approve else "rejecting a baseline")
-    baseline, defects, requests = GovernanceStore(store).decide(
+    baseline, defects, requests = CouncilStore(store).decide(
         portal, version, approve, actor.name, note, clock()
     )
     log.info(
@@ -201,7 +194,7 @@ def latest_approved(store: Store, portal: str) -> BaselineInfo:
 
 def baseline_versions(store: Store, portal: str) -> list[VersionRecord]:
     """Every version of the portal, oldest first, with what each accepts and releases."""
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
     records = []
     for baseline in governance.versions(portal):
         defects, requests = governance.linked(baseline.id)
@@ -214,7 +207,7 @@ def baseline_version(store: Store, portal: str, version: int | None) -> VersionD
     baseline = (
         latest_approved(store, portal) if version is None else store.baseline(portal, version)
     )
-    defects, requests = GovernanceStore(store).linked(baseline.id)
+    defects, requests = CouncilStore(store).linked(baseline.id)
     kinds: dict[str, int] = {}
     for item in store.baseline_items(baseline.id).values():
         kinds[item.kind.value] = kinds.get(item.kind.value, 0) + 1
@@ -284,7 +277,7 @@ def import_baseline(
         key: DraftItem(kind_of(key), payload, raws.get(content_hash(dict(payload))))
         for key, payload in tree.items.items()
     }
-    baseline = GovernanceStore(store).propose(
+    baseline = CouncilStore(store).propose(
         tree.portal,
         by=actor.name,
         note=note or f"imported from {directory}",
@@ -384,7 +377,7 @@ def release_requests(
 
     note = optional_note(note)
     ids = sorted(set(request_ids))
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
     requests = governance.requests(portal, ids)
     for request in requests:
         if request.status is not CRStatus.APPROVED or request.released_version is not None:

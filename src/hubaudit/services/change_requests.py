@@ -11,17 +11,12 @@ from hubaudit.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import DONE, PlannedState, Progress, planned_state
 from hubaudit.keys import names_item, split_identity_key
-from hubaudit.model import (
-    ChangeOp,
-    ChangeRequest,
-    CoverageStatus,
-    CRStatus,
-    JSONValue,
-    PlannedChange,
-)
+from hubaudit.model.change_requests import ChangeRequest, CRStatus, PlannedChange
+from hubaudit.model.changes import ChangeOp
+from hubaudit.model.items import CoverageStatus, JSONValue
 from hubaudit.services.actor import Actor
 from hubaudit.services.terms import Clock, note_for, optional_note, utc_now
-from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
 
 
@@ -60,7 +55,7 @@ def create_request(
         raise UsageError(f"{twice[0]} is named twice; one planned change per item")
     if draft.valid_until <= draft.valid_from:
         raise UsageError("a change request's window must end after it starts")
-    return GovernanceStore(store).create_request(
+    return CouncilStore(store).create_request(
         portal,
         title=title,
         by=actor.name,
@@ -83,7 +78,7 @@ def decide_request(
 ) -> ChangeRequest:
     """Approve or reject a proposed change request."""
     note = note_for(note, "approving a change request" if approve else "rejecting a change request")
-    return GovernanceStore(store).decide_request(
+    return CouncilStore(store).decide_request(
         portal, request_id, approve, actor.name, note, clock()
     )
 
@@ -92,7 +87,7 @@ def change_requests(
     store: Store, portal: str, ids: Collection[int] | None = None
 ) -> list[Progress]:
     """The portal's change requests (or those of ``ids``) with their progress."""
-    return request_progress(store, portal, GovernanceStore(store).requests(portal, ids))
+    return request_progress(store, portal, CouncilStore(store).requests(portal, ids))
 
 
 def request_progress(

@@ -15,7 +15,7 @@ from hubaudit.config import SeverityOverride
 from hubaudit.dependencies import Impact, build_graph
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
-from hubaudit.model import Diff, HistoryEntry, ItemAtPoint
+from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint
 from hubaudit.policies.severity import rules_with
 from hubaudit.store.keys import key_ever_held, unknown_key
 from hubaudit.store.repository import Store

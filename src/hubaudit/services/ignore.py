@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubaudit.errors import UsageError
-from hubaudit.model import BaselineInfo, Change, Point, SnapshotInfo
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change
+from hubaudit.model.history import Point
+from hubaudit.model.items import SnapshotInfo
 from hubaudit.store.repository import Store
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hubaudit.model import LogEntry
-from hubaudit.store.governance import GovernanceStore
+from hubaudit.model.governance_log import LogEntry
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
 
 
@@ -16,7 +16,7 @@ def governance_log(
     portal the database holds nothing of has an empty log."""
     if portal not in store.portal_names():
         return []
-    entries = GovernanceStore(store).log(portal, since)
+    entries = CouncilStore(store).log(portal, since)
     if until is None:
         return entries
     return [entry for entry in entries if entry.at <= until]

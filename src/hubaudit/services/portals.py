@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hubaudit.model import CoverageStatus, KindCoverage
+from hubaudit.model.items import CoverageStatus, KindCoverage
 
 if TYPE_CHECKING:
     from hubaudit.config import Config

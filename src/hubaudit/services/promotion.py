@@ -23,23 +23,16 @@ from typing import Any
 import yaml
 
 from hubaudit.audit import utc_now
+from hubaudit.canonical import canonical_json
 from hubaudit.compare import value_at
 from hubaudit.config import Config
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.governance.change_requests import classify_planned, resolve_field
 from hubaudit.keys import key_problem, names_item
-from hubaudit.model import (
-    Change,
-    ChangeOp,
-    ChangeRequest,
-    Classification,
-    CRStatus,
-    JSONValue,
-    Kind,
-    PlannedChange,
-    Point,
-    StoredItem,
-)
+from hubaudit.model.change_requests import ChangeRequest, CRStatus, PlannedChange
+from hubaudit.model.changes import Change, ChangeOp, Classification
+from hubaudit.model.history import Point
+from hubaudit.model.items import JSONValue, Kind, StoredItem
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, rules_with, with_severity
 from hubaudit.promotion import (
     ASSIGNED_FIELDS,
@@ -52,8 +45,7 @@ from hubaudit.promotion import (
     pin_problems,
 )
 from hubaudit.services.actor import Actor
-from hubaudit.snapshot import canonical_json
-from hubaudit.store.governance import GovernanceStore
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
 from hubaudit.timetravel import point_items, resolve_point
 
@@ -229,7 +221,7 @@ def compare_portals(
     baseline_items = _payloads_of(store, store.baseline_items(baseline.id)) if baseline else None
     requests = [
         r
-        for r in GovernanceStore(store).requests(production)
+        for r in CouncilStore(store).requests(production)
         if r.status is CRStatus.APPROVED and r.valid_until > now
     ]
     sandbox_keys = {production_key: key for key, production_key in _pairs(result)}
@@ -443,7 +435,7 @@ def promote_differences(
     note = reason.strip() or (
         f"promoted from {comparison.sandbox} ({comparison.sandbox_point.name})"
     )
-    request = GovernanceStore(store).create_request(
+    request = CouncilStore(store).create_request(
         comparison.production,
         title=title.strip(),
         by=actor.name,

@@ -9,7 +9,9 @@ from datetime import datetime
 from hubaudit.errors import UsageError
 from hubaudit.kpis import default_since, governance_kpis
 from hubaudit.latest import latest_point
-from hubaudit.model import AuditResult, Kpis, Point
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.history import Point
+from hubaudit.model.kpis import Kpis
 from hubaudit.report.json_report import from_document
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store

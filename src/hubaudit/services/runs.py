@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hubaudit.model import RunRecord, WorkerInfo
+from hubaudit.model.runs import RunRecord, WorkerInfo
 
 if TYPE_CHECKING:
     from hubaudit.config import Config

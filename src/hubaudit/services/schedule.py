@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from hubaudit.config import Config
-    from hubaudit.model import RunRecord
+    from hubaudit.model.runs import RunRecord
     from hubaudit.scheduler import NextRun
     from hubaudit.store.repository import Store
 

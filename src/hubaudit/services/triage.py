@@ -11,18 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hubaudit.governance.change_requests import accepted_payload
-from hubaudit.model import (
-    BaselineInfo,
-    Change,
-    Defect,
-    DefectEvent,
-    DefectStatus,
-    Finding,
-    FindingStatus,
-    JSONValue,
-    Kind,
-    Severity,
-)
+from hubaudit.model.baselines import BaselineInfo
+from hubaudit.model.changes import Change, Severity
+from hubaudit.model.defects import Defect, DefectEvent, DefectStatus
+from hubaudit.model.findings import Finding, FindingStatus
+from hubaudit.model.items import JSONValue, Kind
 from hubaudit.services.actor import Actor
 from hubaudit.services.terms import Clock, note_for, optional_note, utc_now, waiver_terms
 from hubaudit.store.repository import Store, defects_subject
@@ -156,10 +149,10 @@ def waive_defects(
     clock: Clock = utc_now,
 ) -> list[Defect]:
     """Tolerate the defects' drift through ``until``, with a reason."""
-    from hubaudit.store.governance import GovernanceStore
+    from hubaudit.store.council import CouncilStore
 
     reason, now = waiver_terms(reason, until, "drift", clock)
-    return GovernanceStore(store).waive(
+    return CouncilStore(store).waive(
         portal, sorted(set(defect_ids)), by=actor.name, reason=reason, until=until, at=now
     )
 
@@ -176,7 +169,7 @@ def accept_defects(
     approved if none is); approving it closes them as ``accepted``."""
     from hubaudit.errors import UsageError
     from hubaudit.services.baselines import draft_composer, latest_items
-    from hubaudit.store.governance import GovernanceStore
+    from hubaudit.store.council import CouncilStore
 
     note = note_for(note, "accepting defects")
     ids = sorted(set(defect_ids))
@@ -185,7 +178,7 @@ def accept_defects(
     if missing:
         raise UsageError(f"portal {portal!r} has no defect {missing[0]}")
     latest = latest_items(store, portal, {d.key for d in defects})
-    governance = GovernanceStore(store)
+    governance = CouncilStore(store)
 
     def accept(working: dict[str, JSONValue]) -> None:
         for defect in defects:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hubaudit.canonical import canonical_json, storable
 from hubaudit.errors import UsageError
 from hubaudit.governance.findings import (
     FindingPlan,
@@ -20,15 +21,8 @@ from hubaudit.governance.findings import (
     require_waivable,
     waive_findings,
 )
-from hubaudit.model import (
-    Breach,
-    Finding,
-    FindingStatus,
-    FindingUpdate,
-    FindingWaiver,
-    Severity,
-)
-from hubaudit.snapshot import canonical_json, storable
+from hubaudit.model.changes import Severity
+from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.repository import Store, write_log
 from hubaudit.store.tables import FindingRow, PortalRow

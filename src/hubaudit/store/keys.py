@@ -9,7 +9,7 @@ from difflib import get_close_matches
 
 from sqlalchemy import exists, select, union
 
-from hubaudit.model import Kind, kind_of
+from hubaudit.model.items import Kind, kind_of
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import BaselineItemRow, BaselineRow, ItemVersionRow, PortalRow
 

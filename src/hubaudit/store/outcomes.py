@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from hubaudit.model import RunStatus
+from hubaudit.model.runs import RunStatus
 from hubaudit.store.tables import RunOutcomeRow, RunRow
 
 Ids = Mapping[str, Sequence[int]]

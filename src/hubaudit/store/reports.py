@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hubaudit.canonical import storable
 from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
-from hubaudit.model import Change, RunStatus
-from hubaudit.snapshot import storable
+from hubaudit.model.changes import Change
+from hubaudit.model.runs import RunStatus
 from hubaudit.store.repository import Store, insert_ignoring_conflicts
 from hubaudit.store.tables import (
     ChangeSightingRow,

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from hubaudit.canonical import canonical_json, storable
 from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import (
     DefectPlan,
@@ -38,31 +39,29 @@ from hubaudit.governance.defects import (
     require_statuses,
 )
 from hubaudit.governance.defects import defects_subject as defects_subject  # kept for callers
-from hubaudit.model import (
-    BaselineInfo,
-    BaselineStatus,
-    Change,
-    ChangeOp,
-    ConfigItem,
-    CoverageStatus,
+from hubaudit.model.baselines import BaselineInfo, BaselineStatus
+from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.defects import (
     Defect,
     DefectEvent,
     DefectEventName,
     DefectStatus,
     DefectUpdate,
+    Waiver,
+)
+from hubaudit.model.governance_log import LogRecord
+from hubaudit.model.items import (
+    ConfigItem,
+    CoverageStatus,
     ItemVersion,
     JSONValue,
     Kind,
     KindCoverage,
-    LogRecord,
     PruneResult,
-    Severity,
     SnapshotInfo,
     SnapshotStamp,
     StoredItem,
-    Waiver,
 )
-from hubaudit.snapshot import canonical_json, storable
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.tables import (
     BaselineItemRow,

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from hubaudit.config import RetentionPolicy
-from hubaudit.model import SnapshotStamp
+from hubaudit.model.items import SnapshotStamp
 
 
 def snapshots_to_keep(

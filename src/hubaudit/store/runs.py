@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hubaudit.errors import UsageError
-from hubaudit.model import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
+from hubaudit.model.runs import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
 from hubaudit.store.outcomes import mark_published
 from hubaudit.store.repository import Store, insert_ignoring_conflicts

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubaudit.store.council import CouncilStore
 from hubaudit.store.findings import FindingStore
-from hubaudit.store.governance import GovernanceStore
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
 
@@ -16,14 +16,14 @@ class Stores:
     store: Store
     """snapshots, baselines, defects"""
     findings: FindingStore
-    governance: GovernanceStore
+    governance: CouncilStore
     """baseline proposals, change requests, waivers and the governance log"""
     reports: ReportStore
     """stored reports and change sightings"""
 
     @classmethod
     def over(cls, store: Store) -> Stores:
-        return cls(store, FindingStore(store), GovernanceStore(store), ReportStore(store))
+        return cls(store, FindingStore(store), CouncilStore(store), ReportStore(store))
 
     @classmethod
     def of(cls, store: Store | Stores) -> Stores:

@@ -15,7 +15,7 @@ from typing import Any
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import Part, PartResult, Raw, Reading, items_from
-from hubaudit.model import STANDARD_OBJECT_TYPE_IDS, Kind
+from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, Kind
 
 # objectTypeIds of HubSpot's standard objects (API-NOTES §8).
 STANDARD_TYPE_IDS = {name: type_id for type_id, name in STANDARD_OBJECT_TYPE_IDS.items()}

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
+from hubaudit.canonical import make_item
 from hubaudit.config import PortalConfig
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import get_logger
-from hubaudit.model import ConfigItem, CoverageStatus, Kind, KindCoverage
-from hubaudit.snapshot import make_item
+from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage
 
 log = get_logger(__name__)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.canonical import with_defaults
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import PartResult, PerObjectType, Reading, items_from
 from hubaudit.hubspot.collectors.properties import LIFECYCLE_PROPERTY, OPTION_DEFAULTS
-from hubaudit.model import Kind
-from hubaudit.snapshot import with_defaults
+from hubaudit.model.items import Kind
 
 LIFECYCLE_OBJECT_TYPES = ("contacts", "companies")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.canonical import keyed_by, with_defaults, without
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import (
@@ -23,8 +24,7 @@ from hubaudit.hubspot.collectors.base import (
     items_from,
     unsupported_if_unknown_type,
 )
-from hubaudit.model import Kind
-from hubaudit.snapshot import keyed_by, with_defaults, without
+from hubaudit.model.items import Kind
 
 VOLATILE_FIELDS = ("createdAt", "updatedAt", "archivedAt")
 LIFECYCLE_PIPELINE_SUFFIX = "-lifecycle-pipeline"

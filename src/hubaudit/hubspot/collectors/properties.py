@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hubaudit.canonical import keyed_by, with_defaults, without
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import (
@@ -30,8 +31,7 @@ from hubaudit.hubspot.collectors.base import (
     unsupported_if_unknown_type,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import Kind
-from hubaudit.snapshot import keyed_by, with_defaults, without
+from hubaudit.model.items import Kind
 
 log = get_logger(__name__)
 

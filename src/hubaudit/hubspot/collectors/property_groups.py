@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.canonical import with_defaults
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import (
@@ -14,8 +15,7 @@ from hubaudit.hubspot.collectors.base import (
     items_from,
     unsupported_if_unknown_type,
 )
-from hubaudit.model import Kind
-from hubaudit.snapshot import with_defaults
+from hubaudit.model.items import Kind
 
 
 def canonical_group(raw: Mapping[str, Any]) -> dict[str, Any]:

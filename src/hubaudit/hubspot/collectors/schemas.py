@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.canonical import with_defaults, without
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import (
@@ -20,8 +21,7 @@ from hubaudit.hubspot.collectors.base import (
     items_from,
 )
 from hubaudit.logs import get_logger
-from hubaudit.model import Kind, schema_object_type_id
-from hubaudit.snapshot import with_defaults, without
+from hubaudit.model.items import Kind, schema_object_type_id
 
 log = get_logger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import PartResult, Raw, Reading, WholeKind, items_from
 from hubaudit.hubspot.endpoints import Endpoint
-from hubaudit.model import Kind
+from hubaudit.model.items import Kind
 
 USERS_PAGE_SIZE = 100
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hubaudit.canonical import keyed_by, without
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import PartResult, Raw, Reading, WholeKind, items_from
-from hubaudit.model import Kind
-from hubaudit.snapshot import keyed_by, without
+from hubaudit.model.items import Kind
 
 LIST_PAGE_SIZE = 100
 BATCH_SIZE = 100

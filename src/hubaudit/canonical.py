@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from hubaudit.model import ConfigItem, JSONValue, Kind
+from hubaudit.model.items import ConfigItem, JSONValue, Kind
 
 
 def canonical_json(value: JSONValue) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Integer, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hubaudit.canonical import content_hash
 from hubaudit.errors import ProposalPending, UsageError
 from hubaudit.governance.proposals import (
     ACCEPTABLE,
@@ -26,21 +27,12 @@ from hubaudit.governance.proposals import (
     require_releasable,
     waive_defects,
 )
-from hubaudit.model import (
-    BaselineInfo,
-    BaselineStatus,
-    ChangeOp,
-    ChangeRequest,
-    CRStatus,
-    Defect,
-    DefectStatus,
-    JSONValue,
-    Kind,
-    LogEntry,
-    PlannedChange,
-    StoredItem,
-)
-from hubaudit.snapshot import content_hash
+from hubaudit.model.baselines import BaselineInfo, BaselineStatus
+from hubaudit.model.change_requests import ChangeRequest, CRStatus, PlannedChange
+from hubaudit.model.changes import ChangeOp
+from hubaudit.model.defects import Defect, DefectStatus
+from hubaudit.model.governance_log import LogEntry
+from hubaudit.model.items import JSONValue, Kind, StoredItem
 from hubaudit.store.repository import (
     Store,
     _batches,
@@ -96,7 +88,7 @@ class PayloadsIn:
         return found
 
 
-class GovernanceStore:
+class CouncilStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 

@@ -1,0 +1,136 @@
+"""The shared vocabulary: plain frozen values that every layer passes around.
+
+Nothing here does I/O, and nothing here imports a hubaudit module outside ``model/``.
+
+One module per concept:
+
+- ``items``: Config items, kinds and snapshots: what a read of a portal holds.
+- ``changes``: Changes between two points: their operations, classifications, severities, who made
+  them and what depends on them.
+- ``baselines``: Baseline versions: the architecture as the council approved it.
+- ``defects``: Defects (unplanned changes tracked over time), their waivers and events.
+- ``change_requests``: Change requests: planned changes the council approved before they happen.
+- ``governance_log``: The governance log: every decision, with who, when and why.
+- ``findings``: Findings: breaches of architecture policies, their waivers and updates.
+- ``surface``: The governed surface of a portal and the hub it is on.
+- ``kpis``: Governance KPIs over a period.
+- ``audit_result``: What one audit found, as every report format shows it.
+- ``history``: Points in time, item history and diffs between two points.
+- ``runs``: Recorded runs, their statistics, and the workers that claim them.
+- ``view``: A snapshot as the architecture policies read it.
+
+Every public name is re-exported here, so ``from hubaudit.model import X`` keeps working;
+new code imports from the concept module.
+"""
+
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.baselines import BaselineInfo, BaselineStatus
+from hubaudit.model.change_requests import (
+    ChangeRequest,
+    CRProgress,
+    CRStatus,
+    PlannedChange,
+    PlannedChangeState,
+)
+from hubaudit.model.changes import (
+    Attribution,
+    Change,
+    ChangeOp,
+    Classification,
+    Dependency,
+    Severity,
+)
+from hubaudit.model.defects import (
+    Defect,
+    DefectEvent,
+    DefectEventName,
+    DefectStatus,
+    DefectUpdate,
+    Waiver,
+)
+from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
+from hubaudit.model.governance_log import LogEntry, LogRecord
+from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point, StandIn
+from hubaudit.model.items import (
+    STANDARD_OBJECT_TYPE_IDS,
+    ConfigItem,
+    CoverageStatus,
+    ItemKey,
+    ItemVersion,
+    JSONValue,
+    Kind,
+    KindCoverage,
+    PruneResult,
+    SnapshotInfo,
+    SnapshotStamp,
+    StoredItem,
+    kind_of,
+    schema_object_type_id,
+)
+from hubaudit.model.kpis import Kpis, WeekCount
+from hubaudit.model.runs import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
+from hubaudit.model.surface import HubInfo, SurfaceArea, SurfaceGovernance, SurfaceStatus
+from hubaudit.model.view import PastVersion, PortalView, ViewItem
+
+__all__ = [
+    "STANDARD_OBJECT_TYPE_IDS",
+    "Attribution",
+    "AuditResult",
+    "BaselineInfo",
+    "BaselineStatus",
+    "Breach",
+    "CRProgress",
+    "CRStatus",
+    "Change",
+    "ChangeOp",
+    "ChangeRequest",
+    "Classification",
+    "ConfigItem",
+    "CoverageStatus",
+    "Defect",
+    "DefectEvent",
+    "DefectEventName",
+    "DefectStatus",
+    "DefectUpdate",
+    "Dependency",
+    "Diff",
+    "Finding",
+    "FindingStatus",
+    "FindingUpdate",
+    "FindingWaiver",
+    "HistoryEntry",
+    "HubInfo",
+    "ItemAtPoint",
+    "ItemKey",
+    "ItemVersion",
+    "JSONValue",
+    "Kind",
+    "KindCoverage",
+    "Kpis",
+    "LogEntry",
+    "LogRecord",
+    "PastVersion",
+    "PlannedChange",
+    "PlannedChangeState",
+    "Point",
+    "PortalView",
+    "PruneResult",
+    "RunRecord",
+    "RunStats",
+    "RunStatus",
+    "RunTrigger",
+    "Severity",
+    "SnapshotInfo",
+    "SnapshotStamp",
+    "StandIn",
+    "StoredItem",
+    "SurfaceArea",
+    "SurfaceGovernance",
+    "SurfaceStatus",
+    "ViewItem",
+    "Waiver",
+    "WeekCount",
+    "WorkerInfo",
+    "kind_of",
+    "schema_object_type_id",
+]
