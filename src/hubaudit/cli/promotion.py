@@ -20,7 +20,7 @@ from hubaudit.cli.common import (
     pass_session,
     portal_option,
 )
-from hubaudit.model.items import Kind
+from hubaudit.cli.params import KIND
 from hubaudit.report.escape import terminal_safe
 from hubaudit.services.actor import Actor
 
@@ -150,7 +150,7 @@ def compare(
     "--kind",
     "kinds",
     multiple=True,
-    type=click.Choice([k.value for k in Kind]),
+    type=KIND,
     help="promote the differences of this kind (repeatable)",
 )
 @click.option(
@@ -200,6 +200,8 @@ def promote(
     start = parse_start(valid_from) if valid_from else None
     end = parse_end(until) if until else None
     comparison = _compare(session, target)
+    from hubaudit.model import Kind
+
     selection = Selection(every=every, kinds=tuple(Kind(k) for k in kinds), keys=keys)
     promotion = promote_differences(
         session.store(),
