@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 from deepdiff import DeepDiff
 
-from hubaudit.canonical import make_item
-from hubaudit.compare import compare
+from hubaudit.analysis.canonical import make_item
+from hubaudit.analysis.compare import compare
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, StoredItem
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store

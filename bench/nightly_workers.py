@@ -56,11 +56,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from hubaudit.audit import approve_baseline, open_client, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.logs import configure_logging
 from hubaudit.model.runs import RunRecord, RunStatus
+from hubaudit.services.audit_run import approve_baseline, open_client, take_snapshot
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore

@@ -29,11 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hubaudit.audit import portal_view, record_findings
-from hubaudit.canonical import make_item
-from hubaudit.compare import compare
+from hubaudit.analysis.canonical import make_item
+from hubaudit.analysis.compare import compare
+from hubaudit.analysis.dependencies import build_graph
 from hubaudit.config import ImpactConfig
-from hubaudit.dependencies import build_graph
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.properties import canonical_property
 from hubaudit.hubspot.collectors.users import canonical_user
@@ -41,6 +40,7 @@ from hubaudit.hubspot.collectors.workflows import canonical_flow
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage
 from hubaudit.policies.builtin import evaluate
 from hubaudit.policies.impact import with_impact
+from hubaudit.services.audit_run import portal_view, record_findings
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 

@@ -47,14 +47,14 @@ COMPARED = "compared"
 
 def build(folder: Path, nights: int, seed: int = 15) -> None:
     """The year-old database and its config in ``folder`` (wiped first)."""
-    from hubaudit.audit import approve_baseline
-    from hubaudit.canonical import make_item
+    from hubaudit.analysis.canonical import make_item
     from hubaudit.config import PortalConfig, Secret
     from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
     from hubaudit.hubspot.client import connect
     from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, collect_portal
     from hubaudit.logs import configure_logging
     from hubaudit.model.items import ConfigItem, Kind
+    from hubaudit.services.audit_run import approve_baseline
     from hubaudit.shipped import demo_fixtures_dir
     from hubaudit.store.engine import make_engine, upgrade
     from hubaudit.store.repository import Store

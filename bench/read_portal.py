@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hubaudit.audit import open_client
 from hubaudit.config import (
     DEFAULT_PIPELINE_OBJECT_TYPES,
     DEFAULT_PROPERTY_OBJECT_TYPES,
@@ -36,6 +35,7 @@ from hubaudit.config import (
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.hubspot.collectors import DEFAULT_COLLECTORS, collect_portal
 from hubaudit.logs import configure_logging
+from hubaudit.services.audit_run import open_client
 
 CUSTOM = [("p1_subscription", "2-101"), ("p1_project", "2-102")]
 

@@ -40,11 +40,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from hubaudit.canonical import canonical_json, make_item
+from hubaudit.analysis.canonical import canonical_json, make_item
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, SnapshotInfo
+from hubaudit.services.timetravel import item_history
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
-from hubaudit.timetravel import item_history
 
 T = TypeVar("T")
 PORTAL = "bench"

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 import structlog
 from hypothesis import HealthCheck, settings
 
-from hubaudit.audit import open_client
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.logs import configure_logging
 from hubaudit.secrets import KNOWN_SECRETS
+from hubaudit.services.audit_run import open_client
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 
@@ -182,7 +182,7 @@ def edit_json(folder: Path, name: str, change: Callable[[Any], object]) -> None:
 
 def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClient) -> None:
     """Snapshot the portal as it is and approve that as baseline v1."""
-    from hubaudit.audit import approve_baseline, take_snapshot
+    from hubaudit.services.audit_run import approve_baseline, take_snapshot
 
     snapshot = take_snapshot(store, portal, client)
     approve_baseline(store, portal.name, snapshot, "Council", "Q4 architecture")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hubaudit.attribution import attribute
+from hubaudit.analysis.attribution import attribute
 from hubaudit.model.changes import Change, ChangeOp
 from hubaudit.model.items import Kind
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from hubaudit.audit import approve_baseline, run_audit, take_snapshot
 from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.emulator.server import missing_scopes_body
@@ -16,6 +15,7 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model.changes import Classification
 from hubaudit.model.defects import DefectStatus
 from hubaudit.model.items import CoverageStatus
+from hubaudit.services.audit_run import approve_baseline, run_audit, take_snapshot
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1
@@ -217,9 +217,9 @@ def test_date_versioned_paths_read_the_same_portal(
 ) -> None:
     from dataclasses import replace
 
-    from hubaudit.audit import open_client
     from hubaudit.config import Secret
     from hubaudit.emulator import DEMO_TOKEN
+    from hubaudit.services.audit_run import open_client
 
     through_sdk = take_snapshot(store, portal, client)
     dated_portal = replace(portal, api_versions={"properties": "2026-03", "pipelines": "2026-03"})
@@ -246,9 +246,9 @@ def test_raw_json_is_stored_losslessly(
 def test_an_object_type_the_portal_lacks_is_unsupported_not_failed(
     store: Store, emulator: PortalEmulator
 ) -> None:
-    from hubaudit.audit import open_client
     from hubaudit.config import Secret
     from hubaudit.emulator import DEMO_TOKEN
+    from hubaudit.services.audit_run import open_client
 
     config = PortalConfig(
         name="demo",

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hubaudit.canonical import content_hash, without_nulls
-from hubaudit.compare import scope_of
+from hubaudit.analysis.canonical import content_hash, without_nulls
+from hubaudit.analysis.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.files import (
     BaselineFileError,

@@ -26,10 +26,10 @@ NOT_ON_READ_PATHS = (
     "httpx",
     "hubspot",
     "hubaudit.hubspot",
-    "hubaudit.audit",
+    "hubaudit.services.audit_run",
     "hubaudit.emulator",
     "hubaudit.scheduler",
-    "hubaudit.jobs",
+    "hubaudit.services.jobs",
     "hubaudit.demo",
 )
 TEMPLATES = ("jinja2", "mako")
@@ -136,9 +136,9 @@ def test_portal_may_be_left_out_and_json_is_format_json(drifted: str) -> None:
 def test_the_cli_names_the_same_formats_weeks_and_points_as_the_code() -> None:
     from hubaudit.cli import history as history_cli
     from hubaudit.cli import reports as reports_cli
-    from hubaudit.kpis import DEFAULT_WEEKS
     from hubaudit.report import FORMATS
-    from hubaudit.timetravel import POINT_HELP
+    from hubaudit.services.kpis import DEFAULT_WEEKS
+    from hubaudit.services.timetravel import POINT_HELP
 
     assert reports_cli.REPORT_FORMATS == FORMATS
     assert reports_cli.KPI_WEEKS == DEFAULT_WEEKS

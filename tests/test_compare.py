@@ -6,8 +6,8 @@ import copy
 import json
 from typing import Any
 
-from hubaudit.canonical import content_hash
-from hubaudit.compare import compare, field_changes, scope_of
+from hubaudit.analysis.canonical import content_hash
+from hubaudit.analysis.compare import compare, field_changes, scope_of
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.properties import canonical_property
 from hubaudit.model.changes import ChangeOp

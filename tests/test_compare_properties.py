@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubaudit.canonical import content_hash, make_item, without_nulls
-from hubaudit.compare import apply_changes, compare, value_at
+from hubaudit.analysis.canonical import content_hash, make_item, without_nulls
+from hubaudit.analysis.compare import apply_changes, compare, value_at
 from hubaudit.governance.defects import fingerprint
 from hubaudit.model.changes import ChangeOp
 from hubaudit.model.items import Kind, StoredItem

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hubaudit.audit import open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.model.items import CoverageStatus, KindCoverage
 from hubaudit.report import FORMATS, render
+from hubaudit.services.audit_run import open_client, run_audit, take_snapshot
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hubaudit.audit import approve_baseline, run_audit, take_snapshot
 from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.governance.defects import plan_defects
@@ -14,6 +13,7 @@ from hubaudit.model.baselines import BaselineInfo
 from hubaudit.model.changes import Change, ChangeOp, Severity
 from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.items import Kind
+from hubaudit.services.audit_run import approve_baseline, run_audit, take_snapshot
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from hubaudit.analysis.dependencies import build_graph, workflow_property_uses
 from hubaudit.config import ImpactConfig
-from hubaudit.dependencies import build_graph, workflow_property_uses
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.workflows import canonical_flow
 from hubaudit.model.changes import Change, ChangeOp, Severity

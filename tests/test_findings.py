@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hubaudit.audit import record_findings
 from hubaudit.config import PolicySettings
 from hubaudit.errors import UsageError
 from hubaudit.model.findings import FindingStatus
+from hubaudit.services.audit_run import record_findings
 from hubaudit.store.council import CouncilStore
 from hubaudit.store.findings import FindingStore
 from hubaudit.store.repository import Store
@@ -136,9 +136,9 @@ def test_kpis_count_each_change_once_as_it_was_first_seen(store: Store) -> None:
     changes are not counted; open defects by age are those open at the period's end."""
     from dataclasses import replace
 
-    from hubaudit.kpis import default_since, governance_kpis, weeks_between
     from hubaudit.model.changes import Attribution, Change, ChangeOp, Classification
     from hubaudit.model.items import Kind
+    from hubaudit.services.kpis import default_since, governance_kpis, weeks_between
     from hubaudit.store.reports import ReportStore
 
     store_portal = Portal()

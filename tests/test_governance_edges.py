@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import run_audit, take_snapshot
 from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.governance.change_requests import parse_planned_change
@@ -17,6 +16,7 @@ from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, Classification
 from hubaudit.model.defects import DefectStatus
 from hubaudit.services.actor import Actor
+from hubaudit.services.audit_run import run_audit, take_snapshot
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
 from hubaudit.services.triage import accept_defects, waive_defects
 from hubaudit.store.council import CouncilStore

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hubaudit.audit import run_audit, take_snapshot
 from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import DatabaseError, UsageError
@@ -26,12 +25,13 @@ from hubaudit.model.changes import Change, Classification
 from hubaudit.model.defects import DefectStatus
 from hubaudit.report import render
 from hubaudit.services.actor import Actor
+from hubaudit.services.audit_run import run_audit, take_snapshot
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot, release_requests
 from hubaudit.services.change_requests import request_progress
+from hubaudit.services.timetravel import diff_points, resolve_point
 from hubaudit.services.triage import accept_defects, waive_defects
 from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
-from hubaudit.timetravel import diff_points, resolve_point
 
 NOV = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 

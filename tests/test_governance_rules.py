@@ -333,9 +333,9 @@ def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
     from collections.abc import Iterable, Mapping
     from typing import Any
 
-    from hubaudit.audit import baseline_holds
     from hubaudit.model.baselines import BaselineInfo
     from hubaudit.model.items import StoredItem
+    from hubaudit.services.audit_run import baseline_holds
 
     items = {
         "property:contacts:x1": StoredItem(Kind.PROPERTY, "property:contacts:x1", "h1", "h1"),

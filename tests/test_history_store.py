@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hubaudit.canonical import make_item
-from hubaudit.compare import compare
+from hubaudit.analysis.canonical import make_item
+from hubaudit.analysis.compare import compare
 from hubaudit.config import RetentionPolicy
 from hubaudit.errors import UsageError
 from hubaudit.model.changes import ChangeOp
@@ -25,11 +25,11 @@ from hubaudit.model.items import (
     SnapshotInfo,
     StoredItem,
 )
+from hubaudit.services.timetravel import diff_points, item_at, item_history, resolve_point
 from hubaudit.store.integrity import check_integrity
 from hubaudit.store.repository import Store
 from hubaudit.store.retention import snapshots_to_keep
 from hubaudit.store.tables import ItemVersionRow, PayloadRow, SnapshotRow
-from hubaudit.timetravel import diff_points, item_at, item_history, resolve_point
 
 DAY1 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 SCOPES = ("property:contacts", "property:deals")

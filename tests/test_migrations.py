@@ -74,7 +74,7 @@ def test_0003_turns_snapshot_rows_into_versions_and_back_without_loss(
     upgrade to interval storage, and again after a downgrade."""
     from datetime import UTC, datetime, timedelta
 
-    from hubaudit.canonical import canonical_json, content_hash
+    from hubaudit.analysis.canonical import canonical_json, content_hash
     from hubaudit.model.items import StoredItem
     from hubaudit.store.integrity import check_integrity
     from hubaudit.store.repository import Store
@@ -176,7 +176,7 @@ def test_0005_keeps_baselines_and_defects_that_other_rows_point_to(engine: sa.En
     governance schema, approved versions intact, and downgrades again."""
     from datetime import UTC, datetime
 
-    from hubaudit.canonical import canonical_json, content_hash
+    from hubaudit.analysis.canonical import canonical_json, content_hash
     from hubaudit.model.baselines import BaselineStatus
     from hubaudit.model.defects import DefectStatus
     from hubaudit.store.integrity import check_integrity

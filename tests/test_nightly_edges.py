@@ -26,10 +26,10 @@ from hubaudit.config import Config, PortalConfig, ScheduleConfig, Secret, load_c
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import DatabaseError, RunStopped
 from hubaudit.hubspot.transport import Transport
-from hubaudit.jobs import RunOutcome
 from hubaudit.logs import configure_logging, get_logger
 from hubaudit.model.runs import RunRecord, RunStatus
 from hubaudit.scheduler import Nightly, Worker, trigger_of
+from hubaudit.services.jobs import RunOutcome
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore

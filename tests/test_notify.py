@@ -173,7 +173,7 @@ def test_the_webhook_signature_verifies_with_the_shared_secret() -> None:
     wrong = hmac.new(HOOK_SECRET.encode(), timestamp.encode() + b"." + tampered, hashlib.sha256)
     assert request.headers[SIGNATURE_HEADER] != f"sha256={wrong.hexdigest()}"
     payload = json.loads(request.content)
-    assert payload["event"] == "hubaudit.audit"
+    assert payload["event"] == "hubaudit.services.audit_run"
     assert [d["defect_id"] for d in payload["new_defects"]] == [4, 6]
     assert payload["report_url"] == "https://reports.example/1"
 

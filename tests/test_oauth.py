@@ -14,7 +14,6 @@ import httpx
 import pytest
 import respx
 
-from hubaudit.audit import open_client
 from hubaudit.config import OAuthApp, OAuthSources, PortalConfig, Secret, SecretSource
 from hubaudit.emulator import EmulatedOAuthApp, PortalEmulator
 from hubaudit.errors import HubSpotAuthError, KindUnreadable, PortalUnreachable
@@ -24,6 +23,7 @@ from hubaudit.hubspot.oauth import OAuthTokens
 from hubaudit.hubspot.transport import Transport
 from hubaudit.model.items import CoverageStatus
 from hubaudit.secrets import scrub
+from hubaudit.services.audit_run import open_client
 
 from .conftest import FAST_LIMIT
 from .database_dump import dump_database

@@ -13,7 +13,6 @@ import httpx
 import pytest
 import respx
 
-from hubaudit.audit import open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import KindUnreadable
@@ -22,6 +21,7 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.hubspot.transport import Transport
 from hubaudit.logs import configure_logging
 from hubaudit.model.items import CoverageStatus
+from hubaudit.services.audit_run import open_client, run_audit, take_snapshot
 from hubaudit.store.repository import Store
 
 from .conftest import FAST_LIMIT, baseline_from_night1

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import record_findings
+from hubaudit.analysis.dependencies import build_graph, workflow_property_uses
 from hubaudit.config import ImpactConfig, parse_config
-from hubaudit.dependencies import build_graph, workflow_property_uses
 from hubaudit.errors import ConfigError
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
 from hubaudit.hubspot.collectors.workflows import canonical_flow
@@ -23,6 +22,7 @@ from hubaudit.model.items import CoverageStatus, Kind, KindCoverage
 from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.surface import governed_surface
+from hubaudit.services.audit_run import record_findings
 from hubaudit.store.findings import FindingStore
 from hubaudit.store.repository import Store
 
@@ -259,7 +259,7 @@ def test_half_an_emoji_in_a_label_is_stored_not_fatal(
     """HubSpot can cut a label inside an emoji: JSON allows the lone surrogate, UTF-8 not."""
     import json
 
-    from hubaudit.audit import run_audit
+    from hubaudit.services.audit_run import run_audit
 
     from .conftest import baseline_from_night1
 

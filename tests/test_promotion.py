@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
+from hubaudit.analysis.promotion import Side, cross_compare, pin_problems
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model.changes import ChangeOp, Classification
 from hubaudit.model.items import Kind, SnapshotInfo
-from hubaudit.promotion import Side, cross_compare, pin_problems
 from hubaudit.services.actor import Actor
+from hubaudit.services.audit_run import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.services.change_requests import request_progress
 from hubaudit.services.promotion import (
     NO_MAPPING,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import DailyLimitReached
 from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model.items import CoverageStatus
+from hubaudit.services.audit_run import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1

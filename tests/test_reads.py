@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import approve_baseline, check_portal, open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.emulator.server import error_body, missing_scopes_body
@@ -20,6 +19,13 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.hubspot.collectors.associations import AssociationLimits
 from hubaudit.model.items import CoverageStatus, Kind, KindCoverage
 from hubaudit.report import render
+from hubaudit.services.audit_run import (
+    approve_baseline,
+    check_portal,
+    open_client,
+    run_audit,
+    take_snapshot,
+)
 from hubaudit.store.repository import Store
 
 from .conftest import FAST_LIMIT, edit_json

@@ -28,10 +28,10 @@ from hubaudit.cli import main
 from hubaudit.config import Config, NotifyConfig
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import UsageError
-from hubaudit.jobs import claims_renewed, execute_run
 from hubaudit.logs import configure_logging
 from hubaudit.model.runs import RunStats, RunStatus
 from hubaudit.processes import ProcessIdentity, current_process, is_gone
+from hubaudit.services.jobs import claims_renewed, execute_run
 from hubaudit.store.engine import make_engine
 from hubaudit.store.outcomes import include_earlier
 from hubaudit.store.reports import ReportStore

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.config import PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.services.audit_run import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.store.repository import Store
 
 from .conftest import FAST_LIMIT, edit_json

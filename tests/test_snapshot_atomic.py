@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hubaudit.canonical import make_item
+from hubaudit.analysis.canonical import make_item
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage
 from hubaudit.store.repository import Store
 
@@ -50,7 +50,7 @@ KILLED_WRITER = textwrap.dedent(
     import sys, time
     from datetime import UTC, datetime
     from hubaudit.model import CoverageStatus, Kind, KindCoverage
-    from hubaudit.canonical import make_item
+    from hubaudit.analysis.canonical import make_item
     from hubaudit.store.engine import make_engine
     from hubaudit.store.repository import Store
 

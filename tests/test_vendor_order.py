@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from hubaudit.audit import run_audit
 from hubaudit.config import PortalConfig
 from hubaudit.emulator import PortalEmulator
 from hubaudit.errors import UsageError
@@ -19,6 +18,7 @@ from hubaudit.model.changes import ChangeOp, Classification
 from hubaudit.model.defects import DefectStatus
 from hubaudit.report import render
 from hubaudit.services.actor import Actor
+from hubaudit.services.audit_run import run_audit
 from hubaudit.services.baselines import decide_baseline, propose_from_snapshot
 from hubaudit.services.triage import accept_defects
 from hubaudit.store.repository import Store

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from hubaudit.audit import approve_baseline, open_client, take_snapshot
 from hubaudit.config import Config, PortalConfig, ScheduleConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.model.runs import RunStatus
 from hubaudit.scheduler import Worker
+from hubaudit.services.audit_run import approve_baseline, open_client, take_snapshot
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore

@@ -11,7 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from hubaudit.audit import (
+from hubaudit.config import Config, PortalConfig, Secret
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.errors import HubauditError
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.model.audit_result import AuditResult
+from hubaudit.model.items import CoverageStatus, SnapshotInfo
+from hubaudit.model.runs import RunTrigger
+from hubaudit.report import render
+from hubaudit.services.audit_run import (
     approve_baseline,
     open_client,
     portal_view,
@@ -19,15 +27,7 @@ from hubaudit.audit import (
     take_snapshot,
     utc_now,
 )
-from hubaudit.config import Config, PortalConfig, Secret
-from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
-from hubaudit.errors import HubauditError
-from hubaudit.hubspot.client import HubSpotClient
-from hubaudit.jobs import execute_run
-from hubaudit.model.audit_result import AuditResult
-from hubaudit.model.items import CoverageStatus, SnapshotInfo
-from hubaudit.model.runs import RunTrigger
-from hubaudit.report import render
+from hubaudit.services.jobs import execute_run
 from hubaudit.shipped import demo_fixtures_dir
 from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.repository import Store

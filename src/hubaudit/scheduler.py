@@ -25,18 +25,18 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from hubaudit.audit import Clock, utc_now
 from hubaudit.config import Config, PortalConfig
 from hubaudit.errors import DatabaseError
-from hubaudit.jobs import (
+from hubaudit.logs import get_logger
+from hubaudit.model.runs import RunRecord, RunTrigger
+from hubaudit.services.audit_run import Clock, utc_now
+from hubaudit.services.jobs import (
     ClientFactory,
     RunOutcome,
     claims_renewed,
     default_client,
     execute_run,
 )
-from hubaudit.logs import get_logger
-from hubaudit.model.runs import RunRecord, RunTrigger
 from hubaudit.store.repository import Store
 from hubaudit.store.runs import RunStore
 

@@ -22,9 +22,9 @@ from hubaudit.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from hubaudit.jobs import RunOutcome
     from hubaudit.model.changes import Severity
     from hubaudit.services.audit import AllAudited
+    from hubaudit.services.jobs import RunOutcome
 
 # The report's formats and the severities, spelled here so that `--help` imports neither the
 # renderers nor the model (a test keeps them equal to hubaudit.report.FORMATS and Severity).

@@ -69,7 +69,7 @@ def check(session: Session) -> int:
 @pass_session
 def prune(session: Session, portal: str | None, dry_run: bool) -> int:
     """Delete snapshots the [retention] policy does not keep."""
-    from hubaudit.audit import utc_now
+    from hubaudit.services.audit_run import utc_now
     from hubaudit.store.retention import snapshots_to_keep
 
     config = session.config()

@@ -14,7 +14,7 @@ from hubaudit.cli.common import (
 )
 
 POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
-"""How a point in time is named (``hubaudit.timetravel`` reads it)."""
+"""How a point in time is named (``hubaudit.services.timetravel`` reads it)."""
 
 
 @click.command()

@@ -25,7 +25,7 @@ from hubaudit.report.escape import terminal_safe
 from hubaudit.services.actor import Actor
 
 if TYPE_CHECKING:
-    from hubaudit.promotion import PortalComparison
+    from hubaudit.analysis.promotion import PortalComparison
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,7 +17,7 @@ REPORT_FORMATS = ("text", "md", "html", "json", "csv", "sarif")
 """The report's formats (``hubaudit.report.FORMATS``; a test keeps the two equal), named here so
 listing the commands imports no renderer."""
 KPI_WEEKS = 12
-"""The KPIs' default period in weeks (``hubaudit.kpis.DEFAULT_WEEKS``, checked by a test)."""
+"""The KPIs' default period in weeks (``services.kpis.DEFAULT_WEEKS``, checked by a test)."""
 
 
 @click.command()

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hubaudit.canonical import canonical_json
-from hubaudit.compare import ORDER_SUFFIX, apply_changes, dotted, field_changes
+from hubaudit.analysis.canonical import canonical_json
+from hubaudit.analysis.compare import ORDER_SUFFIX, apply_changes, dotted, field_changes
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem, names_item
 from hubaudit.model.change_requests import (

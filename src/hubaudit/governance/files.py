@@ -41,7 +41,7 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
-from hubaudit.compare import scope_of
+from hubaudit.analysis.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.model.items import JSONValue, Kind
 

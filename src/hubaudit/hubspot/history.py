@@ -1,6 +1,6 @@
 """The audit trails HubSpot keeps, read for attribution: who last changed an item, and when.
 
-Each builder returns a :data:`~hubaudit.attribution.History`: given a change, the candidate
+Each builder returns a :data:`~hubaudit.analysis.attribution.History`: given a change, the candidate
 attributions its item's trail gives. Trails are read lazily — only for items that changed, each
 at most once per audit — and a trail HubSpot refuses is a note, never an error.
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from hubaudit.attribution import History, parse_time
+from hubaudit.analysis.attribution import History, parse_time
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.client import HubSpotClient

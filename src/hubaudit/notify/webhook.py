@@ -40,7 +40,7 @@ def sign(secret: Secret, timestamp: str, body: bytes) -> str:
 def webhook_payload(digest: Digest) -> dict[str, Any]:
     result = digest.result
     return {
-        "event": "hubaudit.audit",
+        "event": "hubaudit.services.audit_run",
         "schema_version": SCHEMA_VERSION,
         "portal": result.portal,
         "run_id": result.run_id,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from hubaudit.analysis.dependencies import DependencyGraph, workflow_count
 from hubaudit.config import ImpactConfig
-from hubaudit.dependencies import DependencyGraph, workflow_count
 from hubaudit.model.changes import Change, Severity
 
 _ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from hubaudit.dependencies import flow_object_type, object_types_by_id, workflow_property_uses
+from hubaudit.analysis.dependencies import (
+    flow_object_type,
+    object_types_by_id,
+    workflow_property_uses,
+)
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach
 from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, Kind

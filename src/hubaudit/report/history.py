@@ -1,8 +1,8 @@
 """Renderers for stored history: ``history``, ``show``, ``diff`` and ``impact``, as text and
 as JSON.
 
-Pure functions of values from :mod:`hubaudit.timetravel`; changes use the same text and JSON
-forms as the audit report. Every HubSpot-provided string is made terminal-safe."""
+Pure functions of values from :mod:`hubaudit.services.timetravel`; changes use the same text
+and JSON forms as the audit report. Every HubSpot-provided string is made terminal-safe."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from hubaudit.report.text import changes_lines, field_line
 from hubaudit.report.view import when
 
 if TYPE_CHECKING:
-    from hubaudit.dependencies import Impact
+    from hubaudit.analysis.dependencies import Impact
 
 _MARK = {"added": "+", "changed": "~", "removed": "-", "not read": "?"}
 

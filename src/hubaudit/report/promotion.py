@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from hubaudit.analysis.promotion import CrossPortal, Difference, PortalComparison
 from hubaudit.model.changes import ChangeOp
 from hubaudit.model.history import Point
-from hubaudit.promotion import CrossPortal, Difference, PortalComparison
 from hubaudit.report.escape import markdown_safe, terminal_safe
 from hubaudit.report.json_report import change_document
 

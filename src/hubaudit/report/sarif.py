@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from hubaudit import __version__
-from hubaudit.compare import scope_of
+from hubaudit.analysis.compare import scope_of
 from hubaudit.governance.files import MANIFEST, scope_path
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, Classification, Severity

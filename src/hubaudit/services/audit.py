@@ -22,9 +22,9 @@ from hubaudit.model.runs import RunStatus, RunTrigger
 from hubaudit.services.portals import coverage_document
 
 if TYPE_CHECKING:
-    from hubaudit.audit import Clock
     from hubaudit.config import Config
-    from hubaudit.jobs import RunOutcome
+    from hubaudit.services.audit_run import Clock
+    from hubaudit.services.jobs import RunOutcome
     from hubaudit.store.repository import Store
 
 
@@ -44,8 +44,14 @@ def take_portal_snapshot(
     store: Store, config: Config, portal_name: str, clock: Clock | None = None
 ) -> SnapshotTaken:
     """Read the portal, store what was read as one snapshot, and judge the policies on it."""
-    from hubaudit.audit import open_client, portal_view, record_findings, take_snapshot, utc_now
     from hubaudit.config import resolve_token
+    from hubaudit.services.audit_run import (
+        open_client,
+        portal_view,
+        record_findings,
+        take_snapshot,
+        utc_now,
+    )
 
     now = clock or utc_now
     portal = config.portal(portal_name)
@@ -116,9 +122,9 @@ def audit_portal(
     """Audit one portal now, as a recorded run. Setting ``stop`` ends it at its next HubSpot
     request, storing nothing half-way (the outcome is then ``abandoned``). The portal needs an
     approved baseline; a run of it in progress elsewhere is an error, not a second run."""
-    from hubaudit.audit import require_baseline, utc_now
-    from hubaudit.jobs import claims_renewed, execute_run, stopped_run
     from hubaudit.scheduler import worker_name
+    from hubaudit.services.audit_run import require_baseline, utc_now
+    from hubaudit.services.jobs import claims_renewed, execute_run, stopped_run
     from hubaudit.store.runs import RunStore
 
     config.portal(portal_name)
@@ -208,7 +214,7 @@ class AllPortalsAudit:
         self.worker.stop()
 
     def run(self) -> AllAudited:
-        from hubaudit.audit import utc_now
+        from hubaudit.services.audit_run import utc_now
 
         now = utc_now()
         mine: list[int] = []

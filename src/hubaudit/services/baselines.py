@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubaudit.canonical import content_hash
+from hubaudit.analysis.canonical import content_hash
 from hubaudit.errors import NoApprovedBaseline, UsageError
 from hubaudit.governance.change_requests import DONE, released_payload
 from hubaudit.governance.files import (
@@ -222,7 +222,7 @@ def baseline_changelog(
     severity_rules: Sequence[SeverityRule] | None = None,
 ) -> Diff:
     """What changed from version ``from_version`` to ``to_version``, in the audit's change form."""
-    from hubaudit.timetravel import diff_points
+    from hubaudit.services.timetravel import diff_points
 
     before = Point(baseline=store.baseline(portal, from_version))
     after = Point(baseline=store.baseline(portal, to_version))

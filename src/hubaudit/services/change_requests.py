@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hubaudit.compare import scope_of
+from hubaudit.analysis.compare import scope_of
 from hubaudit.errors import UsageError
 from hubaudit.governance.change_requests import DONE, PlannedState, Progress, planned_state
 from hubaudit.keys import names_item, split_identity_key

@@ -1,25 +1,23 @@
 """Looking back: one item's stored versions, an item at a point in time, the diff between two
 points, and what depends on an item. Everything reads the store only (no HubSpot call), through
-:mod:`hubaudit.timetravel` and :mod:`hubaudit.latest`, so it works offline and on pruned
-databases.
+:mod:`hubaudit.services.timetravel` and :mod:`hubaudit.services.latest`, so it works offline
+and on pruned databases.
 
-A point is named as :data:`~hubaudit.timetravel.POINT_HELP` says (``latest``, a snapshot id, a
-date or time, ``baseline`` or ``baseline:N``)."""
+A point is named as :data:`~hubaudit.services.timetravel.POINT_HELP` says (``latest``, a
+snapshot id, a date or time, ``baseline`` or ``baseline:N``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hubaudit.analysis.dependencies import Impact, build_graph
 from hubaudit.config import SeverityOverride
-from hubaudit.dependencies import Impact, build_graph
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
 from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint
 from hubaudit.policies.severity import rules_with
-from hubaudit.store.keys import key_ever_held, unknown_key
-from hubaudit.store.repository import Store
-from hubaudit.timetravel import (
+from hubaudit.services.timetravel import (
     diff_points,
     item_at,
     item_history,
@@ -27,6 +25,8 @@ from hubaudit.timetravel import (
     snapshot_point,
     snapshot_view,
 )
+from hubaudit.store.keys import key_ever_held, unknown_key
+from hubaudit.store.repository import Store
 
 __all__ = ["IMPACT_DEPTHS", "Impact", "ItemHistory", "diff", "history", "impact", "show"]
 

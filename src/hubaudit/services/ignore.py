@@ -32,11 +32,11 @@ class IgnoreSuggestions:
 def suggest_ignore_rules(store: Store, portal: str, ignore_file: Path | None) -> IgnoreSuggestions:
     """Compare the latest snapshot (its stand-ins for parts it could not read) with the latest
     approved baseline and suggest rules for what drifts and ``ignore_file`` does not ignore."""
-    from hubaudit.compare import compare
+    from hubaudit.analysis.compare import compare
     from hubaudit.governance.ignore import ignored_by, load_ignore_rules, suggest_rules
-    from hubaudit.latest import latest_point
     from hubaudit.services.baselines import latest_approved
-    from hubaudit.timetravel import point_items
+    from hubaudit.services.latest import latest_point
+    from hubaudit.services.timetravel import point_items
 
     baseline = latest_approved(store, portal)
     point = latest_point(store, portal)

@@ -71,8 +71,8 @@ class KindParts:
 
 def check_portal_access(config: Config, portal_name: str) -> PortalCheck:
     """Read every part of the portal without storing anything: what can its token read?"""
-    from hubaudit.audit import check_portal, open_client
     from hubaudit.config import resolve_token
+    from hubaudit.services.audit_run import check_portal, open_client
 
     portal = config.portal(portal_name)
     client = open_client(portal, resolve_token(portal))

@@ -2,7 +2,8 @@
 
 ``compare_portals`` reads two points of two portals from the store (``latest`` with its stand-ins,
 a date, a snapshot id or a baseline version, as ``diff`` takes them), matches and translates them
-(``hubaudit.promotion``) and says for each difference whether production already has it, whether
+(``hubaudit.analysis.promotion``) and says for each difference whether production already has
+it, whether
 production's approved baseline has it, and which approved change request of production plans it.
 ``promote`` files the differences a person selects as one change request of production: its keys,
 the sandbox's values. The council approves it as any CR; the audit then classifies production's
@@ -22,19 +23,9 @@ from typing import Any
 
 import yaml
 
-from hubaudit.audit import utc_now
-from hubaudit.canonical import canonical_json
-from hubaudit.compare import value_at
-from hubaudit.config import Config
-from hubaudit.errors import ConfigError, UsageError
-from hubaudit.governance.change_requests import classify_planned, resolve_field
-from hubaudit.keys import key_problem, names_item
-from hubaudit.model.change_requests import ChangeRequest, CRStatus, PlannedChange
-from hubaudit.model.changes import Change, ChangeOp, Classification
-from hubaudit.model.history import Point
-from hubaudit.model.items import JSONValue, Kind, StoredItem
-from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, rules_with, with_severity
-from hubaudit.promotion import (
+from hubaudit.analysis.canonical import canonical_json
+from hubaudit.analysis.compare import value_at
+from hubaudit.analysis.promotion import (
     ASSIGNED_FIELDS,
     CrossPortal,
     Difference,
@@ -44,10 +35,20 @@ from hubaudit.promotion import (
     is_order_change,
     pin_problems,
 )
+from hubaudit.config import Config
+from hubaudit.errors import ConfigError, UsageError
+from hubaudit.governance.change_requests import classify_planned, resolve_field
+from hubaudit.keys import key_problem, names_item
+from hubaudit.model.change_requests import ChangeRequest, CRStatus, PlannedChange
+from hubaudit.model.changes import Change, ChangeOp, Classification
+from hubaudit.model.history import Point
+from hubaudit.model.items import JSONValue, Kind, StoredItem
+from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, rules_with, with_severity
 from hubaudit.services.actor import Actor
+from hubaudit.services.audit_run import utc_now
+from hubaudit.services.timetravel import point_items, resolve_point
 from hubaudit.store.council import CouncilStore
 from hubaudit.store.repository import Store
-from hubaudit.timetravel import point_items, resolve_point
 
 DEFAULT_WINDOW = timedelta(days=90)
 """How long a promotion CR plans its changes unless told otherwise."""

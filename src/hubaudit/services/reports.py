@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hubaudit.errors import UsageError
-from hubaudit.kpis import default_since, governance_kpis
-from hubaudit.latest import latest_point
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.history import Point
 from hubaudit.model.kpis import Kpis
 from hubaudit.report.json_report import from_document
+from hubaudit.services.kpis import default_since, governance_kpis
+from hubaudit.services.latest import latest_point
+from hubaudit.services.timetravel import snapshot_view
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
-from hubaudit.timetravel import snapshot_view
 
 
 @dataclass(frozen=True)

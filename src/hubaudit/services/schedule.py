@@ -45,7 +45,7 @@ class NightlyJob:
     def start(self) -> Started:
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from hubaudit.audit import utc_now
+        from hubaudit.services.audit_run import utc_now
 
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self.nightly.install(self._scheduler)

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hubaudit.canonical import content_hash
+from hubaudit.analysis.canonical import content_hash
 from hubaudit.errors import ProposalPending, UsageError
 from hubaudit.governance.proposals import (
     ACCEPTABLE,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hubaudit.canonical import canonical_json, storable
+from hubaudit.analysis.canonical import canonical_json, storable
 from hubaudit.errors import UsageError
 from hubaudit.governance.findings import (
     FindingPlan,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hubaudit.canonical import storable
+from hubaudit.analysis.canonical import storable
 from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
 from hubaudit.model.changes import Change
 from hubaudit.model.runs import RunStatus

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from hubaudit.canonical import canonical_json, storable
+from hubaudit.analysis.canonical import canonical_json, storable
 from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import (
     DefectPlan,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from hubaudit.canonical import make_item
+from hubaudit.analysis.canonical import make_item
 from hubaudit.config import PortalConfig
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot.client import HubSpotClient

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hubaudit.canonical import keyed_by, without
+from hubaudit.analysis.canonical import keyed_by, without
 from hubaudit.errors import KindUnreadable
 from hubaudit.hubspot import endpoints
 from hubaudit.hubspot.collectors.base import PartResult, Raw, Reading, WholeKind, items_from

@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from hubaudit.attribution import item_attribution, user_id_in
-from hubaudit.compare import compare, matches_any, scope_of
+from hubaudit.analysis.attribution import item_attribution, user_id_in
+from hubaudit.analysis.compare import compare, matches_any, scope_of
 from hubaudit.errors import UsageError
-from hubaudit.latest import latest_point, snapshot_point_items, with_stand_ins
 from hubaudit.model.changes import Change, ChangeOp
 from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
 from hubaudit.model.items import (
@@ -29,8 +28,9 @@ from hubaudit.model.items import (
 )
 from hubaudit.model.view import PortalView
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
+from hubaudit.services.latest import latest_point, snapshot_point_items, with_stand_ins
+from hubaudit.services.stored_views import attributed, portal_view, resolve_snapshot, user_emails
 from hubaudit.store.repository import Store
-from hubaudit.stored_views import attributed, portal_view, resolve_snapshot, user_emails
 
 _EVER = datetime.min.replace(tzinfo=UTC)
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a 64-bit id

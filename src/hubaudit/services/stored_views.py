@@ -2,15 +2,16 @@
 named by ``latest`` or id, its items as a portal view (for policies and the dependency graph),
 and who made each change (from the items' raw JSON and the portal's users).
 
-``history``, ``show``, ``diff`` and ``impact`` use these through :mod:`hubaudit.timetravel`;
-:mod:`hubaudit.audit` uses them too. Importing this module imports no HubSpot client."""
+``history``, ``show``, ``diff`` and ``impact`` use these through
+:mod:`hubaudit.services.timetravel`; :mod:`hubaudit.services.audit_run` uses them too. Importing
+this module imports no HubSpot client."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from hubaudit.attribution import History, attribute, attribute_from_history
+from hubaudit.analysis.attribution import History, attribute, attribute_from_history
 from hubaudit.errors import UsageError
 from hubaudit.model.changes import Change
 from hubaudit.model.items import CoverageStatus, Kind, SnapshotInfo, StoredItem

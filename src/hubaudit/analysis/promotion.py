@@ -22,8 +22,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubaudit.canonical import content_hash
-from hubaudit.compare import compare
+from hubaudit.analysis.canonical import content_hash
+from hubaudit.analysis.compare import compare
 from hubaudit.keys import IDENTITY_FIELDS, KEY_FORMS, identity_key, identity_of
 from hubaudit.model.changes import Change, ChangeOp
 from hubaudit.model.history import Point

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hubaudit.compare import scope_of
+from hubaudit.analysis.compare import scope_of
 from hubaudit.model.history import Point, StandIn
 from hubaudit.model.items import CoverageStatus, KindCoverage, SnapshotInfo, StoredItem
 from hubaudit.store.repository import Store

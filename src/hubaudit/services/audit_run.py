@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hubaudit.attribution import History
-from hubaudit.compare import PayloadLoader, compare, part_order, scope_of, value_at
+from hubaudit.analysis.attribution import History
+from hubaudit.analysis.compare import PayloadLoader, compare, part_order, scope_of, value_at
+from hubaudit.analysis.dependencies import build_graph, object_types_by_id
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
-from hubaudit.dependencies import build_graph, object_types_by_id
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import RESOLVABLE, DefectPlan, fingerprint, plan_defects
@@ -31,8 +31,6 @@ from hubaudit.hubspot.history import (
     pipeline_history,
 )
 from hubaudit.keys import split_identity_key
-from hubaudit.kpis import default_since, governance_kpis
-from hubaudit.latest import snapshot_point_items, with_stand_ins
 from hubaudit.logs import get_logger
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.baselines import BaselineInfo
@@ -56,15 +54,17 @@ from hubaudit.policies.builtin import POLICIES_BY_ID, evaluate
 from hubaudit.policies.impact import with_impact
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.policies.surface import governed_surface
-from hubaudit.store.repository import Store
-from hubaudit.store.stores import Stores
+from hubaudit.services.kpis import default_since, governance_kpis
+from hubaudit.services.latest import snapshot_point_items, with_stand_ins
 
 # defined apart so that read paths import them without the audit; still importable from here
-from hubaudit.stored_views import RAW_KINDS as RAW_KINDS
-from hubaudit.stored_views import attributed as attributed
-from hubaudit.stored_views import portal_view as portal_view
-from hubaudit.stored_views import resolve_snapshot as resolve_snapshot
-from hubaudit.stored_views import user_emails as user_emails
+from hubaudit.services.stored_views import RAW_KINDS as RAW_KINDS
+from hubaudit.services.stored_views import attributed as attributed
+from hubaudit.services.stored_views import portal_view as portal_view
+from hubaudit.services.stored_views import resolve_snapshot as resolve_snapshot
+from hubaudit.services.stored_views import user_emails as user_emails
+from hubaudit.store.repository import Store
+from hubaudit.store.stores import Stores
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]

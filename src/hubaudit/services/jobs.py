@@ -17,7 +17,6 @@ from pathlib import Path
 
 import structlog
 
-from hubaudit.audit import Clock, open_client, run_audit, utc_now
 from hubaudit.config import Config, ReportsConfig, resolve_token
 from hubaudit.errors import HubauditError, RunStopped
 from hubaudit.governance.ignore import load_ignore_rules
@@ -29,6 +28,7 @@ from hubaudit.notify.dispatch import notify_run
 from hubaudit.policies.severity import rules_with
 from hubaudit.report import EXTENSIONS, render
 from hubaudit.report.json_report import to_document
+from hubaudit.services.audit_run import Clock, open_client, run_audit, utc_now
 from hubaudit.services.promotion import pending_promotion_notes
 from hubaudit.store.reports import ReportStore
 from hubaudit.store.repository import Store
