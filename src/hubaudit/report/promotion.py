@@ -282,7 +282,8 @@ CSV_COLUMNS = (
     "baseline_has_it",
     "planned_by",
 )
-"""One row per difference: production's key, and the sandbox's key for the same item."""
+"""One row per difference: production's key, and the sandbox's key for the same item; values as
+JSON; ``baseline_has_it`` empty when production has no approved baseline."""
 
 
 def _yes_no(value: bool | None, unknown: str) -> str:
