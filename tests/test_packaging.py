@@ -49,6 +49,7 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         "hubaudit/report/templates/changes.md.j2",
         "hubaudit/report/templates/chart.svg.j2",
         "hubaudit/report/templates/digest.html.j2",
+        "hubaudit/report/templates/promotion.html.j2",
     ):
         assert expected in names
 
@@ -77,7 +78,9 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
             "from tests.report_fixture import rich_result\n"
             "print(hubaudit.__file__)\n"
             "print(render(rich_result(), 'html').count('</table>'))\n"
-            "print(render(rich_result(), 'md').count('## '))\n",
+            "print(render(rich_result(), 'md').count('## '))\n"
+            "from hubaudit.report.templating import html_environment\n"
+            "print(html_environment().get_template('promotion.html.j2').filename)\n",
         ],
         capture_output=True,
         text=True,
@@ -87,8 +90,9 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         timeout=120,
     )
     assert reports.returncode == 0, reports.stderr
-    where, tables, headings = reports.stdout.split()
+    where, tables, headings, promotion = reports.stdout.split()
     assert where.startswith(str(tmp_path / "site"))
+    assert promotion.startswith(str(tmp_path / "site"))
     assert int(tables) > 0 and int(headings) > 0
 
 

