@@ -140,9 +140,11 @@ def compare(
     says whether production has it, whether its approved baseline has it, and which approved
     change request plans it. Formats as in `audit` (`markdown` is `md`)."""
     from hubaudit.report.promotion import RENDERERS
+    from hubaudit.secrets import scrub
 
     comparison = _compare(session, target)
-    return session.emit(RENDERERS[output_format](comparison), output)
+    # scrubbed as every audit report is: no secret the process read reaches a file or terminal
+    return session.emit(scrub(RENDERERS[output_format](comparison)), output)
 
 
 @click.command()
