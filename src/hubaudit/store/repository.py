@@ -32,15 +32,18 @@ from hubaudit.analysis.canonical import canonical_json, storable
 from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import (
     DefectPlan,
+    Drift,
     TimelineEntry,
     decide_status,
     defect_writes,
     expired_waivers,
+    field_change_document,
+    field_change_from,
     require_statuses,
 )
 from hubaudit.governance.defects import defects_subject as defects_subject  # kept for callers
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
-from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.changes import ChangeOp, Severity
 from hubaudit.model.defects import (
     Defect,
     DefectEvent,
@@ -693,7 +696,7 @@ class Store:
     ) -> tuple[DefectPlan, dict[str, int], DefectUpdate]:
         """Read the portal's defects, ``decide`` the plan and write it, in one transaction that
         holds the portal's row: two audits of one portal never plan from the same stale state.
-        Returns the plan, each change's defect id by fingerprint, and what changed. Given the
+        Returns the plan, each drift's defect id by key, and what changed. Given the
         ``run_id``, what changed is recorded as the run's outcome in the same transaction, with
         the unpublished outcomes of earlier runs included (:mod:`hubaudit.store.outcomes`)."""
         ids: dict[str, int] = {}
@@ -718,26 +721,22 @@ class Store:
             }
             plan = decide(existing)
             writes = defect_writes(plan)
-            for change, entry in writes.opened:
-                row = _new_defect_row(portal_id, change, baseline, snapshot, at)
+            for drift, entry in writes.opened:
+                row = _new_defect_row(portal_id, drift, baseline, snapshot, at)
                 session.add(row)
                 session.flush()
-                ids[change.fingerprint] = row.id
+                ids[drift.key] = row.id
                 opened.append(row.id)
                 write_event(session, row.id, snapshot.id, at, entry)
             for sighting in writes.sightings:
-                change = sighting.change
-                ids[change.fingerprint] = sighting.defect.id
+                drift = sighting.drift
+                ids[drift.key] = sighting.defect.id
                 values: dict[str, Any] = {
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
                     "occurrences": DefectRow.occurrences + 1,
-                    "severity": change.severity.value,
-                    "label": storable(change.label),
-                    "before_json": canonical_json(change.before),
-                    "after_json": canonical_json(change.after),
                     "baseline_id": baseline.id,
-                    "note": storable(change.note),
+                    **_drift_values(drift),
                 }
                 if sighting.reopen:
                     values.update(
@@ -780,29 +779,39 @@ class Store:
 
 
 def _new_defect_row(
-    portal_id: int, change: Change, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
+    portal_id: int, drift: Drift, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
 ) -> DefectRow:
     return DefectRow(
         portal_id=portal_id,
-        fingerprint=change.fingerprint,
-        kind=change.kind.value,
-        key=change.key,
-        field=change.field,
-        path_json=json.dumps(list(change.path)),
-        label=storable(change.label),
-        op=change.op.value,
+        kind=drift.kind.value,
+        key=drift.key,
+        op=drift.op.value,
         status=DefectStatus.OPEN.value,
-        severity=change.severity.value,
-        before_json=canonical_json(change.before),
-        after_json=canonical_json(change.after),
         first_seen_at=at,
         last_seen_at=at,
         occurrences=1,
         baseline_id=baseline.id,
         first_snapshot_id=snapshot.id,
         last_snapshot_id=snapshot.id,
-        note=storable(change.note),
+        **_drift_values(drift),
     )
+
+
+def _drift_values(drift: Drift) -> dict[str, Any]:
+    """The columns a drift sets on its defect's row, new or seen again."""
+    field_, path, before, after = drift.summary
+    return {
+        "fingerprint": drift.fingerprint,
+        "field": field_,
+        "path_json": json.dumps(list(path)),
+        "severity": drift.severity.value,
+        "label": storable(drift.label),
+        "name": storable(drift.name),
+        "before_json": canonical_json(before),
+        "after_json": canonical_json(after),
+        "changes_json": canonical_json([field_change_document(c) for c in drift.changes]),
+        "note": storable(drift.note),
+    }
 
 
 def write_event(
@@ -1117,6 +1126,10 @@ def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
         resolved_at=row.resolved_at,
         label=row.label,
         note=row.note,
+        changes=tuple(field_change_from(c) for c in json.loads(row.changes_json)),
+        name=row.name,
+        owner=row.owner,
+        due=row.due,
     )
 
 
