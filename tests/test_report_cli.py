@@ -65,7 +65,7 @@ def test_report_renders_a_stored_run_in_every_format(
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 27 and {r["classification"] for r in rows} == {"defect"}
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "sarif")
-    assert len(json.loads(out)["runs"][0]["results"]) == 27 + 10  # defects and findings
+    assert len(json.loads(out)["runs"][0]["results"]) == 18 + 10  # defects (one per item), findings
     target = tmp_path / "out" / "r.md"
     code, _ = run(
         "--config", config, "report", "--portal", "demo", "--format", "md", "--output", str(target)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hubaudit import __version__
 from hubaudit.errors import UsageError
+from hubaudit.governance.defects import field_change_document, field_change_from
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
 from hubaudit.model.changes import (
@@ -34,7 +35,7 @@ from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInf
 from hubaudit.model.kpis import Kpis, WeekCount
 from hubaudit.model.surface import HubInfo, SurfaceArea, SurfaceGovernance, SurfaceStatus
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 MAX_DEPENDENTS = 50
 """Dependents kept per change in the document (their count is kept whole)."""
 
@@ -75,6 +76,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "defects_seen_again": len(result.defects.seen_again),
             "defects_reopened": len(result.defects.reopened),
             "defects_resolved": len(result.defects.resolved),
+            "defects": len(result.present_defects),
             "planned": _count(result, Classification.PLANNED),
             "ignored": _count(result, Classification.IGNORED),
             "waived": _count(result, Classification.WAIVED),
@@ -98,6 +100,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             for p in result.not_verified
         ],
         "notes": list(result.notes),
+        "defects": [defect_document(d) for d in result.present_defects],
         "resolved_defects": [defect_document(d) for d in result.resolved_defects],
         "expired_waivers": [defect_document(d) for d in result.expired_waivers],
         "defect_ids": _ids(result.defects),
@@ -171,7 +174,8 @@ def attribution_document(attribution: Attribution) -> dict[str, Any]:
 
 
 def defect_document(d: Defect) -> dict[str, Any]:
-    """A defect a report names (resolved now, or its waiver ran out)."""
+    """A defect as reports and ``defects list --format json`` write it: one item's drift, its
+    field changes listed in ``changes`` (``field``/``before``/``after`` sum them up)."""
     return {
         "id": d.id,
         "kind": d.kind.value,
@@ -193,6 +197,10 @@ def defect_document(d: Defect) -> dict[str, Any]:
         "fingerprint": d.fingerprint,
         "note": d.note,
         "accepted_into_version": d.accepted_version,
+        "name": d.display_name,
+        "changes": [field_change_document(c) for c in d.changes],
+        "owner": d.owner,
+        "due": d.due.isoformat() if d.due is not None else None,
         "waiver": None
         if d.waiver is None
         else {
@@ -394,6 +402,7 @@ def _result(d: Mapping[str, Any]) -> AuditResult:
         ),
         defects=DefectUpdate(**{k: tuple(v) for k, v in d["defect_ids"].items()}),
         resolved_defects=tuple(_defect(x, portal) for x in d["resolved_defects"]),
+        present_defects=tuple(_defect(x, portal) for x in d.get("defects", ())),
         notes=tuple(d["notes"]),
         expired_waivers=tuple(_defect(x, portal) for x in d["expired_waivers"]),
         findings=tuple(_finding(x, portal) for x in d["findings"]),
@@ -489,6 +498,10 @@ def _defect(x: Mapping[str, Any], portal: str) -> Defect:
             end_reason=w["end_reason"],
         ),
         accepted_version=x["accepted_into_version"],
+        changes=tuple(field_change_from(c) for c in x.get("changes", ())),
+        name=x.get("name"),
+        owner=x.get("owner"),
+        due=date.fromisoformat(x["due"]) if x.get("due") else None,
     )
 
 
