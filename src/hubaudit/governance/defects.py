@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hubaudit.errors import UsageError
@@ -62,8 +63,8 @@ def drift_fingerprint(portal: str, key: str, op: ChangeOp, changes: Iterable[Fie
 
 
 def defect_name(key: str, payload: Mapping[str, JSONValue] | None) -> str:
-    """An item's display name: its label, else its name, else its key."""
-    for attribute in ("label", "name"):
+    """An item's display name: its label, else its name (a user's email), else its key."""
+    for attribute in ("label", "name", "email"):
         value = (payload or {}).get(attribute)
         if isinstance(value, str) and value.strip():
             return value
@@ -444,6 +445,64 @@ def decide_status(
             {"defects": sorted(defect_ids)},
         ),
     )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who is to handle defects and by when: ``values`` holds the columns that change
+    (``owner``, ``due``; None clears one), with the timeline entry and the log entry."""
+
+    values: Mapping[str, str | date | None]
+    entry: TimelineEntry
+    log: LogRecord
+
+
+_UNCHANGED = object()
+
+
+def decide_assignment(
+    defect_ids: Collection[int],
+    by: str,
+    owner: str | object | None = _UNCHANGED,
+    due: date | object | None = _UNCHANGED,
+) -> Assignment:
+    """Assign defects to an owner (an email) and a due date, or clear either (None); what is
+    not given stays as it is. At least one must be given."""
+    values: dict[str, str | date | None] = {}
+    if owner is not _UNCHANGED:
+        if owner is not None:
+            if not isinstance(owner, str) or not _EMAIL.fullmatch(owner.strip()):
+                raise UsageError(f"the owner must be an email address, not {owner!r}")
+            owner = owner.strip()
+        values["owner"] = owner
+    if due is not _UNCHANGED:
+        if due is not None and not isinstance(due, date):
+            raise UsageError(f"the due date must be a date, not {due!r}")
+        values["due"] = due
+    if not values:
+        raise UsageError("say whom to assign the defects to (--owner), by when (--due), or --clear")
+    detail: dict[str, JSONValue] = {"by": by}
+    for name, value in values.items():
+        detail[name] = value.isoformat() if isinstance(value, date) else value
+    said = [
+        f"{name} {detail[name]}" if values[name] is not None else f"no {name}"
+        for name in ("owner", "due")
+        if name in values
+    ]
+    return Assignment(
+        values,
+        TimelineEntry(DefectEventName.ASSIGNED, detail),
+        LogRecord(
+            by,
+            "defects.assigned",
+            defects_subject(defect_ids),
+            ", ".join(said),
+            {"defects": sorted(defect_ids), **{k: v for k, v in detail.items() if k != "by"}},
+        ),
+    )
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def defects_subject(defect_ids: Collection[int]) -> str:

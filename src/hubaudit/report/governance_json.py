@@ -76,9 +76,10 @@ def log_entry_document(e: LogEntry) -> dict[str, Any]:
 
 
 def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
-    from hubaudit.report.json_report import defect_document
+    from hubaudit.report.json_report import defect_document, dependency_document
 
     return defect_document(timeline.defect) | {
+        "dependents": [dependency_document(d) for d in timeline.dependents],
         "timeline": [
             {
                 "at": e.at.isoformat(),
@@ -87,5 +88,5 @@ def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
                 "snapshot_id": e.snapshot_id,
             }
             for e in timeline.events
-        ]
+        ],
     }

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from hubaudit.analysis.canonical import canonical_json, storable
 from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import (
+    Assignment,
     DefectPlan,
     Drift,
     TimelineEntry,
@@ -616,8 +617,11 @@ class Store:
         kinds: Iterable[Kind] | None = None,
         since: datetime | None = None,
         ids: Iterable[int] | None = None,
+        owners: Iterable[str] | None = None,
+        due_before: date | None = None,
     ) -> list[Defect]:
-        """The portal's defects, oldest first, filtered by any of the given criteria."""
+        """The portal's defects, oldest first, filtered by any of the given criteria
+        (``due_before``: due before that day and still open or acknowledged)."""
         with self._session() as session:
             query = (
                 select(DefectRow, BaselineRow.version)
@@ -636,6 +640,15 @@ class Store:
                 query = query.where(DefectRow.last_seen_at >= since)
             if ids is not None:
                 query = query.where(DefectRow.id.in_(list(ids)))
+            if owners is not None:
+                query = query.where(DefectRow.owner.in_(list(owners)))
+            if due_before is not None:
+                query = query.where(
+                    DefectRow.due < due_before,
+                    DefectRow.status.in_(
+                        [DefectStatus.OPEN.value, DefectStatus.ACKNOWLEDGED.value]
+                    ),
+                )
             return _with_decisions(
                 session, [_defect(row, version, portal) for row, version in session.execute(query)]
             )
@@ -683,6 +696,26 @@ class Store:
                     row.resolved_at = at
                 write_event(session, row.id, None, at, decision.entry)
             write_log(session, portal_id, at, decision.log)
+        return self.defects(portal, ids=defect_ids)
+
+    def assign_defects(
+        self,
+        portal: str,
+        defect_ids: Sequence[int],
+        assignment: Assignment,
+        allowed_from: Collection[DefectStatus],
+        at: datetime,
+    ) -> list[Defect]:
+        """Set the defects' owner and due date as decided, all or none, with a timeline entry
+        each and one log entry."""
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal)
+            rows = locked_defects(session, portal, portal_id, defect_ids, allowed_from, "assigned")
+            for row in rows.values():
+                for column, value in assignment.values.items():
+                    setattr(row, column, value)
+                write_event(session, row.id, None, at, assignment.entry)
+            write_log(session, portal_id, at, assignment.log)
         return self.defects(portal, ids=defect_ids)
 
     def update_defects(
