@@ -146,7 +146,7 @@ def test_a_removal_supersedes_the_items_modification_and_a_planned_drift_resolve
 
 
 def test_an_assignment_names_an_email_and_says_what_changes() -> None:
-    decision = decide_assignment([2, 1], "Rita", owner=" ana@northwind.example ", due=None)
+    decision = decide_assignment([2, 1], "Rita", {"owner": " ana@northwind.example ", "due": None})
     assert dict(decision.values) == {"owner": "ana@northwind.example", "due": None}
     assert decision.entry.name is DefectEventName.ASSIGNED
     assert (decision.log.action, decision.log.subject, decision.log.note) == (
@@ -155,9 +155,11 @@ def test_an_assignment_names_an_email_and_says_what_changes() -> None:
         "owner ana@northwind.example, no due",
     )
     with pytest.raises(UsageError, match="must be an email address"):
-        decide_assignment([1], "Rita", owner="ana")
+        decide_assignment([1], "Rita", {"owner": "ana"})
+    with pytest.raises(UsageError, match="must be a day"):
+        decide_assignment([1], "Rita", {"due": NOW})
     with pytest.raises(UsageError, match="say whom"):
-        decide_assignment([1], "Rita")
+        decide_assignment([1], "Rita", {})
 
 
 def test_the_demo_night_is_one_defect_per_item_assigned_listed_and_shown_in_triage_order(

@@ -457,28 +457,23 @@ class Assignment:
     log: LogRecord
 
 
-_UNCHANGED = object()
-
-
 def decide_assignment(
-    defect_ids: Collection[int],
-    by: str,
-    owner: str | object | None = _UNCHANGED,
-    due: date | object | None = _UNCHANGED,
+    defect_ids: Collection[int], by: str, given: Mapping[str, str | date | None]
 ) -> Assignment:
-    """Assign defects to an owner (an email) and a due date, or clear either (None); what is
-    not given stays as it is. At least one must be given."""
-    values: dict[str, str | date | None] = {}
-    if owner is not _UNCHANGED:
-        if owner is not None:
-            if not isinstance(owner, str) or not _EMAIL.fullmatch(owner.strip()):
-                raise UsageError(f"the owner must be an email address, not {owner!r}")
-            owner = owner.strip()
-        values["owner"] = owner
-    if due is not _UNCHANGED:
-        if due is not None and not isinstance(due, date):
-            raise UsageError(f"the due date must be a date, not {due!r}")
-        values["due"] = due
+    """Assign defects to an ``owner`` (an email) and a ``due`` date, or clear either (None);
+    what ``given`` does not name stays as it is. It must name at least one."""
+    unknown = set(given) - {"owner", "due"}
+    if unknown:
+        raise UsageError(f"a defect is assigned an owner and a due date, not {sorted(unknown)}")
+    values = dict(given)
+    owner = values.get("owner")
+    if owner is not None:
+        if not isinstance(owner, str) or not _EMAIL.fullmatch(owner.strip()):
+            raise UsageError(f"the owner must be an email address, not {owner!r}")
+        values["owner"] = owner.strip()
+    due = values.get("due")
+    if due is not None and (not isinstance(due, date) or isinstance(due, datetime)):
+        raise UsageError(f"the due date must be a day, not {due!r}")
     if not values:
         raise UsageError("say whom to assign the defects to (--owner), by when (--due), or --clear")
     detail: dict[str, JSONValue] = {"by": by}

@@ -77,11 +77,6 @@ class Defect:
     def display_name(self) -> str:
         return self.name or self.label or self.key
 
-    def overdue(self, today: date) -> bool:
-        """Due before ``today`` and not closed nor waived."""
-        active = self.status in (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED)
-        return active and self.due is not None and self.due < today
-
 
 @dataclass(frozen=True)
 class Waiver:

@@ -141,18 +141,12 @@ def assign_defects(
 
     if clear and (owner is not None or due is not None):
         raise UsageError("--clear takes the owner and due date away: give it alone")
-    if isinstance(due, datetime):
-        due = due.date()
-    if clear:
-        assignment = decide_assignment(defect_ids, actor.name, owner=None, due=None)
-    elif owner is not None and due is not None:
-        assignment = decide_assignment(defect_ids, actor.name, owner=owner, due=due)
-    elif owner is not None:
-        assignment = decide_assignment(defect_ids, actor.name, owner=owner)
-    elif due is not None:
-        assignment = decide_assignment(defect_ids, actor.name, due=due)
-    else:
-        assignment = decide_assignment(defect_ids, actor.name)
+    given: dict[str, str | date | None] = (
+        {"owner": None, "due": None}
+        if clear
+        else {k: v for k, v in (("owner", owner), ("due", due)) if v is not None}
+    )
+    assignment = decide_assignment(defect_ids, actor.name, given)
     ids = sorted(set(defect_ids))
     return store.assign_defects(portal, ids, assignment, RESOLVABLE, clock())
 
