@@ -122,7 +122,10 @@ HUB = HubInfo(48151623, "app-eu1.hubspot.com", {"p1_subscription": "2-3508482"})
         ("role:9004", "Sales manager"),
         ("lifecycle_stage:contacts:evangelist", "Advocate"),
         ("object_schema:p1_subscription", "Subscription"),
-        ("association_label:0-2:2-3508482:USER_DEFINED:202", "Reseller (companies → Subscriptions)"),
+        (
+            "association_label:0-2:2-3508482:USER_DEFINED:202",
+            "Reseller (companies → Subscriptions)",
+        ),
         ("workflow:1201009", "Old re-engagement"),  # removed: its name in the baseline
         ("lifecycle_stage:contacts", "contacts lifecycle stages"),  # a part: its order
         ("workflow:404", "workflow:404"),  # nothing known: the key
