@@ -382,3 +382,47 @@ def test_the_demo_report_names_every_user_workflow_and_stage(demo: Path) -> None
     assert by_key["pipeline:tickets:0"]["field_label"] == 'stages["Waiting on us"]'
     assert by_key["team:61001"]["name"] == "EMEA Sales"
     assert all(c["name"] for c in report["changes"]), "every demo change has a named item"
+
+
+@pytest.mark.slow
+def test_read_commands_show_names_beside_keys(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_cli import run
+
+    monkeypatch.chdir(demo)  # the demo's config names its database relative to its folder
+    config = ("--config", str(demo / "hubaudit.toml"))
+    code, out = run(*config, "show", "user:2305118", "--portal", "demo")
+    assert code == 0
+    assert out.splitlines()[0].startswith(
+        'user:2305118 "sam.okafor@northwind.example (Sam Okafor)" in snapshot'
+    )
+    code, out = run(*config, "show", "workflow:1201003", "--portal", "demo", "--format", "json")
+    assert json.loads(out)["name"] == "Deal won handoff"
+
+    code, out = run(*config, "diff", "baseline", "latest", "--portal", "demo")
+    assert code == 0
+    assert 'stages["Waiting on us"]' in out and "stages.3" not in out
+    assert "Closed Won → Contract Sent" in out
+    team = next(line for line in out.splitlines() if "userIds" in line)
+    assert "revops.council@northwind.example" in team and '"1180442"' not in team
+    code, raw = run(*config, "diff", "baseline", "latest", "--portal", "demo", "--keys")
+    assert "stages.3" in raw and 'stages["Waiting on us"]' not in raw
+    code, out = run(*config, "diff", "baseline", "latest", "--portal", "demo", "--format", "json")
+    by_key = {c["key"]: c for c in json.loads(out)["changes"]}
+    assert by_key["team:61001"]["revert"] == "remove revops.council@northwind.example from userIds"
+
+    code, out = run(*config, "history", "pipeline:tickets:0", "--portal", "demo")
+    assert code == 0 and 'stages["Waiting on us"]' in out
+    code, out = run(*config, "history", "pipeline:tickets:0", "--portal", "demo", "--keys")
+    assert "stages.3" in out and 'Waiting on us"]' not in out
+
+    code, listing = run(*config, "defects", "list", "--portal", "demo", "--format", "json")
+    ids = {d["key"]: d["id"] for d in json.loads(listing)}
+    code, out = run(*config, "defects", "show", str(ids["user:2305118"]), "--portal", "demo")
+    assert code == 0
+    assert '"sam.okafor@northwind.example (Sam Okafor)"' in out.splitlines()[0]
+    assert "to put it back: set superAdmin back to false" in out
+    team_id = str(ids["team:61001"])
+    code, out = run(*config, "defects", "show", team_id, "--portal", "demo", "--format", "json")
+    shown = json.loads(out)
+    assert (shown["key"], shown["name"]) == ("team:61001", "EMEA Sales")
+    assert shown["after_text"].startswith("revops.council@northwind.example, ")
