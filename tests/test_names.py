@@ -23,6 +23,7 @@ from hubaudit.report import text as text_report
 from hubaudit.report.json_report import from_document, to_document
 from hubaudit.report.view import build
 from tests.report_fixture import hostile, rich_result
+from tests.test_cli import baseline_then_drift, config_path, run  # noqa: F401
 
 CURRENT: dict[str, dict[str, Any]] = {
     "user:2305118": {
@@ -386,8 +387,6 @@ def test_the_demo_report_names_every_user_workflow_and_stage(demo: Path) -> None
 
 @pytest.mark.slow
 def test_read_commands_show_names_beside_keys(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_cli import run
-
     monkeypatch.chdir(demo)  # the demo's config names its database relative to its folder
     config = ("--config", str(demo / "hubaudit.toml"))
     code, out = run(*config, "show", "user:2305118", "--portal", "demo")
@@ -426,3 +425,84 @@ def test_read_commands_show_names_beside_keys(demo: Path, monkeypatch: pytest.Mo
     shown = json.loads(out)
     assert (shown["key"], shown["name"]) == ("team:61001", "EMEA Sales")
     assert shown["after_text"].startswith("revops.council@northwind.example, ")
+
+
+def _retouch(night2: Path) -> None:
+    """The demo's night 2, and more: a role renamed, a user given another role."""
+    from tests.conftest import edit_json
+
+    def rename(roles: list[dict[str, Any]]) -> None:
+        next(r for r in roles if r["id"] == "9004")["name"] = "Support lead <b>"
+
+    def promote(users: list[dict[str, Any]]) -> None:
+        user = next(u for u in users if u["id"] == "2305118")
+        user["roleIds"], user["roleId"] = ["9002"], "9002"
+
+    edit_json(night2, "roles.json", rename)
+    edit_json(night2, "users.json", promote)
+
+
+@pytest.mark.slow
+def test_an_audit_names_every_kind_in_every_format(
+    config_path: Path,  # noqa: F811
+    emulator: Any,
+    portal_dirs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """A portal with a change of each kind (the demo's night 2, a role renamed, a user's role
+    changed), audited through the CLI on SQLite and Postgres: no bare id where a name exists."""
+    config = str(config_path)
+    _retouch(portal_dirs["night2"])
+    baseline_then_drift(config, emulator, portal_dirs["night2"])
+    out: dict[str, str] = {}
+    for fmt in ("text", "md", "html", "json"):
+        target = tmp_path / f"report.{fmt}"
+        code, _ = run(
+            "--config",
+            config,
+            "report" if out else "audit",
+            "--portal",
+            "demo",
+            "--format",
+            fmt,
+            "--output",
+            str(target),
+        )
+        assert code in (0, 2), fmt
+        out[fmt] = target.read_text(encoding="utf-8")
+    report = json.loads(out["json"])
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for c in report["changes"]:
+        by_key.setdefault(c["key"], []).append(c)
+    kinds = {c["kind"] for c in report["changes"]}
+    assert kinds >= {
+        "association_label",
+        "lifecycle_stage",
+        "object_schema",
+        "pipeline",
+        "property",
+        "property_group",
+        "team",
+        "user",
+        "workflow",
+        "role",
+    }
+    assert all(c["name"] for c in report["changes"]), "every item of every kind is named"
+    assert by_key["role:9004"][0]["name"] == "Support lead <b>"
+    roles = next(c for c in by_key["user:2305118"] if c["field"] == "roleIds")
+    assert (roles["before_text"], roles["after_text"]) == ("Support lead <b>", "Sales manager")
+    assert roles["revert"] == (
+        "remove Sales manager from roleIds; add Support lead <b> back to roleIds"
+    )
+    text = out["text"]
+    assert "~ roleIds: Support lead <b> → Sales manager" in text
+    assert '~ role:9004  "Support lead <b>"' in text
+    # the name holding markup is escaped in HTML and Markdown, raw in text and JSON
+    for fmt in ("md", "html"):
+        assert "Support lead <b>" not in out[fmt] and "Support lead &lt;b&gt;" in out[fmt], fmt
+    for fmt in ("text", "md", "html"):
+        rendered = out[fmt].replace("&#64;", "@").replace("\\[", "[").replace("\\]", "]")
+        assert "sam.okafor@northwind.example (Sam Okafor)" in rendered, fmt
+        assert "Deal won handoff" in rendered and "Contract Sent" in rendered, fmt
+        assert 'stages["Waiting on us"]' in rendered.replace("&quot;", '"'), fmt
+        assert not re.search(r"&quot;2305\d{3}&quot;|\"2305\d{3}\"", rendered), fmt

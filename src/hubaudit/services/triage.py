@@ -80,16 +80,7 @@ def defect_names(store: Store, portal: str, defect: Defect) -> ChangeNames | Non
     baseline = store.latest_baseline(portal)
     after = store.snapshot_items(snapshot.id) if snapshot is not None else {}
     before = store.baseline_items(baseline.id) if baseline is not None else {}
-    change = Change(
-        kind=defect.kind,
-        key=defect.key,
-        op=defect.op,
-        field=defect.field,
-        path=defect.path,
-        before=defect.before,
-        after=defect.after,
-    )
-    return names_of(store, {defect.key}, after, before).change(change).names
+    return names_of(store, {defect.key}, after, before).change(_as_change(defect)).names
 
 
 def list_findings(store: Store, portal: str, query: FindingQuery = FindingQuery()) -> list[Finding]:
