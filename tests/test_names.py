@@ -3,6 +3,8 @@ HubSpot's UI, added and removed items summarised, and how to put a change back."
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -17,6 +19,7 @@ from hubaudit.analysis.names import Names, hubspot_url
 from hubaudit.model.changes import Change, ChangeNames, ChangeOp
 from hubaudit.model.items import Kind
 from hubaudit.model.surface import HubInfo
+from hubaudit.report import csv_report
 from hubaudit.report import html as html_report
 from hubaudit.report import markdown as markdown_report
 from hubaudit.report import text as text_report
@@ -300,6 +303,17 @@ def test_view_rows_carry_names_and_keep_raw_keys() -> None:
     assert workflow.changes[0].before_text == "name: Old re-engagement; enabled: off"
 
 
+def test_csv_rows_carry_the_names_beside_the_raw_columns() -> None:
+    team = NAMES.change(_change("team:61001", ("userIds",), ["2305100"], ["2305100", "2305118"]))
+    rendered = csv_report.render(replace(rich_result("Deal"), changes=(team,)))
+    header, row = list(csv.reader(io.StringIO(rendered)))[:2]
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["key"], cells["field"]) == ("team:61001", "userIds")
+    assert cells["name"] == "EMEA Sales"
+    assert cells["before_text"] == "ada@acme.com"
+    assert cells["revert"] == "remove sam.okafor@acme.com from userIds"
+
+
 def test_names_holding_markup_are_escaped_in_html_and_markdown() -> None:
     evil = hostile()
     change = _change("team:61001", ("userIds",), ["1"], ["1", "2"])
@@ -361,6 +375,8 @@ def test_the_demo_report_names_every_user_workflow_and_stage(demo: Path) -> None
     # stages by label, in paths and values
     assert 'stages["Waiting on us"]' in text and "stages.3" not in text
     assert "Closed Won → Contract Sent" in text and "contractsent" not in text
+    # a finding about one workflow names it
+    assert 'workflow-off workflow:1201005 "Customer tier sync": off since' in text
     # a removed item summarised, not dumped
     assert "type: string/text; group: Deal governance (deal_governance)" in text
 

@@ -251,11 +251,13 @@ def finding_line(finding: Finding, mark: str | None = None) -> str:
 
 def _finding_line(finding: FindingRow, mark: str | None) -> str:
     state = ", waived" if finding.status is FindingStatus.WAIVED else ""
+    label = f' "{terminal_safe(finding.label)}"' if finding.label else ""
     if mark:
         state += f", {mark}"
     return (
         f"  ! [{finding.severity.value}{state}] {terminal_safe(finding.policy)} "
-        f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
+        f"{terminal_safe(finding.key)}{label}: {terminal_safe(finding.message)}  "
+        f"(finding #{finding.id})"
     )
 
 

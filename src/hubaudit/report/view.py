@@ -185,6 +185,8 @@ class FindingRow:
     waived_until: datetime | None
     waiver_reason: str | None
     resolution: str | None
+    label: str | None = None
+    """The item's human name (a workflow's name), where the finding is about one item."""
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,7 @@ def finding_row(finding: Finding, result: AuditResult | None, fresh: bool) -> Fi
         waived_until=waiver.until if waiver is not None else None,
         waiver_reason=waiver.reason if waiver is not None else None,
         resolution=finding.resolution,
+        label=finding.label,
     )
 
 
