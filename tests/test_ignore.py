@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hubaudit.governance.ignore import (
     parse_ignore_rules,
     suggest_rules,
 )
-from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.changes import Change, ChangeOp, Severity
 from hubaudit.model.items import Kind
 
 
@@ -258,7 +259,8 @@ RULE = '[[ignore]]\nreason = "r"\n'
             RULE + '\n[[ignore]]\nreason = "r"\nfields = "x"\n',
             6,
             "ignore[1].fields",
-            "unknown key; known keys: field, key, kind, negate, op, reason",
+            "unknown key; known keys: allow_critical, critical_reason, field, key, kind, "
+            "negate, op, reason",
             id="unknown-key",
         ),
         pytest.param(
@@ -318,6 +320,83 @@ RULE = '[[ignore]]\nreason = "r"\n'
             "ignore[0].op",
             "a rule with a field only matches modified fields",
             id="field-with-whole-item-ops",
+        ),
+        pytest.param(
+            RULE + 'key = "property:[deals:*"\n',
+            3,
+            "ignore[0].key",
+            "is not a valid glob: the [ at character 10 opens a set that is never closed",
+            id="unclosed-set-in-key",
+        ),
+        pytest.param(
+            RULE + 'field = ["options", "[gold", "label"]\n',
+            3,
+            "ignore[0].field",
+            "is not a valid glob: the [ at character 1",
+            id="unclosed-set-in-field",
+        ),
+        pytest.param(
+            RULE + 'kind = "property"\nfield = "fieldTyp"\n',
+            4,
+            "ignore[0].field",
+            "no property item has a field 'fieldTyp': did you mean 'fieldType'? known fields: ",
+            id="unknown-field",
+        ),
+        pytest.param(
+            RULE + 'key = "user:*"\nfield = "super*"\nop = "added"\n',
+            5,
+            "ignore[0].op",
+            "only matches modified fields",
+            id="known-field-glob-passes-field-check",
+        ),
+        pytest.param(
+            RULE + 'key = "pipeline:deals:*"\nfield = "stages.*.lable"\n',
+            4,
+            "ignore[0].field",
+            "no entry of stages has a field 'lable': did you mean 'label'?",
+            id="unknown-field-of-an-entry",
+        ),
+        pytest.param(
+            RULE + 'key = "property_group:*"\nfield = "x*"\n',
+            4,
+            "ignore[0].field",
+            "no property_group item has a field 'x*'",
+            id="field-glob-matching-no-field",
+        ),
+        pytest.param(
+            RULE + 'allow_critical = "yes"\n',
+            3,
+            "ignore[0].allow_critical",
+            "must be true or false",
+            id="allow-critical-not-bool",
+        ),
+        pytest.param(
+            RULE + "allow_critical = true\n",
+            1,
+            "ignore[0].critical_reason",
+            "allow_critical = true needs a critical_reason",
+            id="allow-critical-without-its-reason",
+        ),
+        pytest.param(
+            RULE + 'allow_critical = true\ncritical_reason = " "\n',
+            4,
+            "ignore[0].critical_reason",
+            "needs a critical_reason",
+            id="allow-critical-with-a-blank-reason",
+        ),
+        pytest.param(
+            RULE + 'critical_reason = "why"\n',
+            3,
+            "ignore[0].critical_reason",
+            "only a rule with allow_critical = true ignores critical drift",
+            id="critical-reason-without-allow-critical",
+        ),
+        pytest.param(
+            RULE + 'negate = true\nallow_critical = true\ncritical_reason = "why"\n',
+            3,
+            "ignore[0].negate",
+            "a negation ignores nothing",
+            id="allow-critical-on-a-negation",
         ),
     ],
 )
@@ -437,29 +516,63 @@ def test_suggestions_are_refused_until_every_reason_is_written() -> None:
 
 
 def test_suggestions_escape_what_hubspot_puts_in_keys_and_fields() -> None:
-    key = 'property:deals:a"b\\c\nd]#é*?[\ud800'
+    # workflows: a kind whose fields are not checked, so any field HubSpot sends can be named
+    key = 'workflow:a"b\\c\nd]#é*?[\ud800'
+
+    def flow(key: str, *path: str) -> Change:
+        return field_change(Kind.WORKFLOW, key, *path)
+
     changes = [
-        prop(key, "options", 'x."y', "displayOrder"),
-        prop(key, "options", "", "displayOrder"),
-        prop(key, "**", "lab\x00el"),
-        prop(key, "a.b", "c"),
-        prop("property:deals:plain", "", "*"),
+        flow(key, "options", 'x."y', "displayOrder"),
+        flow(key, "options", "", "displayOrder"),
+        flow(key, "**", "lab\x00el"),
+        flow(key, "a.b", "c"),
+        flow("workflow:plain", "", "*"),
     ]
     text = suggest_rules(changes)
     text.encode("utf-8")  # no lone surrogate left: the file can be written
     found_rules = {(r["key"], str(r["field"])) for r in tomllib.loads(text)["ignore"]}
-    escaped_key = 'property:deals:a"b\\c\nd]#é[*][?][[]?'
+    escaped_key = 'workflow:a"b\\c\nd]#é[*][?][[]?'
     assert found_rules == {
         (escaped_key, "options.*.displayOrder"),
         (escaped_key, "[*][*].lab\x00el"),
         (escaped_key, "['a.b', 'c']"),
-        ("property:deals:plain", "['', '[*]']"),
+        ("workflow:plain", "['', '[*]']"),
     }
-    assert '#   property:deals:a"b\\\\c\\u000ad]#é*?[\\ud800 options.x."y.displayOrder' in text
+    assert '#   workflow:a"b\\\\c\\u000ad]#é*?[\\ud800 options.x."y.displayOrder' in text
     found = rules(fill_reasons(text))
     assert all(ignored(change, found) for change in changes)
-    assert not ignored(prop("property:deals:plain", "label"), found)
-    assert not ignored(prop(key, "**", "label"), found)
+    assert not ignored(flow("workflow:plain", "label"), found)
+    assert not ignored(flow(key, "**", "label"), found)
+
+
+def test_suggestions_leave_out_critical_drift_and_fields_no_rule_can_name() -> None:
+    critical = replace(prop("property:deals:source", "type"), severity=Severity.CRITICAL)
+    raised = replace(prop("property:deals:amount", "label"), severity=Severity.CRITICAL)
+    label = prop("property:deals:stage", "label")
+    other = prop("property:deals:tier", "label")
+    new_field = prop("property:deals:stage", "brandNewField")
+    text = suggest_rules([critical, raised, label, other, new_field])
+    found = tomllib.loads(text)["ignore"]
+    # one rule for the label changes, which matches the critical one too but does not cover it
+    assert [(r["key"], r["field"]) for r in found] == [("property:deals:*", "label")]
+    assert (
+        "# covers 2 current changes, e.g.:\n"
+        "#   property:deals:stage label\n"
+        "#   property:deals:tier label\n"
+        "[[ignore]]"
+    ) in text
+    assert (
+        "# not suggested: critical drift is never noise; revert it or accept it into a baseline\n"
+        "# (a rule ignores it only with allow_critical = true and a critical_reason):\n"
+        "#   property:deals:amount label\n"
+        "#   property:deals:source type\n"
+    ) in text
+    assert "cannot name yet:\n#   property:deals:stage brandNewField\n" in text
+    written = rules(fill_reasons(text))
+    assert not ignored(critical, written)
+    assert not ignored(raised, written)
+    assert ignored(label, written)
 
 
 WEIRD = ['"', "\\", "\n", "\t", "]", "[", "#", "*", "?", ".", ":", " ", "é", "\x00", "\x7f"]
@@ -497,7 +610,9 @@ def drifting_changes(draw: st.DrawFn) -> list[Change]:
         key = f"{kind.value}:{tail}"
         op = draw(st.sampled_from([ChangeOp.MODIFIED] * 4 + [ChangeOp.ADDED, ChangeOp.REMOVED]))
         if op is ChangeOp.MODIFIED:
-            path = draw(st.lists(st.sampled_from(segments), min_size=1, max_size=3))
+            # a field these kinds' items hold first (rules may only name those), then anything
+            path = [draw(st.sampled_from(["label", "displayOrder", "archived"]))]
+            path += draw(st.lists(st.sampled_from(segments), max_size=2))
             changes.append(field_change(kind, key, *path))
         else:
             changes.append(whole_change(kind, key, op))
