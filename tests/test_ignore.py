@@ -8,13 +8,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hubaudit.config import ConfigErrors
 from hubaudit.errors import ConfigError
 from hubaudit.governance.ignore import (
+    ENTRY_FIELDS,
+    KNOWN_FIELDS,
     REASON_REQUIRED,
     IgnoreRule,
+    IgnoreVerdict,
+    field_problem,
+    glob_problem,
     ignored_by,
+    ignored_note,
+    judge,
+    kinds_of_key,
     load_ignore_rules,
     parse_ignore_rules,
+    place,
+    refusal_notes,
+    refused_note,
+    rule_matches,
     suggest_rules,
 )
 from hubaudit.model.changes import Change, ChangeOp, Severity
@@ -649,3 +662,191 @@ def test_suggestions_are_valid_toml_and_ignore_what_they_came_from(
         for change in field_changes:
             same_length = [rule for rule in found if len(rule.field or ()) == len(change.path)]
             assert sum(rule.matches(change) for rule in same_length) == 1, change
+
+
+# ---- critical drift --------------------------------------------------------------------------
+
+
+def critical(change: Change) -> Change:
+    return replace(change, severity=Severity.CRITICAL)
+
+
+BROAD = '[[ignore]]\nkey = "property:deals:deal_source"\nreason = "lead sources are rebuilt"\n'
+ALLOWED = BROAD + 'allow_critical = true\ncritical_reason = "free text is the design now"\n'
+
+
+def test_a_rule_ignores_critical_drift_only_when_it_says_so_and_why() -> None:
+    retyped = critical(prop("property:deals:deal_source", "type"))
+    option = prop("property:deals:deal_source", "options", "partner")
+    (broad,) = rules(BROAD)
+    assert judge(option, (broad,)) == IgnoreVerdict(broad, ignored=True)
+    verdict = judge(retyped, (broad,))
+    assert (verdict.rule, verdict.ignored, verdict.refused) == (broad, False, True)
+    assert ignored_by(retyped, (broad,)) is None
+
+    (allowed,) = rules(ALLOWED)
+    assert (allowed.allow_critical, allowed.critical_reason) == (
+        True,
+        "free text is the design now",
+    )
+    assert ignored_by(retyped, (allowed,)) == allowed
+    assert ignored_note(allowed) == (
+        "ignored by ignore.toml:1 rule 1 (property:deals:deal_source): lead sources are rebuilt "
+        "(critical drift allowed: free text is the design now)"
+    )
+    # the last matching rule decides: an earlier rule that allows critical drift does not step
+    # in for a later one that does not, and a negation keeps the change either way
+    assert judge(retyped, (allowed, broad)).refused
+    (negation,) = rules(BROAD + "negate = true\n")
+    assert judge(retyped, (allowed, negation)) == IgnoreVerdict(negation)
+    assert not judge(retyped, (allowed, negation)).refused
+    # no rule at all: nothing decided, nothing refused
+    assert judge(retyped, ()) == IgnoreVerdict()
+    assert not IgnoreVerdict().refused
+
+
+def test_refusals_are_one_note_per_rule_and_each_change_says_so() -> None:
+    (broad,) = rules(BROAD)
+    other = parse_ignore_rules('[[ignore]]\nkey = "user:*"\nreason = "people move"\n', "b.toml")
+    changes = [
+        critical(prop("property:deals:deal_source", "type")),
+        critical(prop("property:deals:deal_source", "fieldType")),
+        prop("property:deals:deal_source", "label"),
+        *(critical(field_change(Kind.USER, f"user:{n}", "superAdmin")) for n in range(7)),
+    ]
+    notes = refusal_notes(changes, (broad, *other))
+    assert notes[0] == (
+        "ignore ignore.toml:1 rule 1 (property:deals:deal_source) matches 2 critical changes it "
+        "may not ignore (property:deals:deal_source fieldType, property:deals:deal_source type): "
+        "they are still reported; add allow_critical = true and a critical_reason to the rule if "
+        "that drift is truly acceptable, or narrow the rule"
+    )
+    assert notes[1].startswith(
+        "ignore b.toml:1 rule 1 (user:*) matches 7 critical changes it may not ignore (user:0 "
+        "superAdmin, user:1 superAdmin, user:2 superAdmin, user:3 superAdmin, user:4 superAdmin "
+        "and 2 more)"
+    )
+    assert len(notes) == 2
+    assert refusal_notes(changes[2:3], (broad,)) == ()
+    assert refused_note(broad) == (
+        "ignore.toml:1 rule 1 (property:deals:deal_source) would ignore this critical change but "
+        "has no allow_critical = true: still reported"
+    )
+
+
+def test_rule_matches_says_what_each_rule_decides() -> None:
+    found = rules(
+        BROAD + '\n[[ignore]]\nkey = "property:deals:deal_source"\nfield = "label"\nnegate = true\n'
+        'reason = "labels are governed"\n'
+        '\n[[ignore]]\nkey = "workflow:*"\nreason = "never matches here"\n'
+    )
+    retyped = critical(prop("property:deals:deal_source", "type"))
+    option = prop("property:deals:deal_source", "options", "partner")
+    label = prop("property:deals:deal_source", "label")
+    elsewhere = prop("property:contacts:email", "label")
+    broad, negation, unused = rule_matches(found, [retyped, option, label, elsewhere])
+    assert (broad.ignores, broad.refused, broad.keeps) == ((option,), (retyped,), ())
+    assert (negation.ignores, negation.refused, negation.keeps) == ((), (), (label,))
+    assert (unused.rule.index, unused.ignores, unused.refused, unused.keeps) == (3, (), (), ())
+    assert place(option) == "property:deals:deal_source options.partner"
+    assert place(whole_change(Kind.WORKFLOW, "workflow:9", ChangeOp.ADDED)) == "added workflow:9"
+
+
+# ---- globs and fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "valid"),
+    [
+        ("property:deals:*", True),
+        ("property:[!x]*", True),
+        ("[[]", True),  # a literal [, as suggestions write it
+        ("[]]", True),  # "]" first in a set is a member
+        ("[!]]x", True),
+        ("a]b", True),  # a lone ] is a literal
+        ("property:[deals:*", False),
+        ("[", False),
+        ("[]", False),
+        ("[!]", False),
+        ("ok[a]then[", False),
+    ],
+)
+def test_an_unclosed_set_is_refused_as_fnmatch_would_misread_it(pattern: str, valid: bool) -> None:
+    assert (glob_problem(pattern) is None) is valid
+
+
+def test_field_checks_follow_the_kinds_a_rule_can_match() -> None:
+    assert field_problem(("fieldType",), (Kind.PROPERTY,)) is None
+    assert field_problem(("field*",), (Kind.PROPERTY,)) is None
+    assert field_problem(("options order",), (Kind.PROPERTY,)) is None
+    assert field_problem(("options", "*", "hidden"), (Kind.PROPERTY,)) is None
+    assert field_problem(("**", "anything"), (Kind.PROPERTY,)) is None
+    assert field_problem(("options", "**", "anything"), (Kind.PROPERTY,)) is None
+    assert field_problem(("stages", "s1", "metadata", "probability"), (Kind.PIPELINE,)) is None
+    assert "did you mean 'hidden'?" in (
+        field_problem(("options", "gold", "hiden"), (Kind.PROPERTY,)) or ""
+    )
+    # workflows' fields are not checked, so a rule that may match a workflow is not either
+    assert field_problem(("anything",), (Kind.WORKFLOW,)) is None
+    assert field_problem(("anything",), (Kind.PROPERTY, Kind.WORKFLOW)) is None
+    assert field_problem(("anything",), kinds_of_key("*")) is None
+    # a key glob names the kind when the rule does not
+    assert kinds_of_key("property:deals:*") == (Kind.PROPERTY,)
+    assert kinds_of_key("property*") == (Kind.PROPERTY, Kind.PROPERTY_GROUP)
+    assert "these kinds'" in (field_problem(("stages",), kinds_of_key("property*")) or "")
+    with pytest.raises(ConfigError, match="no property item has a field 'superAdmin'"):
+        rules('[[ignore]]\nkey = "property:*"\nfield = "superAdmin"\nreason = "r"\n')
+
+
+def test_every_rules_first_mistake_is_reported_at_once() -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        rules(
+            '[[ignore]]\nkey = "property:[deals:*"\nreason = "r"\n'
+            '\n[[ignore]]\nkey = "user:*"\nreason = "fine"\n'
+            '\n[[ignore]]\nkind = "property"\nfield = "fieldTyp"\n'
+        )
+    assert [(p.line, p.key) for p in caught.value.problems] == [
+        (2, "ignore[0].key"),
+        (9, "ignore[2].reason"),
+    ]
+    assert str(caught.value).count("\n") == 1
+
+
+def test_the_known_fields_are_those_hubspot_publishes(shared_hubspot: Path) -> None:
+    """Every field of HubSpot's published schemas, less what hubaudit drops, can be named."""
+    import json
+
+    from hubaudit.analysis.compare import ORDER_SUFFIX, SIBLING_ORDER
+    from hubaudit.hubspot.collectors import pipelines, properties, schemas
+
+    def published(spec: str, schema: str) -> set[str]:
+        document = json.loads((shared_hubspot / "openapi" / spec).read_text(encoding="utf-8"))
+        return set(document["components"]["schemas"][schema]["properties"])
+
+    expected = {
+        Kind.PROPERTY: published("crm-properties-v3.json", "Property")
+        - set(properties.VOLATILE_FIELDS),
+        Kind.PROPERTY_GROUP: published("crm-properties-v3.json", "PropertyGroup"),
+        Kind.PIPELINE: published("crm-pipelines-v3.json", "Pipeline")
+        - set(pipelines.VOLATILE_FIELDS),
+        Kind.OBJECT_SCHEMA: published("crm-schemas-v3.json", "ObjectSchema")
+        - set(schemas.VOLATILE_FIELDS + schemas.OWNED_ELSEWHERE),
+        Kind.USER: published("settings-users-v3.json", "PublicUser") - {"sendWelcomeEmail"},
+        Kind.TEAM: published("settings-users-v3.json", "PublicTeam"),
+        Kind.ROLE: published("settings-users-v3.json", "PublicPermissionSet"),
+        Kind.ASSOCIATION_LABEL: published(
+            "crm-associations-schema-v4.json", "PublicAssociationDefinitionUserConfiguration"
+        ),
+    }
+    for kind, fields in expected.items():
+        assert fields <= KNOWN_FIELDS[kind], kind
+    option = published("crm-properties-v3.json", "Option")
+    assert option <= ENTRY_FIELDS[(Kind.PROPERTY, "options")]
+    assert option - {"value"} <= KNOWN_FIELDS[Kind.LIFECYCLE_STAGE]
+    stage = published("crm-pipelines-v3.json", "PipelineStage")
+    assert (
+        stage - set(pipelines.VOLATILE_FIELDS) - {"id"} <= ENTRY_FIELDS[(Kind.PIPELINE, "stages")]
+    )
+    # where the order of siblings is reported, under the name compare gives it
+    for kind, siblings in SIBLING_ORDER.items():
+        assert f"{siblings}{ORDER_SUFFIX}" in KNOWN_FIELDS[kind]

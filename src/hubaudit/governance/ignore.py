@@ -154,21 +154,21 @@ def ignored_note(rule: IgnoreRule) -> str:
 def refused_note(rule: IgnoreRule) -> str:
     """Why a critical change a rule matches is still reported."""
     return (
-        f"{rule.describe()} would ignore this critical change, but a rule ignores critical "
-        "drift only with allow_critical = true and a critical_reason: still reported"
+        f"{rule.describe()} would ignore this critical change but has no allow_critical = "
+        "true: still reported"
     )
 
 
 def refusal_notes(changes: Iterable[Change], rules: Sequence[IgnoreRule]) -> tuple[str, ...]:
     """One line per rule that wanted to ignore critical changes it may not: the report's notes,
     so that a rule too broad to be safe is seen, never silently half-applied."""
-    refused: dict[int, tuple[IgnoreRule, list[Change]]] = {}
+    refused: dict[IgnoreRule, list[Change]] = {}
     for change in changes:
         verdict = judge(change, rules)
         if verdict.refused and verdict.rule is not None:
-            refused.setdefault(verdict.rule.index, (verdict.rule, []))[1].append(change)
+            refused.setdefault(verdict.rule, []).append(change)
     lines = []
-    for rule, matched in (refused[index] for index in sorted(refused)):
+    for rule, matched in ((rule, refused[rule]) for rule in rules if rule in refused):
         places = sorted({place(change) for change in matched})
         shown = ", ".join(places[:5]) + (f" and {len(places) - 5} more" if len(places) > 5 else "")
         count = f"{len(matched)} critical change" + ("" if len(matched) == 1 else "s")
@@ -194,20 +194,17 @@ class RuleMatches:
 
 def rule_matches(rules: Sequence[IgnoreRule], changes: Iterable[Change]) -> tuple[RuleMatches, ...]:
     """Each rule, in file order, with the changes it decides: what ``ignore check`` shows."""
-    decided: dict[int, dict[str, list[Change]]] = {
-        rule.index: {"ignores": [], "refused": [], "keeps": []} for rule in rules
+    decided: dict[IgnoreRule, dict[str, list[Change]]] = {
+        rule: {"ignores": [], "refused": [], "keeps": []} for rule in rules
     }
     for change in changes:
         verdict = judge(change, rules)
         if verdict.rule is None:
             continue
         outcome = "keeps" if verdict.rule.negate else "ignores" if verdict.ignored else "refused"
-        decided[verdict.rule.index][outcome].append(change)
+        decided[verdict.rule][outcome].append(change)
     return tuple(
-        RuleMatches(
-            rule,
-            *(tuple(decided[rule.index][name]) for name in ("ignores", "refused", "keeps")),
-        )
+        RuleMatches(rule, *(tuple(decided[rule][name]) for name in ("ignores", "refused", "keeps")))
         for rule in rules
     )
 
