@@ -175,6 +175,10 @@ def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
     assert code == 1 and "is not a valid glob" in capsys.readouterr().err
     code, _ = run("--config", config, "audit", "--portal", "demo")
     assert code == 1 and "is not a valid glob" in capsys.readouterr().err
+    code, out = run("--config", config, "runs", "--portal", "demo", "--json")
+    latest = json.loads(out)[0]
+    assert latest["status"] == "failed"
+    assert f"{rules}:2: [ignore[0].key] is not a valid glob" in latest["error"]
 
 
 def test_suggest_never_proposes_critical_drift(
