@@ -96,6 +96,19 @@ def test_a_rule_without_a_field_does_not_hide_critical_type_changes(
     by_id = {d.id: d for d in store.defects("demo")}
     assert {by_id[i].status for i in ids} == {DefectStatus.RESOLVED}
 
+    # what a rules file says reaches the report escaped, in the warnings too
+    hostile = parse_ignore_rules(
+        '[[ignore]]\nkey = "property:deals:deal_sourc[e<>]"\nreason = "<b>noise</b>"\n',
+        "<i>ignore</i>.toml",
+    )
+    fourth = run_audit(store, portal, client, ignore_rules=hostile)
+    assert any("<b>noise</b>" in (c.note or "") for c in fourth.changes)
+    assert any("[e<>]" in note for note in fourth.notes)
+    html, md = render(fourth, "html"), render(fourth, "md")
+    assert "<b>noise" not in html and "&lt;b&gt;noise" in html
+    assert "<i>ignore" not in html and "[e<>]" not in html and "[e&lt;&gt;]" in html
+    assert "<b>noise" not in md and "<i>ignore" not in md
+
 
 def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
     config_path: Path,  # noqa: F811
