@@ -118,8 +118,15 @@ def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = str(config_path)
-    baseline_then_drift(config, emulator, portal_dirs["night2"])
     rules = tmp_path / "ignore.toml"
+    # a broken file is reported as such, before any database is needed
+    rules.write_text('[[ignore]]\nkey = "property:[deals:*"\nreason = "r"\n')
+    assert run("--config", config, "ignore", "check", str(rules))[0] == 1
+    assert capsys.readouterr().err == (
+        f"hubaudit: error: {rules}:2: [ignore[0].key] is not a valid glob: the [ at character "
+        "10 opens a set that is never closed with ]; write [[] for a literal [\n"
+    )
+    baseline_then_drift(config, emulator, portal_dirs["night2"])
     rules.write_text(
         BROAD + '\n[[ignore]]\nkind = "pipeline"\nfield = "stages.*.metadata.probability"\n'
         'reason = "stage probabilities follow the sales playbook"\n'

@@ -97,7 +97,7 @@ def check(session: Session, file: str | None, portal: str | None, output_format:
             f"portal {portal_config.name!r} has no ignore file: give FILE, or set "
             "[governance] ignore_file (or the portal's ignore_file) in the config"
         )
-    found = check_ignore_file(session.store(), portal_config.name, path)
+    found = check_ignore_file(session.store, portal_config.name, path)
     if output_format == "json":
         return session.emit(json.dumps(check_document(found), indent=2) + "\n", None)
     return session.emit("".join(f"{line}\n" for line in check_lines(found)), None)

@@ -4,7 +4,7 @@ audit, which records nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,16 +93,17 @@ class IgnoreCheck:
     matches: tuple[RuleMatches, ...]
 
 
-def check_ignore_file(store: Store, portal: str, path: Path) -> IgnoreCheck:
+def check_ignore_file(open_store: Callable[[], Store], portal: str, path: Path) -> IgnoreCheck:
     """Read the rules file (every mistake is a ConfigError with its file, line and key), then
-    apply it to every change of the portal's latest audit, as that audit judged them (severity
-    and impact included). Reads only: no run is recorded, no defect or report is touched."""
+    open the store and apply the rules to every change of the portal's latest audit, as that
+    audit judged them (severity and impact included). Reads only: no run is recorded, no defect
+    or report is touched; a broken file is reported before the database is opened."""
     from hubaudit.governance.ignore import load_ignore_rules, rule_matches
     from hubaudit.services.reports import run_report
 
     rules = load_ignore_rules(path)
     try:
-        audit = run_report(store, portal)
+        audit = run_report(open_store(), portal)
     except NoAuditReport:
         audit = None
     changes = audit.changes if audit is not None else ()
