@@ -131,6 +131,7 @@ def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
         BROAD + '\n[[ignore]]\nkind = "pipeline"\nfield = "stages.*.metadata.probability"\n'
         'reason = "stage probabilities follow the sales playbook"\n'
         '\n[[ignore]]\nkey = "workflow:*"\nfield = "name"\nreason = "names are free"\n'
+        'allow_critical = true\ncritical_reason = "a name <is> a name"\n'
     )
     code, out = run("--config", config, "ignore", "check", str(rules), "--portal", "demo")
     assert code == 0
@@ -155,12 +156,15 @@ def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
             "      property:deals:deal_source options.event\n"
         ).replace("ignore.toml", str(rules)) in out
         assert (
-            "    refuses (critical; the rule has no allow_critical = true): 2 changes\n"
+            "    refuses (critical, and the rule has no allow_critical = true): 2 changes\n"
             "      property:deals:deal_source fieldType\n"
             "      property:deals:deal_source type\n"
         ) in out
         assert "stages.*.metadata.probability)\n    ignores: 1 change\n" in out
-        assert "(workflow:* name)\n    matches nothing\n" in out
+        assert (
+            "(workflow:* name)\n    may ignore critical drift: a name <is> a name\n"
+            "    matches nothing\n"
+        ) in out
         code, out = run("--config", config, "ignore", "check", str(rules), "--json")
         document = json.loads(out)
         assert document["valid"] is True

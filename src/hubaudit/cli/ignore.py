@@ -120,10 +120,15 @@ def check_lines(found: IgnoreCheck) -> list[str]:
         f"{_changes(len(audit.changes))}); nothing is recorded:"
     )
     for matches in found.matches:
-        lines.append(f"  {terminal_safe(matches.rule.describe())}")
+        rule = matches.rule
+        lines.append(f"  {terminal_safe(rule.describe())}")
+        if rule.allow_critical:
+            lines.append(
+                f"    may ignore critical drift: {terminal_safe(rule.critical_reason or '')}"
+            )
         outcomes = (
             ("ignores", matches.ignores),
-            ("refuses (critical; the rule has no allow_critical = true)", matches.refused),
+            ("refuses (critical, and the rule has no allow_critical = true)", matches.refused),
             ("keeps (a negation: still reported)", matches.keeps),
         )
         if not any(changes for _, changes in outcomes):
