@@ -23,6 +23,7 @@ from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1
 from .test_cli import baseline_then_drift, config_path, run  # noqa: F401  (fixture by name)
+from .test_cli_read import NOT_ON_READ_PATHS, imported_by, loaded
 
 SOURCE = "property:deals:deal_source"
 # The story of issue 16: a rule without a field, meant for the option noise of one property.
@@ -165,6 +166,9 @@ def test_ignore_check_validates_and_shows_matches_without_recording_a_run(
             "(workflow:* name)\n    may ignore critical drift: a name <is> a name\n"
             "    matches nothing\n"
         ) in out
+        # it reads: none of the audit's machinery, the HTTP client or the scheduler is loaded
+        code, modules = imported_by("--config", config, "ignore", "check", str(rules))
+        assert code == 0 and loaded(modules, NOT_ON_READ_PATHS) == []
         code, out = run("--config", config, "ignore", "check", str(rules), "--json")
         document = json.loads(out)
         assert document["valid"] is True
