@@ -78,18 +78,15 @@ def log_entry_document(e: LogEntry) -> dict[str, Any]:
 def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
     from hubaudit.report.json_report import defect_document, names_document
 
-    return (
-        defect_document(timeline.defect)
-        | names_document(timeline.names)
-        | {
-            "timeline": [
-                {
-                    "at": e.at.isoformat(),
-                    "event": e.event,
-                    "detail": e.detail,
-                    "snapshot_id": e.snapshot_id,
-                }
-                for e in timeline.events
-            ]
-        }
-    )
+    document = defect_document(timeline.defect) | names_document(timeline.names)
+    return document | {
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "event": e.event,
+                "detail": e.detail,
+                "snapshot_id": e.snapshot_id,
+            }
+            for e in timeline.events
+        ]
+    }
