@@ -427,6 +427,8 @@ def test_read_commands_show_names_beside_keys(demo: Path, monkeypatch: pytest.Mo
 
     code, out = run(*config, "history", "pipeline:tickets:0", "--portal", "demo")
     assert code == 0 and 'stages["Waiting on us"]' in out
+    code, out = run(*config, "history", "team:61001", "--portal", "demo")
+    assert "revops.council@northwind.example" in out and '"1180442"' not in out
     code, out = run(*config, "history", "pipeline:tickets:0", "--portal", "demo", "--keys")
     assert "stages.3" in out and 'Waiting on us"]' not in out
 

@@ -72,6 +72,10 @@ class Names:
         self._current = current
         self._baseline: Payloads = baseline or {}
 
+    def with_payloads(self, current: Payloads, baseline: Payloads | None = None) -> Names:
+        """These names and more items (which win over what these names hold)."""
+        return Names({**self._current, **current}, {**self._baseline, **(baseline or {})})
+
     # items -------------------------------------------------------------------------------
     def payload(self, key: str) -> Payload | None:
         found = self._current.get(key)

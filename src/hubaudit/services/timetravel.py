@@ -221,7 +221,12 @@ def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
             unread = _stamp_from(stamps, ids, version.valid_until)
             if unread is not None:
                 entries.append(HistoryEntry("not read", unread.id, unread.taken_at))
-    named = Names(
+    if not any(e.changes for e in entries):
+        return entries
+    # the item's own versions name its paths; the latest snapshot names the ids it holds
+    latest = store.latest_snapshot(portal)
+    people = names_of(store, (), store.snapshot_items(latest.id)) if latest else Names({})
+    named = people.with_payloads(
         {key: payloads[versions[-1].canonical_hash]},
         {key: payloads[versions[0].canonical_hash]},
     )
