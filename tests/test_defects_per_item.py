@@ -243,7 +243,7 @@ def test_the_demo_night_is_one_defect_per_item_assigned_listed_and_shown_in_tria
     assert code == 0
     assert "2 field changes:" in out
     assert "by: it.admin@northwind.example" in out and "confidence low" in out
-    assert "put back:" in out
+    assert "to put it back:" in out
     stage = str(defects["property:contacts:lifecyclestage"]["id"])
     code, out = run("--config", config, "defects", "show", stage, "--portal", "demo",
                     "--format", "json")  # fmt: skip

@@ -331,8 +331,10 @@ def timeline_lines(timeline: DefectTimeline) -> list[str]:
         return terminal_safe(json.dumps(value, sort_keys=True, ensure_ascii=False))
 
     defect = timeline.defect
+    item = timeline.names.item if timeline.names is not None else None
+    named_item = f'  "{terminal_safe(item)}"' if item and item != defect.display_name else ""
     lines = [
-        f"defect #{defect.id}: {terminal_safe(_item(defect))}",
+        f"defect #{defect.id}: {terminal_safe(_item(defect))}{named_item}",
         f"  status {defect.status.value}, severity {defect.severity.value}, "
         f"seen {defect.occurrences} {'time' if defect.occurrences == 1 else 'times'}, "
         f"against baseline v{defect.baseline_version}",
@@ -344,12 +346,22 @@ def timeline_lines(timeline: DefectTimeline) -> list[str]:
     changes = defect.changes
     if changes:
         lines.append(f"  {len(changes)} field {'change' if len(changes) == 1 else 'changes'}:")
-        for c in changes:
+        names = timeline.field_names or (None,) * len(changes)
+        for c, named in zip(changes, names, strict=False):
             where_ = terminal_safe(c.field) if c.field else f"the whole item ({defect.op.value})"
+            if named is not None and named.field and named.field != c.field:
+                where_ += f"  ({terminal_safe(named.field)})"
             lines.append(f"    {where_} [{c.severity.value}]")
-            lines.append(f"      before: {shown(c.before)}")
-            lines.append(f"      after:  {shown(c.after)}")
-            lines.append(f"      put back: {_put_back(defect, c.before)}")
+            for side, value, text in (
+                ("before:", c.before, named.before if named is not None else None),
+                ("after: ", c.after, named.after if named is not None else None),
+            ):
+                lines.append(f"      {side} {shown(value)}")
+                if text is not None:
+                    lines.append(f"              {terminal_safe(text)}")
+            revert = named.revert if named is not None else None
+            back = terminal_safe(revert) if revert else _put_back(defect, c.before)
+            lines.append(f"      to put it back: {back}")
             who = c.attribution
             person = who.user_email or who.user_id
             lines.append(

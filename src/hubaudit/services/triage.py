@@ -13,7 +13,7 @@ from datetime import date, datetime
 from hubaudit.governance.change_requests import accepted_payload
 from hubaudit.governance.triage import Triaged, latest_audit, triage_order
 from hubaudit.model.baselines import BaselineInfo
-from hubaudit.model.changes import Change, Dependency, Severity
+from hubaudit.model.changes import Change, ChangeNames, Dependency, Severity
 from hubaudit.model.defects import Defect, DefectEvent, DefectStatus, FieldChange
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.items import JSONValue, Kind
@@ -43,6 +43,10 @@ class DefectTimeline:
     defect: Defect
     events: tuple[DefectEvent, ...]
     dependents: tuple[Dependency, ...] = ()
+    names: ChangeNames | None = None
+    """The defect's (first) change in people's words, from the latest snapshot and baseline."""
+    field_names: tuple[ChangeNames | None, ...] = ()
+    """Each of ``defect.changes`` in people's words, in the same order."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,28 @@ def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline
     dependents: tuple[Dependency, ...] = ()
     if point is not None:
         dependents = build_graph(snapshot_view(store, point)).dependents(defect.key)
-    return DefectTimeline(defect, tuple(store.defect_events(defect.id)), dependents)
+    named = defect_names(store, portal, defect)
+    return DefectTimeline(
+        defect,
+        tuple(store.defect_events(defect.id)),
+        dependents,
+        named[0] if named else None,
+        named,
+    )
+
+
+def defect_names(store: Store, portal: str, defect: Defect) -> tuple[ChangeNames | None, ...]:
+    """Names for each of a defect's field changes: its item, field and values as the latest
+    snapshot and the approved baseline name them (the item itself and what its ids point at,
+    nothing more)."""
+    from hubaudit.services.stored_views import names_of
+
+    snapshot = store.latest_snapshot(portal)
+    baseline = store.latest_baseline(portal)
+    after = store.snapshot_items(snapshot.id) if snapshot is not None else {}
+    before = store.baseline_items(baseline.id) if baseline is not None else {}
+    names = names_of(store, {defect.key}, after, before)
+    return tuple(names.change(c).names for c in _as_changes(defect))
 
 
 def list_findings(store: Store, portal: str, query: FindingQuery = FindingQuery()) -> list[Finding]:
