@@ -16,6 +16,7 @@ from hubaudit.governance.defects import (
     DefectPlan,
     Drift,
     decide_assignment,
+    defect_name,
     drift_fingerprint,
     group_drift,
     plan_defects,
@@ -145,6 +146,13 @@ def test_a_removal_supersedes_the_items_modification_and_a_planned_drift_resolve
     ]
 
 
+def test_a_defect_without_a_richer_name_is_named_by_label_name_or_key() -> None:
+    assert defect_name(KEY, {"label": "Deal source", "name": "deal_source"}) == "Deal source"
+    assert defect_name("workflow:1", {"name": "Nurture", "label": " "}) == "Nurture"
+    assert defect_name("user:1", {"email": "a@b.example"}) == "a@b.example"
+    assert defect_name(KEY, None) == KEY
+
+
 def test_an_assignment_names_an_email_and_says_what_changes() -> None:
     decision = decide_assignment([2, 1], "Rita", {"owner": " ana@northwind.example ", "due": None})
     assert dict(decision.values) == {"owner": "ana@northwind.example", "due": None}
@@ -184,6 +192,9 @@ def test_the_demo_night_is_one_defect_per_item_assigned_listed_and_shown_in_tria
         7,
     )
     assert {c["defect_id"] for c in report["changes"] if c["key"] == KEY} == {retype["id"]}
+    # a defect is named as people know its item: a user by email, a workflow by its name
+    assert defects["user:2305118"]["name"].startswith("sam.okafor@northwind.example")
+    assert defects["workflow:1201001"]["name"] == "Lead nurture - EMEA"
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "sarif")
     results = [r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"].startswith("drift/")]
     assert len(results) == 18

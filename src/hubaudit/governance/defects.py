@@ -166,10 +166,10 @@ def field_change(change: Change) -> FieldChange:
 def group_drift(
     portal: str,
     unplanned: Sequence[Change],
-    payload_of: Callable[[Change], Mapping[str, JSONValue] | None] = lambda _c: None,
+    name_of: Callable[[Change], str] = lambda c: c.key,
 ) -> list[Drift]:
     """The unplanned changes as one drift per item, in the order the items first come;
-    ``payload_of`` gives the item's payload its name is taken from."""
+    ``name_of`` gives the item's display name (see :func:`defect_name`)."""
     by_key: dict[str, list[Change]] = {}
     for change in unplanned:
         by_key.setdefault(change.key, []).append(change)
@@ -185,7 +185,7 @@ def group_drift(
                 key,
                 first.op,
                 tuple(field_change(c) for c in ordered),
-                defect_name(key, payload_of(first)),
+                name_of(first),
                 first.label,
                 "; ".join(notes) or None,
             )

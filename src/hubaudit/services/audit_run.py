@@ -22,6 +22,7 @@ from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import (
     RESOLVABLE,
     DefectPlan,
+    defect_name,
     fingerprint,
     group_drift,
     plan_defects,
@@ -326,8 +327,17 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     changes = attributed(store, changes, snapshot_items, baseline.moment, request.histories)
     changes = classify(stores, portal, snapshot, changes, snapshot_items, request.ignore_rules)
     changes = with_vendor(store, changes, snapshot_items, request.vendor_governed)
+    changes = named(store, changes, widest, view, baseline_items)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
-    drifts = group_drift(portal, unplanned, _payloads_of(store, unplanned, snapshot_items))
+    payload_of = _payloads_of(store, unplanned, snapshot_items)
+
+    def name_of(change: Change) -> str:
+        """The item's human name (``analysis/names.py``), else its label, name or key."""
+        if change.names is not None and change.names.item:
+            return change.names.item
+        return defect_name(change.key, payload_of(change))
+
+    drifts = group_drift(portal, unplanned, name_of)
     explained: dict[str, str] = {}
     for c in changes:
         if c.classification in (
@@ -364,7 +374,6 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
-    changes = named(store, changes, widest, view, baseline_items)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
