@@ -145,14 +145,16 @@ def _age(days: int) -> str:
 def _item(defect: Defect) -> str:
     """A defect's item by its name, with its key and how many field changes it lists."""
     named = defect.display_name
-    text = named if named == defect.key else f"{named} ({defect.key})"
+    if named == defect.key:
+        return _where(defect)
+    return f"{named} ({defect.key})" + _where(defect)[len(defect.key) :]
+
+
+def _where(defect: Defect) -> str:
+    """A defect's key and its one field, how many field changes it lists, or its operation."""
     if len(defect.changes) > 1:
-        text += f": {len(defect.changes)} field changes"
-    elif defect.field:
-        text += f" {defect.field}"
-    else:
-        text += f" {defect.op.value}"
-    return text
+        return f"{defect.key}: {len(defect.changes)} field changes"
+    return defect.key + (f" {defect.field}" if defect.field else f" {defect.op.value}")
 
 
 @defects.command("assign")
@@ -302,13 +304,8 @@ def _print_statuses(session: Session, changed: list[Defect]) -> int:
     from hubaudit.report.escape import terminal_safe
 
     for d in changed:
-        session.echo(f"defect {d.id} {terminal_safe(where(d))}: {d.status.value}")
+        session.echo(f"defect {d.id} {terminal_safe(_item(d))}: {d.status.value}")
     return EXIT_OK
-
-
-def where(defect: Defect) -> str:
-    """The item and field a defect is about."""
-    return defect.key + (f" {defect.field}" if defect.field else f" ({defect.op.value})")
 
 
 def _decision(defect: Defect) -> str:
@@ -331,10 +328,10 @@ def timeline_lines(timeline: DefectTimeline) -> list[str]:
         return terminal_safe(json.dumps(value, sort_keys=True, ensure_ascii=False))
 
     defect = timeline.defect
-    item = timeline.names.item if timeline.names is not None else None
-    named_item = f'  "{terminal_safe(item)}"' if item and item != defect.display_name else ""
+    item = (timeline.names.item if timeline.names is not None else None) or defect.display_name
+    named_item = f'  "{terminal_safe(item)}"' if item != defect.key else ""
     lines = [
-        f"defect #{defect.id}: {terminal_safe(_item(defect))}{named_item}",
+        f"defect #{defect.id}: {terminal_safe(_where(defect))}{named_item}",
         f"  status {defect.status.value}, severity {defect.severity.value}, "
         f"seen {defect.occurrences} {'time' if defect.occurrences == 1 else 'times'}, "
         f"against baseline v{defect.baseline_version}",
