@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from hubaudit.emulator import PortalEmulator
@@ -28,6 +29,7 @@ from hubaudit.model.defects import Defect, DefectEventName, DefectStatus
 from hubaudit.model.items import Kind
 
 from .test_cli import baseline_then_drift, config_path, run  # noqa: F401  (fixture by name)
+from .test_report_formats import report_schema
 
 NOW = datetime(2026, 12, 5, 3, tzinfo=UTC)
 KEY = "property:deals:deal_source"
@@ -182,6 +184,7 @@ def test_the_demo_night_is_one_defect_per_item_assigned_listed_and_shown_in_tria
     assert code == 2
     report = json.loads(out)
     assert report["schema_version"] == "1.5"
+    jsonschema.validate(report, report_schema(), format_checker=jsonschema.FormatChecker())
     defects = {d["key"]: d for d in report["defects"]}
     assert report["summary"]["defects"] == len(defects) == 18
     assert len(report["changes"]) == 27  # the changes stay listed one by one
