@@ -154,11 +154,13 @@ def decide_baseline(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> BaselineDecision:
-    """Approve or reject the proposed version (``version``, when given, must be it)."""
+    """Approve or reject the proposed version (``version``, when given, must be it). Whoever
+    proposed or amended it cannot approve it, unless ``single_approver`` (four eyes)."""
     note = note_for(note, "approving a baseline" if approve else "rejecting a baseline")
     baseline, defects, requests = CouncilStore(store).decide(
-        portal, version, approve, actor.name, note, clock()
+        portal, version, approve, actor.name, note, clock(), single_approver
     )
     log.info(
         "baseline.approved" if approve else "baseline.rejected",
@@ -176,10 +178,16 @@ def approve_snapshot(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> BaselineDecision:
-    """Propose a snapshot (default: the latest) and approve it in one step."""
+    """Propose a snapshot (default: the latest) and approve it in one step: one person's act,
+    so only for a portal's first version (the starting point, nothing approved to depart from)
+    or a single-approver team; the log entry says ``single_approver`` either way."""
+    alone = single_approver or store.latest_baseline(portal) is None
     proposal = propose_baseline(store, portal, snapshot_id, actor, note, clock)
-    return decide_baseline(store, portal, proposal.baseline.version, True, actor, note, clock)
+    return decide_baseline(
+        store, portal, proposal.baseline.version, True, actor, note, clock, alone
+    )
 
 
 # reading versions ----------------------------------------------------------------------------

@@ -75,11 +75,13 @@ def decide_request(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> ChangeRequest:
-    """Approve or reject a proposed change request."""
+    """Approve or reject a proposed change request; its requester cannot approve it, unless
+    ``single_approver`` (four eyes)."""
     note = note_for(note, "approving a change request" if approve else "rejecting a change request")
     return CouncilStore(store).decide_request(
-        portal, request_id, approve, actor.name, note, clock()
+        portal, request_id, approve, actor.name, note, clock(), single_approver
     )
 
 
