@@ -190,6 +190,11 @@ def approve_snapshot(
     )
 
 
+def baseline_proposers(store: Store, portal: str, version: int) -> set[str]:
+    """Who proposed a version or amended it: none of them may approve it (four eyes)."""
+    return CouncilStore(store).proposers(portal, version)
+
+
 # reading versions ----------------------------------------------------------------------------
 
 

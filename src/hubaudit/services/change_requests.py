@@ -154,3 +154,11 @@ def resolve_identity_keys(store: Store, portal: str, keys: Collection[str]) -> d
         if len(held) == 1:
             found[key] = held[0]
     return found
+
+
+def planned_changes(lines: Sequence[str]) -> tuple[PlannedChange, ...]:
+    """Planned changes written one a line (``add property:deals:x type=date``); blank lines
+    are skipped. Each mistake names its line."""
+    from hubaudit.governance.change_requests import parse_planned_change
+
+    return tuple(parse_planned_change(line.strip()) for line in lines if line.strip())

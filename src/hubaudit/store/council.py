@@ -355,6 +355,17 @@ class CouncilStore:
             session.flush()
             return baseline_info(row, portal), list(decision.closed), [r.id for r in request_rows]
 
+    def proposers(self, portal: str, version: int) -> set[str]:
+        """Who proposed version ``version`` or amended it while it was proposed."""
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal)
+            row = session.scalars(
+                select(BaselineRow).where(
+                    BaselineRow.portal_id == portal_id, BaselineRow.version == version
+                )
+            ).first()
+            return set() if row is None else self._proposers(session, portal_id, row)
+
     def _proposers(self, session: Session, portal_id: int, row: BaselineRow) -> set[str]:
         """Who proposed the version, and who amended it (accepted defects into it, released
         change requests into it), from the governance log."""
