@@ -8,8 +8,9 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,10 +23,14 @@ from hubaudit.services.users import add_user
 from hubaudit.store.engine import make_engine
 from hubaudit.store.repository import Store
 
+from .conftest import edit_json
+
 TOKEN_ENV = "HUBAUDIT_WEB_TEST_TOKEN"
 SECRET_ENV = "HUBAUDIT_WEB_TEST_SECRET"
 SECRET = "s3cret-for-the-web-tests-only-0123456789"
 PASSWORD = "correct horse battery"
+SCRIPT_LABEL = '<script>alert("owned")</script> Renewal type'
+"""Night 2's label of ``property:deals:renewal_type``: a portal user's string holding markup."""
 PEOPLE = {"rita": Role.REVOPS, "carl": Role.COUNCIL, "vera": Role.VIEWER, "ada": Role.ADMIN}
 
 
@@ -48,7 +53,15 @@ def write_config(path: Path, database_url: str, emulator: PortalEmulator, extra:
 
 
 def live_two_nights(config: Path, emulator: PortalEmulator, portal_dirs: dict[str, Path]) -> None:
-    """v1 approved from night 1 (by Ada), then night 2 audited: defects open."""
+    """v1 approved from night 1 (by Ada), then night 2 audited: defects open, one of them a
+    label holding a script."""
+
+    def relabel(properties: list[dict[str, object]]) -> None:
+        for prop in properties:
+            if prop["name"] == "renewal_type":
+                prop["label"] = SCRIPT_LABEL
+
+    edit_json(portal_dirs["night2"], "properties/deals.json", relabel)
     emulator.load(portal_dirs["night1"])
     ok("--config", str(config), "db", "upgrade")
     ok("--config", str(config), "snapshot", "--portal", "demo")
@@ -63,9 +76,12 @@ class World:
     config: Config
     store: Store
     url: str = ""
+    clients: list[httpx.Client] = field(default_factory=list)
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+    def client(self, **kwargs: Any) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)
+        self.clients.append(client)
+        return client
 
     def sign_in(self, username: str, password: str = PASSWORD) -> httpx.Client:
         client = self.client()
@@ -107,6 +123,10 @@ def served_world(
         world = World(config, store)
         with BackgroundServer(build_app(config, store, SECRET)) as server:
             world.url = server.url
-            yield world
+            try:
+                yield world
+            finally:
+                for client in world.clients:
+                    client.close()
     finally:
         store.engine.dispose()
