@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from hubaudit.errors import UsageError
 from hubaudit.model.users import Role, User, WebSession
@@ -39,22 +38,22 @@ class UserStore:
         password_hash: str | None,
         at: datetime,
     ) -> User:
-        try:
-            with self.store.session() as session:
-                row = UserRow(
-                    username=username,
-                    display_name=display_name,
-                    role=role.value,
-                    password_hash=password_hash,
-                    disabled=False,
-                    created_at=at,
-                    updated_at=at,
-                )
-                session.add(row)
-                session.flush()
-                return _user(row)
-        except IntegrityError as exc:
-            raise UsageError(f"there is already a user {username!r}") from exc
+        with self.store.session() as session:
+            taken = session.scalar(select(UserRow.id).where(UserRow.username == username))
+            if taken is not None:
+                raise UsageError(f"there is already a user {username!r}")
+            row = UserRow(
+                username=username,
+                display_name=display_name,
+                role=role.value,
+                password_hash=password_hash,
+                disabled=False,
+                created_at=at,
+                updated_at=at,
+            )
+            session.add(row)
+            session.flush()
+            return _user(row)
 
     def users(self) -> list[User]:
         with self.store.session() as session:
