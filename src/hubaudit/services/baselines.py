@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubaudit.analysis.canonical import content_hash
-from hubaudit.errors import NoApprovedBaseline, UsageError
+from hubaudit.errors import NoApprovedBaseline, NotAllowed, UsageError
 from hubaudit.governance.change_requests import DONE, released_payload
 from hubaudit.governance.files import (
     DEFAULT_MAX_IMPORT_BYTES,
@@ -184,6 +184,11 @@ def approve_snapshot(
     so only for a portal's first version (the starting point, nothing approved to depart from)
     or a single-approver team; the log entry says ``single_approver`` either way."""
     alone = single_approver or store.latest_baseline(portal) is None
+    if not alone:  # refused before anything is proposed: nothing is left behind
+        raise NotAllowed(
+            f"{actor.name} would propose and approve the next baseline of {portal!r} alone: "
+            "propose it and let another member of the council approve it (four eyes)"
+        )
     proposal = propose_baseline(store, portal, snapshot_id, actor, note, clock)
     return decide_baseline(
         store, portal, proposal.baseline.version, True, actor, note, clock, alone
