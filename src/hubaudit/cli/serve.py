@@ -20,6 +20,10 @@ def serve(session: Session, host: str, port: int) -> int:
     config = session.config()
     secret = secret_key(config)
     app = build_app(config, session.store(), secret)
-    session.echo(f"hubaudit web app on http://{host}:{port} (Ctrl-C stops it)")
-    serve_forever(app, host, port)
+
+    def ready(url: str) -> None:
+        session.echo(f"hubaudit web app on {url} (Ctrl-C stops it)")
+        session.out.flush()
+
+    serve_forever(app, host, port, ready)
     return EXIT_OK

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -41,22 +42,36 @@ def build_app(config: Config, store: Store, secret: str) -> Starlette:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling a waiting thread when it listens (or failed to start)."""
+    """uvicorn's server, telling a waiting thread (``ready``) and ``on_ready`` (with its URL)
+    when it listens, or that it failed to start."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_ready: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__(config)
         self.ready = threading.Event()
+        self._on_ready = on_ready
+
+    @property
+    def url(self) -> str:
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
 
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         try:
             await super().startup(sockets)  # type: ignore[arg-type]
+            if self.started and self._on_ready is not None:
+                self._on_ready(self.url)
         finally:
             self.ready.set()
 
 
-def serve_forever(app: Starlette, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn's own handling)."""
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None)).run()
+def serve_forever(
+    app: Starlette, host: str, port: int, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn's own handling); ``on_ready(url)`` once it listens
+    (port 0: the port it got)."""
+    _Server(uvicorn.Config(app, host=host, port=port, log_config=None), on_ready).run()
 
 
 class BackgroundServer:
@@ -77,9 +92,7 @@ class BackgroundServer:
         if not self._server.started:
             self._thread.join()
             raise RuntimeError("the web app did not start (is the port taken?)")
-        socket = self._server.servers[0].sockets[0]
-        host, port = socket.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = self._server.url
         return self
 
     def __exit__(
