@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from hubaudit.config import WebSection
-from hubaudit.emulator import PortalEmulator
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.defects import DefectStatus
 from hubaudit.services.baselines import baseline_versions
@@ -24,19 +21,12 @@ from hubaudit.services.users import disable_user
 from hubaudit.web.app import CSP
 from hubaudit.web.server import BackgroundServer, build_app
 
-from .web_support import SCRIPT_LABEL, SECRET, World, csrf_of, served_world
+from .web_support import SCRIPT_LABEL, SECRET, World, csrf_of
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path,
-    database_url: str,
-    emulator: PortalEmulator,
-    portal_dirs: dict[str, Path],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[World]:
-    with served_world(tmp_path, database_url, emulator, portal_dirs, monkeypatch) as served:
-        yield served
+def world(web_world: World) -> World:
+    return web_world
 
 
 def defects_of(world: World) -> dict[int, DefectStatus]:

@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 
-from hubaudit.emulator import PortalEmulator
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.defects import DefectStatus
 from hubaudit.services.baselines import baseline_versions
 from hubaudit.services.triage import DefectQuery, list_defects
 
 from .conftest import IN_CI, REPO
-from .web_support import PASSWORD, SCRIPT_LABEL, World, served_world
+from .web_support import PASSWORD, SCRIPT_LABEL, World
 
 pytestmark = pytest.mark.slow
 
@@ -63,15 +62,8 @@ def artifacts(database_url: str) -> Path:
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path,
-    database_url: str,
-    emulator: PortalEmulator,
-    portal_dirs: dict[str, Path],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[World]:
-    with served_world(tmp_path, database_url, emulator, portal_dirs, monkeypatch) as served:
-        yield served
+def world(web_world: World) -> World:
+    return web_world
 
 
 class Person:

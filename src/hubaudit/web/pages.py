@@ -372,25 +372,31 @@ def baseline_review(page: Page) -> Response:
     )
 
 
-def baseline_decide(page: Page) -> Response:
-    from hubaudit.services.baselines import decide_baseline
-
+def _decide(page: Page, what: str, number_param: str, decide: Callable[..., object]) -> Response:
+    """Approve or reject (the form's ``decision``) what ``decide`` decides, under the signed-in
+    person, with the team's four-eyes setting; back to its page."""
     portal = page.web.portal(page.params["portal"])
-    version = int(page.params["version"])
+    number = int(page.params[number_param])
     decision = page.field("decision")
     if decision not in ("approve", "reject"):
         raise UsageError("decide approve or reject")
-    decide_baseline(
+    decide(
         page.web.store,
         portal,
-        version,
+        number,
         decision == "approve",
         page.visit.actor,
         page.field("note"),
         page.web.clock,
         single_approver=page.web.settings.single_approver,
     )
-    return see_other(f"/portals/{portal}/baselines/{version}?done={decision}d")
+    return see_other(f"/portals/{portal}/{what}/{number}?done={decision}d")
+
+
+def baseline_decide(page: Page) -> Response:
+    from hubaudit.services.baselines import decide_baseline
+
+    return _decide(page, "baselines", "version", decide_baseline)
 
 
 # change requests ------------------------------------------------------------------------------
@@ -462,22 +468,7 @@ def cr_detail(page: Page) -> Response:
 def cr_decide(page: Page) -> Response:
     from hubaudit.services.change_requests import decide_request
 
-    portal = page.web.portal(page.params["portal"])
-    request_id = int(page.params["request_id"])
-    decision = page.field("decision")
-    if decision not in ("approve", "reject"):
-        raise UsageError("decide approve or reject")
-    decide_request(
-        page.web.store,
-        portal,
-        request_id,
-        decision == "approve",
-        page.visit.actor,
-        page.field("note"),
-        page.web.clock,
-        single_approver=page.web.settings.single_approver,
-    )
-    return see_other(f"/portals/{portal}/crs/{request_id}?done={decision}d")
+    return _decide(page, "crs", "request_id", decide_request)
 
 
 # the governance log and runs ------------------------------------------------------------------
