@@ -32,6 +32,7 @@ from hubaudit.store.council import Compose, CouncilStore, DraftItem, PayloadsIn
 from hubaudit.store.repository import Store
 
 if TYPE_CHECKING:
+    from hubaudit.model.defects import Defect
     from hubaudit.model.history import Diff
     from hubaudit.policies.severity import SeverityRule
 
@@ -198,6 +199,11 @@ def approve_snapshot(
 def baseline_proposers(store: Store, portal: str, version: int) -> set[str]:
     """Who proposed a version or amended it: none of them may approve it (four eyes)."""
     return CouncilStore(store).proposers(portal, version)
+
+
+def linked_defects(store: Store, portal: str, record: VersionRecord) -> list[Defect]:
+    """The defects a version accepts (read by id, not by listing the portal's defects)."""
+    return store.defects(portal, ids=record.defects) if record.defects else []
 
 
 # reading versions ----------------------------------------------------------------------------
