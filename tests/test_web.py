@@ -261,3 +261,28 @@ def test_the_proxy_header_is_believed_only_from_trusted_addresses(world: World) 
     elsewhere = WebSection(trusted_proxies=("10.0.0.0/8",), proxy_header="X-Forwarded-Email")
     with served(elsewhere) as server, httpx.Client(base_url=server.url) as client:
         assert client.get("/", headers=header).status_code == 303
+
+
+def test_findings_are_listed_and_waived_by_revops_only(world: World) -> None:
+    from hubaudit.model.findings import FindingStatus
+    from hubaudit.services.triage import list_findings
+
+    found = list_findings(world.store, "demo")
+    assert found
+    target = found[0]
+    vera = world.sign_in("vera")
+    page = vera.get("/portals/demo/findings")
+    assert page.status_code == 200 and target.message.split("'")[0][:20] in page.text
+    assert 'name="ids"' not in page.text
+    forged = act(vera, "/portals/demo/findings", ids=str(target.id), reason="r", until="2099-01-31")
+    assert forged.status_code == 403
+    rita = world.sign_in("rita")
+    no_reason = act(rita, "/portals/demo/findings", ids=str(target.id), until="2099-01-31")
+    assert no_reason.status_code == 400
+    waived = act(
+        rita, "/portals/demo/findings", ids=str(target.id), reason="legacy", until="2099-01-31"
+    )
+    assert waived.status_code == 303
+    after = {f.id: f for f in list_findings(world.store, "demo")}
+    assert after[target.id].status is FindingStatus.WAIVED
+    assert after[target.id].waiver is not None and after[target.id].waiver.by == "rita"

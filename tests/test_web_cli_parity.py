@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hubaudit.emulator import PortalEmulator
+from hubaudit.services.triage import list_findings
 
 from .conftest import postgres_schema
 from .test_governance_services import decided_state
@@ -40,6 +41,7 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
         cli = str(write_config(tmp_path / "cli.toml", cli_url, emulator))
         live_two_nights(Path(cli), emulator, portal_dirs)
         first, second, third = (str(i) for i in open_ids(world)[:3])
+        finding = str(list_findings(world.store, "demo")[0].id)
 
         # the command line, on one database, names the same people the web signs in
         ok("--config", cli, "defects", "ack", first, "--by", "rita", "--note", "looking")
@@ -47,6 +49,8 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
            "2099-01-31", "--by", "rita")  # fmt: skip
         ok("--config", cli, "defects", "resolve", first, "--by", "rita", "--note", "put back")
         ok("--config", cli, "defects", "accept", third, "--by", "rita", "--note", "keep it")
+        ok("--config", cli, "findings", "waive", finding, "--reason", "Q2", "--until",
+           "2099-06-30", "--by", "rita")  # fmt: skip
         ok("--config", cli, "cr", "create", "--title", "TikTok", "--change",
            "add property:contacts:tiktok_handle type=string", "--from", "2020-01-01",
            "--until", "2099-12-31", "--by", "rita", "--note", "marketing")  # fmt: skip
@@ -63,6 +67,8 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
             {"ids": third, "action": "accept", "note": "keep it"},
         ):
             assert act(rita, page, DEFECTS, **form).status_code == 303, form
+        assert act(rita, "/portals/demo/findings", ids=finding, reason="Q2",
+                   until="2099-06-30").status_code == 303  # fmt: skip
         made = act(rita, "/portals/demo/crs/new", "/portals/demo/crs", title="TikTok",
                    changes="add property:contacts:tiktok_handle type=string",
                    note="marketing", **{"from": "2020-01-01", "until": "2099-12-31"})  # fmt: skip
@@ -74,4 +80,5 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
 
         expected, actual = decided_state(cli_url), decided_state(database_url)
     assert expected["governance_log"] and expected["waivers"] and expected["change_requests"]
+    assert expected["findings"]
     assert actual == expected

@@ -311,6 +311,53 @@ def defects_action(page: Page) -> Response:
     return see_other(f"/portals/{portal}/defects/{ids[0]}?done={done}")
 
 
+# findings -------------------------------------------------------------------------------------
+
+
+def findings_list(page: Page) -> Response:
+    from hubaudit.model.findings import FindingStatus
+    from hubaudit.services.triage import FindingQuery, list_findings
+
+    portal = page.web.portal(page.params["portal"])
+    statuses = _choices(page, "status", FindingStatus) or (FindingStatus.OPEN,)
+    query = FindingQuery(statuses=statuses, severities=_choices(page, "severity", Severity))
+    found = list_findings(page.web.store, portal, query) if _stored(page, portal) else []
+    shown, pager = paginate(page, found)
+    return page.render(
+        "findings.html",
+        portal=portal,
+        findings=shown,
+        pager=pager,
+        pager_link=lambda n: pager.link(page, n),
+        statuses=list(FindingStatus),
+        chosen={s.value for s in statuses},
+        done=_done(page),
+    )
+
+
+def findings_waive(page: Page) -> Response:
+    from hubaudit.dates import parse_end
+    from hubaudit.services.triage import waive_findings
+
+    portal = page.web.portal(page.params["portal"])
+    ids = sorted({_int(i, "finding id") for i in page.fields("ids")})
+    if not ids:
+        raise UsageError("choose at least one finding")
+    until = page.field("until").strip()
+    if not until:
+        raise UsageError("a waiver needs an end date (until)")
+    waive_findings(
+        page.web.store,
+        portal,
+        ids,
+        page.visit.actor,
+        page.field("reason"),
+        parse_end(until),
+        page.web.clock,
+    )
+    return see_other(f"/portals/{portal}/findings?done=waived")
+
+
 # baseline versions ----------------------------------------------------------------------------
 
 
@@ -553,6 +600,8 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/defects", "GET", P.READ, defects_list),
     ("/portals/{portal}/defects", "POST", P.TRIAGE, defects_action),
     ("/portals/{portal}/defects/{defect_id:int}", "GET", P.READ, defect_detail),
+    ("/portals/{portal}/findings", "GET", P.READ, findings_list),
+    ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
     ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
     ("/portals/{portal}/baselines/{version:int}", "GET", P.READ, baseline_review),
     ("/portals/{portal}/baselines/{version:int}", "POST", P.DECIDE, baseline_decide),
