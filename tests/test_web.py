@@ -286,3 +286,21 @@ def test_findings_are_listed_and_waived_by_revops_only(world: World) -> None:
     after = {f.id: f for f in list_findings(world.store, "demo")}
     assert after[target.id].status is FindingStatus.WAIVED
     assert after[target.id].waiver is not None and after[target.id].waiver.by == "rita"
+
+
+def test_an_items_history_is_a_timeline(world: World) -> None:
+    label = next(
+        d for d in list_defects(world.store, "demo", DefectQuery()) if d.label == SCRIPT_LABEL
+    )
+    carl = world.sign_in("carl")
+    detail = carl.get(f"/portals/demo/defects/{label.id}").text
+    link = re.search(r'href="(/portals/demo/history\?key=[^"]+)"', detail)
+    assert link is not None
+    page = carl.get(link.group(1).replace("&amp;", "&"))
+    assert page.status_code == 200
+    assert [e for e in re.findall(r"<strong>(\w[\w ]*)</strong>", page.text)] == [
+        "added",
+        "changed",
+    ]
+    assert "&lt;script&gt;" in page.text and "<script" not in page.text
+    assert carl.get("/portals/demo/history?key=property:deals:nope").status_code == 400

@@ -311,6 +311,19 @@ def defects_action(page: Page) -> Response:
     return see_other(f"/portals/{portal}/defects/{ids[0]}?done={done}")
 
 
+def item_history(page: Page) -> Response:
+    from hubaudit.services.history import history
+
+    portal = page.web.portal(page.params["portal"])
+    key = page.request.query_params.get("key", "").strip()
+    if not key:
+        raise UsageError("which item? (?key=property:deals:amount)")
+    if not _stored(page, portal):
+        raise NotFound(f"portal {portal!r} has no snapshot yet")
+    found = history(page.web.store, portal, key)
+    return page.render("history.html", portal=portal, key=key, entries=found.entries)
+
+
 # findings -------------------------------------------------------------------------------------
 
 
@@ -600,6 +613,7 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/defects", "GET", P.READ, defects_list),
     ("/portals/{portal}/defects", "POST", P.TRIAGE, defects_action),
     ("/portals/{portal}/defects/{defect_id:int}", "GET", P.READ, defect_detail),
+    ("/portals/{portal}/history", "GET", P.READ, item_history),
     ("/portals/{portal}/findings", "GET", P.READ, findings_list),
     ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
     ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
