@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from hubaudit.errors import SignInRefused, UsageError
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.changes import Severity
-from hubaudit.model.defects import Defect, DefectStatus
+from hubaudit.model.defects import DefectStatus
 from hubaudit.model.items import Kind
 from hubaudit.model.users import Permission
 from hubaudit.web.app import (
@@ -35,10 +36,9 @@ from hubaudit.web.templating import render
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from hubaudit.model.governance_log import LogEntry
+    from hubaudit.services.lists import Page as ListPage
 
 PAGE_SIZE = 50
-OPEN_STATES = (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED)
 T = TypeVar("T")
 
 # fixed messages a redirect may ask a page to show (never text from the query string)
@@ -59,20 +59,37 @@ class Pager:
     pages: int
     total: int
 
+    @classmethod
+    def of(cls, number: int, total: int) -> Pager:
+        pages = max(1, -(-total // PAGE_SIZE))
+        return cls(min(number, pages), pages, total)
+
     def link(self, page: Page, number: int) -> str:
-        query = {k: v for k, v in page.request.query_params.multi_items() if k != "page"}
-        return "?" + urlencode([*query.items(), ("page", str(number))])
+        query = [(k, v) for k, v in page.request.query_params.multi_items() if k != "page"]
+        return "?" + urlencode([*query, ("page", str(number))])
+
+
+def requested_page(page: Page) -> int:
+    try:
+        return max(1, min(int(page.request.query_params.get("page", "1")), 10**9))
+    except ValueError:
+        return 1
 
 
 def paginate(page: Page, items: Sequence[T]) -> tuple[Sequence[T], Pager]:
-    try:
-        number = max(1, int(page.request.query_params.get("page", "1")))
-    except ValueError:
-        number = 1
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    number = min(number, pages)
-    start = (number - 1) * PAGE_SIZE
-    return items[start : start + PAGE_SIZE], Pager(number, pages, len(items))
+    pager = Pager.of(requested_page(page), len(items))
+    start = (pager.page - 1) * PAGE_SIZE
+    return items[start : start + PAGE_SIZE], pager
+
+
+def read_page(page: Page, read: Callable[[int], ListPage[T]]) -> tuple[Sequence[T], Pager]:
+    """The requested page of a list read a page at a time (the last one if it asks past it)."""
+    number = requested_page(page)
+    found = read(number)
+    pager = Pager.of(number, found.total)
+    if pager.page != number:
+        found = read(pager.page)
+    return found.items, pager
 
 
 def _int(value: str, what: str) -> int:
@@ -166,8 +183,8 @@ def healthz(_request: Request) -> Response:
 
 
 def portfolio(page: Page) -> Response:
+    from hubaudit.services.lists import open_defect_counts
     from hubaudit.services.runs import recent_runs, schedules
-    from hubaudit.services.triage import DefectQuery, list_defects
 
     store = page.web.store
     stored = set(store.portal_names())
@@ -177,8 +194,7 @@ def portfolio(page: Page) -> Response:
         counts = {s: 0 for s in Severity}
         runs = []
         if portal.name in stored:
-            for defect in list_defects(store, portal.name, DefectQuery(statuses=OPEN_STATES)):
-                counts[defect.severity] += 1
+            counts = open_defect_counts(store, portal.name)
             runs = recent_runs(store, portal.name, 1)
         rows.append(
             {
@@ -195,19 +211,6 @@ def portfolio(page: Page) -> Response:
 # defects --------------------------------------------------------------------------------------
 
 
-def triage_order(defects: Sequence[Defect]) -> list[Defect]:
-    """Open work first, worst first, most recently seen first."""
-    return sorted(
-        defects,
-        key=lambda d: (
-            d.status not in OPEN_STATES,
-            -d.severity.rank,
-            -d.last_seen_at.timestamp(),
-            d.id,
-        ),
-    )
-
-
 def _choices(page: Page, name: str, allowed: type[Any]) -> tuple[Any, ...]:
     values = []
     for value in page.request.query_params.getlist(name):
@@ -221,7 +224,8 @@ def _choices(page: Page, name: str, allowed: type[Any]) -> tuple[Any, ...]:
 
 
 def defects_list(page: Page) -> Response:
-    from hubaudit.services.triage import DefectQuery, list_defects
+    from hubaudit.services.lists import OPEN_STATES, defects_page
+    from hubaudit.services.triage import DefectQuery
 
     portal = page.web.portal(page.params["portal"])
     statuses = _choices(page, "status", DefectStatus)
@@ -230,11 +234,14 @@ def defects_list(page: Page) -> Response:
         severities=_choices(page, "severity", Severity),
         kinds=_choices(page, "kind", Kind),
     )
-    found = list_defects(page.web.store, portal, query) if _stored(page, portal) else []
-    text = page.request.query_params.get("q", "").strip().casefold()
-    if text:
-        found = [d for d in found if text in d.key.casefold() or text in (d.label or "").casefold()]
-    shown, pager = paginate(page, triage_order(found))
+    text = page.request.query_params.get("q", "")
+    if _stored(page, portal):
+        shown, pager = read_page(
+            page,
+            lambda n: defects_page(page.web.store, portal, query, text, n, PAGE_SIZE),
+        )
+    else:
+        shown, pager = (), Pager.of(1, 0)
     return page.render(
         "defects.html",
         portal=portal,
@@ -247,7 +254,7 @@ def defects_list(page: Page) -> Response:
             "status": {s.value for s in statuses},
             "severity": set(page.request.query_params.getlist("severity")),
             "kind": set(page.request.query_params.getlist("kind")),
-            "q": page.request.query_params.get("q", ""),
+            "q": text,
         },
         done=_done(page),
         pager_link=lambda n: pager.link(page, n),
@@ -389,9 +396,9 @@ def baseline_review(page: Page) -> Response:
         baseline_changelog,
         baseline_proposers,
         baseline_versions,
+        linked_defects,
     )
     from hubaudit.services.change_requests import change_requests
-    from hubaudit.services.triage import DefectQuery, list_defects
 
     portal = page.web.portal(page.params["portal"])
     version = int(page.params["version"])
@@ -407,8 +414,7 @@ def baseline_review(page: Page) -> Response:
     changes: Sequence[Any] = ()
     if earlier:
         changes = baseline_changelog(page.web.store, portal, earlier[-1], version).changes
-    accepted = set(record.defects)
-    defects = [d for d in list_defects(page.web.store, portal, DefectQuery()) if d.id in accepted]
+    defects = linked_defects(page.web.store, portal, record)
     released = set(record.requests)
     requests = (
         [p.request for p in change_requests(page.web.store, portal, sorted(released))]
@@ -534,31 +540,23 @@ def cr_decide(page: Page) -> Response:
 # the governance log and runs ------------------------------------------------------------------
 
 
-def _log_entries(page: Page) -> tuple[str, list[LogEntry]]:
+def _log_filters(page: Page) -> tuple[str, datetime | None, datetime | None, str]:
     from hubaudit.dates import parse_end, parse_start
-    from hubaudit.services.log import governance_log
 
     portal = page.web.portal(page.params["portal"])
     params = page.request.query_params
     since = parse_start(params["since"]) if params.get("since") else None
     until = parse_end(params["until"]) if params.get("until") else None
-    entries = governance_log(page.web.store, portal, since, until)
-    text = params.get("q", "").strip().casefold()
-    if text:
-        entries = [
-            e
-            for e in entries
-            if text in e.actor.casefold()
-            or text in e.action.casefold()
-            or text in e.subject.casefold()
-            or text in e.note.casefold()
-        ]
-    return portal, entries
+    return portal, since, until, params.get("q", "")
 
 
 def log_page(page: Page) -> Response:
-    portal, entries = _log_entries(page)
-    shown, pager = paginate(page, list(reversed(entries)))
+    from hubaudit.services.lists import log_page as read_log
+
+    portal, since, until, text = _log_filters(page)
+    shown, pager = read_page(
+        page, lambda n: read_log(page.web.store, portal, since, until, text, n, PAGE_SIZE)
+    )
     csv_query = urlencode([(k, v) for k, v in page.request.query_params.items() if k != "page"])
     return page.render(
         "log.html",
@@ -576,7 +574,10 @@ def _csv_cell(text: str) -> str:
 
 
 def log_csv(page: Page) -> Response:
-    portal, entries = _log_entries(page)
+    from hubaudit.services.lists import log_page as read_log
+
+    portal, since, until, text = _log_filters(page)
+    entries = reversed(read_log(page.web.store, portal, since, until, text, None, 0).items)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["at", "actor", "action", "subject", "note"])
