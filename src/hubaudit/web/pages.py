@@ -205,7 +205,7 @@ def portfolio(page: Page) -> Response:
                 "next_run": next_runs.get(portal.name),
             }
         )
-    return page.render("portfolio.html", rows=rows, severities=list(reversed(Severity)))
+    return page.render("portfolio.html", rows=rows, severities=list(Severity))
 
 
 # defects --------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def defects_list(page: Page) -> Response:
         defects=shown,
         pager=pager,
         statuses=list(DefectStatus),
-        severities=list(reversed(Severity)),
+        severities=list(Severity),
         kinds=list(Kind),
         chosen={
             "status": {s.value for s in statuses},
