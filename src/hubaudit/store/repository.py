@@ -385,24 +385,40 @@ class Store:
 
     def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
         """Every stored version of one item, oldest first."""
+        return self.versions_of(portal, [key]).get(key, [])
+
+    def versions_of(self, portal: str, keys: Collection[str]) -> dict[str, list[ItemVersion]]:
+        """Every stored version of each of ``keys`` (those that have one), oldest first, in one
+        statement per thousand keys."""
+        found: dict[str, list[ItemVersion]] = {}
         with self._session() as session:
-            return [
-                ItemVersion(
-                    Kind(r.kind),
-                    r.key,
-                    r.canonical_hash,
-                    r.raw_hash,
-                    r.valid_from,
-                    r.valid_until,
-                    r.first_seen_at,
-                )
-                for r in session.scalars(
-                    select(ItemVersionRow)
+            for batch in _batches(sorted(set(keys))):
+                for r in session.execute(
+                    select(
+                        ItemVersionRow.kind,
+                        ItemVersionRow.key,
+                        ItemVersionRow.canonical_hash,
+                        ItemVersionRow.raw_hash,
+                        ItemVersionRow.valid_from,
+                        ItemVersionRow.valid_until,
+                        ItemVersionRow.first_seen_at,
+                    )
                     .join(PortalRow, ItemVersionRow.portal_id == PortalRow.id)
-                    .where(PortalRow.name == portal, ItemVersionRow.key == key)
-                    .order_by(ItemVersionRow.valid_from)
-                )
-            ]
+                    .where(PortalRow.name == portal, ItemVersionRow.key.in_(batch))
+                    .order_by(ItemVersionRow.key, ItemVersionRow.valid_from)
+                ):
+                    found.setdefault(r.key, []).append(
+                        ItemVersion(
+                            Kind(r.kind),
+                            r.key,
+                            r.canonical_hash,
+                            r.raw_hash,
+                            r.valid_from,
+                            r.valid_until,
+                            r.first_seen_at,
+                        )
+                    )
+        return found
 
     # retention ------------------------------------------------------------------------------
 
