@@ -25,8 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -117,7 +120,7 @@ def baseline_night(folder: str, database: str, base_url: str, rate: int, pipe: A
     pipe.send({"snapshot_wall": read, "items": snapshot.item_count, "edited": edited})
 
 
-def audit_night(database: str, base_url: str, rate: int, pipe: Any) -> None:
+def audit_night(database: str, base_url: str, rate: int) -> None:
     """The audit, in a fresh process: its wall, its reads' span, its CPU after the last read."""
     from hubaudit.services.audit_run import open_client, run_audit
     from hubaudit.store.engine import make_engine
@@ -150,20 +153,39 @@ def audit_night(database: str, base_url: str, rate: int, pipe: Any) -> None:
     client.close()
     engine.dispose()
     hwm, rusage = peak_rss_mb()
-    pipe.send(
-        {
-            "wall": wall,
-            "cpu": cpu,
-            "read": marks["last"] - marks["first"],
-            "after_read_cpu": ended_cpu - marks["last_cpu"],
-            "after_read_wall": started + wall - marks["last"],
-            "api_calls": client.api_calls,
-            "changes": len(result.changes),
-            "findings": len(result.findings),
-            "rss": hwm,
-            "rusage": rusage,
-        }
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "read": marks["last"] - marks["first"],
+                "after_read_cpu": ended_cpu - marks["last_cpu"],
+                "after_read_wall": started + wall - marks["last"],
+                "api_calls": client.api_calls,
+                "changes": len(result.changes),
+                "findings": len(result.findings),
+                "rss": hwm,
+                "rusage": rusage,
+                "code": str(Path(sys.modules["hubaudit"].__file__ or "").parent),
+            }
+        )
     )
+
+
+def audit(database: Path, base_url: str, rate: int, src: str | None) -> dict[str, Any]:
+    """:func:`audit_night` in a fresh process (with another checkout's code, given ``src``)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    out = subprocess.run(
+        [sys.executable, __file__, "--audit-child", str(database), base_url, str(rate)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return answer
 
 
 def run(target: Any, *args: Any) -> dict[str, Any]:
@@ -185,7 +207,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.08)
     parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument(
+        "--compare-src", help="also audit with another checkout's code (OTHER/src), same portal"
+    )
+    parser.add_argument("--audit-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.audit_child is not None:
+        database_, base_url_, rate_ = args.audit_child
+        audit_night(database_, base_url_, int(rate_))
+        return
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         folder, database = Path(tmp) / "portal", Path(tmp) / "bench.db"
@@ -196,7 +226,12 @@ def main() -> None:
         expected = ours.recv()
         base_url = expected["base_url"]
         night = run(baseline_night, str(folder), str(database), base_url, args.rate)
-        audit = run(audit_night, str(database), base_url, args.rate)
+        other = Path(tmp) / "other.db"
+        shutil.copyfile(database, other)
+        results = {"this code": audit(database, base_url, args.rate, None)}
+        if args.compare_src:
+            time.sleep(10)  # the emulator's ten-second window empties: the same start
+            results[args.compare_src] = audit(other, base_url, args.rate, args.compare_src)
         ours.send("stop")
         limited = ours.recv()["limited"]
         emulator.join()
@@ -212,24 +247,41 @@ def main() -> None:
     print(
         f"baseline:  the baseline night's snapshot (read and store): {night['snapshot_wall']:.1f} s"
     )
+    print(f"the emulator answered {limited} requests with 429 (rate limit) in all")
+    for name, audited in results.items():
+        report(name, audited, paced, bound, burst_aware)
+    if len(results) == 2:
+        ours_, theirs = results.values()
+        print(
+            f"this code spends {ours_['after_read_cpu']:.2f} s of CPU after the last read, "
+            f"{args.compare_src} {theirs['after_read_cpu']:.2f} s "
+            f"({theirs['after_read_cpu'] / ours_['after_read_cpu']:.1f}x); the whole audit's CPU "
+            f"{ours_['cpu']:.1f} s and {theirs['cpu']:.1f} s; peak RSS {ours_['rss']:.0f} MB and "
+            f"{theirs['rss']:.0f} MB"
+        )
+
+
+def report(
+    name: str, audited: dict[str, Any], paced: int, bound: float, burst_aware: float
+) -> None:
     print(
-        f"audit:     wall {audit['wall']:.1f} s (CPU {audit['cpu']:.1f} s), {audit['api_calls']} "
-        f"API calls ({limited} answered 429), {audit['changes']} changes, "
-        f"{audit['findings']} findings"
+        f"audit ({name}): wall {audited['wall']:.1f} s (CPU {audited['cpu']:.1f} s), "
+        f"{audited['api_calls']} API calls, {audited['changes']} changes, "
+        f"{audited['findings']} findings; code in {audited['code']}"
     )
     print(
-        f"           rate-limit bound {bound:.1f} s ({paced} paced calls / {rate_per_s:g} per s), "
-        f"burst-aware {burst_aware:.1f} s: ratio {audit['wall'] / bound:.2f} and "
-        f"{audit['wall'] / burst_aware if burst_aware else float('inf'):.2f} (target <= 1.20)"
+        f"    rate-limit bound {bound:.1f} s ({paced} paced calls), burst-aware "
+        f"{burst_aware:.1f} s: ratio {audited['wall'] / bound:.2f} and "
+        f"{audited['wall'] / burst_aware if burst_aware else float('inf'):.2f} (target <= 1.20)"
     )
     print(
-        f"           read (first request to last answer) {audit['read']:.1f} s; after it "
-        f"{audit['after_read_cpu']:.2f} s of CPU ({audit['after_read_wall']:.2f} s wall): "
-        f"{audit['after_read_cpu'] / audit['read']:.0%} of the read (target <= 20%)"
+        f"    read (first request to last answer) {audited['read']:.1f} s; after it "
+        f"{audited['after_read_cpu']:.2f} s of CPU ({audited['after_read_wall']:.2f} s wall): "
+        f"{audited['after_read_cpu'] / audited['read']:.0%} of the read (target <= 20%)"
     )
     print(
-        f"           peak RSS of the audit process {audit['rss']:.0f} MB (VmHWM; getrusage "
-        f"{audit['rusage']:.0f} MB)"
+        f"    peak RSS of the audit process {audited['rss']:.0f} MB (VmHWM; getrusage "
+        f"{audited['rusage']:.0f} MB)"
     )
 
 
