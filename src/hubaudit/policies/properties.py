@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach
@@ -90,6 +91,7 @@ def check_names(view: PortalView, rules: Rules) -> list[Breach]:
     return breaches
 
 
+@lru_cache(maxsize=1 << 16)
 def normalised(text: str, *, internal: bool) -> tuple[str, bool]:
     """What a name or label says once case, separators and a copy's number are gone, and
     whether a number went: "Lead Source", "lead_source_2" and "LeadSource" all say

@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from hubaudit.analysis.dependencies import (
-    flow_object_type,
-    object_types_by_id,
-    workflow_property_uses,
-)
+from hubaudit.analysis.dependencies import flows_with_uses
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach
 from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, Kind
@@ -87,15 +83,13 @@ def check_disabled(view: PortalView, rules: Rules) -> list[Breach]:
 def check_conflicting_setters(view: PortalView, rules: Rules) -> list[Breach]:
     if not view.read("workflow"):
         return []
-    types_by_id = object_types_by_id(view)
     setters: dict[str, dict[str, ViewItem]] = defaultdict(dict)
     values: dict[str, set[str]] = defaultdict(set)
     standard = set(STANDARD_OBJECT_TYPE_IDS.values())
-    for flow in view.of_kind(Kind.WORKFLOW):
-        object_type = flow_object_type(flow, types_by_id)
-        if flow.canonical.get("isEnabled") is not True or object_type is None:
+    for flow, _object_type, uses in flows_with_uses(view):
+        if flow.canonical.get("isEnabled") is not True:
             continue
-        for use in workflow_property_uses(flow.canonical, object_type, types_by_id):
+        for use in uses:
             if use.relation == "writes":
                 target = f"property:{use.object_type}:{use.property}"
                 setters[target][flow.key] = flow
