@@ -348,10 +348,11 @@ def main() -> None:
         report(args.scale, large)
         print(
             f"linearity: {args.scale / args.items:.1f}x the items took "
-            f"{large['wall'] / small['wall']:.2f}x the time ({args.items // 1000}k/"
-            f"{args.scale // 1000}k time ratio {small['wall'] / large['wall']:.2f}, "
-            f"size ratio {args.items / args.scale:.2f}) and "
-            f"{large['rss'] / small['rss']:.2f}x the peak RSS"
+            f"{large['cpu'] / small['cpu']:.2f}x the CPU and {large['wall'] / small['wall']:.2f}x "
+            f"the wall time ({args.items // 1000}k/{args.scale // 1000}k CPU ratio "
+            f"{small['cpu'] / large['cpu']:.2f}, wall ratio {small['wall'] / large['wall']:.2f}, "
+            f"size ratio {args.items / args.scale:.2f}) and {large['rss'] / small['rss']:.2f}x "
+            "the peak RSS"
         )
 
 
