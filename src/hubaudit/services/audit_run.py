@@ -277,12 +277,20 @@ class AuditRequest:
     written): used as they are instead of reading them back from the database."""
 
 
+HELD_RAW_KINDS = RAW_KINDS | {Kind.USER}
+"""Kinds whose raw JSON an audit reads for every item (policies, users' emails); of the rest
+it reads only the changed items' raw JSON (attribution), from the database: holding every raw
+payload through the audit would cost more memory than those few reads cost time."""
+
+
 def payloads_of(items: Iterable[ConfigItem]) -> dict[str, Mapping[str, JSONValue]]:
-    """The canonical and raw payloads of items just read, by hash."""
+    """The canonical payloads of items just read by hash, and the raw ones an audit reads
+    of every item of their kind (:data:`HELD_RAW_KINDS`)."""
     held: dict[str, Mapping[str, JSONValue]] = {}
     for item in items:
         held[item.canonical_hash] = item.canonical
-        held[item.raw_hash] = item.raw
+        if item.kind in HELD_RAW_KINDS:
+            held[item.raw_hash] = item.raw
     return held
 
 

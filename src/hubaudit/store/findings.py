@@ -112,7 +112,10 @@ class FindingStore:
                     .where(table.id == bindparam("finding_id"))
                     .values(
                         {
-                            **{name: bindparam(f"new_{name}") for name in _BREACH_COLUMNS},
+                            **{
+                                name: bindparam(f"new_{name}", type_=table[name].type)
+                                for name in _BREACH_COLUMNS
+                            },
                             "last_seen_at": at,
                             "last_snapshot_id": snapshot_id,
                             "occurrences": table.occurrences + 1,
@@ -140,17 +143,21 @@ class FindingStore:
                     .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
                     .values(_no_waiver())
                 )
-            for finding, why in writes.resolved:
+            if writes.resolved:  # one statement run for every row, as the sightings
+                finding_table = cast(Table, FindingRow.__table__)
                 session.execute(
-                    update(FindingRow)
-                    .where(FindingRow.id == finding.id)
+                    update(finding_table)
+                    .where(finding_table.c.id == bindparam("finding_id"))
                     .values(
-                        status=FindingStatus.RESOLVED.value,
-                        resolution=why,
-                        resolved_at=at,
-                        last_snapshot_id=snapshot_id,
-                    )
-                    .values(_no_waiver())
+                        {
+                            "status": FindingStatus.RESOLVED.value,
+                            "resolution": bindparam("why", type_=finding_table.c.resolution.type),
+                            "resolved_at": at,
+                            "last_snapshot_id": snapshot_id,
+                            **_no_waiver(),
+                        }
+                    ),
+                    [{"finding_id": finding.id, "why": why} for finding, why in writes.resolved],
                 )
             update_ = FindingUpdate(
                 opened=tuple(opened),
