@@ -82,7 +82,7 @@ def test_a_view_derives_live_properties_once() -> None:
     assert len(calls) == 1
     assert first is again and [i.key for i in first["deals"]] == sorted(items)
     # another view is another snapshot: derived again
-    other = replace(view, snapshot_id=2, _memo={})
+    other = replace(view, snapshot_id=2)  # a view of its own: nothing derived yet
     assert properties._live(other, rules) is not first
 
 

@@ -64,7 +64,7 @@ class PortalView:
     """An item's stored versions up to this snapshot, oldest first (read on demand)."""
     pasts: Callable[[Collection[str]], Mapping[str, list[PastVersion]]] | None = None
     """The same for many items at once (in one read), where the view can."""
-    _memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def past_of(self, keys: Collection[str]) -> dict[str, list[PastVersion]]:
         """Each item's stored versions up to this snapshot, oldest first."""
