@@ -418,7 +418,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
-    changes = named(store, changes, widest, view, baseline_items)
+    changes = named(store, changes, widest, view, baseline_items, load)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
@@ -473,6 +473,7 @@ def named(
     widest: PortalView,
     view: PortalView,
     baseline_items: Mapping[str, StoredItem],
+    load_payloads: PayloadLoader | None = None,
 ) -> list[Change]:
     """The changes with their names: from the snapshot (each part's latest complete read),
     and from the baseline for what the snapshot no longer holds."""
@@ -487,7 +488,8 @@ def named(
         for k, i in baseline_items.items()
         if i.kind in (Kind.USER, Kind.TEAM, Kind.ROLE, Kind.PIPELINE) and k not in current
     }
-    payloads = store.load_payloads({baseline_items[k].canonical_hash for k in wanted})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    payloads = load({baseline_items[k].canonical_hash for k in wanted})
     former = {k: payloads[baseline_items[k].canonical_hash] for k in wanted}
     return Names(current, former).changes(changes)
 
