@@ -95,6 +95,47 @@ def rich_result(label: str | None = None) -> AuditResult:
         path=("label",),
         waiver=Waiver(3, 11, "Rita", NOW - timedelta(days=10), label, NOW - timedelta(hours=1)),
     )
+    def tracked(
+        ident: int,
+        key: str,
+        field: str | None,
+        status: DefectStatus,
+        days: int,
+        waiver: Waiver | None = None,
+    ) -> Defect:
+        return Defect(
+            id=ident,
+            portal="acme",
+            fingerprint=str(ident) * 64,
+            kind=Kind.WORKFLOW if key.startswith("workflow") else Kind.PROPERTY,
+            key=key,
+            field=field,
+            status=status,
+            severity=Severity.LOW,
+            before=None,
+            after=None,
+            first_seen_at=NOW - timedelta(days=days),
+            last_seen_at=NOW,
+            occurrences=days + 1,
+            baseline_version=3,
+            op=ChangeOp.MODIFIED if field else ChangeOp.ADDED,
+            waiver=waiver,
+        )
+
+    tracked_defects = (
+        tracked(4, "property:deals:x", "label", DefectStatus.OPEN, 0),
+        tracked(5, "property:deals:x", "options.gold.label", DefectStatus.OPEN, 12),
+        tracked(6, "property:deals:y", None, DefectStatus.OPEN, 0),
+        tracked(7, "workflow:777", "isEnabled", DefectStatus.ACKNOWLEDGED, 3),
+        tracked(
+            8,
+            "property:deals:amount",
+            "description",
+            DefectStatus.WAIVED,
+            30,
+            Waiver(4, 8, "Rita", NOW - timedelta(days=20), label, NOW + timedelta(days=3)),
+        ),
+    )
     finding_new = Finding(
         id=21,
         portal="acme",
@@ -329,4 +370,5 @@ def rich_result(label: str | None = None) -> AuditResult:
             vendor=2,
         ),
         run_id=31,
+        tracked_defects=tracked_defects,
     )
