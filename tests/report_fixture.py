@@ -95,6 +95,7 @@ def rich_result(label: str | None = None) -> AuditResult:
         path=("label",),
         waiver=Waiver(3, 11, "Rita", NOW - timedelta(days=10), label, NOW - timedelta(hours=1)),
     )
+
     def tracked(
         ident: int,
         key: str,

@@ -117,6 +117,18 @@ def value_json(value: Any, width: int | None = None) -> str:
     return text
 
 
+def cut(text: str, width: int | None = None) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    if width is not None and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
+
+
+def pretty_json(value: Any) -> str:
+    """A whole payload as indented JSON, for a disclosure in the HTML report."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
 def who(change: Change) -> str:
     return change.attribution.user_email or change.attribution.user_id or ""
 

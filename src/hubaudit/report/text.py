@@ -353,7 +353,9 @@ def _tag(change: ChangeRow) -> str:
         tag += f" (raised {change.raised_by_impact}: workflows depend on it)"
     if change.who:
         at = f" {change.at:%Y-%m-%d %H:%M}" if change.at else ""
-        tag += f", by {terminal_safe(change.who)}{at} ({change.confidence} confidence)"
+        tag += (
+            f", by {terminal_safe(change.who)}{at} ({terminal_safe(change.confidence)} confidence)"
+        )
     if change.defect_id is not None:
         tag += f", defect #{change.defect_id}"
     if change.classification is not Classification.DEFECT:
