@@ -20,7 +20,7 @@ from hubaudit.model.kpis import Kpis
 from hubaudit.report.templating import html_environment, render_template
 from hubaudit.report.view import ReportView, build
 
-VALUE_WIDTH = 1200
+VALUE_WIDTH = 400
 DEPENDENTS_SHOWN = 10
 
 

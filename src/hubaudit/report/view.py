@@ -523,11 +523,16 @@ def names_of(changes: Sequence[Change]) -> ItemNames:
             return "remove it: the baseline does not have it"
         return value_json(c.before)
 
+    def shown(c: Change, value: JSONValue) -> str:
+        if c.field is None and value is not None:  # a whole item: its summary, not its payload
+            return " · ".join(f"{k}: {v}" for k, v in summary) or "(the whole item)"
+        return value_json(value)
+
     return ItemNames(
         label=first.label or first.key,
         summary=summary,
         fields=tuple(
-            FieldNames(c.field or c.op.value, value_json(c.before), value_json(c.after), revert(c))
+            FieldNames(c.field or c.op.value, shown(c, c.before), shown(c, c.after), revert(c))
             for c in changes
         ),
     )
@@ -657,7 +662,10 @@ def _facts(item: ItemRow) -> TriageFacts:
 def triaged(changes: Sequence[Change], result: AuditResult) -> tuple[ItemRow, ...]:
     """Items (one key and standing each, fields in key order) in triage order."""
     tracking = Tracking.of(result)
-    ordered = sorted(changes, key=lambda c: (c.key, tracking.standing(c), c.field or ""))
+    ordered = sorted(
+        changes,
+        key=lambda c: (c.key, tracking.standing(c), -c.severity.rank, c.field or ""),
+    )
     items = [
         item_row(list(group), result, tracking)
         for _key, group in groupby(ordered, lambda c: (c.key, tracking.standing(c)))
