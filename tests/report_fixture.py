@@ -24,6 +24,35 @@ from hubaudit.model.surface import HubInfo, SurfaceArea
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
+def tracked(
+    ident: int,
+    key: str,
+    field: str | None,
+    status: DefectStatus,
+    days: int,
+    waiver: Waiver | None = None,
+) -> Defect:
+    """A defect behind a report's change, first seen ``days`` before the audit."""
+    return Defect(
+        id=ident,
+        portal="acme",
+        fingerprint=f"{ident:064d}",
+        kind=Kind(key.split(":", 1)[0]),
+        key=key,
+        field=field,
+        status=status,
+        severity=Severity.LOW,
+        before=None,
+        after=None,
+        first_seen_at=NOW - timedelta(days=days),
+        last_seen_at=NOW,
+        occurrences=days + 1,
+        baseline_version=3,
+        op=ChangeOp.MODIFIED if field else ChangeOp.ADDED,
+        waiver=waiver,
+    )
+
+
 def hostile(beacon: str = "http://127.0.0.1:9/beacon") -> str:
     """A label a portal user could write: markup, script, terminal escapes, a bidi override,
     Markdown, a spreadsheet formula, Slack mentions; ``beacon`` is where a fetch would go."""
@@ -95,33 +124,6 @@ def rich_result(label: str | None = None) -> AuditResult:
         path=("label",),
         waiver=Waiver(3, 11, "Rita", NOW - timedelta(days=10), label, NOW - timedelta(hours=1)),
     )
-
-    def tracked(
-        ident: int,
-        key: str,
-        field: str | None,
-        status: DefectStatus,
-        days: int,
-        waiver: Waiver | None = None,
-    ) -> Defect:
-        return Defect(
-            id=ident,
-            portal="acme",
-            fingerprint=str(ident) * 64,
-            kind=Kind.WORKFLOW if key.startswith("workflow") else Kind.PROPERTY,
-            key=key,
-            field=field,
-            status=status,
-            severity=Severity.LOW,
-            before=None,
-            after=None,
-            first_seen_at=NOW - timedelta(days=days),
-            last_seen_at=NOW,
-            occurrences=days + 1,
-            baseline_version=3,
-            op=ChangeOp.MODIFIED if field else ChangeOp.ADDED,
-            waiver=waiver,
-        )
 
     tracked_defects = (
         tracked(4, "property:deals:x", "label", DefectStatus.OPEN, 0),

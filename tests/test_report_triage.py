@@ -25,7 +25,7 @@ from hubaudit.hubspot.client import HubSpotClient
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.baselines import BaselineInfo
 from hubaudit.model.changes import Attribution, Change, ChangeOp, Classification, Severity
-from hubaudit.model.defects import Defect, DefectStatus, DefectUpdate, Waiver
+from hubaudit.model.defects import DefectStatus, DefectUpdate, Waiver
 from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInfo
 from hubaudit.model.kpis import Kpis, WeekCount
 from hubaudit.notify.base import build_digest
@@ -39,8 +39,8 @@ from hubaudit.services.triage import acknowledge_defects, waive_defects
 from hubaudit.store.repository import Store
 
 from .conftest import baseline_from_night1
+from .report_fixture import NOW, tracked
 
-NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 HUMAN = ("text", "md", "html")
 
 # The portal with one change of each kind, in the order triage must show them.
@@ -64,29 +64,6 @@ def _change(
     kind = Kind(key.split(":", 1)[0])
     path = tuple(field.split(".")) if field else ()
     return Change(kind, key, op, field, path, before, after, **kw)  # type: ignore[arg-type]
-
-
-def _defect(
-    ident: int, key: str, status: DefectStatus, days: int, waiver: Waiver | None = None
-) -> Defect:
-    return Defect(
-        id=ident,
-        portal="acme",
-        fingerprint=f"{ident:064d}",
-        kind=Kind(key.split(":", 1)[0]),
-        key=key,
-        field=None,
-        status=status,
-        severity=Severity.LOW,
-        before=None,
-        after=None,
-        first_seen_at=NOW - timedelta(days=days),
-        last_seen_at=NOW,
-        occurrences=days + 1,
-        baseline_version=3,
-        op=ChangeOp.MODIFIED,
-        waiver=waiver,
-    )
 
 
 def each_kind() -> AuditResult:
@@ -229,13 +206,13 @@ def each_kind() -> AuditResult:
         not_verified=(),
         defects=DefectUpdate(opened=(1, 2, 3, 4), seen_again=(5, 6, 7)),
         tracked_defects=(
-            _defect(1, "user:2305118", DefectStatus.OPEN, 0),
-            _defect(2, "property:deals:competitor", DefectStatus.OPEN, 0),
-            _defect(3, "property:contacts:tiktok_handle", DefectStatus.OPEN, 0),
-            _defect(4, "workflow:1201001", DefectStatus.OPEN, 0),
-            _defect(5, "pipeline:deals:default", DefectStatus.OPEN, 12),
-            _defect(6, "property:companies:industry", DefectStatus.ACKNOWLEDGED, 1),
-            _defect(7, "property:deals:amount", DefectStatus.WAIVED, 9, waiver),
+            tracked(1, "user:2305118", None, DefectStatus.OPEN, 0),
+            tracked(2, "property:deals:competitor", None, DefectStatus.OPEN, 0),
+            tracked(3, "property:contacts:tiktok_handle", None, DefectStatus.OPEN, 0),
+            tracked(4, "workflow:1201001", None, DefectStatus.OPEN, 0),
+            tracked(5, "pipeline:deals:default", None, DefectStatus.OPEN, 12),
+            tracked(6, "property:companies:industry", None, DefectStatus.ACKNOWLEDGED, 1),
+            tracked(7, "property:deals:amount", None, DefectStatus.WAIVED, 9, waiver),
         ),
         kpis=Kpis(
             since=NOW - timedelta(weeks=2),

@@ -10,7 +10,7 @@ from hubaudit.model.changes import Change, ChangeOp, Classification
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.kpis import Kpis
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.sections import percent, plural
+from hubaudit.report.sections import cut, percent, plural
 from hubaudit.report.view import (
     ChangeRow,
     ChangeSection,
@@ -222,7 +222,7 @@ def _revert_lines(item: ItemRow) -> list[str]:
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+    return cut(text, _VALUE_WIDTH)
 
 
 def _dependents_lines(item: ItemRow, indent: str) -> list[str]:

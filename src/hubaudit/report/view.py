@@ -744,40 +744,25 @@ def people_of(changes: Sequence[Change]) -> tuple[PersonRow, ...]:
 
 def expiring_of(result: AuditResult) -> tuple[ExpiringRow, ...]:
     """Waivers in force (of defects and of findings) that end within ``expiring_days``."""
-    now = result.snapshot.taken_at
-    horizon = now + timedelta(days=result.expiring_days)
-    rows = [
-        ExpiringRow(
-            f"defect #{d.id}",
-            d.key,
-            d.label,
-            d.waiver.waived_by,
-            d.waiver.until,
-            d.waiver.reason,
-            (d.waiver.until - now).days,
-        )
-        for d in result.tracked_defects
-        if d.status is DefectStatus.WAIVED
-        and d.waiver is not None
-        and d.waiver.ended_at is None
-        and now <= d.waiver.until <= horizon
-    ] + [
-        ExpiringRow(
-            f"finding #{f.id}",
-            f.key,
-            f.label,
-            f.waiver.by,
-            f.waiver.until,
-            f.waiver.reason,
-            (f.waiver.until - now).days,
-        )
-        for f in result.findings
-        if f.status is FindingStatus.WAIVED
-        and f.waiver is not None
-        and now <= f.waiver.until <= horizon
-    ]
     if result.expiring_days <= 0:
         return ()
+    now = result.snapshot.taken_at
+    horizon = now + timedelta(days=result.expiring_days)
+    # (subject, key, label, by, until, reason) of every waiver in force
+    waivers = [
+        (f"defect #{d.id}", d.key, d.label, d.waiver.waived_by, d.waiver.until, d.waiver.reason)
+        for d in result.tracked_defects
+        if d.status is DefectStatus.WAIVED and d.waiver is not None and d.waiver.ended_at is None
+    ] + [
+        (f"finding #{f.id}", f.key, f.label, f.waiver.by, f.waiver.until, f.waiver.reason)
+        for f in result.findings
+        if f.status is FindingStatus.WAIVED and f.waiver is not None
+    ]
+    rows = [
+        ExpiringRow(subject, key, label, by, until, reason, (until - now).days)
+        for subject, key, label, by, until, reason in waivers
+        if now <= until <= horizon
+    ]
     return tuple(sorted(rows, key=lambda r: (r.until, r.subject)))
 
 
