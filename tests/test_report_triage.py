@@ -347,11 +347,11 @@ def test_every_format_shows_each_items_status_and_the_waivers_terms(fmt: str) ->
 def test_every_format_says_how_to_put_each_change_back(fmt: str) -> None:
     text = render(each_kind(), fmt)
     plain = text.replace("\\_", "_").replace("&quot;", '"').replace("&#34;", '"')
-    assert "delete it: the baseline does not have it" in plain  # an added item
-    assert "re-create it as the baseline has it" in plain  # a removed item
+    assert "delete TikTok handle" in plain  # an added item
+    assert "recreate Main competitor" in plain  # a removed item
+    assert 'set stages.closedlost.label back to "Closed Lost"' in plain
     if fmt == "text":
-        assert "↩ put back: superAdmin false" in text
-        assert '↩ put back: stages.closedlost.label "Closed Lost"' in text
+        assert "↩ put back: set superAdmin back to false" in text
     else:
         assert "To put it back" in text
         assert '"Closed Lost"' in plain

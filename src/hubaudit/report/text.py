@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, ChangeOp, Classification
 from hubaudit.model.findings import Finding, FindingStatus
+from hubaudit.model.items import JSONValue
 from hubaudit.model.kpis import Kpis
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.sections import cut, percent, plural
+from hubaudit.report.sections import cut, percent, plural, value_json
 from hubaudit.report.view import (
     ChangeRow,
     ChangeSection,
@@ -22,11 +23,12 @@ from hubaudit.report.view import (
     change_row,
     finding_row,
     items_in_order,
+    summary_text,
     when,
 )
 
-_MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
+_NAMED_WIDTH = 240  # names are worth more room than JSON: a team's members by email
 DEPENDENTS_SHOWN = 5
 
 
@@ -188,15 +190,9 @@ def items_lines(items: Sequence[ItemRow], statuses: bool = True) -> list[str]:
         status = f"  — {terminal_safe(item.status)}" if statuses else ""
         if item.op is not ChangeOp.MODIFIED:
             lines.append(f"{item.mark} {terminal_safe(item.key)}{label}  {_tag(first)}{status}")
-            lines += _note(first, "    ")
             if item.summary:
-                lines.append(
-                    "    "
-                    + " · ".join(
-                        f"{terminal_safe(field)}: {terminal_safe(_cut(value))}"
-                        for field, value in item.summary
-                    )
-                )
+                lines.append("    " + terminal_safe(summary_text(item.summary)))
+            lines += _note(first, "    ")
         else:
             lines.append(f"~ {terminal_safe(item.key)}{label}{status}")
             for change in item.changes:
@@ -210,19 +206,12 @@ def items_lines(items: Sequence[ItemRow], statuses: bool = True) -> list[str]:
 
 
 def _revert_lines(item: ItemRow) -> list[str]:
-    """``↩ put back: label "Old"; type "enumeration"`` and the item's page in HubSpot."""
-    if item.op is not ChangeOp.MODIFIED:
-        back = [_cut(item.changes[0].revert)]
-    else:
-        back = [f"{c.field_or_op} {_cut(c.revert)}" for c in item.changes]
-    lines = ["    ↩ put back: " + terminal_safe("; ".join(back))]
+    """``↩ put back: set label back to "Old"; …`` and the item's page in HubSpot."""
+    back = "; ".join(cut(c.revert, _NAMED_WIDTH) for c in item.changes)
+    lines = ["    ↩ put back: " + terminal_safe(back)]
     if item.url:
         lines.append(f"      in HubSpot: {terminal_safe(item.url)}")
     return lines
-
-
-def _cut(text: str) -> str:
-    return cut(text, _VALUE_WIDTH)
 
 
 def _dependents_lines(item: ItemRow, indent: str) -> list[str]:
@@ -296,11 +285,13 @@ def finding_line(finding: Finding, mark: str | None = None) -> str:
 
 def _finding_line(finding: FindingRow, mark: str | None) -> str:
     state = ", waived" if finding.status is FindingStatus.WAIVED else ""
+    label = f' "{terminal_safe(finding.label)}"' if finding.label else ""
     if mark:
         state += f", {mark}"
     return (
         f"  ! [{finding.severity.value}{state}] {terminal_safe(finding.policy)} "
-        f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
+        f"{terminal_safe(finding.key)}{label}: {terminal_safe(finding.message)}  "
+        f"(finding #{finding.id})"
     )
 
 
@@ -343,8 +334,15 @@ def field_line(change: Change) -> str:
 def _field_line(change: ChangeRow) -> str:
     return (
         f"    {change.field_mark} {terminal_safe(change.field_label or change.field or '')}: "
-        f"{terminal_safe(_cut(change.before_text))} → {terminal_safe(_cut(change.after_text))}"
+        f"{_named(change.before_text, change.before)} → {_named(change.after_text, change.after)}"
     )
+
+
+def _named(text: str, value: JSONValue) -> str:
+    """A value with names where it has them (``ana@acme.com (Ana Lima)``: names are worth more
+    room), else as JSON."""
+    width = _VALUE_WIDTH if text == value_json(value) else _NAMED_WIDTH
+    return terminal_safe(cut(text, width))
 
 
 def _tag(change: ChangeRow) -> str:

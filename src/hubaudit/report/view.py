@@ -148,6 +148,7 @@ class ItemRow:
 
     key: str
     label: str | None
+    """The item's human name (a user's email and name…), ``None`` where it has none."""
     op: ChangeOp
     url: str | None
     changes: tuple[ChangeRow, ...]
@@ -304,6 +305,8 @@ class FindingRow:
     waived_until: datetime | None
     waiver_reason: str | None
     resolution: str | None
+    label: str | None = None
+    """The item's human name (a workflow's name), where the finding is about one item."""
 
 
 @dataclass(frozen=True)
@@ -499,43 +502,53 @@ class ItemNames:
     fields: tuple[FieldNames, ...]
 
 
+def summary_text(summary: Sequence[tuple[str, str]]) -> str:
+    """``type: string/text; group: Deal information``: an added or removed item in one line."""
+    return "; ".join(f"{name}: {text}" for name, text in summary)
+
+
 def names_of(changes: Sequence[Change]) -> ItemNames:
     """The human names of one item and of its changes: label, summary of an added or removed
     item, each field's label, its values as text and how to put it back.
 
-    Trivial fallbacks (the key, the field path, the values as JSON, the baseline value), kept in
-    this one function so that the names computation (``analysis/names.py``) replaces it."""
+    The names the audit gave (``Change.names``, from ``analysis/names.py``) where there are
+    some; else plain fallbacks (the key, the field path, the values as JSON, the baseline
+    value), in this one function."""
     first = changes[0]
+    named = first.names
+    label = (named.item if named is not None else None) or first.label or first.key
     payload = first.after if first.op is ChangeOp.ADDED else first.before
-    summary: tuple[tuple[str, str], ...] = ()
-    if first.field is None and isinstance(payload, dict):
+    summary: tuple[tuple[str, str], ...] = named.summary if named is not None else ()
+    if not summary and first.field is None and isinstance(payload, dict):
         scalars = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
         chosen = [k for k in SUMMARY_KEY_FIELDS if k in scalars]
         chosen += sorted(k for k in scalars if k not in chosen)
         summary = tuple((k, _text(scalars[k])) for k in chosen[:6])
 
     def revert(c: Change) -> str:
+        if c.names is not None and c.names.revert is not None:
+            return c.names.revert
         if c.field is None:
-            if c.op is ChangeOp.ADDED:
-                return "delete it: the baseline does not have it"
-            return "re-create it as the baseline has it"
+            return f"delete {label}" if c.op is ChangeOp.ADDED else f"recreate {label}"
         if c.before is None:
-            return "remove it: the baseline does not have it"
-        return value_json(c.before)
+            return f"remove {c.field}"
+        return f"set {c.field} back to {value_json(c.before)}"
 
-    def shown(c: Change, value: JSONValue) -> str:
+    def shown(c: Change, value: JSONValue, text: str | None) -> str:
         if c.field is None and value is not None:  # a whole item: its summary, not its payload
-            return " · ".join(f"{k}: {v}" for k, v in summary) or "(the whole item)"
-        return value_json(value)
+            return summary_text(summary) or "(the whole item)"
+        return text if text is not None else value_json(value)
 
-    return ItemNames(
-        label=first.label or first.key,
-        summary=summary,
-        fields=tuple(
-            FieldNames(c.field or c.op.value, shown(c, c.before), shown(c, c.after), revert(c))
-            for c in changes
-        ),
-    )
+    def field_names(c: Change) -> FieldNames:
+        n = c.names
+        return FieldNames(
+            (n.field if n is not None else None) or c.field or c.op.value,
+            shown(c, c.before, n.before if n is not None else None),
+            shown(c, c.after, n.after if n is not None else None),
+            revert(c),
+        )
+
+    return ItemNames(label=label, summary=summary, fields=tuple(field_names(c) for c in changes))
 
 
 def change_row(change: Change, names: FieldNames | None = None) -> ChangeRow:
@@ -608,6 +621,7 @@ def item_row(
             )
     total = max([len(seen), *(dependents_count(c) for c in changes)])
     names = names_of(changes)
+    removed = first.op is ChangeOp.REMOVED and first.field is None  # no page left in HubSpot
     defects = [
         tracking.defects[c.defect_id]
         for c in changes
@@ -622,7 +636,7 @@ def item_row(
         key=first.key,
         label=names.label,
         op=first.op,
-        url=record_url(result, first.key) if result is not None else None,
+        url=None if result is None or removed else record_url(result, first.key),
         changes=tuple(change_row(c, n) for c, n in zip(changes, names.fields, strict=True)),
         dependents=tuple(seen.values()),
         dependents_total=total,
@@ -795,6 +809,7 @@ def finding_row(finding: Finding, result: AuditResult | None, fresh: bool) -> Fi
         waived_until=waiver.until if waiver is not None else None,
         waiver_reason=waiver.reason if waiver is not None else None,
         resolution=finding.resolution,
+        label=finding.label,
     )
 
 
