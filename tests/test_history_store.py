@@ -27,6 +27,7 @@ from hubaudit.model.items import (
 )
 from hubaudit.services.timetravel import diff_points, item_at, item_history, resolve_point
 from hubaudit.store.integrity import check_integrity
+from hubaudit.store.payloads import encode_body
 from hubaudit.store.repository import Store
 from hubaudit.store.retention import snapshots_to_keep
 from hubaudit.store.tables import ItemVersionRow, PayloadRow, SnapshotRow
@@ -398,7 +399,7 @@ def test_db_check_finds_a_tampered_payload_and_a_lost_version(
         connection.execute(
             sa.update(PayloadRow)
             .where(PayloadRow.hash == BASE[0].canonical_hash)
-            .values(body='{"label":"forged"}')
+            .values(body=encode_body('{"label":"forged"}'))
         )
     report = check_integrity(store.engine)
     assert report.problems == (

@@ -4,7 +4,6 @@ says? Read-only; it reports problems and changes nothing."""
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hubaudit.errors import DatabaseError
+from hubaudit.store.payloads import body_digest
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -65,7 +65,12 @@ def _check_payload_hashes(session: Session, problems: list[str]) -> int:
         select(PayloadRow.hash, PayloadRow.body).execution_options(yield_per=1000)
     ):
         count += 1
-        if hashlib.sha256(body.encode("utf-8")).hexdigest() != hash_:
+        try:
+            digest = body_digest(body)
+        except DatabaseError as exc:
+            problems.append(f"payload {hash_}: {exc}")
+            continue
+        if digest != hash_:
             problems.append(f"payload {hash_}: its content does not hash to its key")
     return count
 

@@ -63,6 +63,8 @@ from hubaudit.model.items import (
     StoredItem,
 )
 from hubaudit.store.outcomes import record_outcome
+from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
+from hubaudit.store.payloads import read_payloads, write_payloads
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -86,20 +88,6 @@ def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def insert_ignoring_conflicts(dialect: str) -> Any:
-    """The ``insert`` of ``dialect`` that has ``on_conflict_do_nothing`` (Postgres or SQLite).
-
-    Imported here, when a command writes: importing ``sqlalchemy.dialects.postgresql`` loads
-    every Postgres driver's dialect, which a read command on SQLite never needs."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 class Store:
@@ -173,31 +161,11 @@ class Store:
     # payloads -------------------------------------------------------------------------------
 
     def _put_payloads(self, session: Session, values: Mapping[str, JSONValue]) -> None:
-        """Store each payload once. In hash order: two writers that store the same new payloads
-        (standard properties look alike in every portal) wait for each other, never deadlock."""
-        dialect = session.get_bind().dialect.name
-        builder = insert_ignoring_conflicts(dialect)
-        for batch in _batches(sorted(values)):
-            statement = builder(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
-            session.execute(
-                statement, [{"hash": h, "body": canonical_json(values[h])} for h in batch]
-            )
+        write_payloads(session, values)
 
     def load_payloads(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
-        wanted = sorted(set(hashes))
-        found: dict[str, dict[str, JSONValue]] = {}
         with self._session() as session:
-            for batch in _batches(wanted):
-                for row in session.execute(
-                    select(PayloadRow.hash, PayloadRow.body).where(PayloadRow.hash.in_(batch))
-                ):
-                    found[row.hash] = json.loads(row.body)
-        missing = set(wanted) - found.keys()
-        if missing:
-            raise DatabaseError(
-                f"{len(missing)} stored payloads are missing (first: {min(missing)})"
-            )
-        return found
+            return read_payloads(session, hashes)
 
     # snapshots ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -112,6 +113,25 @@ class ScrubbedText(StoredText):
         return None if value is None else stored_text(scrub(value))
 
 
+class Digest(TypeDecorator[str]):
+    """A SHA-256 content hash: 64 hex digits in Python, as the model has it; its 32 bytes in
+    the database (half the room, in the table and in every index on it)."""
+
+    impl = LargeBinary(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        digest = bytes.fromhex(value)
+        if len(digest) != 32 or len(value) != 64:
+            raise ValueError(f"not a SHA-256 digest: {value[:80]!r}")
+        return digest
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -125,12 +145,13 @@ class PortalRow(Base):
 
 
 class PayloadRow(Base):
-    """Content-addressed JSON: a canonical payload or a raw response item, stored once by hash."""
+    """Content-addressed JSON: a canonical payload or a raw response item, stored once by hash,
+    compressed (``hubaudit.store.payloads`` reads and writes the body)."""
 
     __tablename__ = "payloads"
 
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(Digest(), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SnapshotRow(Base):
@@ -183,8 +204,8 @@ class ItemVersionRow(Base):
     key: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(32))
     # indexed: deleting an unreferenced payload must find its references without a scan
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    canonical_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
     valid_from: Mapped[int] = mapped_column(Integer)
     valid_until: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # when the snapshot ``valid_from`` was taken: kept here because that snapshot may be pruned
@@ -241,8 +262,8 @@ class BaselineItemRow(Base):
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     # indexed: deleting an unreferenced payload must find its references without a scan
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    canonical_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
 
 
 class DefectRow(Base):
