@@ -28,18 +28,21 @@ from importlib import resources
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, column, select, table
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json
 from hubaudit.errors import DatabaseError
 from hubaudit.model.items import JSONValue
-from hubaudit.store.tables import PayloadRow
+from hubaudit.store.tables import PayloadRow, digest_bytes
 
 PLAIN = 0
 DEFLATE_DICTIONARY_1 = 1
 _WBITS = -15  # raw deflate, a 32 KiB window: the whole dictionary is in reach
 _BATCH = 1000
+_READ_BATCH = 5000  # under SQLite's 32,766 and Postgres' 65,535 parameters a statement
+# the payloads table with plain binary columns: reads convert the digests themselves
+_PAYLOADS = table("payloads", column("hash", LargeBinary), column("body", LargeBinary))
 
 
 @cache
@@ -60,21 +63,30 @@ def encode_body(text: str) -> bytes:
 
 def decode_body(body: bytes) -> str:
     """The canonical JSON text of a stored body; :class:`DatabaseError` if it is not one."""
-    body = bytes(body)
-    if not body:
-        raise DatabaseError("a stored payload is empty")
-    form, rest = body[0], body[1:]
     try:
-        if form == PLAIN:
-            return rest.decode("utf-8")
-        if form == DEFLATE_DICTIONARY_1:
-            unpacker = zlib.decompressobj(_WBITS, zdict=dictionary_1())
-            data = unpacker.decompress(rest) + unpacker.flush()
-            if not unpacker.eof:
-                raise DatabaseError("a stored payload is cut short")
-            return data.decode("utf-8")
-    except (zlib.error, UnicodeDecodeError) as exc:
+        return body_bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DatabaseError(f"a stored payload cannot be read: {exc}") from exc
+
+
+def body_bytes(body: bytes) -> bytes:
+    """The UTF-8 bytes of the canonical JSON text a stored body holds (what ``json.loads``
+    takes as it is)."""
+    view = memoryview(body)
+    if not view:
+        raise DatabaseError("a stored payload is empty")
+    form = view[0]
+    if form == DEFLATE_DICTIONARY_1:
+        try:
+            unpacker = zlib.decompressobj(_WBITS, zdict=dictionary_1())
+            data = unpacker.decompress(view[1:]) + unpacker.flush()
+        except zlib.error as exc:
+            raise DatabaseError(f"a stored payload cannot be read: {exc}") from exc
+        if not unpacker.eof:
+            raise DatabaseError("a stored payload is cut short")
+        return data
+    if form == PLAIN:
+        return bytes(view[1:])
     raise DatabaseError(
         f"a stored payload is written in form {form}, which this hubaudit does not know: "
         "upgrade hubaudit"
@@ -83,7 +95,7 @@ def decode_body(body: bytes) -> str:
 
 def body_digest(body: bytes) -> str:
     """The hex SHA-256 of the text a stored body holds (its hash, when it is whole)."""
-    return hashlib.sha256(decode_body(body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(body_bytes(body)).hexdigest()
 
 
 def write_payloads(session: Session, values: Mapping[str, JSONValue]) -> None:
@@ -106,11 +118,16 @@ def read_payloads(
     one that is missing."""
     wanted = sorted(set(hashes))
     found: dict[str, dict[str, JSONValue]] = {}
-    for batch in _batches(wanted):
-        for hash_, body in session.execute(
-            select(PayloadRow.hash, PayloadRow.body).where(PayloadRow.hash.in_(batch))
+    connection = session.connection()
+    # the digests as bytes here, in big pages: a read of a whole snapshot's payloads is mostly
+    # per-row work, and the column type's conversions were a good part of it
+    for batch in _batches(wanted, _READ_BATCH):
+        for digest, body in connection.execute(
+            select(_PAYLOADS.c.hash, _PAYLOADS.c.body).where(
+                _PAYLOADS.c.hash.in_([digest_bytes(h) for h in batch])
+            )
         ):
-            found[hash_] = json.loads(decode_body(body))
+            found[digest.hex()] = json.loads(body_bytes(body))
     missing = set(wanted) - found.keys()
     if missing and require_all:
         raise DatabaseError(f"{len(missing)} stored payloads are missing (first: {min(missing)})")
@@ -131,7 +148,7 @@ def insert_ignoring_conflicts(dialect: str) -> Any:
     return sqlite_insert
 
 
-def _batches(values: list[str]) -> Iterable[list[str]]:
+def _batches(values: list[str], size: int = _BATCH) -> Iterable[list[str]]:
     iterator = iter(values)
-    while batch := list(islice(iterator, _BATCH)):
+    while batch := list(islice(iterator, size)):
         yield batch

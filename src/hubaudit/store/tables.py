@@ -113,6 +113,14 @@ class ScrubbedText(StoredText):
         return None if value is None else stored_text(scrub(value))
 
 
+def digest_bytes(hex_digest: str) -> bytes:
+    """The 32 bytes of a SHA-256 digest written in hex; ``ValueError`` if it is not one."""
+    digest = bytes.fromhex(hex_digest)
+    if len(digest) != 32 or len(hex_digest) != 64:
+        raise ValueError(f"not a SHA-256 digest: {hex_digest[:80]!r}")
+    return digest
+
+
 class Digest(TypeDecorator[str]):
     """A SHA-256 content hash: 64 hex digits in Python, as the model has it; its 32 bytes in
     the database (half the room, in the table and in every index on it)."""
@@ -121,12 +129,7 @@ class Digest(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        if value is None:
-            return None
-        digest = bytes.fromhex(value)
-        if len(digest) != 32 or len(value) != 64:
-            raise ValueError(f"not a SHA-256 digest: {value[:80]!r}")
-        return digest
+        return None if value is None else digest_bytes(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else bytes(value).hex()
