@@ -115,9 +115,12 @@ class ScrubbedText(StoredText):
 
 def digest_bytes(hex_digest: str) -> bytes:
     """The 32 bytes of a SHA-256 digest written in hex; ``ValueError`` if it is not one."""
-    digest = bytes.fromhex(hex_digest)
+    try:
+        digest = bytes.fromhex(hex_digest)
+    except (ValueError, TypeError):
+        digest = b""
     if len(digest) != 32 or len(hex_digest) != 64:
-        raise ValueError(f"not a SHA-256 digest: {hex_digest[:80]!r}")
+        raise ValueError(f"not a SHA-256 digest in hex: {hex_digest!r:.80}")
     return digest
 
 
