@@ -124,6 +124,9 @@ def test_payloads_are_stored_compressed_under_32_byte_digests(store: Store) -> N
     with store.engine.connect() as connection:
         rows = connection.execute(sa.text("select hash, body from payloads order by hash")).all()
     assert len(rows) == 2
+    with store.engine.connect() as connection:
+        base = connection.scalar(sa.select(PayloadRow.base).where(PayloadRow.hash == item.raw_hash))
+    assert base == item.canonical_hash  # the raw form is written against the canonical one
     texts = {
         item.canonical_hash: canonical_json(item.canonical),
         item.raw_hash: canonical_json(raw),
@@ -260,6 +263,15 @@ def test_0011_converts_a_database_in_use_and_back_without_loss(engine: sa.Engine
     assert {bytes(h).hex() for h in stored} == set(bodies)
     assert all(len(bytes(h)) == 32 for row in references for h in row)
     assert len(bytes(stored[bytes.fromhex(c1)])) < len(bodies[c1]) / 2
+    # the raw payload r2 differs from its canonical c2 by one field: written against it
+    assert len(bytes(stored[bytes.fromhex(r2)])) < 40
+    with engine.connect() as connection:
+        bases = dict(
+            connection.execute(
+                sa.select(PayloadRow.hash, PayloadRow.base).where(PayloadRow.base.is_not(None))
+            ).all()
+        )
+    assert bases == {r2: c2}
 
     downgrade(engine, "0009")
     with engine.connect() as connection:
@@ -268,3 +280,30 @@ def test_0011_converts_a_database_in_use_and_back_without_loss(engine: sa.Engine
     upgrade(engine)
     assert check_integrity(engine).ok
     assert json.loads(bodies[odd]) == store.load_payloads([odd])[odd]
+
+
+def test_prune_deletes_a_raw_payload_and_then_the_base_it_was_written_against(
+    store: Store,
+) -> None:
+    from hubaudit.analysis.canonical import make_item
+    from hubaudit.model.items import CoverageStatus, KindCoverage
+
+    coverage = [KindCoverage(Kind.PROPERTY, "property:deals", CoverageStatus.COMPLETE, 1)]
+    nights = []
+    for n, label in enumerate(("Renewal type", "Renewal kind")):
+        payload = a_property("renewal_type", label)
+        raw = {**payload, "updatedAt": f"2026-03-0{n + 1}T10:00:00.000Z"}
+        item = make_item(Kind.PROPERTY, "property:deals:renewal_type", raw, payload)
+        store.save_snapshot("acme", AT + timedelta(days=n), coverage, [item])
+        nights.append(item)
+    with store.engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(PayloadRow)) == 4
+    result = store.prune("acme", lambda stamps, protected: set())
+    assert (result.versions_deleted, result.payloads_deleted) == (1, 2)
+    with store.engine.connect() as connection:
+        left = set(connection.scalars(sa.select(PayloadRow.hash)))
+    assert left == {nights[1].canonical_hash, nights[1].raw_hash}
+    assert check_integrity(store.engine).ok
+    assert store.load_payloads([nights[1].raw_hash])[nights[1].raw_hash]["updatedAt"] == (
+        "2026-03-02T10:00:00.000Z"
+    )

@@ -1,7 +1,8 @@
 """Compressed payloads and binary digests: a year of history in little room.
 
 Upgrade rewrites every payload's body as ``hubaudit.store.payloads`` stores it (a form byte,
-then deflate against the preset dictionary) and every content hash (``payloads.hash`` and the
+then deflate against the preset dictionary; a raw payload against its item's canonical one
+too, named in the new column ``payloads.base``) and every content hash (``payloads.hash`` and the
 ``canonical_hash``/``raw_hash`` of ``item_versions`` and ``baseline_items``) from 64 hex digits
 to its 32 bytes. Downgrade turns both back. Payloads are copied in pages (by hash), so memory
 stays flat however large the database; on Postgres the hashes are converted by the server.
@@ -13,12 +14,12 @@ Create Date: 2026-12-05 16:30:00
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-from hubaudit.store.payloads import decode_body, encode_body
+from hubaudit.store.payloads import encode_body, needs_base, stored_texts
 
 revision = "0011"
 down_revision = "0009"
@@ -36,11 +37,7 @@ _REFERENCES = (
 
 
 def upgrade() -> None:
-    _rebuild_payloads(
-        hash_type=sa.LargeBinary(length=32),
-        body_type=sa.LargeBinary(),
-        convert=lambda h, body: (bytes.fromhex(h), encode_body(body)),
-    )
+    _rebuild_payloads(upgrading=True)
     _convert_references(
         sa.LargeBinary(length=32),
         postgresql="decode({column}, 'hex')",
@@ -49,11 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _rebuild_payloads(
-        hash_type=sa.String(length=64),
-        body_type=sa.Text(),
-        convert=lambda h, body: (bytes(h).hex(), decode_body(body)),
-    )
+    _rebuild_payloads(upgrading=False)
     _convert_references(
         sa.String(length=64),
         postgresql="encode({column}, 'hex')",
@@ -61,43 +54,105 @@ def downgrade() -> None:
     )
 
 
-def _rebuild_payloads(
-    *,
-    hash_type: sa.types.TypeEngine[object],
-    body_type: sa.types.TypeEngine[object],
-    convert: Callable[[object, object], tuple[object, object]],
-) -> None:
-    """Copy ``payloads`` into a table of the new column types, page by page, then put the new
-    table in its place (the references' foreign keys are dropped first on Postgres)."""
+def _rebuild_payloads(*, upgrading: bool) -> None:
+    """Copy ``payloads`` into a table of the other layout, page by page, then put the new table
+    in its place (the references' foreign keys are dropped first on Postgres)."""
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
     if postgres:
         for table, column in _REFERENCES:
             op.drop_constraint(f"fk_{table}_{column}_payloads", table, type_="foreignkey")
+    if upgrading:
+        columns = [
+            sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
+            sa.Column("body", sa.LargeBinary(), nullable=False),
+            sa.Column("base", sa.LargeBinary(length=32), nullable=True),
+        ]
+    else:
+        columns = [
+            sa.Column("hash", sa.String(length=64), nullable=False),
+            sa.Column("body", sa.Text(), nullable=False),
+        ]
     # Postgres names constraints per schema: the old table still holds pk_payloads meanwhile
     op.create_table(
         "payloads_next",
-        sa.Column("hash", hash_type, nullable=False),
-        sa.Column("body", body_type, nullable=False),
+        *columns,
         sa.PrimaryKeyConstraint("hash", name="pk_payloads_next" if postgres else "pk_payloads"),
     )
-    old = sa.table("payloads", sa.column("hash"), sa.column("body"))
-    new = sa.table("payloads_next", sa.column("hash"), sa.column("body"))
+    old = sa.table("payloads", sa.column("hash"))
+    new = sa.table("payloads_next", *(sa.column(c.name) for c in columns))
     last = None
     while True:
-        query = sa.select(old.c.hash, old.c.body).order_by(old.c.hash).limit(_PAGE)
+        query = sa.select(old.c.hash).order_by(old.c.hash).limit(_PAGE)
         if last is not None:
             query = query.where(old.c.hash > last)
-        page = bind.execute(query).all()
+        page = bind.scalars(query).all()
         if not page:
             break
-        rows = [convert(h, body) for h, body in page]
-        bind.execute(sa.insert(new), [{"hash": h, "body": b} for h, b in rows])
-        last = page[-1][0]
+        rows = _compressed(bind, page) if upgrading else _plain(bind, page)
+        bind.execute(sa.insert(new), rows)
+        last = page[-1]
     op.drop_table("payloads")
     op.rename_table("payloads_next", "payloads")
     if postgres:
         op.execute("ALTER TABLE payloads RENAME CONSTRAINT pk_payloads_next TO pk_payloads")
+    if upgrading:
+        with op.batch_alter_table("payloads") as batch_op:
+            batch_op.create_index(
+                "ix_payloads_base",
+                ["base"],
+                postgresql_where=sa.text("base IS NOT NULL"),
+                sqlite_where=sa.text("base IS NOT NULL"),
+            )
+
+
+def _compressed(bind: sa.Connection, hashes: Sequence[str]) -> list[dict[str, object]]:
+    """New rows of the payloads ``hashes`` (hex, JSON text): compressed, and a raw payload
+    against its item's canonical one (one that is no item's canonical payload itself, so no
+    payload is ever the base of its own base)."""
+    old = sa.table("payloads", sa.column("hash"), sa.column("body"))
+    versions = sa.table("item_versions", sa.column("canonical_hash"), sa.column("raw_hash"))
+    texts = {
+        h: body
+        for h, body in bind.execute(sa.select(old.c.hash, old.c.body).where(old.c.hash.in_(hashes)))
+    }
+    bases = dict(
+        bind.execute(
+            sa.select(versions.c.raw_hash, sa.func.min(versions.c.canonical_hash))
+            .where(
+                versions.c.raw_hash.in_(hashes),
+                versions.c.raw_hash != versions.c.canonical_hash,
+                versions.c.raw_hash.not_in(sa.select(versions.c.canonical_hash)),
+            )
+            .group_by(versions.c.raw_hash)
+        ).all()
+    )
+    missing = set(bases.values()) - texts.keys()
+    if missing:
+        texts |= {
+            h: body
+            for h, body in bind.execute(
+                sa.select(old.c.hash, old.c.body).where(old.c.hash.in_(missing))
+            )
+        }
+    rows = []
+    for h in hashes:
+        base = bases.get(h)
+        body = encode_body(texts[h], None if base is None else texts[base].encode("utf-8"))
+        rows.append(
+            {
+                "hash": bytes.fromhex(h),
+                "body": body,
+                "base": bytes.fromhex(base) if base is not None and needs_base(body) else None,
+            }
+        )
+    return rows
+
+
+def _plain(bind: sa.Connection, digests: Sequence[bytes]) -> list[dict[str, object]]:
+    """Old rows (hex, JSON text) of the stored payloads ``digests``."""
+    texts = stored_texts(bind, [bytes(d) for d in digests])
+    return [{"hash": d.hex(), "body": t.decode("utf-8")} for d, t in texts.items()]
 
 
 def _convert_references(

@@ -227,7 +227,8 @@ class Store:
             for item in fresh:
                 payloads[item.canonical_hash] = item.canonical
                 payloads[item.raw_hash] = item.raw
-            self._put_payloads(session, payloads)
+            # a raw payload is stored against its canonical one: only what that cannot give back
+            write_payloads(session, payloads, {i.raw_hash: i.canonical_hash for i in fresh})
             for batch in _batches(ended):
                 session.execute(
                     update(ItemVersionRow)
@@ -998,31 +999,41 @@ def _holds_any(snapshot_ids: Sequence[int], valid_from: int, valid_until: int | 
 
 
 def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
-    """Delete the candidate payloads that no version and no baseline points to any more.
-    Returns how many were deleted and their size in bytes."""
+    """Delete the candidate payloads that no version, no baseline and no other payload (as
+    its base) points to any more; then, in turn, the bases of those deleted that nothing needs
+    now. Returns how many were deleted and their size in bytes."""
     deleted = freed = 0
-    for batch in _batches(sorted(candidates)):
-        used: set[str] = set()
-        for column in (
-            ItemVersionRow.canonical_hash,
-            ItemVersionRow.raw_hash,
-            BaselineItemRow.canonical_hash,
-            BaselineItemRow.raw_hash,
-        ):
-            used |= set(session.scalars(select(column).where(column.in_(batch)).distinct()))
-        unused = [h for h in batch if h not in used]
-        if not unused:
-            continue
-        freed += (
-            session.scalar(
+    while candidates:
+        freed_bases: set[str] = set()
+        for batch in _batches(sorted(candidates)):
+            used: set[str] = set()
+            for column in (
+                ItemVersionRow.canonical_hash,
+                ItemVersionRow.raw_hash,
+                BaselineItemRow.canonical_hash,
+                BaselineItemRow.raw_hash,
+                PayloadRow.base,
+            ):
+                used |= set(session.scalars(select(column).where(column.in_(batch)).distinct()))
+            unused = [h for h in batch if h not in used]
+            if not unused:
+                continue
+            size, *_ = session.execute(
                 select(func.coalesce(func.sum(func.length(PayloadRow.body)), 0)).where(
                     PayloadRow.hash.in_(unused)
                 )
+            ).one()
+            freed += size or 0
+            freed_bases |= set(
+                session.scalars(
+                    select(PayloadRow.base).where(
+                        PayloadRow.hash.in_(unused), PayloadRow.base.is_not(None)
+                    )
+                )
             )
-            or 0
-        )
-        session.execute(delete(PayloadRow).where(PayloadRow.hash.in_(unused)))
-        deleted += len(unused)
+            session.execute(delete(PayloadRow).where(PayloadRow.hash.in_(unused)))
+            deleted += len(unused)
+        candidates = freed_bases
     return deleted, freed
 
 

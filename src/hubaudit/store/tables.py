@@ -155,9 +155,20 @@ class PayloadRow(Base):
     compressed (``hubaudit.store.payloads`` reads and writes the body)."""
 
     __tablename__ = "payloads"
+    __table_args__ = (
+        # the sweep of ``prune`` finds the payloads another is written against
+        Index(
+            "ix_payloads_base",
+            "base",
+            postgresql_where=text("base IS NOT NULL"),
+            sqlite_where=text("base IS NOT NULL"),
+        ),
+    )
 
     hash: Mapped[str] = mapped_column(Digest(), primary_key=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    # the payload whose text the body was compressed against (a raw payload's canonical one)
+    base: Mapped[str | None] = mapped_column(Digest(), nullable=True)
 
 
 class SnapshotRow(Base):
