@@ -71,22 +71,29 @@ def _dictionary(base: bytes | None) -> bytes:
     return (dictionary_1() + base)[-_WINDOW:]
 
 
-def _deflate(data: bytes, dictionary: bytes) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, _WBITS, 9, zlib.Z_DEFAULT_STRATEGY, dictionary)
-    return packer.compress(data) + packer.flush()
+@cache
+def _packer_1() -> zlib._Compress:
+    """A compressor primed with dictionary 1, copied for each payload: priming one costs
+    several times more than copying it."""
+    return zlib.compressobj(9, zlib.DEFLATED, _WBITS, 9, zlib.Z_DEFAULT_STRATEGY, dictionary_1())
 
 
 def encode_body(text: str, base: bytes | None = None) -> bytes:
     """The stored form of one payload's canonical JSON text; given ``base`` (the UTF-8 text of
-    another payload, its item's canonical form for a raw one), against that too, where that is
-    shorter: what the base already says costs a few bytes."""
+    another payload: its item's canonical form, for a raw one), against that too: what the
+    base already says costs a few bytes."""
     data = text.encode("utf-8")
-    packed = bytes((DEFLATE_DICTIONARY_1,)) + _deflate(data, dictionary_1())
-    if base is not None:
-        on_base = bytes((DEFLATE_ON_BASE,)) + _deflate(data, _dictionary(base))
-        if len(on_base) < len(packed):
-            packed = on_base
-    return packed if len(packed) <= len(data) else bytes((PLAIN,)) + data
+    if base is None:
+        form, packer = DEFLATE_DICTIONARY_1, _packer_1().copy()
+    else:
+        form = DEFLATE_ON_BASE
+        packer = zlib.compressobj(
+            9, zlib.DEFLATED, _WBITS, 9, zlib.Z_DEFAULT_STRATEGY, _dictionary(base)
+        )
+    packed: bytes = packer.compress(data) + packer.flush()
+    if len(packed) < len(data):
+        return bytes((form,)) + packed
+    return bytes((PLAIN,)) + data
 
 
 def needs_base(body: bytes) -> bool:
