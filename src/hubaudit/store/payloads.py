@@ -177,7 +177,8 @@ def read_payloads(
     one that is missing."""
     wanted = sorted(set(hashes))
     texts = stored_texts(session.connection(), [digest_bytes(h) for h in wanted])
-    found = {digest.hex(): json.loads(text) for digest, text in texts.items()}
+    # decoded to a str first: json.loads would otherwise sniff each text's encoding
+    found = {digest.hex(): json.loads(text.decode("utf-8")) for digest, text in texts.items()}
     missing = set(wanted) - found.keys()
     if missing and require_all:
         raise DatabaseError(f"{len(missing)} stored payloads are missing (first: {min(missing)})")

@@ -342,7 +342,8 @@ class Store:
         with self._session() as session:
             items = {
                 r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
-                for r in session.execute(_held_by(snapshot_id))
+                # Core rows, not the ORM's: a snapshot is tens of thousands of them
+                for r in session.connection().execute(_held_by(snapshot_id))
             }
             if not items and not session.scalar(
                 select(SnapshotRow.id).where(
