@@ -175,11 +175,11 @@ def read_payloads(
 ) -> dict[str, dict[str, JSONValue]]:
     """The payloads of ``hashes`` by hash; unless told otherwise, :class:`DatabaseError` names
     one that is missing."""
-    wanted = sorted(set(hashes))
+    wanted = set(hashes)
     texts = stored_texts(session.connection(), [digest_bytes(h) for h in wanted])
     # decoded to a str first: json.loads would otherwise sniff each text's encoding
     found = {digest.hex(): json.loads(text.decode("utf-8")) for digest, text in texts.items()}
-    missing = set(wanted) - found.keys()
+    missing = wanted - found.keys()
     if missing and require_all:
         raise DatabaseError(f"{len(missing)} stored payloads are missing (first: {min(missing)})")
     return found
@@ -196,7 +196,7 @@ def stored_texts(
     rows: dict[bytes, tuple[bytes, bytes | None]] = {}
     # the digests as bytes, in big pages: a read of a whole snapshot's payloads is mostly
     # per-row work, and the column type's conversions were a good part of it
-    wanted = sorted(set(digests))
+    wanted = list(set(digests))
     for _ in range(_DEPTH + 1):
         for batch in _batches(wanted, _READ_BATCH):
             for digest, body, base in connection.execute(
@@ -205,7 +205,7 @@ def stored_texts(
                 )
             ):
                 rows[bytes(digest)] = (body, None if base is None else bytes(base))
-        wanted = sorted({b for _, b in rows.values() if b is not None and b not in rows})
+        wanted = list({b for _, b in rows.values() if b is not None and b not in rows})
         if not wanted:
             break
     texts: dict[bytes, bytes] = {}

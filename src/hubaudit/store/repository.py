@@ -80,6 +80,7 @@ from hubaudit.store.tables import (
 )
 
 _BATCH = 1000
+_KINDS = {kind.value: kind for kind in Kind}  # a lookup, not an Enum call, per row read
 # the Postgres advisory lock key between snapshot writers and the payload sweep ("hubaudit")
 _PAYLOAD_LOCK = 0x6875626175646974
 
@@ -341,7 +342,9 @@ class Store:
         meanwhile can neither mix into the answer nor leave it half-empty."""
         with self._session() as session:
             items = {
-                r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
+                r.key: StoredItem(
+                    _KINDS.get(r.kind) or Kind(r.kind), r.key, r.canonical_hash, r.raw_hash
+                )
                 # Core rows, not the ORM's: a snapshot is tens of thousands of them
                 for r in session.connection().execute(_held_by(snapshot_id))
             }
