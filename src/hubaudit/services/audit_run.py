@@ -15,6 +15,7 @@ from typing import Any
 from hubaudit.analysis.attribution import History
 from hubaudit.analysis.compare import PayloadLoader, compare, part_order, scope_of, value_at
 from hubaudit.analysis.dependencies import build_graph, object_types_by_id
+from hubaudit.analysis.names import Names
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
@@ -353,6 +354,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
+    changes = named(store, changes, widest, view, baseline_items)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
@@ -399,6 +401,31 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
         ),
     )
+
+
+def named(
+    store: Store,
+    changes: list[Change],
+    widest: PortalView,
+    view: PortalView,
+    baseline_items: Mapping[str, StoredItem],
+) -> list[Change]:
+    """The changes with their names: from the snapshot (each part's latest complete read),
+    and from the baseline for what the snapshot no longer holds."""
+    if not changes:
+        return changes
+    current = {k: i.canonical for k, i in widest.items.items()}
+    current.update({k: i.canonical for k, i in view.items.items()})
+    wanted = {c.key for c in changes if c.key in baseline_items}
+    # the people, pipelines and stages the baseline named, for ids the snapshot lost
+    wanted |= {
+        k
+        for k, i in baseline_items.items()
+        if i.kind in (Kind.USER, Kind.TEAM, Kind.ROLE, Kind.PIPELINE) and k not in current
+    }
+    payloads = store.load_payloads({baseline_items[k].canonical_hash for k in wanted})
+    former = {k: payloads[baseline_items[k].canonical_hash] for k in wanted}
+    return Names(current, former).changes(changes)
 
 
 _STILL_REPORTED = (Classification.DEFECT, Classification.WAIVED)
