@@ -190,6 +190,7 @@ def run_audit(
     signoffs: Sequence[SignOff] = (),
     vendor_governed: Sequence[str] = (),
     run_id: int | None = None,
+    expiring_days: int = 7,
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline
     (as the run ``run_id``, when it is recorded as one)."""
@@ -217,6 +218,7 @@ def run_audit(
         hub=hub,
         vendor_governed=tuple(vendor_governed),
         run_id=run_id,
+        expiring_days=expiring_days,
     )
     result = audit_snapshot(stores, request)
     return replace(result, notes=(*notes, *result.notes))
@@ -255,6 +257,8 @@ class AuditRequest:
     hub: HubInfo | None = None
     vendor_governed: Sequence[str] = ()
     run_id: int | None = None
+    expiring_days: int = 7
+    """Waivers ending within this many days are listed as expiring soon."""
 
 
 def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
@@ -347,10 +351,12 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         _classified(c, ids, waived) if c.classification is Classification.DEFECT else c
         for c in changes
     ]
-    touched = set(update.resolved) | set(update.expired_waivers)
+    shown = {c.defect_id for c in changes if c.defect_id is not None}
+    touched = set(update.resolved) | set(update.expired_waivers) | shown
     known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
+    tracked = tuple(known[i] for i in sorted(shown) if i in known)
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
@@ -397,6 +403,8 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         surface=governed_surface(snapshot.coverage, request.signoffs, now),
         hub=hub,
         kpis=kpis,
+        tracked_defects=tracked,
+        expiring_days=request.expiring_days,
         notes=refusal_notes(
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
         ),
