@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hubaudit.governance.triage import TriageGroup, triage_order
+from hubaudit.governance.triage import TriageGroup, defects_in_triage_order
 from hubaudit.model.changes import ChangeOp, Severity
 from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.items import Kind
@@ -56,7 +56,7 @@ def test_the_groups_come_in_order_and_sort_inside_each() -> None:
         defect(10, Severity.INFO, DefectStatus.ACCEPTED, earlier, resolved_at=AUDIT),
         defect(11, Severity.MEDIUM),
     ]
-    triaged = triage_order(reversed(defects), NOW, new_since=AUDIT)
+    triaged = defects_in_triage_order(reversed(defects), NOW, new_since=AUDIT)
     assert [(t.defect.id, t.group) for t in triaged] == [
         (8, TriageGroup.ACT_NOW),  # critical, newest first
         (7, TriageGroup.ACT_NOW),
@@ -78,9 +78,9 @@ def test_the_groups_come_in_order_and_sort_inside_each() -> None:
 def test_new_means_first_seen_by_the_latest_audit_by_default() -> None:
     old = defect(1, Severity.CRITICAL, first_seen=AUDIT - timedelta(days=1))
     fresh = defect(2, Severity.LOW)
-    triaged = triage_order([old, fresh], NOW)
+    triaged = defects_in_triage_order([old, fresh], NOW)
     assert [(t.defect.id, t.group) for t in triaged] == [
         (2, TriageGroup.NEW),
         (1, TriageGroup.CARRIED_OVER),
     ]
-    assert triage_order([], NOW) == []
+    assert defects_in_triage_order([], NOW) == []

@@ -1,29 +1,113 @@
-"""Triage order: what RevOps should look at first, as one pure function that every list and
-report uses (``defects list``, the text, Markdown and HTML reports, the web app).
+"""Triage order: what RevOps acts on first, as one pure rule that every list of drift follows.
 
-The groups, in order:
+The report's rows and ``defects list`` show drift in the same order, so the rule lives here
+once: a row's :class:`Standing` (new, carried over, acknowledged, waived, planned, ignored,
+HubSpot's own) and its severity put it in a :class:`Tier`, and inside a tier the worst comes
+first, then the newest.
 
-1. ``act now``: new open defects of severity critical or high, worst first, newest first;
-2. ``new``: the other new open defects, worst first, newest first;
-3. ``carried over``: open defects seen before the latest audit, worst first, oldest first
-   (each with its age);
-4. ``handled``: acknowledged, then waived defects, worst first, oldest first;
-5. ``closed``: resolved, then accepted defects, most recently closed first.
-
-"New" means first seen at or after ``new_since``; by default, the moment of the latest audit
-that saw any of the given defects (the latest ``last_seen_at``), so that "new" in ``defects
-list`` means what the last audit opened (or reopened as fresh drift).
+1. ``act now``: new (or reopened) critical and high drift;
+2. ``new``: the other new drift;
+3. ``carried over``: drift still open from an earlier audit (its age shown);
+4. ``handled``: acknowledged, waived, planned, ignored and HubSpot's own changes, in that order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+from typing import TypeVar
 
-from hubaudit.model.changes import Severity
+from hubaudit.model.changes import Classification, Severity
 from hubaudit.model.defects import Defect, DefectStatus
+
+
+class Standing(StrEnum):
+    """Where one piece of drift stands, as every report and ``defects list`` shows it."""
+
+    NEW = "new"
+    CARRIED_OVER = "carried over"
+    ACKNOWLEDGED = "acknowledged"
+    WAIVED = "waived"
+    PLANNED = "planned"
+    IGNORED = "ignored"
+    VENDOR = "HubSpot's own"
+
+
+HANDLED = (
+    Standing.ACKNOWLEDGED,
+    Standing.WAIVED,
+    Standing.PLANNED,
+    Standing.IGNORED,
+    Standing.VENDOR,
+)
+
+
+class Tier(IntEnum):
+    ACT_NOW = 0
+    NEW = 1
+    CARRIED_OVER = 2
+    HANDLED = 3
+
+
+URGENT = frozenset({Severity.CRITICAL, Severity.HIGH})
+
+
+def standing_of(classification: Classification, status: DefectStatus | None, new: bool) -> Standing:
+    """A change's standing from its classification, its defect's status (when it has one) and
+    whether this audit opened or reopened that defect."""
+    if classification is Classification.PLANNED:
+        return Standing.PLANNED
+    if classification is Classification.IGNORED:
+        return Standing.IGNORED
+    if classification is Classification.VENDOR:
+        return Standing.VENDOR
+    if classification is Classification.WAIVED or status is DefectStatus.WAIVED:
+        return Standing.WAIVED
+    if status is DefectStatus.ACKNOWLEDGED:
+        return Standing.ACKNOWLEDGED
+    return Standing.NEW if new else Standing.CARRIED_OVER
+
+
+def tier_of(standing: Standing, severity: Severity) -> Tier:
+    if standing is Standing.NEW:
+        return Tier.ACT_NOW if severity in URGENT else Tier.NEW
+    if standing is Standing.CARRIED_OVER:
+        return Tier.CARRIED_OVER
+    return Tier.HANDLED
+
+
+@dataclass(frozen=True)
+class TriageFacts:
+    """What the order reads of one row (a report's item, a listed defect)."""
+
+    standing: Standing
+    severity: Severity
+    seen_at: datetime | None
+    """When the drift happened or was first seen: newest first within a tier and severity."""
+    key: str
+    """The last tie-break, so that equal rows keep one stable order."""
+
+
+def triage_key(facts: TriageFacts) -> tuple[int, int, int, float, str]:
+    """The sort key of one row: tier, then (among the handled) standing, then severity worst
+    first, then newest first, then key."""
+    tier = tier_of(facts.standing, facts.severity)
+    handled = HANDLED.index(facts.standing) if tier is Tier.HANDLED else 0
+    newest = -facts.seen_at.timestamp() if facts.seen_at is not None else 0.0
+    return (tier, handled, -facts.severity.rank, newest, facts.key)
+
+
+T = TypeVar("T")
+
+
+def triage_order(rows: Iterable[T], facts: Callable[[T], TriageFacts]) -> list[T]:
+    """``rows`` in triage order (a stable sort on :func:`triage_key`)."""
+    return sorted(rows, key=lambda row: triage_key(facts(row)))
+
+
+# defects (``defects list``, the web app): the same order, closed ones last ------------------
 
 
 class TriageGroup(StrEnum):
@@ -33,14 +117,14 @@ class TriageGroup(StrEnum):
     HANDLED = "handled"
     CLOSED = "closed"
 
-    @property
-    def rank(self) -> int:
-        return list(TriageGroup).index(self)
 
-
-URGENT = frozenset({Severity.CRITICAL, Severity.HIGH})
-_HANDLED_ORDER = {DefectStatus.ACKNOWLEDGED: 0, DefectStatus.WAIVED: 1}
-_CLOSED_ORDER = {DefectStatus.RESOLVED: 0, DefectStatus.ACCEPTED: 1}
+_GROUPS = {
+    Tier.ACT_NOW: TriageGroup.ACT_NOW,
+    Tier.NEW: TriageGroup.NEW,
+    Tier.CARRIED_OVER: TriageGroup.CARRIED_OVER,
+    Tier.HANDLED: TriageGroup.HANDLED,
+}
+_CLOSED = {DefectStatus.RESOLVED: 0, DefectStatus.ACCEPTED: 1}
 
 
 @dataclass(frozen=True)
@@ -52,43 +136,42 @@ class Triaged:
     age: timedelta
 
 
-def triage_group(defect: Defect, new_since: datetime | None) -> TriageGroup:
-    """Which group a defect belongs to; ``new_since`` None: nothing is new."""
-    status = defect.status
-    if status in _CLOSED_ORDER:
-        return TriageGroup.CLOSED
-    if status is not DefectStatus.OPEN:
-        return TriageGroup.HANDLED
-    if new_since is None or defect.first_seen_at < new_since:
-        return TriageGroup.CARRIED_OVER
-    return TriageGroup.ACT_NOW if defect.severity in URGENT else TriageGroup.NEW
-
-
 def latest_audit(defects: Iterable[Defect]) -> datetime | None:
     """The moment of the latest audit that saw one of the defects."""
     return max((d.last_seen_at for d in defects), default=None)
 
 
-def triage_order(
+def defect_facts(defect: Defect, new_since: datetime | None) -> TriageFacts:
+    """A defect still in play as the order reads it: new when first seen at or after
+    ``new_since`` (``None``: nothing is new)."""
+    new = new_since is not None and defect.first_seen_at >= new_since
+    standing = standing_of(Classification.DEFECT, defect.status, new)
+    return TriageFacts(standing, defect.severity, defect.first_seen_at, defect.key)
+
+
+def defects_in_triage_order(
     defects: Iterable[Defect], now: datetime, new_since: datetime | None = None
 ) -> list[Triaged]:
-    """The defects in triage order (see the module's docstring), each with its group and age."""
+    """Defects in triage order (see the module), then the closed ones (resolved, then
+    accepted, the most recently closed first). "New" by default: first seen by the latest
+    audit that saw any of them."""
     found = list(defects)
     since = new_since if new_since is not None else latest_audit(found)
-
-    def order(item: Triaged) -> tuple[object, ...]:
-        d, group = item.defect, item.group
-        worst = -d.severity.rank
-        if group in (TriageGroup.ACT_NOW, TriageGroup.NEW):
-            return (group.rank, worst, -d.first_seen_at.timestamp(), -d.id)
-        if group is TriageGroup.CARRIED_OVER:
-            return (group.rank, worst, d.first_seen_at.timestamp(), d.id)
-        if group is TriageGroup.HANDLED:
-            return (group.rank, _HANDLED_ORDER[d.status], worst, d.first_seen_at.timestamp(), d.id)
-        closed = (d.resolved_at or d.last_seen_at).timestamp()
-        return (group.rank, _CLOSED_ORDER[d.status], -closed, -d.id)
-
+    in_play = [d for d in found if d.status not in _CLOSED]
+    closed = sorted(
+        (d for d in found if d.status in _CLOSED),
+        key=lambda d: (_CLOSED[d.status], -(d.resolved_at or d.last_seen_at).timestamp(), -d.id),
+    )
     triaged = [
-        Triaged(d, triage_group(d, since), max(now - d.first_seen_at, timedelta())) for d in found
+        Triaged(
+            d, _GROUPS[tier_of(f.standing, f.severity)], max(now - d.first_seen_at, timedelta())
+        )
+        for d, f in (
+            (d, defect_facts(d, since))
+            for d in triage_order(in_play, lambda d: defect_facts(d, since))
+        )
     ]
-    return sorted(triaged, key=order)
+    triaged += [
+        Triaged(d, TriageGroup.CLOSED, max(now - d.first_seen_at, timedelta())) for d in closed
+    ]
+    return triaged

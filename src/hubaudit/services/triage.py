@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from hubaudit.governance.change_requests import accepted_payload
-from hubaudit.governance.triage import Triaged, latest_audit, triage_order
+from hubaudit.governance.triage import Triaged, defects_in_triage_order, latest_audit
 from hubaudit.model.baselines import BaselineInfo
 from hubaudit.model.changes import Change, ChangeNames, Dependency, Severity
 from hubaudit.model.defects import Defect, DefectEvent, DefectStatus, FieldChange
@@ -77,12 +77,12 @@ def list_defects(store: Store, portal: str, query: DefectQuery = DefectQuery()) 
 def triage_defects(
     store: Store, portal: str, query: DefectQuery = DefectQuery(), clock: Clock = utc_now
 ) -> list[Triaged]:
-    """The portal's defects in triage order (:func:`hubaudit.governance.triage.triage_order`):
+    """The portal's defects in triage order (``governance.triage.defects_in_triage_order``):
     what to act on now first, what is handled last. "New" is what the latest audit that saw
     any of the portal's defects first saw."""
     found = list_defects(store, portal, query)
     everything = found if query == DefectQuery() else store.defects(portal)
-    return triage_order(found, clock(), latest_audit(everything))
+    return defects_in_triage_order(found, clock(), latest_audit(everything))
 
 
 def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline:
