@@ -1,0 +1,46 @@
+"""Fast start: what a command loads before it does its work. structlog is loaded on the first
+event logged, with the set-up asked for before it (a read command that logs nothing never loads
+it); which heavy modules each read command does not import is checked in test_cli_read.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+TOKEN = "pat-na1-0123abcd-4567-89ef-0123-456789abcdef"
+
+DEFERRED = f"""
+import sys
+from hubaudit.logs import configure_logging, get_logger
+
+configure_logging("json", "info")
+log = get_logger("fast")
+assert "structlog" not in sys.modules, "structlog loaded before anything was logged"
+log.debug("below the level")
+log.info("first", token={TOKEN!r}, note="Bearer {TOKEN}")
+assert "structlog" in sys.modules
+configure_logging("console", "warning")  # structlog is loaded now: this takes effect at once
+log.info("dropped")
+log.warning("second")
+"""
+
+
+def test_structlog_loads_on_the_first_event_with_the_set_up_asked_for_before() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", DEFERRED],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, lines
+    first = json.loads(lines[0])  # the JSON set-up asked for before structlog was loaded
+    assert first["event"] == "first" and first["level"] == "info"
+    assert TOKEN not in done.stderr
+    assert first["token"] == "********"
+    assert "second" in lines[1] and not lines[1].startswith("{")  # then the console set-up
+    assert "below the level" not in done.stderr and "dropped" not in done.stderr
