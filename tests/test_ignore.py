@@ -1,22 +1,36 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hubaudit.config import ConfigErrors
 from hubaudit.errors import ConfigError
 from hubaudit.governance.ignore import (
+    ENTRY_FIELDS,
+    KNOWN_FIELDS,
     REASON_REQUIRED,
     IgnoreRule,
+    IgnoreVerdict,
+    field_problem,
+    glob_problem,
     ignored_by,
+    ignored_note,
+    judge,
+    kinds_of_key,
     load_ignore_rules,
     parse_ignore_rules,
+    place,
+    refusal_notes,
+    refused_note,
+    rule_matches,
     suggest_rules,
 )
-from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.changes import Change, ChangeOp, Severity
 from hubaudit.model.items import Kind
 
 
@@ -258,7 +272,8 @@ RULE = '[[ignore]]\nreason = "r"\n'
             RULE + '\n[[ignore]]\nreason = "r"\nfields = "x"\n',
             6,
             "ignore[1].fields",
-            "unknown key; known keys: field, key, kind, negate, op, reason",
+            "unknown key; known keys: allow_critical, critical_reason, field, key, kind, "
+            "negate, op, reason",
             id="unknown-key",
         ),
         pytest.param(
@@ -318,6 +333,83 @@ RULE = '[[ignore]]\nreason = "r"\n'
             "ignore[0].op",
             "a rule with a field only matches modified fields",
             id="field-with-whole-item-ops",
+        ),
+        pytest.param(
+            RULE + 'key = "property:[deals:*"\n',
+            3,
+            "ignore[0].key",
+            "is not a valid glob: the [ at character 10 opens a set that is never closed",
+            id="unclosed-set-in-key",
+        ),
+        pytest.param(
+            RULE + 'field = ["options", "[gold", "label"]\n',
+            3,
+            "ignore[0].field",
+            "is not a valid glob: the [ at character 1",
+            id="unclosed-set-in-field",
+        ),
+        pytest.param(
+            RULE + 'kind = "property"\nfield = "fieldTyp"\n',
+            4,
+            "ignore[0].field",
+            "no property item has a field 'fieldTyp': did you mean 'fieldType'? known fields: ",
+            id="unknown-field",
+        ),
+        pytest.param(
+            RULE + 'key = "user:*"\nfield = "super*"\nop = "added"\n',
+            5,
+            "ignore[0].op",
+            "only matches modified fields",
+            id="known-field-glob-passes-field-check",
+        ),
+        pytest.param(
+            RULE + 'key = "pipeline:deals:*"\nfield = "stages.*.lable"\n',
+            4,
+            "ignore[0].field",
+            "no entry of stages has a field 'lable': did you mean 'label'?",
+            id="unknown-field-of-an-entry",
+        ),
+        pytest.param(
+            RULE + 'key = "property_group:*"\nfield = "x*"\n',
+            4,
+            "ignore[0].field",
+            "no property_group item has a field 'x*'",
+            id="field-glob-matching-no-field",
+        ),
+        pytest.param(
+            RULE + 'allow_critical = "yes"\n',
+            3,
+            "ignore[0].allow_critical",
+            "must be true or false",
+            id="allow-critical-not-bool",
+        ),
+        pytest.param(
+            RULE + "allow_critical = true\n",
+            1,
+            "ignore[0].critical_reason",
+            "allow_critical = true needs a critical_reason",
+            id="allow-critical-without-its-reason",
+        ),
+        pytest.param(
+            RULE + 'allow_critical = true\ncritical_reason = " "\n',
+            4,
+            "ignore[0].critical_reason",
+            "needs a critical_reason",
+            id="allow-critical-with-a-blank-reason",
+        ),
+        pytest.param(
+            RULE + 'critical_reason = "why"\n',
+            3,
+            "ignore[0].critical_reason",
+            "only a rule with allow_critical = true ignores critical drift",
+            id="critical-reason-without-allow-critical",
+        ),
+        pytest.param(
+            RULE + 'negate = true\nallow_critical = true\ncritical_reason = "why"\n',
+            3,
+            "ignore[0].negate",
+            "a negation ignores nothing",
+            id="allow-critical-on-a-negation",
         ),
     ],
 )
@@ -437,29 +529,63 @@ def test_suggestions_are_refused_until_every_reason_is_written() -> None:
 
 
 def test_suggestions_escape_what_hubspot_puts_in_keys_and_fields() -> None:
-    key = 'property:deals:a"b\\c\nd]#é*?[\ud800'
+    # workflows: a kind whose fields are not checked, so any field HubSpot sends can be named
+    key = 'workflow:a"b\\c\nd]#é*?[\ud800'
+
+    def flow(key: str, *path: str) -> Change:
+        return field_change(Kind.WORKFLOW, key, *path)
+
     changes = [
-        prop(key, "options", 'x."y', "displayOrder"),
-        prop(key, "options", "", "displayOrder"),
-        prop(key, "**", "lab\x00el"),
-        prop(key, "a.b", "c"),
-        prop("property:deals:plain", "", "*"),
+        flow(key, "options", 'x."y', "displayOrder"),
+        flow(key, "options", "", "displayOrder"),
+        flow(key, "**", "lab\x00el"),
+        flow(key, "a.b", "c"),
+        flow("workflow:plain", "", "*"),
     ]
     text = suggest_rules(changes)
     text.encode("utf-8")  # no lone surrogate left: the file can be written
     found_rules = {(r["key"], str(r["field"])) for r in tomllib.loads(text)["ignore"]}
-    escaped_key = 'property:deals:a"b\\c\nd]#é[*][?][[]?'
+    escaped_key = 'workflow:a"b\\c\nd]#é[*][?][[]?'
     assert found_rules == {
         (escaped_key, "options.*.displayOrder"),
         (escaped_key, "[*][*].lab\x00el"),
         (escaped_key, "['a.b', 'c']"),
-        ("property:deals:plain", "['', '[*]']"),
+        ("workflow:plain", "['', '[*]']"),
     }
-    assert '#   property:deals:a"b\\\\c\\u000ad]#é*?[\\ud800 options.x."y.displayOrder' in text
+    assert '#   workflow:a"b\\\\c\\u000ad]#é*?[\\ud800 options.x."y.displayOrder' in text
     found = rules(fill_reasons(text))
     assert all(ignored(change, found) for change in changes)
-    assert not ignored(prop("property:deals:plain", "label"), found)
-    assert not ignored(prop(key, "**", "label"), found)
+    assert not ignored(flow("workflow:plain", "label"), found)
+    assert not ignored(flow(key, "**", "label"), found)
+
+
+def test_suggestions_leave_out_critical_drift_and_fields_no_rule_can_name() -> None:
+    critical = replace(prop("property:deals:source", "type"), severity=Severity.CRITICAL)
+    raised = replace(prop("property:deals:amount", "label"), severity=Severity.CRITICAL)
+    label = prop("property:deals:stage", "label")
+    other = prop("property:deals:tier", "label")
+    new_field = prop("property:deals:stage", "brandNewField")
+    text = suggest_rules([critical, raised, label, other, new_field])
+    found = tomllib.loads(text)["ignore"]
+    # one rule for the label changes, which matches the critical one too but does not cover it
+    assert [(r["key"], r["field"]) for r in found] == [("property:deals:*", "label")]
+    assert (
+        "# covers 2 current changes, e.g.:\n"
+        "#   property:deals:stage label\n"
+        "#   property:deals:tier label\n"
+        "[[ignore]]"
+    ) in text
+    assert (
+        "# not suggested: critical drift is never noise; revert it or accept it into a baseline\n"
+        "# (a rule ignores it only with allow_critical = true and a critical_reason):\n"
+        "#   property:deals:amount label\n"
+        "#   property:deals:source type\n"
+    ) in text
+    assert "cannot name yet:\n#   property:deals:stage brandNewField\n" in text
+    written = rules(fill_reasons(text))
+    assert not ignored(critical, written)
+    assert not ignored(raised, written)
+    assert ignored(label, written)
 
 
 WEIRD = ['"', "\\", "\n", "\t", "]", "[", "#", "*", "?", ".", ":", " ", "é", "\x00", "\x7f"]
@@ -497,7 +623,9 @@ def drifting_changes(draw: st.DrawFn) -> list[Change]:
         key = f"{kind.value}:{tail}"
         op = draw(st.sampled_from([ChangeOp.MODIFIED] * 4 + [ChangeOp.ADDED, ChangeOp.REMOVED]))
         if op is ChangeOp.MODIFIED:
-            path = draw(st.lists(st.sampled_from(segments), min_size=1, max_size=3))
+            # a field these kinds' items hold first (rules may only name those), then anything
+            path = [draw(st.sampled_from(["label", "displayOrder", "archived"]))]
+            path += draw(st.lists(st.sampled_from(segments), max_size=2))
             changes.append(field_change(kind, key, *path))
         else:
             changes.append(whole_change(kind, key, op))
@@ -534,3 +662,191 @@ def test_suggestions_are_valid_toml_and_ignore_what_they_came_from(
         for change in field_changes:
             same_length = [rule for rule in found if len(rule.field or ()) == len(change.path)]
             assert sum(rule.matches(change) for rule in same_length) == 1, change
+
+
+# ---- critical drift --------------------------------------------------------------------------
+
+
+def critical(change: Change) -> Change:
+    return replace(change, severity=Severity.CRITICAL)
+
+
+BROAD = '[[ignore]]\nkey = "property:deals:deal_source"\nreason = "lead sources are rebuilt"\n'
+ALLOWED = BROAD + 'allow_critical = true\ncritical_reason = "free text is the design now"\n'
+
+
+def test_a_rule_ignores_critical_drift_only_when_it_says_so_and_why() -> None:
+    retyped = critical(prop("property:deals:deal_source", "type"))
+    option = prop("property:deals:deal_source", "options", "partner")
+    (broad,) = rules(BROAD)
+    assert judge(option, (broad,)) == IgnoreVerdict(broad, ignored=True)
+    verdict = judge(retyped, (broad,))
+    assert (verdict.rule, verdict.ignored, verdict.refused) == (broad, False, True)
+    assert ignored_by(retyped, (broad,)) is None
+
+    (allowed,) = rules(ALLOWED)
+    assert (allowed.allow_critical, allowed.critical_reason) == (
+        True,
+        "free text is the design now",
+    )
+    assert ignored_by(retyped, (allowed,)) == allowed
+    assert ignored_note(allowed) == (
+        "ignored by ignore.toml:1 rule 1 (property:deals:deal_source): lead sources are rebuilt "
+        "(critical drift allowed: free text is the design now)"
+    )
+    # the last matching rule decides: an earlier rule that allows critical drift does not step
+    # in for a later one that does not, and a negation keeps the change either way
+    assert judge(retyped, (allowed, broad)).refused
+    (negation,) = rules(BROAD + "negate = true\n")
+    assert judge(retyped, (allowed, negation)) == IgnoreVerdict(negation)
+    assert not judge(retyped, (allowed, negation)).refused
+    # no rule at all: nothing decided, nothing refused
+    assert judge(retyped, ()) == IgnoreVerdict()
+    assert not IgnoreVerdict().refused
+
+
+def test_refusals_are_one_note_per_rule_and_each_change_says_so() -> None:
+    (broad,) = rules(BROAD)
+    other = parse_ignore_rules('[[ignore]]\nkey = "user:*"\nreason = "people move"\n', "b.toml")
+    changes = [
+        critical(prop("property:deals:deal_source", "type")),
+        critical(prop("property:deals:deal_source", "fieldType")),
+        prop("property:deals:deal_source", "label"),
+        *(critical(field_change(Kind.USER, f"user:{n}", "superAdmin")) for n in range(7)),
+    ]
+    notes = refusal_notes(changes, (broad, *other))
+    assert notes[0] == (
+        "ignore ignore.toml:1 rule 1 (property:deals:deal_source) matches 2 critical changes it "
+        "may not ignore (property:deals:deal_source fieldType, property:deals:deal_source type): "
+        "they are still reported; add allow_critical = true and a critical_reason to the rule if "
+        "that drift is truly acceptable, or narrow the rule"
+    )
+    assert notes[1].startswith(
+        "ignore b.toml:1 rule 1 (user:*) matches 7 critical changes it may not ignore (user:0 "
+        "superAdmin, user:1 superAdmin, user:2 superAdmin, user:3 superAdmin, user:4 superAdmin "
+        "and 2 more)"
+    )
+    assert len(notes) == 2
+    assert refusal_notes(changes[2:3], (broad,)) == ()
+    assert refused_note(broad) == (
+        "ignore.toml:1 rule 1 (property:deals:deal_source) would ignore this critical change but "
+        "has no allow_critical = true: still reported"
+    )
+
+
+def test_rule_matches_says_what_each_rule_decides() -> None:
+    found = rules(
+        BROAD + '\n[[ignore]]\nkey = "property:deals:deal_source"\nfield = "label"\nnegate = true\n'
+        'reason = "labels are governed"\n'
+        '\n[[ignore]]\nkey = "workflow:*"\nreason = "never matches here"\n'
+    )
+    retyped = critical(prop("property:deals:deal_source", "type"))
+    option = prop("property:deals:deal_source", "options", "partner")
+    label = prop("property:deals:deal_source", "label")
+    elsewhere = prop("property:contacts:email", "label")
+    broad, negation, unused = rule_matches(found, [retyped, option, label, elsewhere])
+    assert (broad.ignores, broad.refused, broad.keeps) == ((option,), (retyped,), ())
+    assert (negation.ignores, negation.refused, negation.keeps) == ((), (), (label,))
+    assert (unused.rule.index, unused.ignores, unused.refused, unused.keeps) == (3, (), (), ())
+    assert place(option) == "property:deals:deal_source options.partner"
+    assert place(whole_change(Kind.WORKFLOW, "workflow:9", ChangeOp.ADDED)) == "added workflow:9"
+
+
+# ---- globs and fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "valid"),
+    [
+        ("property:deals:*", True),
+        ("property:[!x]*", True),
+        ("[[]", True),  # a literal [, as suggestions write it
+        ("[]]", True),  # "]" first in a set is a member
+        ("[!]]x", True),
+        ("a]b", True),  # a lone ] is a literal
+        ("property:[deals:*", False),
+        ("[", False),
+        ("[]", False),
+        ("[!]", False),
+        ("ok[a]then[", False),
+    ],
+)
+def test_an_unclosed_set_is_refused_as_fnmatch_would_misread_it(pattern: str, valid: bool) -> None:
+    assert (glob_problem(pattern) is None) is valid
+
+
+def test_field_checks_follow_the_kinds_a_rule_can_match() -> None:
+    assert field_problem(("fieldType",), (Kind.PROPERTY,)) is None
+    assert field_problem(("field*",), (Kind.PROPERTY,)) is None
+    assert field_problem(("options order",), (Kind.PROPERTY,)) is None
+    assert field_problem(("options", "*", "hidden"), (Kind.PROPERTY,)) is None
+    assert field_problem(("**", "anything"), (Kind.PROPERTY,)) is None
+    assert field_problem(("options", "**", "anything"), (Kind.PROPERTY,)) is None
+    assert field_problem(("stages", "s1", "metadata", "probability"), (Kind.PIPELINE,)) is None
+    assert "did you mean 'hidden'?" in (
+        field_problem(("options", "gold", "hiden"), (Kind.PROPERTY,)) or ""
+    )
+    # workflows' fields are not checked, so a rule that may match a workflow is not either
+    assert field_problem(("anything",), (Kind.WORKFLOW,)) is None
+    assert field_problem(("anything",), (Kind.PROPERTY, Kind.WORKFLOW)) is None
+    assert field_problem(("anything",), kinds_of_key("*")) is None
+    # a key glob names the kind when the rule does not
+    assert kinds_of_key("property:deals:*") == (Kind.PROPERTY,)
+    assert kinds_of_key("property*") == (Kind.PROPERTY, Kind.PROPERTY_GROUP)
+    assert "these kinds'" in (field_problem(("stages",), kinds_of_key("property*")) or "")
+    with pytest.raises(ConfigError, match="no property item has a field 'superAdmin'"):
+        rules('[[ignore]]\nkey = "property:*"\nfield = "superAdmin"\nreason = "r"\n')
+
+
+def test_every_rules_first_mistake_is_reported_at_once() -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        rules(
+            '[[ignore]]\nkey = "property:[deals:*"\nreason = "r"\n'
+            '\n[[ignore]]\nkey = "user:*"\nreason = "fine"\n'
+            '\n[[ignore]]\nkind = "property"\nfield = "fieldTyp"\n'
+        )
+    assert [(p.line, p.key) for p in caught.value.problems] == [
+        (2, "ignore[0].key"),
+        (9, "ignore[2].reason"),
+    ]
+    assert str(caught.value).count("\n") == 1
+
+
+def test_the_known_fields_are_those_hubspot_publishes(shared_hubspot: Path) -> None:
+    """Every field of HubSpot's published schemas, less what hubaudit drops, can be named."""
+    import json
+
+    from hubaudit.analysis.compare import ORDER_SUFFIX, SIBLING_ORDER
+    from hubaudit.hubspot.collectors import pipelines, properties, schemas
+
+    def published(spec: str, schema: str) -> set[str]:
+        document = json.loads((shared_hubspot / "openapi" / spec).read_text(encoding="utf-8"))
+        return set(document["components"]["schemas"][schema]["properties"])
+
+    expected = {
+        Kind.PROPERTY: published("crm-properties-v3.json", "Property")
+        - set(properties.VOLATILE_FIELDS),
+        Kind.PROPERTY_GROUP: published("crm-properties-v3.json", "PropertyGroup"),
+        Kind.PIPELINE: published("crm-pipelines-v3.json", "Pipeline")
+        - set(pipelines.VOLATILE_FIELDS),
+        Kind.OBJECT_SCHEMA: published("crm-schemas-v3.json", "ObjectSchema")
+        - set(schemas.VOLATILE_FIELDS + schemas.OWNED_ELSEWHERE),
+        Kind.USER: published("settings-users-v3.json", "PublicUser") - {"sendWelcomeEmail"},
+        Kind.TEAM: published("settings-users-v3.json", "PublicTeam"),
+        Kind.ROLE: published("settings-users-v3.json", "PublicPermissionSet"),
+        Kind.ASSOCIATION_LABEL: published(
+            "crm-associations-schema-v4.json", "PublicAssociationDefinitionUserConfiguration"
+        ),
+    }
+    for kind, fields in expected.items():
+        assert fields <= KNOWN_FIELDS[kind], kind
+    option = published("crm-properties-v3.json", "Option")
+    assert option <= ENTRY_FIELDS[(Kind.PROPERTY, "options")]
+    assert option - {"value"} <= KNOWN_FIELDS[Kind.LIFECYCLE_STAGE]
+    stage = published("crm-pipelines-v3.json", "PipelineStage")
+    assert (
+        stage - set(pipelines.VOLATILE_FIELDS) - {"id"} <= ENTRY_FIELDS[(Kind.PIPELINE, "stages")]
+    )
+    # where the order of siblings is reported, under the name compare gives it
+    for kind, siblings in SIBLING_ORDER.items():
+        assert f"{siblings}{ORDER_SUFFIX}" in KNOWN_FIELDS[kind]

@@ -243,16 +243,27 @@ def timeline_lines(timeline: DefectTimeline) -> list[str]:
     from hubaudit.report.escape import terminal_safe
 
     defect = timeline.defect
-    label = f'  "{terminal_safe(defect.label)}"' if defect.label else ""
+    names = timeline.names
+    name = (names.item if names is not None else None) or defect.label
+    label = f'  "{terminal_safe(name)}"' if name else ""
     lines = [
         f"defect #{defect.id}: {terminal_safe(where(defect))}{label}",
         f"  status {defect.status.value}, severity {defect.severity.value}, "
         f"seen {defect.occurrences} times, against baseline v{defect.baseline_version}",
         f"  first seen {defect.first_seen_at:%Y-%m-%d %H:%M}, last seen "
         f"{defect.last_seen_at:%Y-%m-%d %H:%M} UTC",
-        f"  before: {terminal_safe(json.dumps(defect.before, sort_keys=True))}",
-        f"  after:  {terminal_safe(json.dumps(defect.after, sort_keys=True))}",
     ]
+    if names is not None and names.field and names.field != defect.field:
+        lines.append(f"  field:  {terminal_safe(names.field)}")
+    for side, value, text in (
+        ("before:", defect.before, names.before if names is not None else None),
+        ("after: ", defect.after, names.after if names is not None else None),
+    ):
+        lines.append(f"  {side} {terminal_safe(json.dumps(value, sort_keys=True))}")
+        if text is not None:
+            lines.append(f"          {terminal_safe(text)}")
+    if names is not None and names.revert:
+        lines.append(f"  to put it back: {terminal_safe(names.revert)}")
     if defect.note:
         lines.append(f"  note: {terminal_safe(defect.note)}")
     if defect.waiver is not None and defect.status is DefectStatus.WAIVED:

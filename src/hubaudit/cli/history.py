@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import click
 
 from hubaudit.cli.common import (
@@ -13,6 +17,15 @@ from hubaudit.cli.common import (
     portal_option,
 )
 
+if TYPE_CHECKING:
+    from hubaudit.model.changes import Change
+
+
+def without_names(changes: Iterable[Change]) -> tuple[Change, ...]:
+    """``--keys``: the changes as hubaudit compares them, raw paths and values only."""
+    return tuple(replace(c, names=None) for c in changes)
+
+
 POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
 """How a point in time is named (``hubaudit.services.timetravel`` reads it)."""
 
@@ -21,8 +34,9 @@ POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' o
 @click.argument("key")
 @portal_option
 @format_option("text", "json")
+@click.option("--keys", is_flag=True, help="raw field paths and values, without names")
 @pass_session
-def history(session: Session, key: str, portal: str | None, output_format: str) -> int:
+def history(session: Session, key: str, portal: str | None, output_format: str, keys: bool) -> int:
     """Every stored version of one item.
 
     KEY is an item key, e.g. property:deals:amount."""
@@ -31,8 +45,11 @@ def history(session: Session, key: str, portal: str | None, output_format: str) 
 
     name = session.portal_name(portal)
     found = service.history(session.store(), name, key)
+    entries = found.entries
+    if keys:
+        entries = tuple(replace(e, changes=without_names(e.changes)) for e in entries)
     render = history_json if output_format == "json" else history_text
-    session.out.write(render(found.portal, found.key, found.entries))
+    session.out.write(render(found.portal, found.key, entries))
     return EXIT_OK
 
 
@@ -97,6 +114,7 @@ def show(
 @portal_option
 @format_option("text", "json")
 @output_option
+@click.option("--keys", is_flag=True, help="raw field paths and values, without names")
 @pass_session
 def diff(
     session: Session,
@@ -105,6 +123,7 @@ def diff(
     portal: str | None,
     output_format: str,
     output: str | None,
+    keys: bool,
 ) -> int:
     """Changes between two stored points in time.
 
@@ -116,6 +135,8 @@ def diff(
     name = session.portal_name(portal)
     config = session.config()
     changes = service.diff(session.store(), name, before, after, config.severity_overrides)
+    if keys:
+        changes = replace(changes, changes=without_names(changes.changes))
     return session.emit(
         diff_json(changes) if output_format == "json" else diff_text(changes), output
     )

@@ -80,6 +80,24 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class ChangeNames:
+    """A change in people's words (``analysis/names.py``), beside its raw key, path and values:
+    ``None`` where there is no name to give (show the raw one)."""
+
+    item: str | None = None
+    """The item's human name: ``sam.okafor@acme.com (Sam Okafor)``, a workflow's name…"""
+    field: str | None = None
+    """The field path with names inside: ``stages["Waiting on us"].label``."""
+    before: str | None = None
+    """The value before, with names (team members by email, stage ids by label)."""
+    after: str | None = None
+    revert: str | None = None
+    """How to put it back: the baseline value to restore, with names."""
+    summary: tuple[tuple[str, str], ...] = ()
+    """An added or removed item by the fields that matter for its kind."""
+
+
+@dataclass(frozen=True)
 class Change:
     """One difference between baseline and snapshot.
 
@@ -111,3 +129,5 @@ class Change:
     dependents_total: int | None = None
     """How many depend on it, when ``dependents`` holds only the first of them (a report read
     back from storage keeps a bounded list); ``None``: ``dependents`` is all of them."""
+    names: ChangeNames | None = None
+    """The change in people's words, where the audit (or the read command) could name it."""

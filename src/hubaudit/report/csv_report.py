@@ -42,6 +42,11 @@ COLUMNS = (
     "dependents_count",
     "dependents",
     "url",
+    "name",
+    "field_label",
+    "before_text",
+    "after_text",
+    "revert",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -75,9 +80,18 @@ def render(result: AuditResult) -> str:
             dependents_count(c),
             _dependents(c),
             record_url(result, c.key) or "",
+            *_names(c),
         ]
         writer.writerow([inert(cell) for cell in row])
     return out.getvalue()
+
+
+def _names(change: Change) -> list[str]:
+    """The change in people's words; empty cells where it has no names."""
+    n = change.names
+    if n is None:
+        return [""] * 5
+    return [n.item or "", n.field or "", n.before or "", n.after or "", n.revert or ""]
 
 
 def _dependents(change: Change) -> str:

@@ -76,9 +76,10 @@ def log_entry_document(e: LogEntry) -> dict[str, Any]:
 
 
 def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
-    from hubaudit.report.json_report import defect_document
+    from hubaudit.report.json_report import defect_document, names_document
 
-    return defect_document(timeline.defect) | {
+    document = defect_document(timeline.defect) | names_document(timeline.names)
+    return document | {
         "timeline": [
             {
                 "at": e.at.isoformat(),

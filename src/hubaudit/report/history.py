@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hubaudit.analysis.names import Names
 from hubaudit.model.changes import Attribution, ChangeOp
 from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
 from hubaudit.model.items import SnapshotStamp
@@ -88,8 +89,14 @@ def _stamp(stamp: SnapshotStamp | None) -> dict[str, Any] | None:
 # show -------------------------------------------------------------------------------------
 
 
+def _item_name(item: ItemAtPoint) -> str | None:
+    return Names({item.key: item.canonical}).name_of(item.key)
+
+
 def show_text(item: ItemAtPoint, raw: bool = False) -> str:
-    lines = [f"{terminal_safe(item.key)} in {item.point.name}"]
+    name = _item_name(item)
+    named = f' "{terminal_safe(name)}"' if name else ""
+    lines = [f"{terminal_safe(item.key)}{named} in {item.point.name}"]
     stand_in = item.point.stand_in_for(item.key)
     if stand_in is not None and item.point.snapshot is not None:
         lines.append(terminal_safe(stand_in.note(item.point.snapshot.id)))
@@ -107,6 +114,7 @@ def show_text(item: ItemAtPoint, raw: bool = False) -> str:
 def show_json(item: ItemAtPoint) -> str:
     document = {
         "key": item.key,
+        "name": _item_name(item),
         "point": _point(item.point),
         "first_seen": _stamp(item.first_seen),
         "canonical": item.canonical,

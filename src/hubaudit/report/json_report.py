@@ -23,6 +23,7 @@ from hubaudit.model.baselines import BaselineInfo, BaselineStatus
 from hubaudit.model.changes import (
     Attribution,
     Change,
+    ChangeNames,
     ChangeOp,
     Classification,
     Dependency,
@@ -151,7 +152,35 @@ def change_document(c: Change) -> dict[str, Any]:
         "dependents": [dependency_document(d) for d in c.dependents[:MAX_DEPENDENTS]],
         "dependents_count": dependents_count(c),
         "severity_raised_by": c.raised_by_impact,
+        **names_document(c.names),
     }
+
+
+def names_document(names: ChangeNames | None) -> dict[str, Any]:
+    """A change in people's words, beside its raw key, field and values (since 1.5)."""
+    n = names or ChangeNames()
+    return {
+        "name": n.item,
+        "field_label": n.field,
+        "before_text": n.before,
+        "after_text": n.after,
+        "revert": n.revert,
+        "summary": [{"field": field, "value": value} for field, value in n.summary],
+    }
+
+
+def _names(c: Mapping[str, Any]) -> ChangeNames | None:
+    """A stored change's names; ``None`` for a report stored before they existed."""
+    if "name" not in c:
+        return None
+    return ChangeNames(
+        item=c["name"],
+        field=c["field_label"],
+        before=c["before_text"],
+        after=c["after_text"],
+        revert=c["revert"],
+        summary=tuple((str(s["field"]), str(s["value"])) for s in c["summary"]),
+    )
 
 
 def dependents_count(change: Change) -> int:
@@ -444,6 +473,7 @@ def _change(c: Mapping[str, Any]) -> Change:
         dependents=dependents,
         raised_by_impact=int(c["severity_raised_by"]),
         dependents_total=None if count == len(dependents) else count,
+        names=_names(c),
     )
 
 

@@ -23,11 +23,13 @@ from hubaudit.report.view import (
     change_row,
     finding_row,
     items_in_order,
+    summary_text,
     when,
 )
 
 _MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
+_NAMED_WIDTH = 240  # names are worth more room than JSON: a team's members by email
 DEPENDENTS_SHOWN = 5
 
 
@@ -164,6 +166,8 @@ def items_lines(items: Sequence[ItemRow]) -> list[str]:
         label = f'  "{terminal_safe(item.label)}"' if item.label else ""
         if item.op is not ChangeOp.MODIFIED:
             lines.append(f"{_MARK[item.op]} {terminal_safe(item.key)}{label}  {_tag(first)}")
+            if item.summary:
+                lines.append("    " + terminal_safe(summary_text(item.summary)))
             lines += _note(first, "    ")
         else:
             lines.append(f"~ {terminal_safe(item.key)}{label}")
@@ -247,11 +251,13 @@ def finding_line(finding: Finding, mark: str | None = None) -> str:
 
 def _finding_line(finding: FindingRow, mark: str | None) -> str:
     state = ", waived" if finding.status is FindingStatus.WAIVED else ""
+    label = f' "{terminal_safe(finding.label)}"' if finding.label else ""
     if mark:
         state += f", {mark}"
     return (
         f"  ! [{finding.severity.value}{state}] {terminal_safe(finding.policy)} "
-        f"{terminal_safe(finding.key)}: {terminal_safe(finding.message)}  (finding #{finding.id})"
+        f"{terminal_safe(finding.key)}{label}: {terminal_safe(finding.message)}  "
+        f"(finding #{finding.id})"
     )
 
 
@@ -297,9 +303,16 @@ def field_line(change: Change) -> str:
 
 def _field_line(change: ChangeRow) -> str:
     return (
-        f"    {change.field_mark} {terminal_safe(change.field or '')}: "
-        f"{_value(change.before)} → {_value(change.after)}"
+        f"    {change.field_mark} {terminal_safe(change.field_label or change.field or '')}: "
+        f"{_named(change.before_text, change.before)} → {_named(change.after_text, change.after)}"
     )
+
+
+def _named(text: str | None, value: Any) -> str:
+    """A value with names where it has them (``ana@acme.com (Ana Lima)``), else as JSON."""
+    if text is None:
+        return _value(value)
+    return terminal_safe(text if len(text) <= _NAMED_WIDTH else text[: _NAMED_WIDTH - 1] + "…")
 
 
 def _tag(change: ChangeRow) -> str:

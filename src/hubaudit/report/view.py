@@ -86,10 +86,17 @@ class ChangeRow:
     change_request: int | None
     note: str | None
     dependents_count: int
+    field_label: str | None = None
+    """The field with names inside (``stages["Waiting on us"].label``); ``field`` stays raw."""
+    before_text: str | None = None
+    """``before`` with names (team members by email…); ``None``: show the raw value."""
+    after_text: str | None = None
+    revert: str | None = None
+    """How to put it back: the baseline value to restore, with names."""
 
     @property
     def field_or_op(self) -> str:
-        return self.field or self.op.value
+        return self.field_label or self.field or self.op.value
 
     @property
     def field_mark(self) -> str:
@@ -114,11 +121,14 @@ class ItemRow:
 
     key: str
     label: str | None
+    """The item's human name (a user's email and name…), ``None`` where it has none."""
     op: ChangeOp
     url: str | None
     changes: tuple[ChangeRow, ...]
     dependents: tuple[DependentRow, ...]
     dependents_total: int
+    summary: tuple[tuple[str, str], ...] = ()
+    """An added or removed item by the fields that matter for its kind."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,8 @@ class FindingRow:
     waived_until: datetime | None
     waiver_reason: str | None
     resolution: str | None
+    label: str | None = None
+    """The item's human name (a workflow's name), where the finding is about one item."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +301,21 @@ SECTION_TEXT = {
 }
 
 
+def summary_text(summary: Sequence[tuple[str, str]]) -> str:
+    """``type: string/text; group: Deal information``: an added or removed item in one line."""
+    return "; ".join(f"{name}: {text}" for name, text in summary)
+
+
 def change_row(change: Change) -> ChangeRow:
+    names = change.names
+    before = names.before if names is not None else None
+    after = names.after if names is not None else None
+    if names is not None and change.field is None and names.summary:
+        # a whole item added or removed: its summary, not its payload
+        if change.op is ChangeOp.REMOVED:
+            before = summary_text(names.summary)
+        elif change.op is ChangeOp.ADDED:
+            after = summary_text(names.summary)
     return ChangeRow(
         field=change.field,
         op=change.op,
@@ -304,6 +330,10 @@ def change_row(change: Change) -> ChangeRow:
         change_request=change.change_request,
         note=change.note,
         dependents_count=dependents_count(change),
+        field_label=names.field if names is not None else None,
+        before_text=before,
+        after_text=after,
+        revert=names.revert if names is not None else None,
     )
 
 
@@ -318,14 +348,17 @@ def item_row(changes: Sequence[Change], result: AuditResult | None = None) -> It
                 DependentRow(d.source, d.label, d.relation, d.detail, d.active),
             )
     total = max([len(seen), *(dependents_count(c) for c in changes)])
+    names = first.names
+    removed = first.op is ChangeOp.REMOVED and first.field is None
     return ItemRow(
         key=first.key,
-        label=first.label,
+        label=(names.item if names is not None else None) or first.label,
         op=first.op,
-        url=record_url(result, first.key) if result is not None else None,
+        url=None if result is None or removed else record_url(result, first.key),
         changes=tuple(change_row(c) for c in changes),
         dependents=tuple(seen.values()),
         dependents_total=total,
+        summary=names.summary if names is not None else (),
     )
 
 
@@ -388,6 +421,7 @@ def finding_row(finding: Finding, result: AuditResult | None, fresh: bool) -> Fi
         waived_until=waiver.until if waiver is not None else None,
         waiver_reason=waiver.reason if waiver is not None else None,
         resolution=finding.resolution,
+        label=finding.label,
     )
 
 

@@ -15,12 +15,19 @@ from typing import Any
 from hubaudit.analysis.attribution import History
 from hubaudit.analysis.compare import PayloadLoader, compare, part_order, scope_of, value_at
 from hubaudit.analysis.dependencies import build_graph, object_types_by_id
+from hubaudit.analysis.names import Names
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
 from hubaudit.governance.defects import RESOLVABLE, DefectPlan, fingerprint, plan_defects
 from hubaudit.governance.findings import plan_findings
-from hubaudit.governance.ignore import IgnoreRule, ignored_by
+from hubaudit.governance.ignore import (
+    IgnoreRule,
+    ignored_note,
+    judge,
+    refusal_notes,
+    refused_note,
+)
 from hubaudit.governance.vendor import vendor_note
 from hubaudit.hubspot.account import read_hub
 from hubaudit.hubspot.client import HubSpotClient, connect
@@ -212,7 +219,7 @@ def run_audit(
         run_id=run_id,
     )
     result = audit_snapshot(stores, request)
-    return replace(result, notes=tuple(notes))
+    return replace(result, notes=(*notes, *result.notes))
 
 
 def require_baseline(store: Store, portal: str) -> BaselineInfo:
@@ -347,6 +354,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
+    changes = named(store, changes, widest, view, baseline_items)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
@@ -389,7 +397,39 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         surface=governed_surface(snapshot.coverage, request.signoffs, now),
         hub=hub,
         kpis=kpis,
+        notes=refusal_notes(
+            (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
+        ),
     )
+
+
+def named(
+    store: Store,
+    changes: list[Change],
+    widest: PortalView,
+    view: PortalView,
+    baseline_items: Mapping[str, StoredItem],
+) -> list[Change]:
+    """The changes with their names: from the snapshot (each part's latest complete read),
+    and from the baseline for what the snapshot no longer holds."""
+    if not changes:
+        return changes
+    current = {k: i.canonical for k, i in widest.items.items()}
+    current.update({k: i.canonical for k, i in view.items.items()})
+    wanted = {c.key for c in changes if c.key in baseline_items}
+    # the people, pipelines and stages the baseline named, for ids the snapshot lost
+    wanted |= {
+        k
+        for k, i in baseline_items.items()
+        if i.kind in (Kind.USER, Kind.TEAM, Kind.ROLE, Kind.PIPELINE) and k not in current
+    }
+    payloads = store.load_payloads({baseline_items[k].canonical_hash for k in wanted})
+    former = {k: payloads[baseline_items[k].canonical_hash] for k in wanted}
+    return Names(current, former).changes(changes)
+
+
+_STILL_REPORTED = (Classification.DEFECT, Classification.WAIVED)
+"""What a rule refused to ignore can be at the end: a defect, or a defect a waiver tolerates."""
 
 
 def _with_last_read(reason: str | None, stand_in: StandIn) -> str:
@@ -506,13 +546,18 @@ def classify(
     payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
     result = []
     for change in changes:
-        rule = ignored_by(change, ignore_rules)
-        if rule is not None:
-            note = f"ignored by {rule.describe()}: {rule.reason}"
+        verdict = judge(change, ignore_rules)
+        if verdict.ignored and verdict.rule is not None:
+            note = ignored_note(verdict.rule)
             result.append(replace(change, classification=Classification.IGNORED, note=note))
             continue
         after = payloads[snapshot_items[change.key].canonical_hash] if change.key in keys else None
-        result.append(classify_planned(change, requests, after) or change)
+        classified = classify_planned(change, requests, after) or change
+        if verdict.refused and verdict.rule and classified.classification is Classification.DEFECT:
+            # critical drift a rule wanted to ignore: never silently, so the change says so
+            said = (classified.note, refused_note(verdict.rule))
+            classified = replace(classified, note="; ".join(filter(None, said)))
+        result.append(classified)
     return result
 
 

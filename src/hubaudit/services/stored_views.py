@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from hubaudit.analysis.attribution import History, attribute, attribute_from_history
+from hubaudit.analysis.names import Names
 from hubaudit.errors import UsageError
 from hubaudit.model.changes import Change
 from hubaudit.model.items import CoverageStatus, Kind, SnapshotInfo, StoredItem
@@ -102,3 +103,27 @@ def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
     """Email by user id, from the users' raw JSON."""
     raws = store.load_payloads({u.raw_hash for u in users})
     return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
+
+
+# What ids inside other items point at (users, teams, roles, pipelines and their stages,
+# lifecycle stages, custom objects): loaded to name them, small beside a whole snapshot.
+NAMING_KINDS = frozenset(
+    {Kind.USER, Kind.TEAM, Kind.ROLE, Kind.PIPELINE, Kind.LIFECYCLE_STAGE, Kind.OBJECT_SCHEMA}
+)
+
+
+def names_of(
+    store: Store,
+    keys: Collection[str],
+    after_items: Mapping[str, StoredItem],
+    before_items: Mapping[str, StoredItem] | None = None,
+) -> Names:
+    """Names for ``keys`` at two points (``after`` first): those items' payloads, and the items
+    that ids point at (never every payload of a snapshot)."""
+    sides = [after_items, before_items or {}]
+    wanted = [
+        {k: i for k, i in side.items() if k in keys or i.kind in NAMING_KINDS} for side in sides
+    ]
+    payloads = store.load_payloads({i.canonical_hash for side in wanted for i in side.values()})
+    after, before = ({k: payloads[i.canonical_hash] for k, i in side.items()} for side in wanted)
+    return Names(after, before)

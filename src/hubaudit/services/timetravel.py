@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hubaudit.analysis.attribution import item_attribution, user_id_in
 from hubaudit.analysis.compare import compare, matches_any, scope_of
+from hubaudit.analysis.names import Names
 from hubaudit.errors import UsageError
 from hubaudit.model.changes import Change, ChangeOp
 from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
@@ -29,7 +30,13 @@ from hubaudit.model.items import (
 from hubaudit.model.view import PortalView
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.services.latest import latest_point, snapshot_point_items, with_stand_ins
-from hubaudit.services.stored_views import attributed, portal_view, resolve_snapshot, user_emails
+from hubaudit.services.stored_views import (
+    attributed,
+    names_of,
+    portal_view,
+    resolve_snapshot,
+    user_emails,
+)
 from hubaudit.store.repository import Store
 
 _EVER = datetime.min.replace(tzinfo=UTC)
@@ -121,7 +128,8 @@ def diff_points(
         if scope in before_scopes
     }
     after_items = point_items(store, after)
-    comparison = compare(point_items(store, before), after_items, comparable, store.load_payloads)
+    before_items = point_items(store, before)
+    comparison = compare(before_items, after_items, comparable, store.load_payloads)
     # An item FROM could not read (a sensitive property without the scope) is not "added"
     # because TO read it: compare() applies the filters to the TO side only.
     changes = [
@@ -133,6 +141,9 @@ def diff_points(
         )
     ]
     changes = attributed(store, changes, after_items, before.moment)
+    if changes:
+        keys = {c.key for c in changes}
+        changes = names_of(store, keys, after_items, before_items).changes(changes)
     return Diff(
         portal,
         before,
@@ -210,7 +221,18 @@ def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
             unread = _stamp_from(stamps, ids, version.valid_until)
             if unread is not None:
                 entries.append(HistoryEntry("not read", unread.id, unread.taken_at))
-    return entries
+    if not any(e.changes for e in entries):
+        return entries
+    # the item's own versions name its paths; the latest snapshot names the ids it holds
+    latest = store.latest_snapshot(portal)
+    people = names_of(store, (), store.snapshot_items(latest.id)) if latest else Names({})
+    named = people.with_payloads(
+        {key: payloads[versions[-1].canonical_hash]},
+        {key: payloads[versions[0].canonical_hash]},
+    )
+    return [
+        replace(e, changes=tuple(named.changes(e.changes))) if e.changes else e for e in entries
+    ]
 
 
 def _first_read_without(

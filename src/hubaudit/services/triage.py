@@ -12,7 +12,7 @@ from datetime import datetime
 
 from hubaudit.governance.change_requests import accepted_payload
 from hubaudit.model.baselines import BaselineInfo
-from hubaudit.model.changes import Change, Severity
+from hubaudit.model.changes import Change, ChangeNames, Severity
 from hubaudit.model.defects import Defect, DefectEvent, DefectStatus
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.items import JSONValue, Kind
@@ -37,6 +37,8 @@ class DefectTimeline:
 
     defect: Defect
     events: tuple[DefectEvent, ...]
+    names: ChangeNames | None = None
+    """The defect's change in people's words, from the latest snapshot and baseline."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,21 @@ def list_defects(store: Store, portal: str, query: DefectQuery = DefectQuery()) 
 
 def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline:
     defect = store.defect(portal, defect_id)
-    return DefectTimeline(defect, tuple(store.defect_events(defect.id)))
+    return DefectTimeline(
+        defect, tuple(store.defect_events(defect.id)), defect_names(store, portal, defect)
+    )
+
+
+def defect_names(store: Store, portal: str, defect: Defect) -> ChangeNames | None:
+    """Names for a defect's change: its item, field and values as the latest snapshot and the
+    approved baseline name them (the item itself and what its ids point at, nothing more)."""
+    from hubaudit.services.stored_views import names_of
+
+    snapshot = store.latest_snapshot(portal)
+    baseline = store.latest_baseline(portal)
+    after = store.snapshot_items(snapshot.id) if snapshot is not None else {}
+    before = store.baseline_items(baseline.id) if baseline is not None else {}
+    return names_of(store, {defect.key}, after, before).change(_as_change(defect)).names
 
 
 def list_findings(store: Store, portal: str, query: FindingQuery = FindingQuery()) -> list[Finding]:
