@@ -44,3 +44,36 @@ def test_structlog_loads_on_the_first_event_with_the_set_up_asked_for_before() -
     assert first["token"] == "********"
     assert "second" in lines[1] and not lines[1].startswith("{")  # then the console set-up
     assert "below the level" not in done.stderr and "dropped" not in done.stderr
+
+
+THREADS = """
+import threading
+from hubaudit.logs import configure_logging, get_logger
+
+configure_logging("json", "info")
+log = get_logger("fast")
+start = threading.Barrier(8)
+
+def first_event(n):
+    start.wait()
+    log.info("first", thread=n)
+
+threads = [threading.Thread(target=first_event, args=(n,)) for n in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_threads_logging_the_first_events_at_once_all_log_as_set_up() -> None:
+    """No thread logs through structlog's defaults (to stdout) while another applies the
+    set-up that was asked for before structlog was loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    assert sorted(e["thread"] for e in events) == list(range(8))
+    assert {e["event"] for e in events} == {"first"}

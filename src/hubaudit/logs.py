@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
 
@@ -31,6 +32,8 @@ _LEVELS = {
 
 _pending: tuple[str, str, TextIO | None] | None = None
 """The set-up :func:`configure_logging` asked for while structlog was not loaded yet."""
+_setting_up = threading.Lock()
+"""Held while a set-up is applied: no thread logs through structlog's defaults meanwhile."""
 
 
 def scrub_secrets(
@@ -73,11 +76,12 @@ def configure_logging(
     global _pending
     if level not in _LEVELS:
         raise ValueError(f"unknown log level {level!r}")
-    if "structlog" in sys.modules:
-        _pending = None
-        _apply(fmt, level, stream)
-    else:
-        _pending = (fmt, level, stream)
+    with _setting_up:
+        if "structlog" in sys.modules:
+            _apply(fmt, level, stream)
+            _pending = None
+        else:
+            _pending = (fmt, level, stream)
 
 
 def _apply(fmt: str, level: str, stream: TextIO | None) -> None:
@@ -110,10 +114,11 @@ def _structlog_logger(name: str) -> Any:
     global _pending
     import structlog
 
-    if _pending is not None:
-        fmt, level, stream = _pending
-        _pending = None
-        _apply(fmt, level, stream)
+    if _pending is not None:  # the first event: apply the set-up before anyone logs
+        with _setting_up:
+            if _pending is not None:
+                _apply(*_pending)
+                _pending = None
     return structlog.get_logger(name)
 
 
