@@ -11,6 +11,9 @@
 #   docker exec hubaudit hubaudit db upgrade     # once, and after each upgrade of the image
 #
 # More workers on Postgres: the same image with the command `worker` (README: Deploying).
+# The web app, a third role (README: The web app): the command `serve --host 0.0.0.0`, port
+# 8080 published, [web] secret_key_env's variable set, and `--health-cmd "hubaudit health
+# --database-only"` (it runs no scheduler whose heartbeat the default probe looks for).
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -33,5 +36,7 @@ ENV HUBAUDIT_CONFIG=/config/hubaudit.toml \
 # healthy while the database answers and this container's scheduler keeps its heartbeat
 HEALTHCHECK --interval=60s --timeout=30s --start-period=120s --retries=3 \
     CMD ["hubaudit", "health"]
+# `serve` listens here
+EXPOSE 8080
 ENTRYPOINT ["hubaudit", "--log-format", "json"]
 CMD ["schedule", "run"]

@@ -186,3 +186,19 @@ def baseline_from_night1(store: Store, portal: PortalConfig, client: HubSpotClie
 
     snapshot = take_snapshot(store, portal, client)
     approve_baseline(store, portal.name, snapshot, "Council", "Q4 architecture")
+
+
+@pytest.fixture
+def web_world(
+    tmp_path: Path,
+    database_url: str,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    """The web app served over loopback on a database that lived two nights, one user of each
+    role (``tests/web_support.py``)."""
+    from .web_support import served_world
+
+    with served_world(tmp_path, database_url, emulator, portal_dirs, monkeypatch) as world:
+        yield world

@@ -19,6 +19,17 @@ RULES = {
     "services": ("hubaudit.cli",),
     # renderers are pure: they render values (services' results among them), never fetch them
     "report": ("hubaudit.store", "hubaudit.hubspot", "hubaudit.cli"),
+    # the web app is an edge: it decides nothing and reads nothing but through services/ (the
+    # store's Store appears only as a type of what it is given)
+    "web": (
+        "hubaudit.hubspot",
+        "hubaudit.governance",
+        "hubaudit.analysis",
+        "hubaudit.cli",
+        "hubaudit.store.council",
+        "hubaudit.store.users",
+        "hubaudit.store.tables",
+    ),
 }
 
 
@@ -60,6 +71,17 @@ def test_nothing_outside_the_cli_imports_it() -> None:
         if "cli" not in path.relative_to(PACKAGE).parts and path.name != "__main__.py"
         for name in imports_of(path)
         if name == "hubaudit.cli" or name.startswith("hubaudit.cli.")
+    ]
+    assert outside == []
+
+
+def test_nothing_but_the_cli_imports_the_web_app() -> None:
+    outside = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not ({"cli", "web"} & set(path.relative_to(PACKAGE).parts))
+        for name in imports_of(path)
+        if name == "hubaudit.web" or name.startswith("hubaudit.web.")
     ]
     assert outside == []
 

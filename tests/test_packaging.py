@@ -50,6 +50,10 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         "hubaudit/report/templates/chart.svg.j2",
         "hubaudit/report/templates/digest.html.j2",
         "hubaudit/report/templates/promotion.html.j2",
+        "hubaudit/web/templates/base.html",
+        "hubaudit/web/templates/baseline.html",
+        "hubaudit/web/static/app.css",
+        "hubaudit/migrations/versions/0012_web_users.py",
     ):
         assert expected in names
 

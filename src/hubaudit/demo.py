@@ -176,3 +176,22 @@ def run_demo(workdir: Path, out: TextIO, command: str = "hubaudit") -> AuditResu
         file=out,
     )
     return result
+
+
+DEMO_USERS = (("rita", "revops"), ("carl", "council"), ("vera", "viewer"), ("ada", "admin"))
+"""``demo --serve``: one person of each role."""
+
+
+def demo_people(store: Store) -> list[tuple[str, str, str]]:
+    """One demo user of each role with a fresh random password: (name, role, password)."""
+    import secrets
+
+    from hubaudit.model.users import Role
+    from hubaudit.services.users import add_user
+
+    made = []
+    for name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        add_user(store, name, Role(role), password, name.capitalize())
+        made.append((name, role, password))
+    return made

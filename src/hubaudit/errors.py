@@ -9,7 +9,9 @@
      │    │    ├── NoAuditReport      the portal has no stored audit report yet
      │    │    ├── NoSuchRun          the portal has no run of that id
      │    │    ├── NoApprovedBaseline the portal has no approved baseline version yet
-     │    │    └── DecisionIncomplete a decision lacks why: MissingNote, MissingReason
+     │    │    ├── DecisionIncomplete a decision lacks why: MissingNote, MissingReason
+     │    │    ├── NotAllowed         this person may not take this decision (four eyes, a role)
+     │    │    └── SignInRefused      wrong name or password, a disabled account, throttled
      │    ├── DatabaseError    the database is unreachable or not migrated
      │    │    └── SchemaNotCurrent   the database is not at the newest migration
      │    ├── HubSpotAuthError HubSpot refused the token for the whole portal
@@ -166,6 +168,20 @@ class MissingNote(DecisionIncomplete):
 
 class MissingReason(DecisionIncomplete):
     """A waiver came without the reason the drift or breach is tolerated."""
+
+
+class NotAllowed(UsageError):
+    """This person may not take this decision: they proposed what they would approve (four
+    eyes), or their role does not allow it."""
+
+
+class SignInRefused(UsageError):
+    """A sign-in was refused: unknown name or wrong password (never saying which), a disabled
+    account, or too many failures lately (``retry_after`` seconds)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class NoApprovedBaseline(UsageError):

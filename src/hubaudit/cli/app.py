@@ -58,6 +58,8 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("schedule", "hubaudit.cli.schedule:schedule"),
             ("worker", "hubaudit.cli.worker:worker"),
             ("health", "hubaudit.cli.health:health"),
+            ("serve", "hubaudit.cli.serve:serve"),
+            ("users", "hubaudit.cli.users:users"),
             ("portals", "hubaudit.cli.portals:portals"),
             ("db", "hubaudit.cli.db:db"),
         ),

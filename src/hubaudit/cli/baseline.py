@@ -91,12 +91,13 @@ def approve(
     from_snapshot = click.get_current_context().get_parameter_source("snapshot")
     name = session.portal_name(portal)
     store = session.store()
+    alone = session.config().single_approver
     if from_snapshot is click.core.ParameterSource.COMMANDLINE:
         if version is not None:
             raise click.UsageError("give a VERSION to approve or --from-snapshot, not both")
-        decision = approve_snapshot(store, name, snapshot, actor, note)
+        decision = approve_snapshot(store, name, snapshot, actor, note, single_approver=alone)
     else:
-        decision = decide_baseline(store, name, version, True, actor, note)
+        decision = decide_baseline(store, name, version, True, actor, note, single_approver=alone)
     return _print_decision(session, name, decision, actor)
 
 

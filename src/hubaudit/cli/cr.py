@@ -98,7 +98,13 @@ def _decision(approve: bool) -> click.Command:
         from hubaudit.services.change_requests import decide_request
 
         request = decide_request(
-            session.store(), session.portal_name(portal), request_id, approve, actor, note
+            session.store(),
+            session.portal_name(portal),
+            request_id,
+            approve,
+            actor,
+            note,
+            single_approver=session.config().single_approver,
         )
         session.echo(f"CR-{request.id} {request.status.value} by {terminal_safe(actor.name)}")
         return EXIT_OK

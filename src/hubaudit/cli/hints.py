@@ -11,6 +11,7 @@ from hubaudit.errors import (
     NoApprovedBaseline,
     NoAuditReport,
     NoSuchRun,
+    NotAllowed,
     PortalNotStored,
     ProposalPending,
     SchemaNotCurrent,
@@ -44,6 +45,10 @@ _HINTS: dict[type[BaseException], Callable[[BaseException], str]] = {
     MissingNote: lambda _exc: "say why with --note",
     MissingReason: lambda _exc: "say why with --reason",
     NoApprovedBaseline: _approve_first,
+    NotAllowed: lambda _exc: (
+        "`hubaudit baseline propose`, then another person runs `hubaudit baseline approve`; "
+        "a one-person team sets [governance] single_approver = true"
+    ),
 }
 
 

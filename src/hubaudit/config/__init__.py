@@ -40,6 +40,7 @@ from hubaudit.config.schema import (
     ScheduleConfig,
     SeverityOverride,
     SignOff,
+    WebSection,
     unknown_name,
 )
 from hubaudit.config.secrets import (
@@ -96,6 +97,7 @@ __all__ = [
     "SeverityOverride",
     "SignOff",
     "TomlReader",
+    "WebSection",
     "Where",
     "find_config_path",
     "load_config",

@@ -105,6 +105,8 @@ def parse_config(
         vendor_governed=parsed.governance.vendor_governed,
         max_import_mb=parsed.governance.max_import_mb,
         audit=parsed.audit,
+        single_approver=parsed.governance.single_approver,
+        web=parsed.web,
     )
 
 

@@ -449,6 +449,43 @@ class GovernanceSection:
     ignore_file: Annotated[Path | None, checks.EXISTING_FILE] = None
     max_import_mb: Annotated[float, checks.number(0.01, 4096.0)] = DEFAULT_MAX_IMPORT_MB
     vendor_governed: Annotated[tuple[str, ...], BeforeValidator(_vendor_governed)] = ()
+    single_approver: Annotated[bool, checks.FLAG] = False
+    """A one-person team: whoever proposed a baseline version or created a change request may
+    approve it too (the governance log says so). Off: four eyes, on the CLI and the web."""
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """IP addresses or networks (``10.0.0.0/8``) of reverse proxies."""
+    import ipaddress
+
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        checks.fail('must be a list of addresses such as ["127.0.0.1", "10.0.0.0/8"]')
+    for address in value:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            checks.fail(f"{address!r} is not an IP address or network")
+    return tuple(value)
+
+
+def _header_name(value: Any) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", checks.text(value)):
+        checks.fail("must be an HTTP header name such as X-Forwarded-Email")
+    return str(value)
+
+
+@dataclass(frozen=True, config=SCHEMA)
+class WebSection:
+    """``[web]``: the web app (``hubaudit serve``): its session secret, sign-in and proxies."""
+
+    secret_key_env: Annotated[str | None, checks.env_name("the secret")] = None
+    secret_key_file: Annotated[Path | None, checks.PATH] = None
+    session_idle_minutes: Annotated[int, checks.whole(1, 7 * 24 * 60)] = 60
+    login_max_failures: Annotated[int, checks.whole(1, 1000)] = 5
+    login_lockout_minutes: Annotated[int, checks.whole(1, 24 * 60)] = 15
+    trusted_proxies: Annotated[tuple[str, ...], BeforeValidator(_addresses)] = ()
+    proxy_header: Annotated[str | None, BeforeValidator(_header_name)] = None
+    secure_cookies: Annotated[bool, checks.FLAG] = False
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -477,6 +514,9 @@ class Config:
     max_import_mb: float = DEFAULT_MAX_IMPORT_MB
     """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
     audit: AuditConfig = field(default_factory=AuditConfig)
+    single_approver: bool = False
+    """``[governance] single_approver``: the proposer may approve (the log says so)."""
+    web: WebSection = field(default_factory=WebSection)
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -516,6 +556,7 @@ class ConfigFile:
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     notify: tuple[NotifyConfig, ...] = ()
     audit: AuditConfig = field(default_factory=AuditConfig)
+    web: WebSection = field(default_factory=WebSection)
 
 
 TABLE_CLASSES: Mapping[str, type] = {
@@ -532,6 +573,7 @@ TABLE_CLASSES: Mapping[str, type] = {
     "reports": ReportsConfig,
     "notify": NotifyConfig,
     "audit": AuditConfig,
+    "web": WebSection,
 }
 """Each top-level table of the file and the class that reads it (one entry of an array)."""
 ARRAYS = frozenset({"portals", "severity", "signoff", "notify"})
@@ -586,6 +628,20 @@ def table_rules(data: Mapping[str, Any]) -> Iterator[Problem]:
     if isinstance(policies, Mapping):
         for policy_id, raw in policies.items():
             yield from _policy_rules(policy_id, raw)
+    web = data.get("web")
+    if isinstance(web, Mapping):
+        yield from _web_rules(web)
+
+
+def _web_rules(raw: Mapping[str, Any]) -> Iterator[Problem]:
+    if raw.get("secret_key_env") is not None and raw.get("secret_key_file") is not None:
+        yield ("web",), "secret_key_file", "give secret_key_env or secret_key_file, not both"
+    if raw.get("proxy_header") and not raw.get("trusted_proxies"):
+        yield (
+            ("web",),
+            "proxy_header",
+            "a proxy header is believed only from trusted_proxies; list the proxy's addresses",
+        )
 
 
 def _entries(data: Mapping[str, Any], array: str) -> list[Mapping[str, Any]]:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hubaudit.errors import UsageError
+from hubaudit.errors import NotAllowed, UsageError
 from hubaudit.governance.defects import TimelineEntry, defects_subject
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.change_requests import CRStatus
@@ -22,6 +22,8 @@ from hubaudit.model.items import JSONValue
 
 WAIVABLE = (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED, DefectStatus.WAIVED)
 ACCEPTABLE = WAIVABLE
+AMENDMENTS = ("defects.accepted", "crs.released")
+"""The log actions that amend a proposed version: whoever takes one shares in proposing it."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,30 @@ def require_releasable(
             )
 
 
+def four_eyes(
+    subject: str,
+    proposers: Collection[str],
+    by: str,
+    *,
+    approve: bool,
+    single_approver: bool,
+) -> dict[str, JSONValue]:
+    """Whoever proposed ``subject`` (or amended the proposal) does not approve it, unless the
+    team is one person (``single_approver``): then the approval's log detail says so.
+    Returns what the log entry's detail adds. Names compare without regard to case."""
+    if not approve:
+        return {}
+    same = sorted({p for p in proposers if p.casefold() == by.casefold()})
+    if not same:
+        return {}
+    if not single_approver:
+        raise NotAllowed(
+            f"{by} proposed {subject} and cannot approve it too: another member of the "
+            "council must (four eyes)"
+        )
+    return {"single_approver": True}
+
+
 @dataclass(frozen=True)
 class ProposalDecision:
     """What approving or rejecting a proposed version writes.
@@ -132,10 +158,13 @@ def decide_proposal(
     approve: bool,
     by: str,
     note: str,
+    proposers: Collection[str] = (),
+    single_approver: bool = False,
 ) -> ProposalDecision:
     """Approve or reject the proposed version ``proposed`` (``asked``: the version the person
     named, if any). ``linked_defects`` are the defects it accepts, with their statuses now; a
-    defect that was resolved or accepted meanwhile is left as it is when approving."""
+    defect that was resolved or accepted meanwhile is left as it is when approving.
+    ``proposers``: who proposed or amended it (see :func:`four_eyes`)."""
     if proposed is None:
         raise UsageError(f"portal {portal!r} has no proposed baseline version")
     if asked is not None and asked != proposed:
@@ -144,6 +173,7 @@ def decide_proposal(
             f"(v{proposed} is); an approved or rejected version never changes"
         )
     subject = f"baseline v{proposed}"
+    eyes = four_eyes(subject, proposers, by, approve=approve, single_approver=single_approver)
     if approve:
         closed = tuple(i for i, s in sorted(linked_defects.items()) if s in ACCEPTABLE)
     else:
@@ -152,6 +182,7 @@ def decide_proposal(
         "defects": list(closed),
         "change_requests": list(linked_requests),
         "items": item_count,
+        **eyes,
     }
     if approve:
         return ProposalDecision(
@@ -199,13 +230,29 @@ def waive_defects(
 
 
 def decide_request(
-    request_id: int, status: CRStatus, title: str, *, approve: bool, by: str, note: str
+    request_id: int,
+    status: CRStatus,
+    title: str,
+    *,
+    approve: bool,
+    by: str,
+    note: str,
+    requested_by: str | None = None,
+    single_approver: bool = False,
 ) -> tuple[CRStatus, LogRecord]:
-    """Approve or reject a proposed change request: its new status and the log entry."""
+    """Approve or reject a proposed change request: its new status and the log entry. Its
+    requester does not approve it (:func:`four_eyes`)."""
     if status is not CRStatus.PROPOSED:
         raise UsageError(
             f"CR-{request_id} is {status.value}; only a proposed CR can be approved or rejected"
         )
+    eyes = four_eyes(
+        f"CR-{request_id}",
+        () if requested_by is None else (requested_by,),
+        by,
+        approve=approve,
+        single_approver=single_approver,
+    )
     return (
         CRStatus.APPROVED if approve else CRStatus.REJECTED,
         LogRecord(
@@ -213,6 +260,6 @@ def decide_request(
             "cr.approved" if approve else "cr.rejected",
             f"CR-{request_id}",
             note,
-            {"title": title},
+            {"title": title, **eyes},
         ),
     )

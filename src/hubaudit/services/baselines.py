@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubaudit.analysis.canonical import content_hash
-from hubaudit.errors import NoApprovedBaseline, UsageError
+from hubaudit.errors import NoApprovedBaseline, NotAllowed, UsageError
 from hubaudit.governance.change_requests import DONE, released_payload
 from hubaudit.governance.files import (
     DEFAULT_MAX_IMPORT_BYTES,
@@ -32,6 +32,7 @@ from hubaudit.store.council import Compose, CouncilStore, DraftItem, PayloadsIn
 from hubaudit.store.repository import Store
 
 if TYPE_CHECKING:
+    from hubaudit.model.defects import Defect
     from hubaudit.model.history import Diff
     from hubaudit.policies.severity import SeverityRule
 
@@ -154,11 +155,13 @@ def decide_baseline(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> BaselineDecision:
-    """Approve or reject the proposed version (``version``, when given, must be it)."""
+    """Approve or reject the proposed version (``version``, when given, must be it). Whoever
+    proposed or amended it cannot approve it, unless ``single_approver`` (four eyes)."""
     note = note_for(note, "approving a baseline" if approve else "rejecting a baseline")
     baseline, defects, requests = CouncilStore(store).decide(
-        portal, version, approve, actor.name, note, clock()
+        portal, version, approve, actor.name, note, clock(), single_approver
     )
     log.info(
         "baseline.approved" if approve else "baseline.rejected",
@@ -176,10 +179,31 @@ def approve_snapshot(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> BaselineDecision:
-    """Propose a snapshot (default: the latest) and approve it in one step."""
+    """Propose a snapshot (default: the latest) and approve it in one step: one person's act,
+    so only for a portal's first version (the starting point, nothing approved to depart from)
+    or a single-approver team; the log entry says ``single_approver`` either way."""
+    alone = single_approver or store.latest_baseline(portal) is None
+    if not alone:  # refused before anything is proposed: nothing is left behind
+        raise NotAllowed(
+            f"{actor.name} would propose and approve the next baseline of {portal!r} alone: "
+            "propose it and let another member of the council approve it (four eyes)"
+        )
     proposal = propose_baseline(store, portal, snapshot_id, actor, note, clock)
-    return decide_baseline(store, portal, proposal.baseline.version, True, actor, note, clock)
+    return decide_baseline(
+        store, portal, proposal.baseline.version, True, actor, note, clock, alone
+    )
+
+
+def baseline_proposers(store: Store, portal: str, version: int) -> set[str]:
+    """Who proposed a version or amended it: none of them may approve it (four eyes)."""
+    return CouncilStore(store).proposers(portal, version)
+
+
+def linked_defects(store: Store, portal: str, record: VersionRecord) -> list[Defect]:
+    """The defects a version accepts (read by id, not by listing the portal's defects)."""
+    return store.defects(portal, ids=record.defects) if record.defects else []
 
 
 # reading versions ----------------------------------------------------------------------------

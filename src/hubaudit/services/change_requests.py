@@ -75,11 +75,13 @@ def decide_request(
     actor: Actor,
     note: str | None,
     clock: Clock = utc_now,
+    single_approver: bool = False,
 ) -> ChangeRequest:
-    """Approve or reject a proposed change request."""
+    """Approve or reject a proposed change request; its requester cannot approve it, unless
+    ``single_approver`` (four eyes)."""
     note = note_for(note, "approving a change request" if approve else "rejecting a change request")
     return CouncilStore(store).decide_request(
-        portal, request_id, approve, actor.name, note, clock()
+        portal, request_id, approve, actor.name, note, clock(), single_approver
     )
 
 
@@ -152,3 +154,11 @@ def resolve_identity_keys(store: Store, portal: str, keys: Collection[str]) -> d
         if len(held) == 1:
             found[key] = held[0]
     return found
+
+
+def planned_changes(lines: Sequence[str]) -> tuple[PlannedChange, ...]:
+    """Planned changes written one a line (``add property:deals:x type=date``); blank lines
+    are skipped. Each mistake names its line."""
+    from hubaudit.governance.change_requests import parse_planned_change
+
+    return tuple(parse_planned_change(line.strip()) for line in lines if line.strip())

@@ -18,6 +18,7 @@ from hubaudit.analysis.canonical import content_hash
 from hubaudit.errors import ProposalPending, UsageError
 from hubaudit.governance.proposals import (
     ACCEPTABLE,
+    AMENDMENTS,
     WAIVABLE,
     amend_proposal,
     decide_proposal,
@@ -284,10 +285,12 @@ class CouncilStore:
         by: str,
         note: str,
         at: datetime,
+        single_approver: bool = False,
     ) -> tuple[BaselineInfo, list[int], list[int]]:
         """Approve or reject the proposed version. Approving closes the defects it accepts as
         ``accepted`` and marks the CRs it releases ``released``; rejecting unlinks both.
-        Returns the version, the defects closed (or unlinked) and the CRs."""
+        Returns the version, the defects closed (or unlinked) and the CRs. Who proposed or
+        amended the version is read here for the four-eyes rule, which the rules apply."""
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal)
             self.store.lock_portal(session, portal_id)
@@ -321,6 +324,8 @@ class CouncilStore:
                 approve=approve,
                 by=by,
                 note=note,
+                proposers=() if row is None else self._proposers(session, portal_id, row),
+                single_approver=single_approver,
             )
             assert row is not None  # decide_proposal refuses when nothing is proposed
             row.status = decision.status.value
@@ -349,6 +354,32 @@ class CouncilStore:
             write_log(session, portal_id, at, decision.log)
             session.flush()
             return baseline_info(row, portal), list(decision.closed), [r.id for r in request_rows]
+
+    def proposers(self, portal: str, version: int) -> set[str]:
+        """Who proposed version ``version`` or amended it while it was proposed."""
+        with self.store.session() as session:
+            portal_id = self.store.portal_id(session, portal)
+            row = session.scalars(
+                select(BaselineRow).where(
+                    BaselineRow.portal_id == portal_id, BaselineRow.version == version
+                )
+            ).first()
+            return set() if row is None else self._proposers(session, portal_id, row)
+
+    def _proposers(self, session: Session, portal_id: int, row: BaselineRow) -> set[str]:
+        """Who proposed the version, and who amended it (accepted defects into it, released
+        change requests into it), from the governance log."""
+        found = {row.proposed_by}
+        for actor, detail in session.execute(
+            select(GovernanceLogRow.actor, GovernanceLogRow.detail_json).where(
+                GovernanceLogRow.portal_id == portal_id,
+                GovernanceLogRow.at >= row.proposed_at,
+                GovernanceLogRow.action.in_(AMENDMENTS),
+            )
+        ):
+            if json.loads(detail).get("version") == row.version:
+                found.add(actor)
+        return found
 
     def _draft(self, session: Session, portal_id: int) -> BaselineRow | None:
         return session.scalars(
@@ -463,7 +494,14 @@ class CouncilStore:
             return _request(row, portal, None)
 
     def decide_request(
-        self, portal: str, request_id: int, approve: bool, by: str, note: str, at: datetime
+        self,
+        portal: str,
+        request_id: int,
+        approve: bool,
+        by: str,
+        note: str,
+        at: datetime,
+        single_approver: bool = False,
     ) -> ChangeRequest:
         with self.store.session() as session:
             portal_id = self.store.portal_id(session, portal)
@@ -475,7 +513,14 @@ class CouncilStore:
             if row is None:
                 raise UsageError(f"portal {portal!r} has no change request CR-{request_id}")
             status, log = decide_request(
-                row.id, CRStatus(row.status), row.title, approve=approve, by=by, note=note
+                row.id,
+                CRStatus(row.status),
+                row.title,
+                approve=approve,
+                by=by,
+                note=note,
+                requested_by=row.requested_by,
+                single_approver=single_approver,
             )
             row.status = status.value
             row.decided_by, row.decided_at, row.decision_note = by, at, note

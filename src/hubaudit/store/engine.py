@@ -24,7 +24,7 @@ from hubaudit.shipped import migrations_dir
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0012"
 """The newest migration under ``migrations/versions`` (checked by a test): a read command knows
 the schema it needs without loading Alembic and the migration scripts."""
 

@@ -1,0 +1,631 @@
+"""The pages and the actions: each reads through the services or takes a decision through
+them, under the signed-in person (:attr:`Visit.actor`), and answers with a page or a redirect
+(POST → 303 → GET, so a reload never repeats a decision)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from hubaudit.errors import SignInRefused, UsageError
+from hubaudit.model.baselines import BaselineStatus
+from hubaudit.model.changes import Severity
+from hubaudit.model.defects import DefectStatus
+from hubaudit.model.items import Kind
+from hubaudit.model.users import Permission
+from hubaudit.web.app import (
+    NotFound,
+    Page,
+    Web,
+    see_other,
+    set_session_cookie,
+    shown_error,
+)
+from hubaudit.web.auth import LOGIN_COOKIE, SESSION_COOKIE
+from hubaudit.web.templating import render
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from hubaudit.services.lists import Page as ListPage
+
+PAGE_SIZE = 50
+T = TypeVar("T")
+
+# fixed messages a redirect may ask a page to show (never text from the query string)
+DONE = {
+    "acknowledged": "Acknowledged.",
+    "waived": "Waived.",
+    "resolved": "Resolved.",
+    "accepted": "Accepted into the proposed baseline version.",
+    "approved": "Approved.",
+    "rejected": "Rejected.",
+    "created": "Change request created.",
+}
+
+
+@dataclass(frozen=True)
+class Pager:
+    page: int
+    pages: int
+    total: int
+
+    @classmethod
+    def of(cls, number: int, total: int) -> Pager:
+        pages = max(1, -(-total // PAGE_SIZE))
+        return cls(min(number, pages), pages, total)
+
+    def link(self, page: Page, number: int) -> str:
+        query = [(k, v) for k, v in page.request.query_params.multi_items() if k != "page"]
+        return "?" + urlencode([*query, ("page", str(number))])
+
+
+def requested_page(page: Page) -> int:
+    try:
+        return max(1, min(int(page.request.query_params.get("page", "1")), 10**9))
+    except ValueError:
+        return 1
+
+
+def paginate(page: Page, items: Sequence[T]) -> tuple[Sequence[T], Pager]:
+    pager = Pager.of(requested_page(page), len(items))
+    start = (pager.page - 1) * PAGE_SIZE
+    return items[start : start + PAGE_SIZE], pager
+
+
+def read_page(page: Page, read: Callable[[int], ListPage[T]]) -> tuple[Sequence[T], Pager]:
+    """The requested page of a list read a page at a time (the last one if it asks past it)."""
+    number = requested_page(page)
+    found = read(number)
+    pager = Pager.of(number, found.total)
+    if pager.page != number:
+        found = read(pager.page)
+    return found.items, pager
+
+
+def _int(value: str, what: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise UsageError(f"{what} is not a number: {value!r}")
+    return int(value)
+
+
+def _done(page: Page) -> str | None:
+    return DONE.get(page.request.query_params.get("done", ""))
+
+
+# signing in and out ---------------------------------------------------------------------------
+
+
+def login_endpoint(web: Web) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        form = await request.form() if request.method == "POST" else None
+        return await run_in_threadpool(_login, web, request, form)
+
+    return endpoint
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this site, never another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login(web: Web, request: Request, form: Any) -> Response:
+    from hubaudit.services.users import sign_in
+
+    token, new_cookie = web.gate.login_token(request)
+    target = _safe_next(
+        (form.get("next") if form is not None else None) or request.query_params.get("next")
+    )
+    message, status = None, 200
+    if form is not None:
+        if not web.gate.login_token_matches(request, form.get("csrf")):
+            message, status = "refused: the form's CSRF token is missing; try again", 403
+        else:
+            try:
+                signed = sign_in(
+                    web.store,
+                    str(form.get("username") or ""),
+                    str(form.get("password") or ""),
+                    web.gate.address(request),
+                    web.settings.throttle,
+                    web.clock,
+                )
+            except SignInRefused as exc:
+                status, message = shown_error(exc)
+            else:
+                redirect = see_other(target)
+                set_session_cookie(web, redirect, signed.token)
+                redirect.delete_cookie(LOGIN_COOKIE, path="/login")
+                return redirect
+    response = HTMLResponse(
+        render("login.html", user=None, csrf=token, next=target, message=message),
+        status_code=status,
+    )
+    if new_cookie is not None:
+        response.set_cookie(
+            LOGIN_COOKIE,
+            new_cookie,
+            httponly=True,
+            samesite="strict",
+            secure=web.settings.secure_cookies,
+            path="/login",
+        )
+    return response
+
+
+def logout(page: Page) -> Response:
+    from hubaudit.services.users import sign_out
+
+    token = page.web.gate.unsign(page.request.cookies.get(SESSION_COOKIE))
+    if token is not None:
+        sign_out(page.web.store, token, page.web.clock)
+    response = see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+# the portfolio --------------------------------------------------------------------------------
+
+
+def portfolio(page: Page) -> Response:
+    from hubaudit.services.lists import open_defect_counts
+    from hubaudit.services.runs import recent_runs, schedules
+
+    store = page.web.store
+    stored = set(store.portal_names())
+    next_runs = {s.next_run.portal: s.next_run for s in schedules(store, page.web.config)}
+    rows = []
+    for portal in page.web.config.portals:
+        counts = {s: 0 for s in Severity}
+        runs = []
+        if portal.name in stored:
+            counts = open_defect_counts(store, portal.name)
+            runs = recent_runs(store, portal.name, 1)
+        rows.append(
+            {
+                "name": portal.name,
+                "last_run": runs[0] if runs else None,
+                "counts": counts,
+                "open": sum(counts.values()),
+                "next_run": next_runs.get(portal.name),
+            }
+        )
+    return page.render("portfolio.html", rows=rows, severities=list(Severity))
+
+
+# defects --------------------------------------------------------------------------------------
+
+
+def _choices(page: Page, name: str, allowed: type[Any]) -> tuple[Any, ...]:
+    values = []
+    for value in page.request.query_params.getlist(name):
+        if not value:
+            continue
+        try:
+            values.append(allowed(value))
+        except ValueError as exc:
+            raise UsageError(f"{name}: no such value {value!r}") from exc
+    return tuple(values)
+
+
+def defects_list(page: Page) -> Response:
+    from hubaudit.services.lists import OPEN_STATES, defects_page
+    from hubaudit.services.triage import DefectQuery
+
+    portal = page.web.portal(page.params["portal"])
+    statuses = _choices(page, "status", DefectStatus)
+    query = DefectQuery(
+        statuses=statuses or (() if page.request.query_params.get("all") else OPEN_STATES),
+        severities=_choices(page, "severity", Severity),
+        kinds=_choices(page, "kind", Kind),
+    )
+    text = page.request.query_params.get("q", "")
+    if _stored(page, portal):
+        shown, pager = read_page(
+            page,
+            lambda n: defects_page(page.web.store, portal, query, text, n, PAGE_SIZE),
+        )
+    else:
+        shown, pager = (), Pager.of(1, 0)
+    return page.render(
+        "defects.html",
+        portal=portal,
+        defects=shown,
+        pager=pager,
+        statuses=list(DefectStatus),
+        severities=list(Severity),
+        kinds=list(Kind),
+        chosen={
+            "status": {s.value for s in statuses},
+            "severity": set(page.request.query_params.getlist("severity")),
+            "kind": set(page.request.query_params.getlist("kind")),
+            "q": text,
+        },
+        done=_done(page),
+        pager_link=lambda n: pager.link(page, n),
+    )
+
+
+def _stored(page: Page, portal: str) -> bool:
+    return portal in page.web.store.portal_names()
+
+
+def defect_detail(page: Page) -> Response:
+    from hubaudit.services.triage import defect_timeline
+
+    portal = page.web.portal(page.params["portal"])
+    if not _stored(page, portal):
+        raise NotFound(f"portal {portal!r} has no defects yet")
+    timeline = defect_timeline(page.web.store, portal, int(page.params["defect_id"]))
+    return page.render(
+        "defect.html",
+        portal=portal,
+        defect=timeline.defect,
+        events=timeline.events,
+        done=_done(page),
+    )
+
+
+def defects_action(page: Page) -> Response:
+    from hubaudit.dates import parse_end
+    from hubaudit.services import triage
+
+    portal = page.web.portal(page.params["portal"])
+    ids = sorted({_int(i, "defect id") for i in page.fields("ids")})
+    if not ids:
+        raise UsageError("choose at least one defect")
+    action = page.field("action")
+    actor, store, clock = page.visit.actor, page.web.store, page.web.clock
+    note = page.field("note")
+    if action == "acknowledge":
+        triage.acknowledge_defects(store, portal, ids, actor, note, clock)
+        done = "acknowledged"
+    elif action == "resolve":
+        triage.resolve_defects(store, portal, ids, actor, note, clock)
+        done = "resolved"
+    elif action == "waive":
+        until = page.field("until").strip()
+        if not until:
+            raise UsageError("a waiver needs an end date (until)")
+        triage.waive_defects(
+            store, portal, ids, actor, page.field("reason"), parse_end(until), clock
+        )
+        done = "waived"
+    elif action == "accept":
+        triage.accept_defects(store, portal, ids, actor, note, clock)
+        done = "accepted"
+    else:
+        raise UsageError(f"no such action {action!r}")
+    back = page.field("back")
+    target = back if back in ("list",) else "detail"
+    if target == "list" or len(ids) > 1:
+        return see_other(f"/portals/{portal}/defects?done={done}")
+    return see_other(f"/portals/{portal}/defects/{ids[0]}?done={done}")
+
+
+def item_history(page: Page) -> Response:
+    from hubaudit.services.history import history
+
+    portal = page.web.portal(page.params["portal"])
+    key = page.request.query_params.get("key", "").strip()
+    if not key:
+        raise UsageError("which item? (?key=property:deals:amount)")
+    if not _stored(page, portal):
+        raise NotFound(f"portal {portal!r} has no snapshot yet")
+    found = history(page.web.store, portal, key)
+    return page.render("history.html", portal=portal, key=key, entries=found.entries)
+
+
+# findings -------------------------------------------------------------------------------------
+
+
+def findings_list(page: Page) -> Response:
+    from hubaudit.model.findings import FindingStatus
+    from hubaudit.services.triage import FindingQuery, list_findings
+
+    portal = page.web.portal(page.params["portal"])
+    statuses = _choices(page, "status", FindingStatus) or (FindingStatus.OPEN,)
+    query = FindingQuery(statuses=statuses, severities=_choices(page, "severity", Severity))
+    found = list_findings(page.web.store, portal, query) if _stored(page, portal) else []
+    shown, pager = paginate(page, found)
+    return page.render(
+        "findings.html",
+        portal=portal,
+        findings=shown,
+        pager=pager,
+        pager_link=lambda n: pager.link(page, n),
+        statuses=list(FindingStatus),
+        chosen={s.value for s in statuses},
+        done=_done(page),
+    )
+
+
+def findings_waive(page: Page) -> Response:
+    from hubaudit.dates import parse_end
+    from hubaudit.services.triage import waive_findings
+
+    portal = page.web.portal(page.params["portal"])
+    ids = sorted({_int(i, "finding id") for i in page.fields("ids")})
+    if not ids:
+        raise UsageError("choose at least one finding")
+    until = page.field("until").strip()
+    if not until:
+        raise UsageError("a waiver needs an end date (until)")
+    waive_findings(
+        page.web.store,
+        portal,
+        ids,
+        page.visit.actor,
+        page.field("reason"),
+        parse_end(until),
+        page.web.clock,
+    )
+    return see_other(f"/portals/{portal}/findings?done=waived")
+
+
+# baseline versions ----------------------------------------------------------------------------
+
+
+def baselines_list(page: Page) -> Response:
+    from hubaudit.services.baselines import baseline_versions
+
+    portal = page.web.portal(page.params["portal"])
+    versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
+    return page.render(
+        "baselines.html", portal=portal, versions=list(reversed(versions)), done=_done(page)
+    )
+
+
+def baseline_review(page: Page) -> Response:
+    from hubaudit.services.baselines import (
+        baseline_changelog,
+        baseline_proposers,
+        baseline_versions,
+        linked_defects,
+    )
+    from hubaudit.services.change_requests import change_requests
+
+    portal = page.web.portal(page.params["portal"])
+    version = int(page.params["version"])
+    versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
+    record = next((v for v in versions if v.baseline.version == version), None)
+    if record is None:
+        raise NotFound(f"portal {portal!r} has no baseline v{version}")
+    earlier = [
+        v.baseline.version
+        for v in versions
+        if v.baseline.version < version and v.baseline.status is BaselineStatus.APPROVED
+    ]
+    changes: Sequence[Any] = ()
+    if earlier:
+        changes = baseline_changelog(page.web.store, portal, earlier[-1], version).changes
+    defects = linked_defects(page.web.store, portal, record)
+    released = set(record.requests)
+    requests = (
+        [p.request for p in change_requests(page.web.store, portal, sorted(released))]
+        if released
+        else []
+    )
+    proposers = baseline_proposers(page.web.store, portal, version)
+    return page.render(
+        "baseline.html",
+        portal=portal,
+        record=record,
+        baseline=record.baseline,
+        from_version=earlier[-1] if earlier else None,
+        changes=changes,
+        defects=defects,
+        requests=requests,
+        proposed=record.baseline.status is BaselineStatus.PROPOSED,
+        proposers=sorted(proposers),
+        proposer=page.user.username.casefold() in {p.casefold() for p in proposers},
+        done=_done(page),
+    )
+
+
+def _decide(page: Page, what: str, number_param: str, decide: Callable[..., object]) -> Response:
+    """Approve or reject (the form's ``decision``) what ``decide`` decides, under the signed-in
+    person, with the team's four-eyes setting; back to its page."""
+    portal = page.web.portal(page.params["portal"])
+    number = int(page.params[number_param])
+    decision = page.field("decision")
+    if decision not in ("approve", "reject"):
+        raise UsageError("decide approve or reject")
+    decide(
+        page.web.store,
+        portal,
+        number,
+        decision == "approve",
+        page.visit.actor,
+        page.field("note"),
+        page.web.clock,
+        single_approver=page.web.settings.single_approver,
+    )
+    return see_other(f"/portals/{portal}/{what}/{number}?done={decision}d")
+
+
+def baseline_decide(page: Page) -> Response:
+    from hubaudit.services.baselines import decide_baseline
+
+    return _decide(page, "baselines", "version", decide_baseline)
+
+
+# change requests ------------------------------------------------------------------------------
+
+
+def crs_list(page: Page) -> Response:
+    from hubaudit.services.change_requests import change_requests
+
+    portal = page.web.portal(page.params["portal"])
+    found = change_requests(page.web.store, portal) if _stored(page, portal) else []
+    shown, pager = paginate(page, list(reversed(found)))
+    return page.render(
+        "crs.html",
+        portal=portal,
+        progress=shown,
+        pager=pager,
+        pager_link=lambda n: pager.link(page, n),
+        done=_done(page),
+    )
+
+
+def cr_form(page: Page, message: str | None = None, status: int = 200) -> Response:
+    portal = page.web.portal(page.params["portal"])
+    return page.render(
+        "cr_new.html",
+        status,
+        portal=portal,
+        message=message,
+        values={k: page.field(k) for k in ("title", "changes", "from", "until", "note")},
+    )
+
+
+def cr_create(page: Page) -> Response:
+    from hubaudit.dates import parse_end, parse_start
+    from hubaudit.services.change_requests import RequestDraft, create_request, planned_changes
+
+    portal = page.web.portal(page.params["portal"])
+    try:
+        draft = RequestDraft(
+            title=page.field("title"),
+            changes=planned_changes(page.field("changes").splitlines()),
+            valid_from=parse_start(page.field("from").strip()),
+            valid_until=parse_end(page.field("until").strip()),
+            note=page.field("note"),
+        )
+        request = create_request(page.web.store, portal, draft, page.visit.actor, page.web.clock)
+    except UsageError as exc:
+        return cr_form(page, str(exc), 400)
+    return see_other(f"/portals/{portal}/crs/{request.id}?done=created")
+
+
+def cr_detail(page: Page) -> Response:
+    from hubaudit.services.change_requests import change_requests
+
+    portal = page.web.portal(page.params["portal"])
+    if not _stored(page, portal):
+        raise NotFound(f"portal {portal!r} has no change requests")
+    progress = change_requests(page.web.store, portal, [int(page.params["request_id"])])[0]
+    return page.render(
+        "cr.html",
+        portal=portal,
+        progress=progress,
+        request=progress.request,
+        requester=page.user.username.casefold() == progress.request.requested_by.casefold(),
+        done=_done(page),
+    )
+
+
+def cr_decide(page: Page) -> Response:
+    from hubaudit.services.change_requests import decide_request
+
+    return _decide(page, "crs", "request_id", decide_request)
+
+
+# the governance log and runs ------------------------------------------------------------------
+
+
+def _log_filters(page: Page) -> tuple[str, datetime | None, datetime | None, str]:
+    from hubaudit.dates import parse_end, parse_start
+
+    portal = page.web.portal(page.params["portal"])
+    params = page.request.query_params
+    since = parse_start(params["since"]) if params.get("since") else None
+    until = parse_end(params["until"]) if params.get("until") else None
+    return portal, since, until, params.get("q", "")
+
+
+def log_page(page: Page) -> Response:
+    from hubaudit.services.lists import log_page as read_log
+
+    portal, since, until, text = _log_filters(page)
+    shown, pager = read_page(
+        page, lambda n: read_log(page.web.store, portal, since, until, text, n, PAGE_SIZE)
+    )
+    csv_query = urlencode([(k, v) for k, v in page.request.query_params.items() if k != "page"])
+    return page.render(
+        "log.html",
+        portal=portal,
+        entries=shown,
+        pager=pager,
+        pager_link=lambda n: pager.link(page, n),
+        csv_link=f"/portals/{portal}/log.csv" + (f"?{csv_query}" if csv_query else ""),
+    )
+
+
+def _csv_cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def log_csv(page: Page) -> Response:
+    from hubaudit.services.lists import log_page as read_log
+
+    portal, since, until, text = _log_filters(page)
+    entries = reversed(read_log(page.web.store, portal, since, until, text, None, 0).items)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["at", "actor", "action", "subject", "note"])
+    for e in entries:
+        writer.writerow(
+            [e.at.isoformat(), *(_csv_cell(t) for t in (e.actor, e.action, e.subject, e.note))]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{portal}-governance-log.csv"'},
+    )
+
+
+def runs_page(page: Page) -> Response:
+    from hubaudit.services.runs import recent_runs
+
+    portal = page.web.portal(page.params["portal"])
+    runs = recent_runs(page.web.store, portal, 500) if _stored(page, portal) else []
+    shown, pager = paginate(page, runs)
+    return page.render(
+        "runs.html",
+        portal=portal,
+        runs=shown,
+        pager=pager,
+        pager_link=lambda n: pager.link(page, n),
+    )
+
+
+P = Permission
+ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
+    ("/", "GET", P.READ, portfolio),
+    ("/logout", "POST", P.READ, logout),
+    ("/portals/{portal}/defects", "GET", P.READ, defects_list),
+    ("/portals/{portal}/defects", "POST", P.TRIAGE, defects_action),
+    ("/portals/{portal}/defects/{defect_id:int}", "GET", P.READ, defect_detail),
+    ("/portals/{portal}/history", "GET", P.READ, item_history),
+    ("/portals/{portal}/findings", "GET", P.READ, findings_list),
+    ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
+    ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
+    ("/portals/{portal}/baselines/{version:int}", "GET", P.READ, baseline_review),
+    ("/portals/{portal}/baselines/{version:int}", "POST", P.DECIDE, baseline_decide),
+    ("/portals/{portal}/crs", "GET", P.READ, crs_list),
+    ("/portals/{portal}/crs", "POST", P.TRIAGE, cr_create),
+    ("/portals/{portal}/crs/new", "GET", P.TRIAGE, cr_form),
+    ("/portals/{portal}/crs/{request_id:int}", "GET", P.READ, cr_detail),
+    ("/portals/{portal}/crs/{request_id:int}", "POST", P.DECIDE, cr_decide),
+    ("/portals/{portal}/log", "GET", P.READ, log_page),
+    ("/portals/{portal}/log.csv", "GET", P.READ, log_csv),
+    ("/portals/{portal}/runs", "GET", P.READ, runs_page),
+)
