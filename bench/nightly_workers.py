@@ -1,10 +1,11 @@
-"""Benchmark: the nightly job's scale-out, N portals audited by 1 worker process and by 3.
+"""Benchmark: the nightly job's scale-out, N portals audited by 1 worker process and by 2.
 
-    .venv/bin/python bench/nightly_workers.py [--portals 100] [--workers 3] [--parallel 40]
-                                              [--rate 100] [--latency 0.08]
+    .venv/bin/python bench/nightly_workers.py [--portals 100] [--properties 2000] [--workers 2]
+                                              [--parallel 40] [--rate 100] [--latency 0.08]
                                               [--database URL] [--quick]
 
-Emulates N portals (the demo portal, ``fixtures/demo``), each with its own HubSpot-like
+Emulates N portals (the demo portal, ``fixtures/demo``, grown to ``--properties`` properties
+by copies of its own properties that are the same both nights), each with its own HubSpot-like
 ten-secondly limit, all served by one helper process (this script, started again with a hidden
 option) so that the workers do not share a process with the emulators. In a fresh schema of the
 Postgres database at ``--database`` (dropped at the end):
@@ -40,6 +41,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,7 +72,7 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN_ENV = "HUBAUDIT_BENCH_TOKEN"
 FAST_LIMIT = 5000  # the baseline pass: the emulators and the clients at a high limit
 WINDOW_SECONDS = 10.0  # the emulators' rate-limit window
-EXPECTED_CHANGES = 28  # night1 -> night2 of the demo portal (fixtures/demo/DRIFT.txt)
+EXPECTED_CHANGES = 27  # night1 -> night2 of the demo portal (what `hubaudit demo` finds)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -425,7 +427,7 @@ class Report:
         pids = {p.pid: k + 1 for k, p in enumerate(processes)}
         parts = []
         for name, n in sorted(Counter(r.worker for r in records).items(), key=str):
-            pid = int(name.split(":")[-2]) if name and name.count(":") >= 2 else -1
+            pid = worker_pid(name)
             parts.append(f"worker {pids.get(pid, '?')} (pid {pid}) {n}")
         show("runs per worker", "; ".join(parts) or "none")
         codes = Counter(exit_codes)
@@ -536,13 +538,54 @@ class Report:
         )
 
 
+def worker_pid(name: str | None) -> int:
+    """The process id in a worker's name (``host:pid:role:tag``, see ``scheduler.worker_name``);
+    -1 for a name not of that form."""
+    parts = (name or "").rsplit(":", 3)
+    return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else -1
+
+
+def grown_fixtures(target: Path, properties: int) -> tuple[Path, int]:
+    """The demo portal's two nights copied under ``target``, each object type's properties
+    grown by copies of its own (new names, same both nights) to ``properties`` in all; the
+    folder and the number of properties it holds. Nothing is added below the demo's own."""
+    counts = {
+        path.name: len(json.loads(path.read_text()))
+        for path in sorted((DEMO / "night1" / "properties").glob("*.json"))
+    }
+    have = sum(counts.values())
+    extra = max(0, properties - have)
+    for night in ("night1", "night2"):
+        shutil.copytree(DEMO / night, target / night)
+        for k, name in enumerate(sorted(counts)):
+            path = target / night / "properties" / name
+            existing = json.loads(path.read_text())
+            share = extra // len(counts) + (k < extra % len(counts))
+            # night1's, for both nights: a copy never changes (the changes stay the demo's)
+            first = json.loads((DEMO / "night1" / "properties" / name).read_text())
+            templates = [p for p in first if not p.get("hubspotDefined")] or first
+            grown = [
+                {
+                    **templates[n % len(templates)],
+                    "name": f"bench_{n}_{templates[n % len(templates)]['name']}",
+                    "label": f"{templates[n % len(templates)]['label']} {n}",
+                }
+                for n in range(share)
+            ]
+            path.write_text(json.dumps(existing + grown))
+    return target, have + extra
+
+
 # main -------------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portals", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=3, help="worker processes of round B")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of round B")
+    parser.add_argument(
+        "--properties", type=int, default=2000, help="properties of each portal (the demo has 342)"
+    )
     parser.add_argument(
         "--parallel", type=int, default=40, help="[schedule] parallel_portals of each worker"
     )
@@ -563,13 +606,15 @@ def main() -> None:
     cores = os.cpu_count() or 1
 
     with fresh_schema(args.database) as (url, schema), tempfile.TemporaryDirectory() as tmp:
+        portal_dir, properties = grown_fixtures(Path(tmp) / "portal", args.properties)
         engine = make_engine(url)
         try:
             upgrade(engine)
             store = Store(engine)
             runs = RunStore(store)
             print(
-                f"{args.portals} emulated portals (demo portal, night1 -> night2: "
+                f"{args.portals} emulated portals (demo portal with {properties} properties, "
+                "night1 -> night2: "
                 f"{EXPECTED_CHANGES} changes each), limit {args.rate}/10 s each, latency "
                 f"{args.latency * 1000:.0f} ms; Postgres schema {schema}"
             )
@@ -578,7 +623,7 @@ def main() -> None:
                 f"{args.portals} emulators) and Postgres; parallel_portals = {args.parallel}"
             )
             began = time.perf_counter()
-            with emulators(DEMO / "night1", args.portals, FAST_LIMIT, 0.0) as fast:
+            with emulators(portal_dir / "night1", args.portals, FAST_LIMIT, 0.0) as fast:
                 approve_baselines(store, names, fast.base_urls)
             print(
                 f"baselines: {args.portals} snapshots of night1 approved in "
@@ -589,7 +634,7 @@ def main() -> None:
             logs = Path(tmp)
             base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
             rounds: list[Round] = []
-            with emulators(DEMO / "night2", args.portals, args.rate, args.latency) as helper:
+            with emulators(portal_dir / "night2", args.portals, args.rate, args.latency) as helper:
                 write_config(config, url, names, helper.base_urls, args.rate, args.parallel)
                 for n, (label, workers) in enumerate((("A", 1), ("B", args.workers))):
                     if n:

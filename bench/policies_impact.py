@@ -13,7 +13,7 @@ run:
   each change's dependents on it;
 - evaluating the twelve built-in policies, and tracking their findings in the database.
 
-It prints each time and its ratio to the comparison, and the peak traced memory.
+It prints each CPU time and its ratio to the comparison, and the peak traced memory.
 """
 
 from __future__ import annotations
@@ -192,10 +192,12 @@ def portal(properties: int, workflows: int, changed: set[int]) -> list[ConfigIte
 
 
 def measured(run: Callable[[], T]) -> tuple[T, float]:
+    """The result and the CPU time it took (this process is single-threaded: CPU, not wall,
+    so that a loaded machine does not blur the ratios)."""
     gc.collect()
-    started = time.perf_counter()
+    started = time.process_time()
     result = run()
-    return result, time.perf_counter() - started
+    return result, time.process_time() - started
 
 
 def main() -> None:
@@ -255,6 +257,8 @@ def main() -> None:
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         _tracked, findings_s = measured(lambda: record_findings(store, view, {}))
+        fresh = portal_view(store, second)  # what a night's audit evaluates: a view of its own
+        _again, findings_again_s = measured(lambda: record_findings(store, fresh, {}))
         engine.dispose()
     with_dependents = sum(1 for c in impacted if c.dependents)
     print(f"view (every payload): {view_s:.2f} s ({view_s / compare_s:.2f}x the comparison)")
@@ -265,8 +269,12 @@ def main() -> None:
     )
     print(
         f"policies: {len(breaches)} breaches in {policies_s:.2f} s "
-        f"({policies_s / compare_s:.2f}x); evaluated again and tracked as findings "
-        f"(a first night: all new) in {findings_s:.2f} s"
+        f"({policies_s / compare_s:.0%} of the comparison; target <= 25%); evaluated again "
+        f"and tracked as findings (a first night: all new) in {findings_s:.2f} s"
+    )
+    print(
+        f"a second night, every finding seen again: {findings_again_s:.2f} s "
+        f"({findings_again_s / compare_s:.2f}x the comparison)"
     )
     total = view_s + graph_s + impact_s + findings_s  # findings_s evaluates the policies too
     print(

@@ -24,6 +24,35 @@ from hubaudit.model.surface import HubInfo, SurfaceArea
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
+def tracked(
+    ident: int,
+    key: str,
+    field: str | None,
+    status: DefectStatus,
+    days: int,
+    waiver: Waiver | None = None,
+) -> Defect:
+    """A defect behind a report's change, first seen ``days`` before the audit."""
+    return Defect(
+        id=ident,
+        portal="acme",
+        fingerprint=f"{ident:064d}",
+        kind=Kind(key.split(":", 1)[0]),
+        key=key,
+        field=field,
+        status=status,
+        severity=Severity.LOW,
+        before=None,
+        after=None,
+        first_seen_at=NOW - timedelta(days=days),
+        last_seen_at=NOW,
+        occurrences=days + 1,
+        baseline_version=3,
+        op=ChangeOp.MODIFIED if field else ChangeOp.ADDED,
+        waiver=waiver,
+    )
+
+
 def hostile(beacon: str = "http://127.0.0.1:9/beacon") -> str:
     """A label a portal user could write: markup, script, terminal escapes, a bidi override,
     Markdown, a spreadsheet formula, Slack mentions; ``beacon`` is where a fetch would go."""
@@ -94,6 +123,21 @@ def rich_result(label: str | None = None) -> AuditResult:
         op=ChangeOp.MODIFIED,
         path=("label",),
         waiver=Waiver(3, 11, "Rita", NOW - timedelta(days=10), label, NOW - timedelta(hours=1)),
+    )
+
+    tracked_defects = (
+        tracked(4, "property:deals:x", "label", DefectStatus.OPEN, 0),
+        tracked(5, "property:deals:x", "options.gold.label", DefectStatus.OPEN, 12),
+        tracked(6, "property:deals:y", None, DefectStatus.OPEN, 0),
+        tracked(7, "workflow:777", "isEnabled", DefectStatus.ACKNOWLEDGED, 3),
+        tracked(
+            8,
+            "property:deals:amount",
+            "description",
+            DefectStatus.WAIVED,
+            30,
+            Waiver(4, 8, "Rita", NOW - timedelta(days=20), label, NOW + timedelta(days=3)),
+        ),
     )
     finding_new = Finding(
         id=21,
@@ -329,4 +373,5 @@ def rich_result(label: str | None = None) -> AuditResult:
             vendor=2,
         ),
         run_id=31,
+        tracked_defects=tracked_defects,
     )

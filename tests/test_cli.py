@@ -385,6 +385,7 @@ def test_db_check_and_prune_from_the_command_line(
 
     from hubaudit.config import load_config
     from hubaudit.store.engine import make_engine
+    from hubaudit.store.payloads import encode_body
     from hubaudit.store.tables import PayloadRow
 
     config = str(config_path)
@@ -404,7 +405,9 @@ def test_db_check_and_prune_from_the_command_line(
     engine = make_engine(load_config(config_path).database_url)
     with engine.begin() as connection:
         first = connection.scalar(sa.select(PayloadRow.hash).limit(1))
-        connection.execute(sa.update(PayloadRow).where(PayloadRow.hash == first).values(body="{}"))
+        connection.execute(
+            sa.update(PayloadRow).where(PayloadRow.hash == first).values(body=encode_body("{}"))
+        )
     engine.dispose()
     code, out = run("--config", config, "db", "check")
     assert code == 1

@@ -196,7 +196,7 @@ def test_a_month_of_governance(
     progress = {p.request.id: p.summary for p in request_progress(store, "demo", [cr1, cr2])}
     assert progress == {cr1.id: "implemented", cr2.id: "partially implemented"}
     text = render(night5, "text")
-    assert "Planned changes: 1" in text and "planned by CR-" in text
+    assert "Planned: 1 item, 1 change" in text and "planned by CR-" in text
     assert "implemented differently than approved" in text
     stored = store.defect("demo", differently.defect_id or 0)
     assert stored.note == differently.note

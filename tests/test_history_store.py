@@ -27,6 +27,7 @@ from hubaudit.model.items import (
 )
 from hubaudit.services.timetravel import diff_points, item_at, item_history, resolve_point
 from hubaudit.store.integrity import check_integrity
+from hubaudit.store.payloads import encode_body
 from hubaudit.store.repository import Store
 from hubaudit.store.retention import snapshots_to_keep
 from hubaudit.store.tables import ItemVersionRow, PayloadRow, SnapshotRow
@@ -397,13 +398,11 @@ def test_db_check_finds_a_tampered_payload_and_a_lost_version(
     with store.engine.begin() as connection:
         connection.execute(
             sa.update(PayloadRow)
-            .where(PayloadRow.hash == BASE[0].canonical_hash)
-            .values(body='{"label":"forged"}')
+            .where(PayloadRow.hash == BASE[0].raw_hash)
+            .values(body=encode_body('{"label":"forged"}'), base=None)
         )
     report = check_integrity(store.engine)
-    assert report.problems == (
-        f"payload {BASE[0].canonical_hash}: its content does not hash to its key",
-    )
+    assert report.problems == (f"payload {BASE[0].raw_hash}: its content does not hash to its key",)
     with store.engine.begin() as connection:
         connection.execute(
             sa.delete(ItemVersionRow).where(ItemVersionRow.key == "property:contacts:region")

@@ -130,3 +130,38 @@ def test_a_script_injection_label_is_inert_and_nothing_is_fetched(
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
     assert hits == []
+
+
+@pytest.mark.slow
+def test_the_demo_report_reads_at_desktop_and_phone_widths(
+    chromium: str, beacon: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """Screenshots of the demo's HTML report at 1400 px and at 390 px (a phone), kept as test
+    artifacts (``demo-1400.png``, ``demo-390.png``) for a person to look at: triage first, the
+    handled drift collapsed, tables reflowed into cards on the phone."""
+    import io
+
+    from hubaudit.demo import run_demo
+
+    _url, hits = beacon
+    result = run_demo(tmp_path / "demo", io.StringIO())
+    page = tmp_path / "demo.html"
+    page.write_text(render(result, "html"), encoding="utf-8")
+    dom = browse(chromium, page, tmp_path / "profile", "--dump-dom")
+    assert dom.index("Act now") < dom.index("Other new drift") < dom.index("By person")
+    for width, height in ((1400, 5000), (390, 9000)):
+        shot = artifacts() / f"demo-{width}.png"
+        shot.unlink(missing_ok=True)
+        browse(
+            chromium,
+            page,
+            tmp_path / f"profile-{width}",
+            f"--screenshot={shot}",
+            f"--window-size={width},{height}",
+            "--hide-scrollbars",
+        )
+        png = shot.read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(png[16:20], "big") == width  # the page laid out at that width
+        assert shot.stat().st_size > 50_000
+    assert hits == []

@@ -44,6 +44,7 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
         "hubaudit/fixtures/demo/night1/properties/contacts.json",
         "hubaudit/fixtures/demo/night2/pipelines/deals.json",
         "hubaudit/report/report-v1.schema.json",
+        "hubaudit/store/payloads-1.zdict",  # every stored payload needs it to be read back
         "hubaudit/report/templates/report.html.j2",
         "hubaudit/report/templates/report.md.j2",
         "hubaudit/report/templates/changes.md.j2",

@@ -79,7 +79,7 @@ def test_the_json_report_validates_against_its_published_schema() -> None:
     document = json.loads(render(result(), "json"))
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(document, schema(), format_checker=jsonschema.FormatChecker())
-    assert document["schema_version"] == "1.4"
+    assert document["schema_version"] == "1.5"
     assert document["snapshot"]["coverage"]["property"]["status"] == "failed"
     assert document["snapshot"]["coverage"]["property"]["parts"]["property:deals"]["items"] == 2
     assert [c["key"] for c in document["changes"]] == ["property:deals:x", "property:deals:y"]

@@ -16,7 +16,7 @@ from hubaudit.store.engine import make_engine, upgrade
 from hubaudit.store.tables import (
     ESCAPED_TEXT_MARK,
     Base,
-    PayloadRow,
+    PortalRow,
     StoredText,
     read_stored_text,
     stored_text,
@@ -51,27 +51,29 @@ def test_every_text_column_takes_any_string() -> None:
 
 
 def test_a_nul_is_stored_and_found_again_on_both_databases(database_url: str) -> None:
+    from datetime import UTC, datetime
+
     engine = make_engine(database_url)
     upgrade(engine)
-    payloads = PayloadRow.__table__
-    bodies = {"a": LABEL, "b": ESCAPED_TEXT_MARK + "x", "c": "plain", "d": "\x00"}
+    portals = PortalRow.__table__
+    names = {1: LABEL, 2: ESCAPED_TEXT_MARK + "x", 3: "plain", 4: "\x00"}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         with engine.begin() as connection:
             connection.execute(
-                payloads.insert(), [{"hash": h, "body": body} for h, body in bodies.items()]
+                portals.insert(),
+                [{"id": i, "name": name, "created_at": at} for i, name in names.items()],
             )
         with engine.connect() as connection:
-            read = dict(connection.execute(sa.select(payloads.c.hash, payloads.c.body)).all())
+            read = dict(connection.execute(sa.select(portals.c.id, portals.c.name)).all())
             found = connection.execute(
-                sa.select(payloads.c.hash).where(payloads.c.body == LABEL)
+                sa.select(portals.c.id).where(portals.c.name == LABEL)
             ).scalar_one()
-            raw = connection.execute(
-                sa.text("select body from payloads where hash = 'a'")
-            ).scalar_one()
+            raw = connection.execute(sa.text("select name from portals where id = 1")).scalar_one()
     finally:
         engine.dispose()
-    assert read == bodies
-    assert found == "a"
+    assert read == names
+    assert found == 1
     assert raw == ESCAPED_TEXT_MARK + "Renewal\\u0000type"
 
 

@@ -123,7 +123,7 @@ def test_a_hubspot_rollout_is_vendor_in_its_own_section_and_counted(
     assert "+ property:contacts:hs_ai_summary" in section
     assert "4 by HubSpot itself" in text  # the KPIs
     assert "## HubSpot's own changes" in render(result, "md")
-    assert "<h2>HubSpot's own changes</h2>" in render(result, "html")
+    assert "<h3>HubSpot's own changes</h3>" in render(result, "html")  # among the handled
     document = json.loads(render(result, "json"))
     assert (document["summary"]["vendor"], document["kpis"]["vendor"]) == (4, 4)
     sarif = json.loads(render(result, "sarif"))

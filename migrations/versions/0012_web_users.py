@@ -1,7 +1,7 @@
 """The web app's people: accounts with roles, signed-in sessions, sign-in attempts.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"  # re-chained after 0011 (compressed payloads) at merge
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Baseline vs snapshot → changes. Hashes first; deepdiff at field level only where a hash differs.
+"""Baseline vs snapshot → changes. Hashes first; a walk at field level only where a hash differs.
 
 Only parts that the baseline governs *and* that the snapshot read completely are compared: an
 item of a part that failed to read is never reported as removed.
@@ -261,39 +261,64 @@ def dotted(path: Path) -> str:
 def field_changes(
     before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> list[tuple[Path, JSONValue, JSONValue]]:
-    """Field-level differences. A list that differs is one change of the whole list (lists
-    that carry identity were made into maps by the canonical form). Absent is ``None``."""
-    # threshold 0: always go down to the keys, never replace a whole map that changed a lot
-    # ignore_private_variables off: a key such as "__x" is data here, not a private attribute
-    from deepdiff import DeepDiff  # imported by the first comparison, not by every command
+    """Field-level differences, sorted by path, from one walk over both canonical forms.
 
-    diff = DeepDiff(
-        before,
-        after,
-        view="tree",
-        verbose_level=2,
-        threshold_to_diff_deeper=0,
-        ignore_private_variables=False,
-    )
-    paths: dict[Path, None] = {}
-    for levels in diff.values():
-        for level in levels:
-            raw_path = tuple(level.path(output_format="list"))
-            paths[_up_to_first_list(raw_path, before, after)] = None
-    result = []
-    for path in sorted(paths, key=lambda p: tuple(str(part) for part in p)):
-        old = _resolve(before, path)
-        new = _resolve(after, path)
-        result.append((path, None if old is _MISSING else old, None if new is _MISSING else new))
-    return result
+    Maps are gone into key by key; a list that differs is one change of the whole list (lists
+    that carry identity were made into maps by the canonical form); two values of different
+    types differ (``1`` is not ``1.0``, ``True`` is not ``1``). Absent is ``None``. DeepDiff
+    gives the same changes (tests/test_compare_properties.py checks it on random pairs)."""
+    found: list[tuple[Path, JSONValue, JSONValue]] = []
+    _walk(before, after, (), found)
+    found.sort(key=lambda change: tuple(str(part) for part in change[0]))
+    return found
 
 
-def _up_to_first_list(path: Path, before: Any, after: Any) -> Path:
-    for end in range(len(path)):
-        prefix = path[:end]
-        if isinstance(_resolve(before, prefix), list) or isinstance(_resolve(after, prefix), list):
-            return prefix
-    return path
+def _walk(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    path: Path,
+    found: list[tuple[Path, JSONValue, JSONValue]],
+) -> None:
+    for key, old in before.items():
+        if key not in after:
+            found.append(((*path, key), old, None))
+            continue
+        new = after[key]
+        if old is new:
+            continue
+        if type(old) is not type(new):
+            found.append(((*path, key), old, new))
+        elif isinstance(old, Mapping):
+            _walk(old, new, (*path, key), found)
+        elif isinstance(old, list):
+            if not same(old, new):
+                found.append(((*path, key), old, new))
+        elif old != new:
+            found.append(((*path, key), old, new))
+    for key, new in after.items():
+        if key not in before:
+            found.append(((*path, key), None, new))
+
+
+_BASIC = (str, bytes, int, float, type(None))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Do two values hold no difference at any field? Values of different types differ (``1``
+    is not ``1.0``), except inside a list of plain values, compared as Python compares them
+    (``[1]`` is ``[1.0]``): the rules DeepDiff follows, so that the changes are the ones it
+    gave before the walk replaced it."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        if all(isinstance(x, _BASIC) for x in a) and all(isinstance(y, _BASIC) for y in b):
+            return bool(a == b)
+        return len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
+    return bool(a == b)
 
 
 def apply_changes(payload: Mapping[str, Any] | None, changes: Iterable[Change]) -> Any:

@@ -140,6 +140,23 @@ def flow_object_type(flow: ViewItem, types_by_id: Mapping[str, str]) -> str | No
     return types_by_id.get(str(flow.canonical.get("objectTypeId")))
 
 
+def flows_with_uses(view: PortalView) -> list[tuple[ViewItem, str, list[PropertyUse]]]:
+    """Each workflow of a known object type, with that type and the properties it tests or sets:
+    found once per snapshot for the dependency graph and the policies alike."""
+    return view.memo("workflow property uses", lambda: _flows_with_uses(view))
+
+
+def _flows_with_uses(view: PortalView) -> list[tuple[ViewItem, str, list[PropertyUse]]]:
+    types_by_id = object_types_by_id(view)
+    found = []
+    for flow in view.of_kind(Kind.WORKFLOW):
+        object_type = flow_object_type(flow, types_by_id)
+        if object_type is not None:
+            uses = workflow_property_uses(flow.canonical, object_type, types_by_id)
+            found.append((flow, object_type, uses))
+    return found
+
+
 def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> DependencyGraph:
     """The graph of a snapshot. ``former`` are pipelines the snapshot no longer holds (the
     baseline's): their stages still name what workflows point at when a pipeline is deleted."""
@@ -159,11 +176,8 @@ def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> Dependency
             dependency,
         )
 
-    for flow in view.of_kind(Kind.WORKFLOW):
-        object_type = flow_object_type(flow, types_by_id)
-        if object_type is None:
-            continue
-        for use in workflow_property_uses(flow.canonical, object_type, types_by_id):
+    for flow, _object_type, uses in flows_with_uses(view):
+        for use in uses:
             for dependency in _use_dependencies(flow, use, stages):
                 add(dependency)
     schemas = {

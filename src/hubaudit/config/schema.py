@@ -332,6 +332,9 @@ class ReportsConfig:
     )
     url: Annotated[str | None, checks.checked(_report_url)] = None
     """A template for a report's address: ``{portal}``, ``{run}`` and ``{file}`` are filled in."""
+    expiring_days: Annotated[int, checks.whole(0, 365)] = 7
+    """A waiver ending within this many days of an audit is listed as expiring soon (in the
+    report and the notification digest); 0 lists none."""
 
 
 def _recipients(value: Any) -> tuple[str, ...]:

@@ -38,6 +38,11 @@ class AuditResult:
     kpis: Kpis | None = None
     run_id: int | None = None
     """The run that produced it, when it was recorded as one."""
+    tracked_defects: tuple[Defect, ...] = ()
+    """The defects behind this result's changes, as the audit left them: their status
+    (acknowledged, waived…), first sighting and waiver, for the reports' triage."""
+    expiring_days: int = 7
+    """A waiver ending within this many days of the snapshot is listed as expiring soon."""
 
     @property
     def unplanned(self) -> tuple[Change, ...]:

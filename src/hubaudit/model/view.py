@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Hashable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
 
 from hubaudit.model.items import JSONValue, Kind
 
@@ -18,7 +20,7 @@ class ViewItem:
     canonical: Mapping[str, JSONValue]
     raw: Mapping[str, JSONValue] | None = None
 
-    @property
+    @cached_property
     def label(self) -> str | None:
         for name in ("label", "name", "email"):
             value = self.canonical.get(name)
@@ -43,6 +45,9 @@ def _no_past(_key: str) -> list[PastVersion]:
     return []
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class PortalView:
     """A snapshot's items with their payloads: what policies and the dependency graph read.
@@ -57,8 +62,29 @@ class PortalView:
     complete: Mapping[str, tuple[str, ...]]
     past: Callable[[str], list[PastVersion]] = _no_past
     """An item's stored versions up to this snapshot, oldest first (read on demand)."""
+    pasts: Callable[[Collection[str]], Mapping[str, list[PastVersion]]] | None = None
+    """The same for many items at once (in one read), where the view can."""
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def past_of(self, keys: Collection[str]) -> dict[str, list[PastVersion]]:
+        """Each item's stored versions up to this snapshot, oldest first."""
+        if self.pasts is not None:
+            found = self.pasts(keys)
+            return {key: list(found.get(key, [])) for key in keys}
+        return {key: self.past(key) for key in keys}
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per view and ``key``: what several policies derive alike (the
+        live properties by object type) is derived once per snapshot."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: T = self._memo[key]
+        return value
 
     def of_kind(self, kind: Kind) -> list[ViewItem]:
+        return self.memo(("of_kind", kind), lambda: self._of_kind(kind))
+
+    def _of_kind(self, kind: Kind) -> list[ViewItem]:
         return [item for item in self.items.values() if item.kind is kind]
 
     def read(self, scope: str) -> bool:

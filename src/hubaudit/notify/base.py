@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubaudit.errors import HubauditError
+from hubaudit.governance.triage import Standing, TriageFacts, triage_order
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, Classification, Severity
 from hubaudit.model.defects import Defect
 from hubaudit.model.findings import Finding
+from hubaudit.report.view import ExpiringRow, expiring_of, summary_line
 from hubaudit.secrets import scrub
 
 ANSWER_EXCERPT = 200
@@ -41,6 +43,10 @@ class Digest:
     expired_waivers: tuple[Defect, ...]
     new_findings: tuple[Finding, ...]
     report_url: str | None = None
+    expiring: tuple[ExpiringRow, ...] = ()
+    """Waivers ending soon: told when a digest is sent, never a reason to send one (a
+    waiver a week from its end would otherwise notify every night of that week)."""
+    summary_line: str = ""
 
     @property
     def empty(self) -> bool:
@@ -66,21 +72,27 @@ class Digest:
 
 def build_digest(result: AuditResult, report_url: str | None, findings: bool = True) -> Digest:
     fresh = set(result.defects.opened) | set(result.defects.reopened)
-    new = tuple(
-        c
-        for c in result.changes
-        if c.classification is Classification.DEFECT and c.defect_id in fresh
+    new = triage_order(
+        (
+            c
+            for c in result.changes
+            if c.classification is Classification.DEFECT and c.defect_id in fresh
+        ),
+        lambda c: TriageFacts(Standing.NEW, c.severity, c.attribution.at, c.key),
     )
+    new_severities = [(s, n) for s in Severity if (n := sum(c.severity is s for c in new))]
     fresh_findings = set(result.finding_update.opened) | set(result.finding_update.reopened)
     return Digest(
         result=result,
-        new_defects=new,
+        new_defects=tuple(new),
         reopened=frozenset(result.defects.reopened),
         expired_waivers=result.expired_waivers,
         new_findings=tuple(f for f in result.findings if f.id in fresh_findings)
         if findings
         else (),
         report_url=report_url,
+        expiring=expiring_of(result),
+        summary_line=summary_line(result, new_severities),
     )
 
 

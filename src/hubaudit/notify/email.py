@@ -12,7 +12,7 @@ from hubaudit.notify.base import Digest, NotifyError, answer_excerpt
 from hubaudit.report import render
 from hubaudit.report.escape import terminal_safe
 from hubaudit.report.html import digest_html
-from hubaudit.report.sections import value_json
+from hubaudit.report.sections import plural, value_json
 from hubaudit.secrets import remember_smtp_login
 
 VALUE_WIDTH = 80
@@ -22,7 +22,8 @@ def digest_lines(digest: Digest) -> list[str]:
     result = digest.result
     lines = [
         f"Portal {result.portal}: snapshot #{result.snapshot.id} against baseline "
-        f"v{result.baseline.version}."
+        f"v{result.baseline.version}.",
+        digest.summary_line,
     ]
     if digest.new_defects:
         lines += ["", f"New defects ({digest.severity_line()}):"]
@@ -37,6 +38,13 @@ def digest_lines(digest: Digest) -> list[str]:
     if digest.expired_waivers:
         lines += ["", "Waivers expired (open again):"]
         lines += [f"- defect #{d.id} {d.key} {d.field or ''}" for d in digest.expired_waivers]
+    if digest.expiring:
+        lines += ["", f"Waivers expiring within {plural(result.expiring_days, 'day')}:"]
+        lines += [
+            f"- {row.subject} {row.key}: waived by {row.by} until {row.until:%Y-%m-%d} "
+            f"({row.reason}), {row.left}"
+            for row in digest.expiring
+        ]
     if digest.new_findings:
         lines += ["", "New policy findings:"]
         lines += [

@@ -43,6 +43,8 @@ def slack_message(digest: Digest) -> dict[str, Any]:
         f"*Portal* {slack_escape(result.portal)} · snapshot #{result.snapshot.id} against "
         f"baseline v{result.baseline.version}",
     ]
+    if digest.summary_line:
+        summary.append(slack_escape(digest.summary_line))
     if digest.new_defects:
         summary.append(f"*New defects:* {digest.severity_line()}")
     if result.not_verified:
@@ -67,6 +69,12 @@ def slack_message(digest: Digest) -> dict[str, Any]:
         )
     for defect in digest.expired_waivers:
         lines.append(f"• waiver expired: defect #{defect.id} {slack_escape(defect.key)}")
+    for row in digest.expiring:
+        lines.append(
+            f"• waiver ends {row.until:%Y-%m-%d} ({row.left}): {slack_escape(row.subject)} "
+            f"{slack_escape(row.key)}, waived by {slack_escape(row.by)}: "
+            f"{slack_escape(_cut(row.reason, 300))}"
+        )
     for finding in digest.new_findings:
         lines.append(
             f"• *{finding.severity.value}* finding {slack_escape(finding.policy)}: "

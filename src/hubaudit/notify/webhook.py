@@ -54,6 +54,18 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
         ],
         "expired_waivers": [defect_document(d) for d in digest.expired_waivers],
         "new_findings": [finding_document(f, new=True) for f in digest.new_findings],
+        "summary_line": digest.summary_line,
+        "expiring_waivers": [
+            {
+                "subject": row.subject,
+                "key": row.key,
+                "by": row.by,
+                "until": row.until.isoformat(),
+                "reason": row.reason,
+                "days_left": row.days_left,
+            }
+            for row in digest.expiring
+        ],
         "not_verified": [p.scope for p in result.not_verified],
     }
 

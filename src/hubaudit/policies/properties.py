@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach
@@ -18,14 +19,22 @@ from hubaudit.policies.base import Policy, Rules, object_type_of, wanted
 
 DEFAULT_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_DROP_ASCII = {c: None for c in range(128) if chr(c) not in _KEPT}
+"""``_NOT_ALNUM.sub("", text)`` for ASCII text, as a table: no regex for most names."""
 _COPY_NUMBER = re.compile(r"(?:[\s_.\-]+\(?|\()[0-9]{1,2}\)?$")
 MIN_TOKEN = 4
 """Shorter normalised names ("id", "url") say too little to call two properties duplicates."""
 
 
 def _live(view: PortalView, rules: Rules) -> dict[str, list[ViewItem]]:
-    """Live properties by object type, for the parts read completely that the policy covers."""
+    """Live properties by object type, for the parts read completely that the policy covers
+    (found once per snapshot for every policy that covers the same object types)."""
     only = rules.object_types()
+    return view.memo(("live properties", only), lambda: _find_live(view, only))
+
+
+def _find_live(view: PortalView, only: tuple[str, ...] | None) -> dict[str, list[ViewItem]]:
     found: dict[str, list[ViewItem]] = defaultdict(list)
     for item in view.of_kind(Kind.PROPERTY):
         object_type = object_type_of(item.key)
@@ -82,6 +91,7 @@ def check_names(view: PortalView, rules: Rules) -> list[Breach]:
     return breaches
 
 
+@lru_cache(maxsize=1 << 16)
 def normalised(text: str, *, internal: bool) -> tuple[str, bool]:
     """What a name or label says once case, separators and a copy's number are gone, and
     whether a number went: "Lead Source", "lead_source_2" and "LeadSource" all say
@@ -90,8 +100,12 @@ def normalised(text: str, *, internal: bool) -> tuple[str, bool]:
     lowered = text.lower().strip()
     if internal and lowered.startswith("hs_"):
         lowered = lowered[3:]
-    numbered = bool(_COPY_NUMBER.search(lowered))
-    return _NOT_ALNUM.sub("", _COPY_NUMBER.sub("", lowered)), numbered
+    # a copy's number ends the text: only then is there a number to look for
+    numbered = lowered[-1:] in ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", ")") and bool(
+        _COPY_NUMBER.search(lowered)
+    )
+    kept = _COPY_NUMBER.sub("", lowered) if numbered else lowered
+    return (kept.translate(_DROP_ASCII) if kept.isascii() else _NOT_ALNUM.sub("", kept)), numbered
 
 
 def _tokens(item: ViewItem) -> dict[str, bool]:

@@ -41,16 +41,22 @@ def governed_surface(
             status, detail = SurfaceStatus.NOT_READ, "no part of it was read (see the config)"
         elif counts[CoverageStatus.FAILED]:
             status = SurfaceStatus.NOT_VERIFIED
-            detail = f"{counts[CoverageStatus.FAILED]} of {len(parts)} parts could not be read"
+            detail = (
+                f"{counts[CoverageStatus.FAILED]} of {_count(len(parts), 'part')} could not be read"
+            )
         else:
             partly = [c for c in parts if c.unverified]
             status = SurfaceStatus.PARTLY_READ if partly else SurfaceStatus.READ
-            detail = f"{sum(c.items for c in parts)} items in {len(parts)} parts"
+            detail = (
+                f"{_count(sum(c.items for c in parts), 'item')} in {_count(len(parts), 'part')}"
+            )
             if counts[CoverageStatus.UNSUPPORTED]:
                 detail += f" ({counts[CoverageStatus.UNSUPPORTED]} not in the subscription)"
             if partly:
                 missing = sorted({f for c in partly for f in c.unverified})
-                detail += f"; not read: items with {', '.join(missing)} in {len(partly)} parts"
+                detail += (
+                    f"; not read: items with {', '.join(missing)} in {_count(len(partly), 'part')}"
+                )
         areas.append(SurfaceArea(kind.value, name, SurfaceGovernance.READ, status, detail))
     latest: dict[str, SignOff] = {}
     for signoff in signoffs:
@@ -75,3 +81,8 @@ def governed_surface(
             )
         )
     return tuple(areas)
+
+
+def _count(n: int, word: str) -> str:
+    """``1 part``, ``3 parts``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -11,15 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from hubaudit.analysis.dependencies import (
-    flow_object_type,
-    object_types_by_id,
-    workflow_property_uses,
-)
+from hubaudit.analysis.dependencies import flows_with_uses
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach
 from hubaudit.model.items import STANDARD_OBJECT_TYPE_IDS, Kind
-from hubaudit.model.view import PortalView, ViewItem
+from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.policies.base import Policy, Rules, object_type_of
 
 DEFAULT_MAX_DAYS_OFF = 90
@@ -35,15 +31,17 @@ def _moment(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def off_since(view: PortalView, flow: ViewItem) -> datetime:
-    """The earliest moment the (disabled) workflow is known to have been off since.
+def off_since(view: PortalView, flow: ViewItem, past: list[PastVersion] | None = None) -> datetime:
+    """The earliest moment the (disabled) workflow is known to have been off since, from its
+    stored versions (``past``; read from the view when not given).
 
     Once hubaudit has seen it on, it was turned off after that: only the night hubaudit first
     saw it off is known, whatever ``updatedAt`` says (HubSpot may not move it for a toggle)."""
     candidates = [view.taken_at]
     edits = [_moment((flow.raw or {}).get("updatedAt"))]
     seen_on = False
-    for version in reversed(view.past(flow.key)):
+    versions = view.past(flow.key) if past is None else past
+    for version in reversed(versions):
         if version.canonical.get("isEnabled") is not False:
             seen_on = True
             break
@@ -59,10 +57,13 @@ def check_disabled(view: PortalView, rules: Rules) -> list[Breach]:
         return []
     allowed = rules.settings.max_days or DEFAULT_MAX_DAYS_OFF
     breaches = []
-    for flow in sorted(view.of_kind(Kind.WORKFLOW), key=lambda f: f.key):
-        if flow.canonical.get("isEnabled") is not False:
-            continue
-        since = off_since(view, flow)
+    disabled = sorted(
+        (f for f in view.of_kind(Kind.WORKFLOW) if f.canonical.get("isEnabled") is False),
+        key=lambda f: f.key,
+    )
+    pasts = view.past_of([flow.key for flow in disabled])  # in one read, not one per workflow
+    for flow in disabled:
+        since = off_since(view, flow, pasts[flow.key])
         days = (view.taken_at - since).days
         if days > allowed:
             breaches.append(
@@ -82,15 +83,13 @@ def check_disabled(view: PortalView, rules: Rules) -> list[Breach]:
 def check_conflicting_setters(view: PortalView, rules: Rules) -> list[Breach]:
     if not view.read("workflow"):
         return []
-    types_by_id = object_types_by_id(view)
     setters: dict[str, dict[str, ViewItem]] = defaultdict(dict)
     values: dict[str, set[str]] = defaultdict(set)
     standard = set(STANDARD_OBJECT_TYPE_IDS.values())
-    for flow in view.of_kind(Kind.WORKFLOW):
-        object_type = flow_object_type(flow, types_by_id)
-        if flow.canonical.get("isEnabled") is not True or object_type is None:
+    for flow, _object_type, uses in flows_with_uses(view):
+        if flow.canonical.get("isEnabled") is not True:
             continue
-        for use in workflow_property_uses(flow.canonical, object_type, types_by_id):
+        for use in uses:
             if use.relation == "writes":
                 target = f"property:{use.object_type}:{use.property}"
                 setters[target][flow.key] = flow

@@ -20,7 +20,7 @@ from hubaudit.model.kpis import Kpis
 from hubaudit.report.templating import html_environment, render_template
 from hubaudit.report.view import ReportView, build
 
-VALUE_WIDTH = 1200
+VALUE_WIDTH = 400
 DEPENDENTS_SHOWN = 10
 
 
@@ -56,7 +56,8 @@ def chart_of(k: Kpis, width: int = 640, height: int = 160) -> Chart:
             x=35 + index * slot,
             unplanned=height * week.unplanned / top,
             planned=height * week.planned / top,
-            tick=week.week[5:] if index % every == 0 else None,
+            # counted back from the last week, so that the axis always names its last bar
+            tick=week.week[5:] if (len(weeks) - 1 - index) % every == 0 else None,
         )
         for index, week in enumerate(weeks)
     )

@@ -117,9 +117,40 @@ def value_json(value: Any, width: int | None = None) -> str:
     return text
 
 
+def cut(text: str, width: int | None = None) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    if width is not None and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
+
+
+def pretty_json(value: Any) -> str:
+    """A whole payload as indented JSON, for a disclosure in the HTML report."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
 def who(change: Change) -> str:
     return change.attribution.user_email or change.attribution.user_id or ""
 
 
 def percent(share: float | None) -> str:
-    return "n/a" if share is None else f"{share:.0%}"
+    """A share as a percentage that never rounds to all or nothing: ``100%`` only when it is
+    all, ``0%`` only when it is none (476 of 478 is ``99.6%``, not ``100%``)."""
+    if share is None:
+        return "n/a"
+    for places in range(4):
+        text = f"{share:.{places}%}"
+        number = float(text.rstrip("%"))
+        if (number < 100 or share >= 1) and (number > 0 or share <= 0):
+            return text
+    return "99.99%" if share < 1 else "100%"
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``1 item``, ``2 items``; ``many`` where adding an s is wrong (``1 depends``/``2 depend``)."""
+    return f"{count} {singular if count == 1 else many or singular + 's'}"
+
+
+def times(count: int) -> str:
+    """``once``, ``twice``, ``3 times``."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")

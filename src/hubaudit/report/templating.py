@@ -16,7 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from hubaudit.report.escape import html_safe, markdown_safe
-from hubaudit.report.sections import percent, value_json
+from hubaudit.report.sections import cut, percent, plural, pretty_json, value_json
 from hubaudit.report.view import Prose, when
 
 if TYPE_CHECKING:
@@ -59,6 +59,9 @@ def _environment(finalize: Any, autoescape: bool) -> jinja2.Environment:
     env.filters["json"] = value_json
     env.filters["when"] = when
     env.filters["percent"] = percent
+    env.filters["plural"] = plural
+    env.filters["cut"] = cut
+    env.filters["pretty"] = pretty_json
     env.filters["day"] = lambda moment: f"{moment:%Y-%m-%d}"
     env.filters["decimal"] = lambda number, places=1: f"{number:.{places}f}"
     return env

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, ChangeOp, Classification
 from hubaudit.model.findings import Finding, FindingStatus
+from hubaudit.model.items import JSONValue
 from hubaudit.model.kpis import Kpis
 from hubaudit.report.escape import terminal_safe
-from hubaudit.report.sections import percent, value_json
+from hubaudit.report.sections import cut, percent, plural, value_json
 from hubaudit.report.view import (
     ChangeRow,
     ChangeSection,
@@ -27,7 +27,6 @@ from hubaudit.report.view import (
     when,
 )
 
-_MARK = {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-", ChangeOp.MODIFIED: "~"}
 _VALUE_WIDTH = 70
 _NAMED_WIDTH = 240  # names are worth more room than JSON: a team's members by email
 DEPENDENTS_SHOWN = 5
@@ -76,7 +75,9 @@ def render_view(view: ReportView) -> str:
     """The terminal report laid out from the view model; every HubSpot string made inert."""
     lines = [
         f"hubaudit drift report: portal {terminal_safe(view.portal)}",
-        f"snapshot #{view.snapshot_id} taken {when(view.taken_at)} ({view.item_count} items)",
+        view.summary_line,
+        f"snapshot #{view.snapshot_id} taken {when(view.taken_at)} "
+        f"({plural(view.item_count, 'item')})",
         f"baseline v{view.baseline_version} approved by "
         f"{terminal_safe(view.approved_by)} on {when(view.approved_at)}",
         "parts read completely: " + view.coverage_line,
@@ -85,11 +86,15 @@ def render_view(view: ReportView) -> str:
     unplanned = view.unplanned
     if unplanned.count:
         lines.append(f"Unplanned changes: {unplanned.count} ({unplanned.severity_line})")
-        lines.append("")
-        lines += items_lines(unplanned.items)
     else:
         lines.append(view.clean_bill)
-        lines.append("")
+    lines.append("")
+    for section in view.triage:
+        lines += _section_lines(section)
+    if view.handled:
+        lines += [view.handled_line, ""]
+        for section in view.handled:
+            lines += _section_lines(section)
     if view.expired_waivers:
         lines.append("Waivers expired (these defects are open again):")
         for defect in view.expired_waivers:
@@ -101,14 +106,8 @@ def render_view(view: ReportView) -> str:
             )
             lines.append(f"  ! defect #{defect.id} {terminal_safe(_where(defect))}{said}")
         lines.append("")
-    lines += _section_lines(view.planned, "Planned changes")
-    lines += _section_lines(view.waived, "Waived")
-    lines += _section_lines(view.vendor, view.vendor.title)
-    if view.ignored:
-        lines.append(f"Ignored: {view.ignored_count} changes, by ignore rules")
-        for row in view.ignored:
-            lines.append(f"  {row.count:>4}  {terminal_safe(row.rule)}")
-        lines.append("")
+    lines += _expiring_lines(view)
+    lines += _people_lines(view)
     if view.not_verified:
         lines.append("Not verified (not read completely; nothing in these parts is reported):")
         for part in view.not_verified:
@@ -135,18 +134,42 @@ def render_view(view: ReportView) -> str:
         f"Defects: {d.opened} new, {d.seen_again} seen again, "
         f"{d.reopened} reopened, {d.resolved} resolved."
     )
-    added, modified, removed = (n for _op, n in view.unplanned_items_by_op)
-    lines.append(
-        f"Items changed without a plan since baseline v{view.baseline_version}: "
-        f"{added} added, {modified} modified, {removed} removed."
-    )
+    lines.append(view.items_line)
+    lines.append(view.summary_line)
     return "\n".join(lines) + "\n"
 
 
-def _section_lines(section: ChangeSection, title: str) -> list[str]:
-    if not section.count:
+def _section_lines(section: ChangeSection) -> list[str]:
+    if not section.items:
         return []
-    return [f"{title}: {section.count} ({section.why})", "", *items_lines(section.items)]
+    severities = f"; {section.severity_line}" if section.severity_line else ""
+    return [
+        f"{section.title}: {section.count_line}{severities} ({section.why})",
+        "",
+        *items_lines(section.items),
+    ]
+
+
+def _expiring_lines(view: ReportView) -> list[str]:
+    if not view.expiring:
+        return []
+    lines = [f"Waivers expiring within {plural(view.expiring_days, 'day')}:"]
+    for row in view.expiring:
+        label = f' "{terminal_safe(row.label)}"' if row.label else ""
+        lines.append(
+            f"  ! {row.subject} {terminal_safe(row.key)}{label}: waived by "
+            f"{terminal_safe(row.by)} until {when(row.until)} ({terminal_safe(row.reason)}), "
+            f"{row.left}"
+        )
+    return [*lines, ""]
+
+
+def _people_lines(view: ReportView) -> list[str]:
+    if not view.people:
+        return []
+    lines = ["By person (HubSpot's attribution):"]
+    lines += [f"  {terminal_safe(person.line)}" for person in view.people]
+    return [*lines, ""]
 
 
 def _where(defect: DefectRow) -> str:
@@ -156,26 +179,38 @@ def _where(defect: DefectRow) -> str:
 def changes_lines(changes: Sequence[Change]) -> list[str]:
     """Changes plan-style, one item per block, each field of a modified item on its own line,
     then what depends on the item."""
-    return items_lines(items_in_order(changes))
+    return items_lines(items_in_order(changes), statuses=False)
 
 
-def items_lines(items: Sequence[ItemRow]) -> list[str]:
+def items_lines(items: Sequence[ItemRow], statuses: bool = True) -> list[str]:
     lines: list[str] = []
     for item in items:
         first = item.changes[0]
-        label = f'  "{terminal_safe(item.label)}"' if item.label else ""
+        label = f'  "{terminal_safe(item.label)}"' if item.label and item.label != item.key else ""
+        status = f"  — {terminal_safe(item.status)}" if statuses else ""
         if item.op is not ChangeOp.MODIFIED:
-            lines.append(f"{_MARK[item.op]} {terminal_safe(item.key)}{label}  {_tag(first)}")
+            lines.append(f"{item.mark} {terminal_safe(item.key)}{label}  {_tag(first)}{status}")
             if item.summary:
                 lines.append("    " + terminal_safe(summary_text(item.summary)))
             lines += _note(first, "    ")
         else:
-            lines.append(f"~ {terminal_safe(item.key)}{label}")
+            lines.append(f"~ {terminal_safe(item.key)}{label}{status}")
             for change in item.changes:
                 lines.append(f"{_field_line(change)}  {_tag(change)}")
                 lines += _note(change, "        ")
+        if statuses:
+            lines += _revert_lines(item)
         lines += _dependents_lines(item, "    ")
     lines.append("")
+    return lines
+
+
+def _revert_lines(item: ItemRow) -> list[str]:
+    """``↩ put back: set label back to "Old"; …`` and the item's page in HubSpot."""
+    back = "; ".join(cut(c.revert, _NAMED_WIDTH) for c in item.changes)
+    lines = ["    ↩ put back: " + terminal_safe(back)]
+    if item.url:
+        lines.append(f"      in HubSpot: {terminal_safe(item.url)}")
     return lines
 
 
@@ -184,8 +219,7 @@ def _dependents_lines(item: ItemRow, indent: str) -> list[str]:
     total = item.dependents_total
     if not total:
         return []
-    verb = "depends" if total == 1 else "depend"
-    lines = [f"{indent}{total} {verb} on it:"]
+    lines = [f"{indent}{plural(total, 'depends', 'depend')} on it:"]
     for d in item.dependents[:DEPENDENTS_SHOWN]:
         label = f' "{terminal_safe(d.label)}"' if d.label else ""
         detail = f" ({terminal_safe(d.detail)})" if d.detail else ""
@@ -268,8 +302,8 @@ def _surface_lines(view: ReportView) -> list[str]:
     manual = [a for a in view.surface if a.governed == "manual"]
     signed = sum(1 for a in manual if a.status == "signed off")
     lines = [
-        f"Governed surface: {sum(1 for a in view.surface if a.governed == 'read')} kinds "
-        f"read by hubaudit; {signed} of {len(manual)} areas without an API signed off"
+        f"Governed surface: {plural(sum(1 for a in view.surface if a.governed == 'read'), 'kind')}"
+        f" read by hubaudit; {signed} of {plural(len(manual), 'area')} without an API signed off"
     ]
     for area in view.surface:
         if area.governed == "read" and area.status == "read":
@@ -287,11 +321,7 @@ def _surface_lines(view: ReportView) -> list[str]:
 
 def _note(change: ChangeRow, indent: str) -> list[str]:
     """A defect's reason beyond "unplanned" (implemented differently than a CR approved)."""
-    if change.note and change.classification in (
-        Classification.DEFECT,
-        Classification.WAIVED,
-        Classification.VENDOR,
-    ):
+    if change.note:
         return [f"{indent}! {terminal_safe(change.note)}"]
     return []
 
@@ -308,11 +338,11 @@ def _field_line(change: ChangeRow) -> str:
     )
 
 
-def _named(text: str | None, value: Any) -> str:
-    """A value with names where it has them (``ana@acme.com (Ana Lima)``), else as JSON."""
-    if text is None:
-        return _value(value)
-    return terminal_safe(text if len(text) <= _NAMED_WIDTH else text[: _NAMED_WIDTH - 1] + "…")
+def _named(text: str, value: JSONValue) -> str:
+    """A value with names where it has them (``ana@acme.com (Ana Lima)``: names are worth more
+    room), else as JSON."""
+    width = _VALUE_WIDTH if text == value_json(value) else _NAMED_WIDTH
+    return terminal_safe(cut(text, width))
 
 
 def _tag(change: ChangeRow) -> str:
@@ -321,7 +351,9 @@ def _tag(change: ChangeRow) -> str:
         tag += f" (raised {change.raised_by_impact}: workflows depend on it)"
     if change.who:
         at = f" {change.at:%Y-%m-%d %H:%M}" if change.at else ""
-        tag += f", by {terminal_safe(change.who)}{at}"
+        tag += (
+            f", by {terminal_safe(change.who)}{at} ({terminal_safe(change.confidence)} confidence)"
+        )
     if change.defect_id is not None:
         tag += f", defect #{change.defect_id}"
     if change.classification is not Classification.DEFECT:
@@ -329,7 +361,3 @@ def _tag(change: ChangeRow) -> str:
     if change.planned_by is not None:
         tag += f" by CR-{change.planned_by}"
     return tag + "]"
-
-
-def _value(value: Any) -> str:
-    return terminal_safe(value_json(value, _VALUE_WIDTH))

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 
+from hubaudit.governance.triage import (
+    Standing,
+    Tier,
+    TriageFacts,
+    standing_of,
+    tier_of,
+    triage_order,
+)
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, ChangeOp, Classification, Severity
-from hubaudit.model.defects import Defect
+from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.items import JSONValue, KindCoverage
 from hubaudit.model.kpis import Kpis
@@ -30,13 +38,17 @@ from hubaudit.model.surface import SurfaceArea
 from hubaudit.report.json_report import dependents_count
 from hubaudit.report.links import record_url
 from hubaudit.report.sections import (
+    SEVERITY_ORDER,
     VENDOR_TITLE,
     VENDOR_WHY,
-    by_group,
     coverage_parts,
+    group_title,
     ignored_by_rule,
     no_unplanned_changes,
+    plural,
     severity_counts,
+    times,
+    value_json,
     who,
 )
 
@@ -86,13 +98,14 @@ class ChangeRow:
     change_request: int | None
     note: str | None
     dependents_count: int
-    field_label: str | None = None
-    """The field with names inside (``stages["Waiting on us"].label``); ``field`` stays raw."""
-    before_text: str | None = None
-    """``before`` with names (team members by email…); ``None``: show the raw value."""
-    after_text: str | None = None
-    revert: str | None = None
-    """How to put it back: the baseline value to restore, with names."""
+    confidence: str = "unknown"
+    """How sure HubSpot's attribution is: ``medium``, ``low`` or ``unknown``."""
+    field_label: str = ""
+    """The field as a person reads it (``label``; ``stages["Waiting on us"]``)."""
+    before_text: str = "(none)"
+    after_text: str = "(none)"
+    revert: str = ""
+    """What to do to put it back: the baseline value to restore, or what to delete."""
 
     @property
     def field_or_op(self) -> str:
@@ -114,10 +127,24 @@ class ChangeRow:
             return self.change_request
         return None
 
+    @property
+    def who_line(self) -> str:
+        """``ana@example.com (medium confidence)``; ``unknown`` when HubSpot does not say."""
+        if not self.who:
+            return "unknown"
+        return f"{self.who} ({self.confidence} confidence)"
+
+
+@dataclass(frozen=True)
+class WaiverInfo:
+    by: str
+    until: datetime
+    reason: str
+
 
 @dataclass(frozen=True)
 class ItemRow:
-    """One item's changes, what depends on it and where it is in HubSpot's UI."""
+    """One item's changes of one standing, what depends on it and where it is in HubSpot."""
 
     key: str
     label: str | None
@@ -128,33 +155,126 @@ class ItemRow:
     dependents: tuple[DependentRow, ...]
     dependents_total: int
     summary: tuple[tuple[str, str], ...] = ()
-    """An added or removed item by the fields that matter for its kind."""
+    """An added or removed item's fields that matter for its kind: (field, value)."""
+    payload: JSONValue = None
+    """An added or removed item's whole payload (shown behind a disclosure)."""
+    group: str = ""
+    """Its kind and object type: ``Properties · deals``."""
+    standing: Standing = Standing.NEW
+    reopened: bool = False
+    age_days: int | None = None
+    """Days since its defect was first seen, for drift carried over or handled."""
+    seen: int = 0
+    """Audits that saw its defect."""
+    waiver: WaiverInfo | None = None
 
+    @property
+    def severity(self) -> Severity:
+        return max((c.severity for c in self.changes), key=lambda s: s.rank)
 
-@dataclass(frozen=True)
-class ItemGroup:
-    """Items of one kind and, where it has one, object type (``Properties · deals``)."""
+    @property
+    def defect_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(c.defect_id for c in self.changes if c.defect_id is not None))
 
-    title: str
-    items: tuple[ItemRow, ...]
+    @property
+    def mark(self) -> str:
+        return {ChangeOp.ADDED: "+", ChangeOp.REMOVED: "-"}.get(self.op, "~")
+
+    @property
+    def name(self) -> str:
+        return self.label or self.key
+
+    @property
+    def age(self) -> str:
+        """``open 12 days``, ``open 1 day``, ``open under a day``."""
+        if self.age_days is None:
+            return ""
+        if self.age_days == 0:
+            return "open under a day"
+        return "open " + plural(self.age_days, "day")
+
+    @property
+    def status(self) -> str:
+        """Its standing in words: ``new``, ``carried over, open 12 days, seen 12 times``,
+        ``waived until 2026-12-31 by Rita: migration``, ``planned by CR-1``…"""
+        standing = self.standing
+        if standing is Standing.NEW:
+            return "new (reopened)" if self.reopened else "new"
+        if standing in (Standing.CARRIED_OVER, Standing.ACKNOWLEDGED):
+            parts = [standing.value, self.age] + ([f"seen {times(self.seen)}"] if self.seen else [])
+            return ", ".join(p for p in parts if p)
+        if standing is Standing.WAIVED:
+            if self.waiver is None:
+                return "waived"
+            w = self.waiver
+            return f"waived until {w.until:%Y-%m-%d} by {w.by}: {w.reason}"
+        if standing is Standing.PLANNED:
+            crs = sorted({c.planned_by for c in self.changes if c.planned_by is not None})
+            return "planned" + (" by " + ", ".join(f"CR-{n}" for n in crs) if crs else "")
+        if standing is Standing.IGNORED:
+            return "ignored"
+        return VENDOR_TITLE
 
 
 @dataclass(frozen=True)
 class ChangeSection:
-    """Changes of one classification: in the order found, and grouped by kind."""
+    """Changes of one standing (or one tier of new drift), items in triage order."""
 
-    classification: Classification
     title: Prose
     why: Prose
     count: int
+    """How many changes (fields) it holds."""
     severities: tuple[tuple[Severity, int], ...]
     items: tuple[ItemRow, ...]
-    groups: tuple[ItemGroup, ...]
+    classification: Classification = Classification.DEFECT
 
     @property
     def severity_line(self) -> str:
         """``1 high, 2 medium``: how many of each severity, worst first."""
         return ", ".join(f"{n} {severity.value}" for severity, n in self.severities)
+
+    @property
+    def count_line(self) -> str:
+        """``2 items, 3 changes``."""
+        return plural(len(self.items), "item") + ", " + plural(self.count, "change")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """Who made changes in this report, as HubSpot attributes them."""
+
+    who: str
+    changes: int
+    items: int
+    confidence: tuple[tuple[str, int], ...]
+    severities: tuple[tuple[Severity, int], ...]
+
+    @property
+    def line(self) -> str:
+        """``it.admin@example.com made 17 changes to 9 items (confidence: 17 low)``."""
+        who = self.who or "unknown (HubSpot does not say)"
+        made = "made " + plural(self.changes, "change") + " to " + plural(self.items, "item")
+        sure = ", ".join(f"{n} {level}" for level, n in self.confidence)
+        return f"{who} {made} (confidence: {sure})" if self.who else f"{who}: {made[5:]}"
+
+
+@dataclass(frozen=True)
+class ExpiringRow:
+    """A waiver that ends soon: a defect's or a finding's."""
+
+    subject: str
+    key: str
+    label: str | None
+    by: str
+    until: datetime
+    reason: str
+    days_left: int
+
+    @property
+    def left(self) -> str:
+        if self.days_left <= 0:
+            return "ends today"
+        return "ends in " + plural(self.days_left, "day")
 
 
 @dataclass(frozen=True)
@@ -242,7 +362,19 @@ class ReportView:
     approved_at: datetime
     coverage: tuple[CoverageRow, ...]
     clean_bill: str
+    summary_line: str
+    """``Drift: 3 added, 12 changed, 2 removed — 4 new critical``: first and last."""
     unplanned: ChangeSection
+    """Every unplanned change (for counts); its items are laid out by ``triage``."""
+    triage: tuple[ChangeSection, ...]
+    """Drift to act on, in triage order: act now, other new, carried over (only those with
+    items)."""
+    handled: tuple[ChangeSection, ...]
+    """What is handled, by standing: acknowledged, waived, planned, ignored, HubSpot's own
+    (only those with items); collapsed in HTML."""
+    people: tuple[PersonRow, ...]
+    expiring: tuple[ExpiringRow, ...]
+    expiring_days: int
     expired_waivers: tuple[DefectRow, ...]
     other_sections: tuple[ChangeSection, ...]
     ignored: tuple[IgnoredRow, ...]
@@ -286,6 +418,18 @@ class ReportView:
     def ignored_count(self) -> int:
         return sum(row.count for row in self.ignored)
 
+    @property
+    def handled_line(self) -> str:
+        """``Handled: 2 acknowledged, 1 waived, 1 planned`` (items)."""
+        counts = Counter(item.standing for section in self.handled for item in section.items)
+        return "Handled: " + ", ".join(f"{n} {standing.value}" for standing, n in counts.items())
+
+    @property
+    def items_line(self) -> str:
+        """``Items changed without a plan since baseline v3: 1 added, 2 modified, 0 removed.``"""
+        counts = ", ".join(f"{n} {op.value}" for op, n in self.unplanned_items_by_op)
+        return f"Items changed without a plan since baseline v{self.baseline_version}: {counts}."
+
     def _section(self, classification: Classification) -> ChangeSection:
         return next(s for s in self.other_sections if s.classification is classification)
 
@@ -299,6 +443,63 @@ SECTION_TEXT = {
     Classification.WAIVED: (Prose("Waived"), Prose("defects tolerated until their waiver ends")),
     Classification.VENDOR: (Prose(VENDOR_TITLE), Prose(VENDOR_WHY)),
 }
+TIER_TEXT = {
+    Tier.ACT_NOW: (
+        Prose("Act now"),
+        Prose("new critical and high drift, worst and newest first"),
+    ),
+    Tier.NEW: (Prose("Other new drift"), Prose("new since the last audit")),
+    Tier.CARRIED_OVER: (
+        Prose("Carried over"),
+        Prose("still open from earlier audits, with their age"),
+    ),
+}
+STANDING_TEXT = {
+    Standing.ACKNOWLEDGED: (
+        Prose("Acknowledged"),
+        Prose("known and being handled; still drifting"),
+    ),
+    Standing.WAIVED: (Prose("Waived"), Prose("defects tolerated until their waiver ends")),
+    Standing.PLANNED: (
+        Prose("Planned"),
+        Prose("approved change requests, in their window"),
+    ),
+    Standing.IGNORED: (Prose("Ignored"), Prose("hidden by ignore rules")),
+    Standing.VENDOR: (Prose(VENDOR_TITLE), Prose(VENDOR_WHY)),
+}
+SUMMARY_KEY_FIELDS = (
+    "label",
+    "name",
+    "email",
+    "type",
+    "fieldType",
+    "groupName",
+    "objectType",
+    "category",
+    "isEnabled",
+    "hubspotDefined",
+)
+
+
+def _text(value: JSONValue) -> str:
+    if isinstance(value, str):
+        return value
+    return value_json(value)
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    field_label: str
+    before_text: str
+    after_text: str
+    revert: str
+
+
+@dataclass(frozen=True)
+class ItemNames:
+    label: str
+    summary: tuple[tuple[str, str], ...]
+    fields: tuple[FieldNames, ...]
 
 
 def summary_text(summary: Sequence[tuple[str, str]]) -> str:
@@ -306,16 +507,52 @@ def summary_text(summary: Sequence[tuple[str, str]]) -> str:
     return "; ".join(f"{name}: {text}" for name, text in summary)
 
 
-def change_row(change: Change) -> ChangeRow:
-    names = change.names
-    before = names.before if names is not None else None
-    after = names.after if names is not None else None
-    if names is not None and change.field is None and names.summary:
-        # a whole item added or removed: its summary, not its payload
-        if change.op is ChangeOp.REMOVED:
-            before = summary_text(names.summary)
-        elif change.op is ChangeOp.ADDED:
-            after = summary_text(names.summary)
+def names_of(changes: Sequence[Change]) -> ItemNames:
+    """The human names of one item and of its changes: label, summary of an added or removed
+    item, each field's label, its values as text and how to put it back.
+
+    The names the audit gave (``Change.names``, from ``analysis/names.py``) where there are
+    some; else plain fallbacks (the key, the field path, the values as JSON, the baseline
+    value), in this one function."""
+    first = changes[0]
+    named = first.names
+    label = (named.item if named is not None else None) or first.label or first.key
+    payload = first.after if first.op is ChangeOp.ADDED else first.before
+    summary: tuple[tuple[str, str], ...] = named.summary if named is not None else ()
+    if not summary and first.field is None and isinstance(payload, dict):
+        scalars = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
+        chosen = [k for k in SUMMARY_KEY_FIELDS if k in scalars]
+        chosen += sorted(k for k in scalars if k not in chosen)
+        summary = tuple((k, _text(scalars[k])) for k in chosen[:6])
+
+    def revert(c: Change) -> str:
+        if c.names is not None and c.names.revert is not None:
+            return c.names.revert
+        if c.field is None:
+            return f"delete {label}" if c.op is ChangeOp.ADDED else f"recreate {label}"
+        if c.before is None:
+            return f"remove {c.field}"
+        return f"set {c.field} back to {value_json(c.before)}"
+
+    def shown(c: Change, value: JSONValue, text: str | None) -> str:
+        if c.field is None and value is not None:  # a whole item: its summary, not its payload
+            return summary_text(summary) or "(the whole item)"
+        return text if text is not None else value_json(value)
+
+    def field_names(c: Change) -> FieldNames:
+        n = c.names
+        return FieldNames(
+            (n.field if n is not None else None) or c.field or c.op.value,
+            shown(c, c.before, n.before if n is not None else None),
+            shown(c, c.after, n.after if n is not None else None),
+            revert(c),
+        )
+
+    return ItemNames(label=label, summary=summary, fields=tuple(field_names(c) for c in changes))
+
+
+def change_row(change: Change, names: FieldNames | None = None) -> ChangeRow:
+    names = names or names_of([change]).fields[0]
     return ChangeRow(
         field=change.field,
         op=change.op,
@@ -330,15 +567,50 @@ def change_row(change: Change) -> ChangeRow:
         change_request=change.change_request,
         note=change.note,
         dependents_count=dependents_count(change),
-        field_label=names.field if names is not None else None,
-        before_text=before,
-        after_text=after,
-        revert=names.revert if names is not None else None,
+        confidence=change.attribution.confidence,
+        field_label=names.field_label,
+        before_text=names.before_text,
+        after_text=names.after_text,
+        revert=names.revert,
     )
 
 
-def item_row(changes: Sequence[Change], result: AuditResult | None = None) -> ItemRow:
-    """One item from its changes (all of one key): what depends on it, each once."""
+@dataclass(frozen=True)
+class Tracking:
+    """What the report knows of the defects behind its changes."""
+
+    defects: Mapping[int, Defect]
+    new: frozenset[int]
+    reopened: frozenset[int]
+    taken_at: datetime | None
+
+    @classmethod
+    def of(cls, result: AuditResult | None) -> Tracking:
+        if result is None:
+            return cls({}, frozenset(), frozenset(), None)
+        update = result.defects
+        return cls(
+            {d.id: d for d in result.tracked_defects},
+            frozenset(update.opened) | frozenset(update.reopened),
+            frozenset(update.reopened),
+            result.snapshot.taken_at,
+        )
+
+    def standing(self, change: Change) -> Standing:
+        defect = self.defects.get(change.defect_id) if change.defect_id is not None else None
+        status = defect.status if defect is not None else None
+        new = change.defect_id is None or change.defect_id in self.new
+        return standing_of(change.classification, status, new)
+
+
+def item_row(
+    changes: Sequence[Change],
+    result: AuditResult | None = None,
+    tracking: Tracking | None = None,
+) -> ItemRow:
+    """One item from its changes (all of one key and standing): what depends on it, each
+    once; its names; where its defect stands."""
+    tracking = tracking or Tracking.of(result)
     first = changes[0]
     seen: dict[tuple[str, str, str], DependentRow] = {}
     for change in changes:
@@ -348,17 +620,40 @@ def item_row(changes: Sequence[Change], result: AuditResult | None = None) -> It
                 DependentRow(d.source, d.label, d.relation, d.detail, d.active),
             )
     total = max([len(seen), *(dependents_count(c) for c in changes)])
-    names = first.names
-    removed = first.op is ChangeOp.REMOVED and first.field is None
+    names = names_of(changes)
+    removed = first.op is ChangeOp.REMOVED and first.field is None  # no page left in HubSpot
+    defects = [
+        tracking.defects[c.defect_id]
+        for c in changes
+        if c.defect_id is not None and c.defect_id in tracking.defects
+    ]
+    oldest = min(defects, key=lambda d: d.first_seen_at) if defects else None
+    standing = tracking.standing(first)
+    waiver = next(
+        (d.waiver for d in defects if d.waiver is not None and d.waiver.ended_at is None), None
+    )
     return ItemRow(
         key=first.key,
-        label=(names.item if names is not None else None) or first.label,
+        label=names.label,
         op=first.op,
         url=None if result is None or removed else record_url(result, first.key),
-        changes=tuple(change_row(c) for c in changes),
+        changes=tuple(change_row(c, n) for c, n in zip(changes, names.fields, strict=True)),
         dependents=tuple(seen.values()),
         dependents_total=total,
-        summary=names.summary if names is not None else (),
+        summary=names.summary,
+        payload=(first.after if first.op is ChangeOp.ADDED else first.before)
+        if first.field is None
+        else None,
+        group=group_title(first),
+        standing=standing,
+        reopened=any(c.defect_id in tracking.reopened for c in changes),
+        age_days=(tracking.taken_at - oldest.first_seen_at).days
+        if oldest is not None and tracking.taken_at is not None and standing is not Standing.NEW
+        else None,
+        seen=oldest.occurrences if oldest is not None else 0,
+        waiver=None
+        if waiver is None or standing is not Standing.WAIVED
+        else WaiverInfo(waiver.waived_by, waiver.until, waiver.reason),
     )
 
 
@@ -366,14 +661,47 @@ def items_in_order(
     changes: Iterable[Change], result: AuditResult | None = None
 ) -> tuple[ItemRow, ...]:
     """Consecutive changes of one key as one item, in the order given."""
-    return tuple(item_row(list(group), result) for _key, group in groupby(changes, lambda c: c.key))
-
-
-def items_grouped(changes: Sequence[Change], result: AuditResult) -> tuple[ItemGroup, ...]:
-    """Items in key order, grouped by kind and object type, groups by title."""
+    tracking = Tracking.of(result)
     return tuple(
-        ItemGroup(title, tuple(item_row(group, result) for _key, group in items))
-        for title, items in by_group(changes)
+        item_row(list(group), result, tracking)
+        for _key, group in groupby(changes, lambda c: (c.key, tracking.standing(c)))
+    )
+
+
+def _facts(item: ItemRow) -> TriageFacts:
+    times_ = [c.at for c in item.changes if c.at is not None]
+    return TriageFacts(item.standing, item.severity, max(times_) if times_ else None, item.key)
+
+
+def triaged(changes: Sequence[Change], result: AuditResult) -> tuple[ItemRow, ...]:
+    """Items (one key and standing each, fields in key order) in triage order."""
+    tracking = Tracking.of(result)
+    ordered = sorted(
+        changes,
+        key=lambda c: (c.key, tracking.standing(c), -c.severity.rank, c.field or ""),
+    )
+    items = [
+        item_row(list(group), result, tracking)
+        for _key, group in groupby(ordered, lambda c: (c.key, tracking.standing(c)))
+    ]
+    return tuple(triage_order(items, _facts))
+
+
+def section_of(
+    title: Prose,
+    why: Prose,
+    items: Sequence[ItemRow],
+    classification: Classification = Classification.DEFECT,
+) -> ChangeSection:
+    rows = [c for item in items for c in item.changes]
+    counts = Counter(c.severity for c in rows)
+    return ChangeSection(
+        title=title,
+        why=why,
+        count=len(rows),
+        severities=tuple((s, counts[s]) for s in SEVERITY_ORDER if counts[s]),
+        items=tuple(items),
+        classification=classification,
     )
 
 
@@ -381,15 +709,75 @@ def change_section(
     result: AuditResult, classification: Classification, changes: Sequence[Change]
 ) -> ChangeSection:
     title, why = SECTION_TEXT[classification]
-    return ChangeSection(
-        classification=classification,
-        title=title,
-        why=why,
-        count=len(changes),
-        severities=tuple(severity_counts(changes)),
-        items=items_in_order(changes, result),
-        groups=items_grouped(changes, result),
+    return section_of(title, why, triaged(changes, result), classification)
+
+
+def summary_line(result: AuditResult, new_severities: Sequence[tuple[Severity, int]]) -> str:
+    """Terraform's closing line for drift: ``Drift: 3 added, 12 changed, 2 removed — 4 new
+    critical, 1 new high`` (items, every classification)."""
+    ops = Counter(op for _key, op in {(c.key, c.op) for c in result.changes})
+    if not ops:
+        if result.not_verified:
+            return (
+                "Drift: none in what was read — "
+                + plural(len(result.not_verified), "part")
+                + " not verified."
+            )
+        return f"Drift: none — the portal matches baseline v{result.baseline.version}."
+    drift = (
+        f"Drift: {ops[ChangeOp.ADDED]} added, {ops[ChangeOp.MODIFIED]} changed, "
+        f"{ops[ChangeOp.REMOVED]} removed"
     )
+    new = ", ".join(f"{n} new {s.value}" for s, n in new_severities if s.rank >= 3)
+    others = sum(n for s, n in new_severities if s.rank < 3)
+    if others:
+        new += (", " if new else "") + f"{others} other new"
+    return f"{drift} — {new or 'nothing new'}."
+
+
+def people_of(changes: Sequence[Change]) -> tuple[PersonRow, ...]:
+    """Who made the changes (HubSpot's own changes left out), most changes first."""
+    by: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.classification is not Classification.VENDOR:
+            by.setdefault(who(change), []).append(change)
+    rows = []
+    for person, made in by.items():
+        sure = Counter(c.attribution.confidence for c in made)
+        rows.append(
+            PersonRow(
+                who=person,
+                changes=len(made),
+                items=len({c.key for c in made}),
+                confidence=tuple(sorted(sure.items(), key=lambda p: (-p[1], p[0]))),
+                severities=tuple(severity_counts(made)),
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (not r.who, -r.changes, r.who)))
+
+
+def expiring_of(result: AuditResult) -> tuple[ExpiringRow, ...]:
+    """Waivers in force (of defects and of findings) that end within ``expiring_days``."""
+    if result.expiring_days <= 0:
+        return ()
+    now = result.snapshot.taken_at
+    horizon = now + timedelta(days=result.expiring_days)
+    # (subject, key, label, by, until, reason) of every waiver in force
+    waivers = [
+        (f"defect #{d.id}", d.key, d.label, d.waiver.waived_by, d.waiver.until, d.waiver.reason)
+        for d in result.tracked_defects
+        if d.status is DefectStatus.WAIVED and d.waiver is not None and d.waiver.ended_at is None
+    ] + [
+        (f"finding #{f.id}", f.key, f.label, f.waiver.by, f.waiver.until, f.waiver.reason)
+        for f in result.findings
+        if f.status is FindingStatus.WAIVED and f.waiver is not None
+    ]
+    rows = [
+        ExpiringRow(subject, key, label, by, until, reason, (until - now).days)
+        for subject, key, label, by, until, reason in waivers
+        if now <= until <= horizon
+    ]
+    return tuple(sorted(rows, key=lambda r: (r.until, r.subject)))
 
 
 def defect_row(defect: Defect) -> DefectRow:
@@ -436,6 +824,12 @@ def build(result: AuditResult) -> ReportView:
     new_ids = set(update.opened) | set(update.reopened)
     fresh_findings = set(result.finding_update.opened) | set(result.finding_update.reopened)
     keys_by_op = Counter(op for _key, op in {(c.key, c.op) for c in unplanned})
+    items = triaged(result.changes, result)
+    tiers = {
+        tier: [i for i in items if tier_of(i.standing, i.severity) is tier] for tier in TIER_TEXT
+    }
+    standings = {s: [i for i in items if i.standing is s] for s in STANDING_TEXT}
+    new_severities = tuple(severity_counts([c for c in unplanned if c.defect_id in new_ids]))
     return ReportView(
         portal=result.portal,
         snapshot_id=result.snapshot.id,
@@ -446,7 +840,17 @@ def build(result: AuditResult) -> ReportView:
         approved_at=result.baseline.moment,
         coverage=tuple(CoverageRow(*part) for part in coverage_parts(result)),
         clean_bill=no_unplanned_changes(result),
+        summary_line=summary_line(result, new_severities),
         unplanned=change_section(result, Classification.DEFECT, unplanned),
+        triage=tuple(section_of(*TIER_TEXT[tier], rows) for tier, rows in tiers.items() if rows),
+        handled=tuple(
+            section_of(*STANDING_TEXT[standing], rows)
+            for standing, rows in standings.items()
+            if rows
+        ),
+        people=people_of(result.changes),
+        expiring=expiring_of(result),
+        expiring_days=result.expiring_days,
         expired_waivers=tuple(defect_row(d) for d in result.expired_waivers),
         other_sections=tuple(
             change_section(
@@ -468,7 +872,7 @@ def build(result: AuditResult) -> ReportView:
             seen_again=len(update.seen_again),
             reopened=len(update.reopened),
             resolved=len(update.resolved),
-            new_severities=tuple(severity_counts([c for c in unplanned if c.defect_id in new_ids])),
+            new_severities=new_severities,
         ),
         findings=tuple(finding_row(f, result, f.id in fresh_findings) for f in result.findings),
         resolved_findings=tuple(finding_row(f, result, False) for f in result.resolved_findings),

@@ -49,6 +49,7 @@ from hubaudit.model.items import (
     STANDARD_OBJECT_TYPE_IDS,
     ConfigItem,
     CoverageStatus,
+    JSONValue,
     Kind,
     KindCoverage,
     SnapshotInfo,
@@ -99,6 +100,19 @@ def take_snapshot(
 
     With a ``min_read_share`` and an approved baseline, a read that holds less than that share
     of the baseline's items in the parts it governs raises :class:`ReadTooLittle` instead."""
+    snapshot, _items = read_and_store(store, portal, client, collectors, clock, min_read_share)
+    return snapshot
+
+
+def read_and_store(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
+    clock: Clock = utc_now,
+    min_read_share: float = 0.0,
+) -> tuple[SnapshotInfo, list[ConfigItem]]:
+    """:func:`take_snapshot`, returning the items read too (what an audit goes on with)."""
     taken_at = clock()
     calls_before = client.api_calls
     items, coverage = collect_portal(client, portal, collectors)
@@ -116,7 +130,7 @@ def take_snapshot(
         api_calls=client.api_calls - calls_before,
         failed=[c.scope for c in coverage if c.status is not CoverageStatus.COMPLETE],
     )
-    return snapshot
+    return snapshot, items
 
 
 def require_read_share(
@@ -190,12 +204,15 @@ def run_audit(
     signoffs: Sequence[SignOff] = (),
     vendor_governed: Sequence[str] = (),
     run_id: int | None = None,
+    expiring_days: int = 7,
 ) -> AuditResult:
     """Snapshot the portal now and audit that snapshot against the latest approved baseline
     (as the run ``run_id``, when it is recorded as one)."""
     stores = Stores.of(store)
     baseline = require_baseline(stores.store, portal.name)
-    snapshot = take_snapshot(stores.store, portal, client, collectors, clock, min_read_share)
+    snapshot, items = read_and_store(
+        stores.store, portal, client, collectors, clock, min_read_share
+    )
     notes: list[str] = []
     histories = (
         pipeline_history(client),
@@ -217,7 +234,10 @@ def run_audit(
         hub=hub,
         vendor_governed=tuple(vendor_governed),
         run_id=run_id,
+        expiring_days=expiring_days,
+        payloads=payloads_of(items),
     )
+    del items  # the request holds their payloads; the rest can go
     result = audit_snapshot(stores, request)
     return replace(result, notes=(*notes, *result.notes))
 
@@ -255,6 +275,51 @@ class AuditRequest:
     hub: HubInfo | None = None
     vendor_governed: Sequence[str] = ()
     run_id: int | None = None
+    expiring_days: int = 7
+    """Waivers ending within this many days are listed as expiring soon."""
+    payloads: Mapping[str, Mapping[str, JSONValue]] = field(default_factory=dict)
+    """Payloads by hash that the caller holds already (the snapshot it has just read and
+    written): used as they are instead of reading them back from the database."""
+
+
+HELD_RAW_KINDS = RAW_KINDS | {Kind.USER}
+"""Kinds whose raw JSON an audit reads for every item (policies, users' emails); of the rest
+it reads only the changed items' raw JSON (attribution), from the database: holding every raw
+payload through the audit would cost more memory than those few reads cost time."""
+
+
+def payloads_of(items: Iterable[ConfigItem]) -> dict[str, Mapping[str, JSONValue]]:
+    """The canonical payloads of items just read by hash, and the raw ones an audit reads
+    of every item of their kind (:data:`HELD_RAW_KINDS`)."""
+    held: dict[str, Mapping[str, JSONValue]] = {}
+    for item in items:
+        held[item.canonical_hash] = item.canonical
+        if item.kind in HELD_RAW_KINDS:
+            held[item.raw_hash] = item.raw
+    return held
+
+
+def held_first(
+    load_payloads: PayloadLoader, held: Mapping[str, Mapping[str, JSONValue]]
+) -> PayloadLoader:
+    """A loader that takes what ``held`` holds and reads only the rest."""
+    if not held:
+        return load_payloads
+
+    def load(hashes: Iterable[str]) -> dict[str, Mapping[str, JSONValue]]:
+        found: dict[str, Mapping[str, JSONValue]] = {}
+        missing = []
+        for digest in hashes:
+            payload = held.get(digest)
+            if payload is None:
+                missing.append(digest)
+            else:
+                found[digest] = payload
+        if missing:
+            found.update(load_payloads(missing))
+        return found
+
+    return load
 
 
 def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
@@ -269,6 +334,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     store = stores.store
     portal, snapshot, baseline = request.portal, request.snapshot, request.baseline
     clock = request.clock
+    load = held_first(store.load_payloads, request.payloads)
     complete = {
         c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
     }
@@ -288,8 +354,8 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     )
     baseline_items = store.baseline_items(baseline.id)
     snapshot_items = store.snapshot_items(snapshot.id)
-    comparison = compare(baseline_items, snapshot_items, comparable, store.load_payloads)
-    view = portal_view(store, snapshot, snapshot_items)
+    comparison = compare(baseline_items, snapshot_items, comparable, load)
+    view = portal_view(store, snapshot, snapshot_items, load)
     # What depends on a change, and the KPIs, come from the latest complete read of each part;
     # the report says, for each part not verified, which read that is.
     latest = with_stand_ins(store, snapshot)
@@ -302,7 +368,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
             else c
             for c in not_verified
         )
-        widest = portal_view(store, latest.snapshot, snapshot_point_items(store, latest))
+        widest = portal_view(store, latest.snapshot, snapshot_point_items(store, latest), load)
     else:
         widest = view
     changes = [
@@ -314,12 +380,14 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     ]
     # a deleted pipeline's stages still tell which workflows point at it
     gone = [i for k, i in baseline_items.items() if i.kind is Kind.PIPELINE and k not in view.items]
-    former = store.load_payloads({i.canonical_hash for i in gone})
+    former = load({i.canonical_hash for i in gone})
     graph = build_graph(widest, [ViewItem(i.kind, i.key, former[i.canonical_hash]) for i in gone])
     changes = with_impact(changes, graph, request.impact or ImpactConfig())
-    changes = attributed(store, changes, snapshot_items, baseline.moment, request.histories)
-    changes = classify(stores, portal, snapshot, changes, snapshot_items, request.ignore_rules)
-    changes = with_vendor(store, changes, snapshot_items, request.vendor_governed)
+    changes = attributed(store, changes, snapshot_items, baseline.moment, request.histories, load)
+    changes = classify(
+        stores, portal, snapshot, changes, snapshot_items, request.ignore_rules, load
+    )
+    changes = with_vendor(store, changes, snapshot_items, request.vendor_governed, load)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
     explained = {
         c.fingerprint: c.note or c.classification.value
@@ -334,7 +402,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     def decide(existing: dict[str, Defect]) -> DefectPlan:
         seen = {c.fingerprint for c in unplanned}
         asked = [d for p, d in existing.items() if p not in seen and d.status in RESOLVABLE]
-        took = baseline_holds(asked, baseline, baseline_items, store.load_payloads)
+        took = baseline_holds(asked, baseline, baseline_items, load)
         return plan_defects(
             existing, unplanned, is_verified, baseline, lambda d: d.id in took, explained
         )
@@ -347,14 +415,16 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         _classified(c, ids, waived) if c.classification is Classification.DEFECT else c
         for c in changes
     ]
-    touched = set(update.resolved) | set(update.expired_waivers)
+    shown = {c.defect_id for c in changes if c.defect_id is not None}
+    touched = set(update.resolved) | set(update.expired_waivers) | shown
     known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
+    tracked = tuple(known[i] for i in sorted(shown) if i in known)
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
-    changes = named(store, changes, widest, view, baseline_items)
+    changes = named(store, changes, widest, view, baseline_items, load)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
@@ -397,6 +467,8 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         surface=governed_surface(snapshot.coverage, request.signoffs, now),
         hub=hub,
         kpis=kpis,
+        tracked_defects=tracked,
+        expiring_days=request.expiring_days,
         notes=refusal_notes(
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
         ),
@@ -409,6 +481,7 @@ def named(
     widest: PortalView,
     view: PortalView,
     baseline_items: Mapping[str, StoredItem],
+    load_payloads: PayloadLoader | None = None,
 ) -> list[Change]:
     """The changes with their names: from the snapshot (each part's latest complete read),
     and from the baseline for what the snapshot no longer holds."""
@@ -423,7 +496,8 @@ def named(
         for k, i in baseline_items.items()
         if i.kind in (Kind.USER, Kind.TEAM, Kind.ROLE, Kind.PIPELINE) and k not in current
     }
-    payloads = store.load_payloads({baseline_items[k].canonical_hash for k in wanted})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    payloads = load({baseline_items[k].canonical_hash for k in wanted})
     former = {k: payloads[baseline_items[k].canonical_hash] for k in wanted}
     return Names(current, former).changes(changes)
 
@@ -530,6 +604,7 @@ def classify(
     changes: Sequence[Change],
     snapshot_items: Mapping[str, StoredItem],
     ignore_rules: Sequence[IgnoreRule],
+    load_payloads: PayloadLoader | None = None,
 ) -> list[Change]:
     """Ignored by a rule, planned by a change request in force when the snapshot was taken, or
     (for now) a defect; a defect to an item a CR names says how it differs from the CR."""
@@ -543,7 +618,8 @@ def classify(
         for c in changes
         if (c.key in named or c.key.rsplit(":", 1)[0] in by_identity) and c.key in snapshot_items
     }
-    payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    payloads = load({snapshot_items[k].canonical_hash for k in keys})
     result = []
     for change in changes:
         verdict = judge(change, ignore_rules)
@@ -566,6 +642,7 @@ def with_vendor(
     changes: Sequence[Change],
     snapshot_items: Mapping[str, StoredItem],
     governed: Sequence[str],
+    load_payloads: PayloadLoader | None = None,
 ) -> list[Change]:
     """Defects that HubSpot made to its own definitions become ``vendor`` (governance.vendor)."""
     kinds = (Kind.PROPERTY, Kind.ASSOCIATION_LABEL)
@@ -574,7 +651,8 @@ def with_vendor(
         for c in changes
         if c.op is ChangeOp.MODIFIED and c.kind in kinds and c.key in snapshot_items
     }
-    payloads = store.load_payloads({snapshot_items[k].canonical_hash for k in keys})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    payloads = load({snapshot_items[k].canonical_hash for k in keys})
     result = []
     for change in changes:
         if change.classification is not Classification.DEFECT or change.kind not in kinds:

@@ -84,6 +84,7 @@ def execute_run(
                 signoffs=config.signoffs_of(run.portal),
                 vendor_governed=config.vendor_governed,
                 run_id=run.id,
+                expiring_days=config.reports.expiring_days,
             )
         except RunStopped:
             return stopped_run(runs, run, worker, clock(), client)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hubaudit.analysis.attribution import History, attribute, attribute_from_history
 from hubaudit.analysis.names import Names
@@ -18,6 +19,9 @@ from hubaudit.model.changes import Change
 from hubaudit.model.items import CoverageStatus, Kind, SnapshotInfo, StoredItem
 from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.store.repository import Store
+
+if TYPE_CHECKING:
+    from hubaudit.analysis.compare import PayloadLoader
 
 
 def resolve_snapshot(
@@ -43,25 +47,40 @@ RAW_KINDS = frozenset({Kind.WORKFLOW})
 
 
 def portal_view(
-    store: Store, snapshot: SnapshotInfo, items: Mapping[str, StoredItem] | None = None
+    store: Store,
+    snapshot: SnapshotInfo,
+    items: Mapping[str, StoredItem] | None = None,
+    load_payloads: PayloadLoader | None = None,
 ) -> PortalView:
-    """The snapshot's items with their payloads, for the policies and the dependency graph."""
+    """The snapshot's items with their payloads, for the policies and the dependency graph.
+
+    ``load_payloads`` (the store's by default) may hold what was just read, so that an audit
+    does not read back the snapshot it has just written."""
     held = store.snapshot_items(snapshot.id) if items is None else items
-    canonical = store.load_payloads({i.canonical_hash for i in held.values()})
-    raws = store.load_payloads({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    canonical = load({i.canonical_hash for i in held.values()})
+    raws = load({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
+
+    def pasts(keys: Collection[str]) -> dict[str, list[PastVersion]]:
+        versions = {
+            key: sorted(
+                (v for v in found if v.valid_from <= snapshot.id), key=lambda v: v.valid_from
+            )
+            for key, found in store.versions_of(snapshot.portal, keys).items()
+        }
+        payloads = load(
+            {h for vs in versions.values() for v in vs for h in (v.canonical_hash, v.raw_hash)}
+        )
+        return {
+            key: [
+                PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])
+                for v in vs
+            ]
+            for key, vs in versions.items()
+        }
 
     def past(key: str) -> list[PastVersion]:
-        versions = sorted(
-            (v for v in store.item_versions(snapshot.portal, key) if v.valid_from <= snapshot.id),
-            key=lambda v: v.valid_from,
-        )
-        payloads = store.load_payloads(
-            {h for v in versions for h in (v.canonical_hash, v.raw_hash)}
-        )
-        return [
-            PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])
-            for v in versions
-        ]
+        return pasts([key]).get(key, [])
 
     return PortalView(
         portal=snapshot.portal,
@@ -75,6 +94,7 @@ def portal_view(
             c.scope: c.unverified for c in snapshot.coverage if c.status is CoverageStatus.COMPLETE
         },
         past=past,
+        pasts=pasts,
     )
 
 
@@ -84,14 +104,17 @@ def attributed(
     after_items: Mapping[str, StoredItem],
     since: datetime,
     histories: Sequence[History] = (),
+    load_payloads: PayloadLoader | None = None,
 ) -> list[Change]:
     """Attach who made each change, from the items' raw JSON and the portal's users, then from
     the audit trails in ``histories``. An edit after ``since`` is a ``medium`` match."""
     if not changes:
         return changes
+    load = store.load_payloads if load_payloads is None else load_payloads
     changed = {c.key for c in changes if c.key in after_items}
-    emails = user_emails(store, [i for k, i in after_items.items() if i.kind is Kind.USER])
-    raws = store.load_payloads({after_items[k].raw_hash for k in changed})
+    users = [i for k, i in after_items.items() if i.kind is Kind.USER]
+    emails = user_emails(store, users, load)
+    raws = load({after_items[k].raw_hash for k in changed})
     raw_after = {k: raws[after_items[k].raw_hash] for k in changed}
     result = attribute(changes, raw_after, emails, since)
     for history in histories:  # each fills only what the ones before could not
@@ -99,9 +122,12 @@ def attributed(
     return result
 
 
-def user_emails(store: Store, users: Collection[StoredItem]) -> dict[str, str]:
+def user_emails(
+    store: Store, users: Collection[StoredItem], load_payloads: PayloadLoader | None = None
+) -> dict[str, str]:
     """Email by user id, from the users' raw JSON."""
-    raws = store.load_payloads({u.raw_hash for u in users})
+    load = store.load_payloads if load_payloads is None else load_payloads
+    raws = load({u.raw_hash for u in users})
     return {str(raws[u.raw_hash].get("id")): str(raws[u.raw_hash].get("email")) for u in users}
 
 

@@ -34,6 +34,7 @@ from hubaudit.model.changes import ChangeOp
 from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.governance_log import LogEntry
 from hubaudit.model.items import JSONValue, Kind, StoredItem
+from hubaudit.store.payloads import read_payloads
 from hubaudit.store.repository import (
     Store,
     _batches,
@@ -51,7 +52,6 @@ from hubaudit.store.tables import (
     ChangeRequestRow,
     DefectRow,
     GovernanceLogRow,
-    PayloadRow,
     PortalRow,
     WaiverRow,
 )
@@ -80,13 +80,7 @@ class PayloadsIn:
         self._session = session
 
     def __call__(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
-        found: dict[str, dict[str, JSONValue]] = {}
-        for batch in _batches(sorted(set(hashes))):
-            for hash_, body in self._session.execute(
-                select(PayloadRow.hash, PayloadRow.body).where(PayloadRow.hash.in_(batch))
-            ):
-                found[hash_] = json.loads(body)
-        return found
+        return read_payloads(self._session, hashes, require_all=False)
 
 
 class CouncilStore:

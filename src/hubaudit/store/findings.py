@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json, storable
@@ -94,22 +94,43 @@ class FindingStore:
             }
             plan = decide(existing, waived_detail)
             writes = finding_writes(plan)
-            for breach in writes.opened:
-                row = _new_finding_row(portal, portal_id, breach, snapshot_id, at)
-                session.add(row)
-                session.flush()
-                opened.append(row.id)
-            for sighting in writes.sightings:
-                breach = sighting.breach
-                session.execute(
-                    update(FindingRow)
-                    .where(FindingRow.id == sighting.finding.id)
-                    .values(
-                        **_breach_values(breach),
-                        last_seen_at=at,
-                        last_snapshot_id=snapshot_id,
-                        occurrences=FindingRow.occurrences + 1,
+            if writes.opened:  # in one statement (ids in the breaches' order), not one a row
+                opened = list(
+                    session.scalars(
+                        insert(FindingRow).returning(FindingRow.id, sort_by_parameter_order=True),
+                        [
+                            _new_finding_values(portal, portal_id, breach, snapshot_id, at)
+                            for breach in writes.opened
+                        ],
                     )
+                )
+            if writes.sightings:  # one statement run for every row (executemany)
+                finding_table = cast(Table, FindingRow.__table__)
+                table = finding_table.c
+                session.execute(
+                    update(finding_table)
+                    .where(table.id == bindparam("finding_id"))
+                    .values(
+                        {
+                            **{
+                                name: bindparam(f"new_{name}", type_=table[name].type)
+                                for name in _BREACH_COLUMNS
+                            },
+                            "last_seen_at": at,
+                            "last_snapshot_id": snapshot_id,
+                            "occurrences": table.occurrences + 1,
+                        }
+                    ),
+                    [
+                        {
+                            "finding_id": sighting.finding.id,
+                            **{
+                                f"new_{name}": value
+                                for name, value in _breach_values(sighting.breach).items()
+                            },
+                        }
+                        for sighting in writes.sightings
+                    ],
                 )
             for sighting in writes.sightings:
                 if not sighting.reopen:
@@ -122,17 +143,21 @@ class FindingStore:
                     .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
                     .values(_no_waiver())
                 )
-            for finding, why in writes.resolved:
+            if writes.resolved:  # one statement run for every row, as the sightings
+                finding_table = cast(Table, FindingRow.__table__)
                 session.execute(
-                    update(FindingRow)
-                    .where(FindingRow.id == finding.id)
+                    update(finding_table)
+                    .where(finding_table.c.id == bindparam("finding_id"))
                     .values(
-                        status=FindingStatus.RESOLVED.value,
-                        resolution=why,
-                        resolved_at=at,
-                        last_snapshot_id=snapshot_id,
-                    )
-                    .values(_no_waiver())
+                        {
+                            "status": FindingStatus.RESOLVED.value,
+                            "resolution": bindparam("why", type_=finding_table.c.resolution.type),
+                            "resolved_at": at,
+                            "last_snapshot_id": snapshot_id,
+                            **_no_waiver(),
+                        }
+                    ),
+                    [{"finding_id": finding.id, "why": why} for finding, why in writes.resolved],
                 )
             update_ = FindingUpdate(
                 opened=tuple(opened),
@@ -218,10 +243,14 @@ def _breach_values(breach: Breach) -> dict[str, Any]:
     }
 
 
-def _new_finding_row(
+_BREACH_COLUMNS = ("key", "label", "severity", "message", "reason", "detail_json", "scopes_json")
+"""The columns :func:`_breach_values` fills."""
+
+
+def _new_finding_values(
     portal: str, portal_id: int, breach: Breach, snapshot_id: int, at: datetime
-) -> FindingRow:
-    return FindingRow(
+) -> dict[str, Any]:
+    return dict(
         portal_id=portal_id,
         fingerprint=finding_fingerprint(portal, breach.policy, breach.subject),
         policy=breach.policy,

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hubaudit.errors import DatabaseError
+from hubaudit.store.payloads import stored_texts
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -22,6 +23,7 @@ from hubaudit.store.tables import (
 )
 
 _SHOWN = 20  # problems listed by name; the rest are counted
+_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -60,17 +62,37 @@ def check_integrity(engine: Engine) -> IntegrityReport:
 
 
 def _check_payload_hashes(session: Session, problems: list[str]) -> int:
+    """Every payload's text hashes to its key (read page by page, bases as needed)."""
     count = 0
-    for hash_, body in session.execute(
-        select(PayloadRow.hash, PayloadRow.body).execution_options(yield_per=1000)
-    ):
-        count += 1
-        if hashlib.sha256(body.encode("utf-8")).hexdigest() != hash_:
-            problems.append(f"payload {hash_}: its content does not hash to its key")
-    return count
+    connection = session.connection()
+    last: str | None = None
+    while True:
+        query = select(PayloadRow.hash).order_by(PayloadRow.hash).limit(_PAGE)
+        if last is not None:
+            query = query.where(PayloadRow.hash > last)
+        page = list(session.scalars(query))
+        if not page:
+            return count
+        last = page[-1]
+        count += len(page)
+        unreadable: dict[bytes, str] = {}
+        texts = stored_texts(connection, [bytes.fromhex(h) for h in page], unreadable)
+        for digest, why in sorted(unreadable.items()):
+            problems.append(f"payload {digest.hex()}: {why}")
+        for digest, text in texts.items():
+            if hashlib.sha256(text).hexdigest() != digest.hex():
+                problems.append(f"payload {digest.hex()}: its content does not hash to its key")
 
 
 def _check_references(session: Session, problems: list[str]) -> None:
+    base = aliased(PayloadRow)
+    missing_bases = session.scalars(
+        select(PayloadRow.base)
+        .distinct()
+        .outerjoin(base, base.hash == PayloadRow.base)
+        .where(PayloadRow.base.is_not(None), base.hash.is_(None))
+    ).all()
+    problems += [f"payloads.base points to missing payload {h}" for h in missing_bases]
     for table, column in (
         ("item_versions", ItemVersionRow.canonical_hash),
         ("item_versions", ItemVersionRow.raw_hash),

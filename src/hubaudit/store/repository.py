@@ -63,6 +63,8 @@ from hubaudit.model.items import (
     StoredItem,
 )
 from hubaudit.store.outcomes import record_outcome
+from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
+from hubaudit.store.payloads import read_payloads, write_payloads
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -78,6 +80,7 @@ from hubaudit.store.tables import (
 )
 
 _BATCH = 1000
+_KINDS = {kind.value: kind for kind in Kind}  # a lookup, not an Enum call, per row read
 # the Postgres advisory lock key between snapshot writers and the payload sweep ("hubaudit")
 _PAYLOAD_LOCK = 0x6875626175646974
 
@@ -86,20 +89,6 @@ def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def insert_ignoring_conflicts(dialect: str) -> Any:
-    """The ``insert`` of ``dialect`` that has ``on_conflict_do_nothing`` (Postgres or SQLite).
-
-    Imported here, when a command writes: importing ``sqlalchemy.dialects.postgresql`` loads
-    every Postgres driver's dialect, which a read command on SQLite never needs."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 class Store:
@@ -173,31 +162,11 @@ class Store:
     # payloads -------------------------------------------------------------------------------
 
     def _put_payloads(self, session: Session, values: Mapping[str, JSONValue]) -> None:
-        """Store each payload once. In hash order: two writers that store the same new payloads
-        (standard properties look alike in every portal) wait for each other, never deadlock."""
-        dialect = session.get_bind().dialect.name
-        builder = insert_ignoring_conflicts(dialect)
-        for batch in _batches(sorted(values)):
-            statement = builder(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
-            session.execute(
-                statement, [{"hash": h, "body": canonical_json(values[h])} for h in batch]
-            )
+        write_payloads(session, values)
 
     def load_payloads(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
-        wanted = sorted(set(hashes))
-        found: dict[str, dict[str, JSONValue]] = {}
         with self._session() as session:
-            for batch in _batches(wanted):
-                for row in session.execute(
-                    select(PayloadRow.hash, PayloadRow.body).where(PayloadRow.hash.in_(batch))
-                ):
-                    found[row.hash] = json.loads(row.body)
-        missing = set(wanted) - found.keys()
-        if missing:
-            raise DatabaseError(
-                f"{len(missing)} stored payloads are missing (first: {min(missing)})"
-            )
-        return found
+            return read_payloads(session, hashes)
 
     # snapshots ------------------------------------------------------------------------------
 
@@ -259,7 +228,8 @@ class Store:
             for item in fresh:
                 payloads[item.canonical_hash] = item.canonical
                 payloads[item.raw_hash] = item.raw
-            self._put_payloads(session, payloads)
+            # a raw payload is stored against its canonical one: only what that cannot give back
+            write_payloads(session, payloads, {i.raw_hash: i.canonical_hash for i in fresh})
             for batch in _batches(ended):
                 session.execute(
                     update(ItemVersionRow)
@@ -372,8 +342,11 @@ class Store:
         meanwhile can neither mix into the answer nor leave it half-empty."""
         with self._session() as session:
             items = {
-                r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
-                for r in session.execute(_held_by(snapshot_id))
+                r.key: StoredItem(
+                    _KINDS.get(r.kind) or Kind(r.kind), r.key, r.canonical_hash, r.raw_hash
+                )
+                # Core rows, not the ORM's: a snapshot is tens of thousands of them
+                for r in session.connection().execute(_held_by(snapshot_id))
             }
             if not items and not session.scalar(
                 select(SnapshotRow.id).where(
@@ -385,24 +358,40 @@ class Store:
 
     def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
         """Every stored version of one item, oldest first."""
+        return self.versions_of(portal, [key]).get(key, [])
+
+    def versions_of(self, portal: str, keys: Collection[str]) -> dict[str, list[ItemVersion]]:
+        """Every stored version of each of ``keys`` (those that have one), oldest first, in one
+        statement per thousand keys."""
+        found: dict[str, list[ItemVersion]] = {}
         with self._session() as session:
-            return [
-                ItemVersion(
-                    Kind(r.kind),
-                    r.key,
-                    r.canonical_hash,
-                    r.raw_hash,
-                    r.valid_from,
-                    r.valid_until,
-                    r.first_seen_at,
-                )
-                for r in session.scalars(
-                    select(ItemVersionRow)
+            for batch in _batches(sorted(set(keys))):
+                for r in session.execute(
+                    select(
+                        ItemVersionRow.kind,
+                        ItemVersionRow.key,
+                        ItemVersionRow.canonical_hash,
+                        ItemVersionRow.raw_hash,
+                        ItemVersionRow.valid_from,
+                        ItemVersionRow.valid_until,
+                        ItemVersionRow.first_seen_at,
+                    )
                     .join(PortalRow, ItemVersionRow.portal_id == PortalRow.id)
-                    .where(PortalRow.name == portal, ItemVersionRow.key == key)
-                    .order_by(ItemVersionRow.valid_from)
-                )
-            ]
+                    .where(PortalRow.name == portal, ItemVersionRow.key.in_(batch))
+                    .order_by(ItemVersionRow.key, ItemVersionRow.valid_from)
+                ):
+                    found.setdefault(r.key, []).append(
+                        ItemVersion(
+                            _KINDS[r.kind],
+                            r.key,
+                            r.canonical_hash,
+                            r.raw_hash,
+                            r.valid_from,
+                            r.valid_until,
+                            r.first_seen_at,
+                        )
+                    )
+        return found
 
     # retention ------------------------------------------------------------------------------
 
@@ -591,7 +580,7 @@ class Store:
     def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
         with self._session() as session:
             return {
-                r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
+                r.key: StoredItem(_KINDS[r.kind], r.key, r.canonical_hash, r.raw_hash)
                 for r in session.execute(
                     select(
                         BaselineItemRow.key,
@@ -1030,31 +1019,41 @@ def _holds_any(snapshot_ids: Sequence[int], valid_from: int, valid_until: int | 
 
 
 def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
-    """Delete the candidate payloads that no version and no baseline points to any more.
-    Returns how many were deleted and their size in bytes."""
+    """Delete the candidate payloads that no version, no baseline and no other payload (as
+    its base) points to any more; then, in turn, the bases of those deleted that nothing needs
+    now. Returns how many were deleted and their size in bytes."""
     deleted = freed = 0
-    for batch in _batches(sorted(candidates)):
-        used: set[str] = set()
-        for column in (
-            ItemVersionRow.canonical_hash,
-            ItemVersionRow.raw_hash,
-            BaselineItemRow.canonical_hash,
-            BaselineItemRow.raw_hash,
-        ):
-            used |= set(session.scalars(select(column).where(column.in_(batch)).distinct()))
-        unused = [h for h in batch if h not in used]
-        if not unused:
-            continue
-        freed += (
-            session.scalar(
+    while candidates:
+        freed_bases: set[str] = set()
+        for batch in _batches(sorted(candidates)):
+            used: set[str] = set()
+            for column in (
+                ItemVersionRow.canonical_hash,
+                ItemVersionRow.raw_hash,
+                BaselineItemRow.canonical_hash,
+                BaselineItemRow.raw_hash,
+                PayloadRow.base,
+            ):
+                used |= set(session.scalars(select(column).where(column.in_(batch)).distinct()))
+            unused = [h for h in batch if h not in used]
+            if not unused:
+                continue
+            size, *_ = session.execute(
                 select(func.coalesce(func.sum(func.length(PayloadRow.body)), 0)).where(
                     PayloadRow.hash.in_(unused)
                 )
+            ).one()
+            freed += size or 0
+            freed_bases |= set(
+                session.scalars(
+                    select(PayloadRow.base).where(
+                        PayloadRow.hash.in_(unused), PayloadRow.base.is_not(None)
+                    )
+                )
             )
-            or 0
-        )
-        session.execute(delete(PayloadRow).where(PayloadRow.hash.in_(unused)))
-        deleted += len(unused)
+            session.execute(delete(PayloadRow).where(PayloadRow.hash.in_(unused)))
+            deleted += len(unused)
+        candidates = freed_bases
     return deleted, freed
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -115,6 +116,31 @@ class ScrubbedText(StoredText):
         return None if value is None else stored_text(scrub(value))
 
 
+def digest_bytes(hex_digest: str) -> bytes:
+    """The 32 bytes of a SHA-256 digest written in hex; ``ValueError`` if it is not one."""
+    try:
+        digest = bytes.fromhex(hex_digest)
+    except (ValueError, TypeError):
+        digest = b""
+    if len(digest) != 32 or len(hex_digest) != 64:
+        raise ValueError(f"not a SHA-256 digest in hex: {hex_digest!r:.80}")
+    return digest
+
+
+class Digest(TypeDecorator[str]):
+    """A SHA-256 content hash: 64 hex digits in Python, as the model has it; its 32 bytes in
+    the database (half the room, in the table and in every index on it)."""
+
+    impl = LargeBinary(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else digest_bytes(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -128,12 +154,24 @@ class PortalRow(Base):
 
 
 class PayloadRow(Base):
-    """Content-addressed JSON: a canonical payload or a raw response item, stored once by hash."""
+    """Content-addressed JSON: a canonical payload or a raw response item, stored once by hash,
+    compressed (``hubaudit.store.payloads`` reads and writes the body)."""
 
     __tablename__ = "payloads"
+    __table_args__ = (
+        # the sweep of ``prune`` finds the payloads another is written against
+        Index(
+            "ix_payloads_base",
+            "base",
+            postgresql_where=text("base IS NOT NULL"),
+            sqlite_where=text("base IS NOT NULL"),
+        ),
+    )
 
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(Digest(), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # the payload whose text the body was compressed against (a raw payload's canonical one)
+    base: Mapped[str | None] = mapped_column(Digest(), nullable=True)
 
 
 class SnapshotRow(Base):
@@ -186,8 +224,8 @@ class ItemVersionRow(Base):
     key: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(32))
     # indexed: deleting an unreferenced payload must find its references without a scan
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    canonical_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
     valid_from: Mapped[int] = mapped_column(Integer)
     valid_until: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # when the snapshot ``valid_from`` was taken: kept here because that snapshot may be pruned
@@ -244,8 +282,8 @@ class BaselineItemRow(Base):
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     # indexed: deleting an unreferenced payload must find its references without a scan
-    canonical_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
-    raw_hash: Mapped[str] = mapped_column(ForeignKey("payloads.hash"), index=True)
+    canonical_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
+    raw_hash: Mapped[str] = mapped_column(Digest(), ForeignKey("payloads.hash"), index=True)
 
 
 class DefectRow(Base):

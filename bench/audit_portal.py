@@ -1,0 +1,289 @@
+"""Benchmark: a whole audit of a large emulated portal, against the rate-limit bound.
+
+    .venv/bin/python bench/audit_portal.py [--properties 20000] [--workflows 1000]
+                                           [--users 300] [--latency 0.08] [--rate 100]
+
+Builds the portal of ``bench/read_portal.py`` with ``--properties`` properties over its 15
+object types, serves it from an emulator in a process of its own, snapshots it and approves
+that as the baseline (in a second process), edits 1% of the properties (relabelled, an option
+added or removed) and turns off a tenth of the workflows, then audits it in a third, fresh
+process: read, store, compare, classify, defects, dependency graph, policies and findings.
+
+Prints, for the audit: its wall time beside the rate-limit bound of its reads (paced calls /
+rate; and the burst-aware bound, which lets the first window's calls go at once, as HubSpot's
+rolling window does); the time from its first request to its last answer (the read); the CPU
+it spent after its last answer, and that as a share of the read; and the audit process's peak
+RSS (the kernel's high-water mark, VmHWM, and ``getrusage``). The baseline, measured in the
+same run, is the read alone (the baseline night's snapshot, which reads the same portal).
+
+Targets (issue 20): wall <= 1.2x the burst-aware bound; CPU after the last read <= 20% of the
+read; peak RSS of an audit of a 100k-item portal < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from read_portal import CUSTOM, build
+
+from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
+from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
+from hubaudit.logs import configure_logging
+
+
+def object_type_count() -> int:
+    return len([t for t in DEFAULT_PROPERTY_OBJECT_TYPES if t != "leads"]) + len(CUSTOM)
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(VmHWM, getrusage) of this process, in MB."""
+    rusage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024, rusage
+    return rusage, rusage
+
+
+def serve(folder: str, args: dict[str, Any], pipe: Any) -> None:
+    """The emulator's process: build the portal, serve it until told to stop."""
+    per_type = max(1, args["properties"] // object_type_count())
+    expected = build(Path(folder), per_type, args["workflows"], args["users"])
+    with PortalEmulator(
+        Path(folder), rate_limit_per_10s=args["rate"], latency_seconds=args["latency"]
+    ) as emulator:
+        pipe.send({"base_url": emulator.base_url, **expected})
+        pipe.recv()  # stop
+        pipe.send({"limited": emulator.requests_limited})
+
+
+def portal_config(base_url: str, rate: int) -> PortalConfig:
+    return PortalConfig(
+        name="bench", base_url=base_url, token_env="T", rate_limit_per_10s=rate, concurrency=4
+    )
+
+
+def baseline_night(folder: str, database: str, base_url: str, rate: int, pipe: Any) -> None:
+    """Snapshot the portal, approve it as the baseline; then edit the portal's files."""
+    from hubaudit.services.audit_run import approve_baseline, open_client, take_snapshot
+    from hubaudit.store.engine import make_engine, upgrade
+    from hubaudit.store.repository import Store
+
+    configure_logging("console", "warning")
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    store = Store(engine)
+    client = open_client(portal_config(base_url, rate), Secret(DEMO_TOKEN))
+    started = time.perf_counter()
+    snapshot = take_snapshot(store, portal_config(base_url, rate), client)
+    read = time.perf_counter() - started
+    client.close()
+    approve_baseline(store, "bench", snapshot, "Council", "bench")
+    engine.dispose()
+    rng = random.Random(5)
+    edited = 0
+    for path in sorted((Path(folder) / "properties").glob("*.json")):
+        props = json.loads(path.read_text())
+        for n in rng.sample(range(len(props)), max(1, len(props) // 100)):
+            prop = props[n]
+            if n % 3 == 0:
+                prop["label"] += " (renamed)"
+            elif n % 3 == 1:
+                prop["options"].append(
+                    {"label": "New", "value": "new", "displayOrder": 99, "hidden": False}
+                )
+            elif prop["options"]:
+                prop["options"].pop(0)
+            else:
+                prop["description"] = ""
+            edited += 1
+        path.write_text(json.dumps(props))
+    flows_path = Path(folder) / "flows.json"
+    flows = json.loads(flows_path.read_text())
+    for flow in flows[::10]:
+        flow["isEnabled"] = False
+    flows_path.write_text(json.dumps(flows))
+    pipe.send({"snapshot_wall": read, "items": snapshot.item_count, "edited": edited})
+
+
+def audit_night(database: str, base_url: str, rate: int) -> None:
+    """The audit, in a fresh process: its wall, its reads' span, its CPU after the last read."""
+    from hubaudit.services.audit_run import open_client, run_audit
+    from hubaudit.store.engine import make_engine
+    from hubaudit.store.repository import Store
+
+    configure_logging("console", "warning")
+    engine = make_engine(f"sqlite:///{database}")
+    store = Store(engine)
+    portal = portal_config(base_url, rate)
+    client = open_client(portal, Secret(DEMO_TOKEN))
+    lock = threading.Lock()
+    marks: dict[str, float] = {}
+    request = client.transport.request
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            marks.setdefault("first", time.perf_counter())
+        try:
+            return request(*args, **kwargs)
+        finally:
+            with lock:
+                marks["last"] = time.perf_counter()
+                marks["last_cpu"] = time.process_time()
+
+    client.transport.request = timed  # type: ignore[method-assign]
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = run_audit(store, portal, client)
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    ended_cpu = time.process_time()
+    client.close()
+    engine.dispose()
+    hwm, rusage = peak_rss_mb()
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "read": marks["last"] - marks["first"],
+                "after_read_cpu": ended_cpu - marks["last_cpu"],
+                "after_read_wall": started + wall - marks["last"],
+                "api_calls": client.api_calls,
+                "changes": len(result.changes),
+                "findings": len(result.findings),
+                "rss": hwm,
+                "rusage": rusage,
+                "code": str(Path(sys.modules["hubaudit"].__file__ or "").parent),
+            }
+        )
+    )
+
+
+def audit(database: Path, base_url: str, rate: int, src: str | None) -> dict[str, Any]:
+    """:func:`audit_night` in a fresh process (with another checkout's code, given ``src``)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    out = subprocess.run(
+        [sys.executable, __file__, "--audit-child", str(database), base_url, str(rate)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return answer
+
+
+def run(target: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")  # fresh processes: their own peak RSS
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(*args, child))
+    process.start()
+    answer: dict[str, Any] = parent.recv()
+    process.join()
+    if process.exitcode:
+        raise SystemExit(f"{target.__name__} failed ({process.exitcode})")
+    return answer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--properties", type=int, default=20_000)
+    parser.add_argument("--workflows", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--latency", type=float, default=0.08)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument(
+        "--compare-src", help="also audit with another checkout's code (OTHER/src), same portal"
+    )
+    parser.add_argument("--audit-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.audit_child is not None:
+        database_, base_url_, rate_ = args.audit_child
+        audit_night(database_, base_url_, int(rate_))
+        return
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, database = Path(tmp) / "portal", Path(tmp) / "bench.db"
+        folder.mkdir()
+        emulator_end, ours = context.Pipe()
+        emulator = context.Process(target=serve, args=(str(folder), vars(args), emulator_end))
+        emulator.start()
+        expected = ours.recv()
+        base_url = expected["base_url"]
+        night = run(baseline_night, str(folder), str(database), base_url, args.rate)
+        other = Path(tmp) / "other.db"
+        shutil.copyfile(database, other)
+        results = {"this code": audit(database, base_url, args.rate, None)}
+        if args.compare_src:
+            time.sleep(10)  # the emulator's ten-second window empties: the same start
+            results[args.compare_src] = audit(other, base_url, args.rate, args.compare_src)
+        ours.send("stop")
+        limited = ours.recv()["limited"]
+        emulator.join()
+    paced, rate_per_s = expected["paced"], args.rate / 10
+    bound = paced / rate_per_s
+    burst_aware = max(paced - args.rate, 0) / rate_per_s
+    print(
+        f"portal: {expected['properties']} properties, {args.workflows} workflows, "
+        f"{args.users} users ({night['items']} items); limit {args.rate}/10 s, latency "
+        f"{args.latency * 1000:.0f} ms; {night['edited']} properties edited, a tenth of the "
+        "workflows turned off"
+    )
+    print(
+        f"baseline:  the baseline night's snapshot (read and store): {night['snapshot_wall']:.1f} s"
+    )
+    print(f"the emulator answered {limited} requests with 429 (rate limit) in all")
+    for name, audited in results.items():
+        report(name, audited, paced, bound, burst_aware)
+    if len(results) == 2:
+        ours_, theirs = results.values()
+        print(
+            f"this code spends {ours_['after_read_cpu']:.2f} s of CPU after the last read, "
+            f"{args.compare_src} {theirs['after_read_cpu']:.2f} s "
+            f"({theirs['after_read_cpu'] / ours_['after_read_cpu']:.1f}x); the whole audit's CPU "
+            f"{ours_['cpu']:.1f} s and {theirs['cpu']:.1f} s; peak RSS {ours_['rss']:.0f} MB and "
+            f"{theirs['rss']:.0f} MB"
+        )
+
+
+def report(
+    name: str, audited: dict[str, Any], paced: int, bound: float, burst_aware: float
+) -> None:
+    print(
+        f"audit ({name}): wall {audited['wall']:.1f} s (CPU {audited['cpu']:.1f} s), "
+        f"{audited['api_calls']} API calls, {audited['changes']} changes, "
+        f"{audited['findings']} findings; code in {audited['code']}"
+    )
+    print(
+        f"    rate-limit bound {bound:.1f} s ({paced} paced calls), burst-aware "
+        f"{burst_aware:.1f} s: ratio {audited['wall'] / bound:.2f} and "
+        f"{audited['wall'] / burst_aware if burst_aware else float('inf'):.2f} (target <= 1.20)"
+    )
+    print(
+        f"    read (first request to last answer) {audited['read']:.1f} s; after it "
+        f"{audited['after_read_cpu']:.2f} s of CPU ({audited['after_read_wall']:.2f} s wall): "
+        f"{audited['after_read_cpu'] / audited['read']:.0%} of the read (target <= 20%)"
+    )
+    print(
+        f"    peak RSS of the audit process {audited['rss']:.0f} MB (VmHWM; getrusage "
+        f"{audited['rusage']:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

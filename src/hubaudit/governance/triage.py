@@ -1,0 +1,107 @@
+"""Triage order: what RevOps acts on first, as one pure rule that every list of drift follows.
+
+The report's rows and ``defects list`` show drift in the same order, so the rule lives here
+once: a row's :class:`Standing` (new, carried over, acknowledged, waived, planned, ignored,
+HubSpot's own) and its severity put it in a :class:`Tier`, and inside a tier the worst comes
+first, then the newest.
+
+1. ``act now``: new (or reopened) critical and high drift;
+2. ``new``: the other new drift;
+3. ``carried over``: drift still open from an earlier audit (its age shown);
+4. ``handled``: acknowledged, waived, planned, ignored and HubSpot's own changes, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import TypeVar
+
+from hubaudit.model.changes import Classification, Severity
+from hubaudit.model.defects import DefectStatus
+
+
+class Standing(StrEnum):
+    """Where one piece of drift stands, as every report and ``defects list`` shows it."""
+
+    NEW = "new"
+    CARRIED_OVER = "carried over"
+    ACKNOWLEDGED = "acknowledged"
+    WAIVED = "waived"
+    PLANNED = "planned"
+    IGNORED = "ignored"
+    VENDOR = "HubSpot's own"
+
+
+HANDLED = (
+    Standing.ACKNOWLEDGED,
+    Standing.WAIVED,
+    Standing.PLANNED,
+    Standing.IGNORED,
+    Standing.VENDOR,
+)
+
+
+class Tier(IntEnum):
+    ACT_NOW = 0
+    NEW = 1
+    CARRIED_OVER = 2
+    HANDLED = 3
+
+
+URGENT = frozenset({Severity.CRITICAL, Severity.HIGH})
+
+
+def standing_of(classification: Classification, status: DefectStatus | None, new: bool) -> Standing:
+    """A change's standing from its classification, its defect's status (when it has one) and
+    whether this audit opened or reopened that defect."""
+    if classification is Classification.PLANNED:
+        return Standing.PLANNED
+    if classification is Classification.IGNORED:
+        return Standing.IGNORED
+    if classification is Classification.VENDOR:
+        return Standing.VENDOR
+    if classification is Classification.WAIVED or status is DefectStatus.WAIVED:
+        return Standing.WAIVED
+    if status is DefectStatus.ACKNOWLEDGED:
+        return Standing.ACKNOWLEDGED
+    return Standing.NEW if new else Standing.CARRIED_OVER
+
+
+def tier_of(standing: Standing, severity: Severity) -> Tier:
+    if standing is Standing.NEW:
+        return Tier.ACT_NOW if severity in URGENT else Tier.NEW
+    if standing is Standing.CARRIED_OVER:
+        return Tier.CARRIED_OVER
+    return Tier.HANDLED
+
+
+@dataclass(frozen=True)
+class TriageFacts:
+    """What the order reads of one row (a report's item, a listed defect)."""
+
+    standing: Standing
+    severity: Severity
+    seen_at: datetime | None
+    """When the drift happened or was first seen: newest first within a tier and severity."""
+    key: str
+    """The last tie-break, so that equal rows keep one stable order."""
+
+
+def triage_key(facts: TriageFacts) -> tuple[int, int, int, float, str]:
+    """The sort key of one row: tier, then (among the handled) standing, then severity worst
+    first, then newest first, then key."""
+    tier = tier_of(facts.standing, facts.severity)
+    handled = HANDLED.index(facts.standing) if tier is Tier.HANDLED else 0
+    newest = -facts.seen_at.timestamp() if facts.seen_at is not None else 0.0
+    return (tier, handled, -facts.severity.rank, newest, facts.key)
+
+
+T = TypeVar("T")
+
+
+def triage_order(rows: Iterable[T], facts: Callable[[T], TriageFacts]) -> list[T]:
+    """``rows`` in triage order (a stable sort on :func:`triage_key`)."""
+    return sorted(rows, key=lambda row: triage_key(facts(row)))

@@ -1,0 +1,199 @@
+"""The audit's own CPU: what it has just read it does not read back, what several policies
+derive alike is derived once, and the fast paths give exactly what the slow ones gave."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hubaudit.config import PortalConfig
+from hubaudit.emulator import PortalEmulator
+from hubaudit.hubspot.client import HubSpotClient
+from hubaudit.model.changes import Attribution, Change
+from hubaudit.model.items import Kind
+from hubaudit.model.view import PortalView, ViewItem
+from hubaudit.policies import properties
+from hubaudit.services.audit_run import (
+    AuditRequest,
+    audit_snapshot,
+    held_first,
+    portal_view,
+    read_and_store,
+    require_baseline,
+    run_audit,
+)
+from hubaudit.store.repository import Store
+from hubaudit.store.stores import Stores
+
+from .conftest import baseline_from_night1, edit_json
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_COPY_NUMBER = re.compile(r"(?:[\s_.\-]+\(?|\()[0-9]{1,2}\)?$")
+
+
+def normalised_by_regex(text: str, *, internal: bool) -> tuple[str, bool]:
+    """The normalisation as it was written first: every regex on every text."""
+    lowered = text.lower().strip()
+    if internal and lowered.startswith("hs_"):
+        lowered = lowered[3:]
+    numbered = bool(_COPY_NUMBER.search(lowered))
+    return _NOT_ALNUM.sub("", _COPY_NUMBER.sub("", lowered)), numbered
+
+
+texts = st.text(alphabet="abAB_ -.()019éß\u0130\n\t", max_size=12) | st.text(max_size=8)
+
+
+@given(texts, st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_names_normalise_as_the_regexes_say(text: str, internal: bool) -> None:
+    assert properties.normalised(text, internal=internal) == normalised_by_regex(
+        text, internal=internal
+    )
+
+
+def test_a_view_derives_live_properties_once() -> None:
+    items = {
+        f"property:deals:p{n}": ViewItem(Kind.PROPERTY, f"property:deals:p{n}", {"name": f"p{n}"})
+        for n in range(3)
+    }
+    view = PortalView("acme", 1, datetime.now(UTC), items, {"property:deals": ()})
+    calls = []
+    real = properties._find_live
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    properties._find_live = counted  # type: ignore[assignment]
+    try:
+        rules = properties.POLICIES[0].rules(None)
+        first = properties._live(view, rules)
+        again = properties._live(view, rules)
+    finally:
+        properties._find_live = real  # type: ignore[assignment]
+    assert len(calls) == 1
+    assert first is again and [i.key for i in first["deals"]] == sorted(items)
+    # another view is another snapshot: derived again
+    other = replace(view, snapshot_id=2)  # a view of its own: nothing derived yet
+    assert properties._live(other, rules) is not first
+
+
+def test_held_payloads_are_not_read_again() -> None:
+    asked: list[set[str]] = []
+
+    def load(hashes: Iterable[str]) -> dict[str, Any]:
+        wanted = set(hashes)
+        asked.append(wanted)
+        return {h: {"from": "store"} for h in wanted}
+
+    loader = held_first(load, {"a": {"from": "memory"}})
+    assert loader(["a", "b"]) == {"a": {"from": "memory"}, "b": {"from": "store"}}
+    assert loader(["a"]) == {"a": {"from": "memory"}}
+    assert asked == [{"b"}]  # "a" never went to the store; a call with nothing missing no read
+
+
+class Spy:
+    """The store's payload reads, recorded."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.asked: set[str] = set()
+        self.real = store.load_payloads
+
+    def __call__(self, hashes: Iterable[str]) -> dict[str, Any]:
+        wanted = set(hashes)
+        self.asked |= wanted
+        return self.real(wanted)
+
+
+def test_an_audit_does_not_read_back_what_it_has_just_read(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    edit_json(  # a workflow turned off: its past versions are read, all in one go
+        portal_dirs["night2"],
+        "flows.json",
+        lambda flows: flows[0].update(isEnabled=False),
+    )
+    spy = Spy(store)
+    store.load_payloads = spy  # type: ignore[method-assign]
+    audited = run_audit(store, portal, client)
+    tonight = store.snapshot_items(audited.snapshot.id)
+    baseline = store.baseline_items(require_baseline(store, "demo").id)
+    fresh = {i.canonical_hash for i in tonight.values()} - {
+        i.canonical_hash for i in baseline.values()
+    }
+    assert audited.changes and fresh  # night 2 changed things, and they were read tonight
+    assert not spy.asked & fresh  # none of them read back from the database
+    # of the raw JSON, only the changed items' is read (for attribution), none of the others
+    changed = {c.key for c in audited.changes}
+    raws = {i.raw_hash: k for k, i in tonight.items()}
+    assert {raws[h] for h in spy.asked if h in raws} <= changed
+
+    # the same snapshot audited again from the database alone says exactly the same (but for
+    # who made each change: the offline audit has no audit trails from HubSpot to ask)
+    again = audit_snapshot(
+        Stores.over(store),
+        AuditRequest(portal="demo", snapshot=audited.snapshot, baseline=audited.baseline),
+    )
+
+    def unattributed(changes: Iterable[Change]) -> list[Change]:
+        return [replace(c, attribution=Attribution()) for c in changes]
+
+    assert unattributed(again.changes) == unattributed(audited.changes)
+    assert [f.fingerprint for f in again.findings] == [f.fingerprint for f in audited.findings]
+
+
+def test_payloads_just_read_equal_the_stored_ones(
+    store: Store, portal: PortalConfig, client: HubSpotClient
+) -> None:
+    snapshot, items = read_and_store(store, portal, client)
+    from_memory = portal_view(
+        store,
+        snapshot,
+        None,
+        held_first(
+            store.load_payloads,
+            {i.canonical_hash: i.canonical for i in items} | {i.raw_hash: i.raw for i in items},
+        ),
+    )
+    from_store = portal_view(store, snapshot)
+    assert list(from_memory.items) == list(from_store.items)
+    for key, item in from_store.items.items():
+        held = from_memory.items[key]
+        # the very values a JSON round trip gives: same types, same keys
+        assert json.dumps(held.canonical, sort_keys=True) == json.dumps(
+            item.canonical, sort_keys=True
+        )
+        assert held.canonical == item.canonical and held.raw == item.raw
+
+
+def test_past_versions_of_many_items_come_in_one_read(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    snapshot, _items = read_and_store(store, portal, client)
+    view = portal_view(store, snapshot)
+    keys = [*sorted(k for k in view.items if k.startswith("workflow:"))[:3], "workflow:gone"]
+    together = view.past_of(keys)
+    assert together == {key: view.past(key) for key in keys}
+    assert together["workflow:gone"] == []
+    assert all(len(together[key]) >= 1 for key in keys[:3])
