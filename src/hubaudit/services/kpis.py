@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from hubaudit.errors import UsageError
 from hubaudit.model.defects import DefectStatus
+from hubaudit.model.history import Point
 from hubaudit.model.items import Kind
 from hubaudit.model.kpis import Kpis, WeekCount
 from hubaudit.model.view import PortalView
+from hubaudit.services.latest import latest_point
+from hubaudit.services.timetravel import snapshot_view
 from hubaudit.store.reports import ReportStore, Sighting
 from hubaudit.store.repository import Store
 
@@ -56,6 +61,32 @@ def weeks_between(since: datetime, until: datetime) -> list[str]:
     if iso_week(until) not in weeks:
         weeks.append(iso_week(until))
     return weeks
+
+
+@dataclass(frozen=True)
+class PortalKpis:
+    """A portal's governance KPIs from ``since`` to ``until``, and the snapshot point they read
+    the portal from (``None`` before its first snapshot)."""
+
+    portal: str
+    point: Point | None
+    kpis: Kpis
+
+
+def portal_kpis(store: Store, portal: str, since: datetime | None, until: datetime) -> PortalKpis:
+    """The KPIs of ``portal`` over the period (``since`` defaults to the KPIs' usual number of
+    weeks before ``until``)."""
+    start = since if since is not None else default_since(until)
+    if start >= until:
+        raise UsageError(
+            f"the period starts ({start:%Y-%m-%d %H:%M} UTC) after it ends "
+            f"({until:%Y-%m-%d %H:%M} UTC)"
+        )
+    point = latest_point(store, portal) if portal in store.portal_names() else None
+    view = snapshot_view(store, point) if point is not None else None
+    baseline = store.latest_baseline(portal) if point is not None else None
+    keys = set(store.baseline_items(baseline.id)) if baseline is not None else set()
+    return PortalKpis(portal, point, governance_kpis(store, portal, view, keys, start, until))
 
 
 def governance_kpis(

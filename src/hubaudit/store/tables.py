@@ -1,6 +1,8 @@
-"""The database schema. Every change here comes with an Alembic migration in ``migrations/``."""
+"""The database schema. Every change here comes with an Alembic migration in ``migrations/``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: SQLAlchemy reads each ``Mapped[...]`` annotation
+when the class is created, and annotations Python has already evaluated cost it less than
+strings it must resolve (every command that opens the database pays for this module)."""
 
 import json
 from datetime import UTC, date, datetime
