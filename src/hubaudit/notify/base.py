@@ -17,6 +17,7 @@ from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, Classification, Severity
 from hubaudit.model.defects import Defect
 from hubaudit.model.findings import Finding
+from hubaudit.report.sections import defect_severity_counts
 from hubaudit.report.view import ExpiringRow, expiring_of, summary_line
 from hubaudit.secrets import scrub
 
@@ -88,7 +89,7 @@ def build_digest(result: AuditResult, report_url: str | None, findings: bool = T
         ),
         lambda c: TriageFacts(Standing.NEW, c.severity, c.attribution.at, c.key),
     )
-    new_severities = [(s, n) for s in Severity if (n := sum(c.severity is s for c in new))]
+    new_severities = defect_severity_counts(new)
     fresh_findings = set(result.finding_update.opened) | set(result.finding_update.reopened)
     return Digest(
         result=result,

@@ -62,6 +62,20 @@ def severity_counts(changes: Sequence[Change]) -> list[tuple[Severity, int]]:
     return [(s, counts[s]) for s in SEVERITY_ORDER if counts[s]]
 
 
+def defect_severity_counts(changes: Sequence[Change]) -> list[tuple[Severity, int]]:
+    """Defects by their worst change's severity: one count per defect (an item's drift), not
+    per field changed; a change without a defect counts as its own."""
+    worst: dict[object, Severity] = {}
+    for change in changes:
+        ident: object = (
+            change.defect_id if change.defect_id is not None else (change.key, change.field)
+        )
+        if ident not in worst or change.severity.rank > worst[ident].rank:
+            worst[ident] = change.severity
+    counts = Counter(worst.values())
+    return [(s, counts[s]) for s in SEVERITY_ORDER if counts[s]]
+
+
 def by_item(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
     """Changes of one item together, in key order."""
     ordered = sorted(changes, key=lambda c: (c.key, c.field or ""))

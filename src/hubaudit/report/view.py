@@ -42,6 +42,7 @@ from hubaudit.report.sections import (
     VENDOR_TITLE,
     VENDOR_WHY,
     coverage_parts,
+    defect_severity_counts,
     group_title,
     ignored_by_rule,
     no_unplanned_changes,
@@ -829,7 +830,7 @@ def build(result: AuditResult) -> ReportView:
         tier: [i for i in items if tier_of(i.standing, i.severity) is tier] for tier in TIER_TEXT
     }
     standings = {s: [i for i in items if i.standing is s] for s in STANDING_TEXT}
-    new_severities = tuple(severity_counts([c for c in unplanned if c.defect_id in new_ids]))
+    new_severities = tuple(defect_severity_counts([c for c in unplanned if c.defect_id in new_ids]))
     return ReportView(
         portal=result.portal,
         snapshot_id=result.snapshot.id,
