@@ -125,7 +125,7 @@ def rich_result(label: str | None = None) -> AuditResult:
         waiver=Waiver(3, 11, "Rita", NOW - timedelta(days=10), label, NOW - timedelta(hours=1)),
     )
 
-    tracked_defects = (
+    present_defects = (
         tracked(4, "property:deals:x", "label", DefectStatus.OPEN, 0),
         tracked(5, "property:deals:x", "options.gold.label", DefectStatus.OPEN, 12),
         tracked(6, "property:deals:y", None, DefectStatus.OPEN, 0),
@@ -373,5 +373,5 @@ def rich_result(label: str | None = None) -> AuditResult:
             vendor=2,
         ),
         run_id=31,
-        tracked_defects=tracked_defects,
+        present_defects=present_defects,
     )

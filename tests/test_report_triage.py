@@ -205,7 +205,7 @@ def each_kind() -> AuditResult:
         changes=changes,
         not_verified=(),
         defects=DefectUpdate(opened=(1, 2, 3, 4), seen_again=(5, 6, 7)),
-        tracked_defects=(
+        present_defects=(
             tracked(1, "user:2305118", None, DefectStatus.OPEN, 0),
             tracked(2, "property:deals:competitor", None, DefectStatus.OPEN, 0),
             tracked(3, "property:contacts:tiktok_handle", None, DefectStatus.OPEN, 0),

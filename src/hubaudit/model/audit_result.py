@@ -30,7 +30,8 @@ class AuditResult:
     """Defects whose waiver ran out before this audit: reopened, and said so in the report."""
     present_defects: tuple[Defect, ...] = ()
     """The defects of this audit's unplanned (and waived) changes: one per item, each listing
-    its field changes."""
+    its field changes, as the audit left them (status, first sighting, waiver) for the
+    reports' triage."""
     findings: tuple[Finding, ...] = ()
     """Policy breaches present in this snapshot (open or waived), tracked by fingerprint."""
     finding_update: FindingUpdate = field(default_factory=FindingUpdate)
@@ -41,9 +42,6 @@ class AuditResult:
     kpis: Kpis | None = None
     run_id: int | None = None
     """The run that produced it, when it was recorded as one."""
-    tracked_defects: tuple[Defect, ...] = ()
-    """The defects behind this result's changes, as the audit left them: their status
-    (acknowledged, waived…), first sighting and waiver, for the reports' triage."""
     expiring_days: int = 7
     """A waiver ending within this many days of the snapshot is listed as expiring soon."""
 

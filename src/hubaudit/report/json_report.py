@@ -104,7 +104,6 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         "defects": [defect_document(d) for d in result.present_defects],
         "resolved_defects": [defect_document(d) for d in result.resolved_defects],
         "expired_waivers": [defect_document(d) for d in result.expired_waivers],
-        "tracked_defects": [defect_document(d) for d in result.tracked_defects],
         "expiring_days": result.expiring_days,
         "defect_ids": _ids(result.defects),
         "findings": [finding_document(f, new=f.id in fresh) for f in result.findings],
@@ -445,7 +444,6 @@ def _result(d: Mapping[str, Any]) -> AuditResult:
         else HubInfo(int(hub["portal_id"]), str(hub["ui_domain"]), dict(hub["object_type_ids"])),
         kpis=None if d.get("kpis") is None else _kpis(d["kpis"]),
         run_id=d.get("run_id"),
-        tracked_defects=tuple(_defect(x, portal) for x in d.get("tracked_defects", ())),  # 1.5
         expiring_days=int(d.get("expiring_days", 7)),  # 1.5
     )
 

@@ -591,7 +591,7 @@ class Tracking:
             return cls({}, frozenset(), frozenset(), None)
         update = result.defects
         return cls(
-            {d.id: d for d in result.tracked_defects},
+            {d.id: d for d in result.present_defects},
             frozenset(update.opened) | frozenset(update.reopened),
             frozenset(update.reopened),
             result.snapshot.taken_at,
@@ -766,7 +766,7 @@ def expiring_of(result: AuditResult) -> tuple[ExpiringRow, ...]:
     # (subject, key, label, by, until, reason) of every waiver in force
     waivers = [
         (f"defect #{d.id}", d.key, d.label, d.waiver.waived_by, d.waiver.until, d.waiver.reason)
-        for d in result.tracked_defects
+        for d in result.present_defects
         if d.status is DefectStatus.WAIVED and d.waiver is not None and d.waiver.ended_at is None
     ] + [
         (f"finding #{f.id}", f.key, f.label, f.waiver.by, f.waiver.until, f.waiver.reason)

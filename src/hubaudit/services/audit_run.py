@@ -439,7 +439,6 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
     known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
-    tracked = tuple(known[i] for i in sorted(shown) if i in known)
     present = tuple(known[ids[d.key]] for d in drifts)
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
@@ -487,7 +486,6 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         surface=governed_surface(snapshot.coverage, request.signoffs, now),
         hub=hub,
         kpis=kpis,
-        tracked_defects=tracked,
         expiring_days=request.expiring_days,
         notes=refusal_notes(
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
