@@ -108,7 +108,7 @@ def _new_fingerprint(portal: str, key: str, op_: str, changes: list[dict[str, An
     # the same as hubaudit.governance.defects.drift_fingerprint, frozen here as of 0010
     content = sorted(_json([c["path"], c["after"]]) for c in changes)
     text = "\x1f".join((portal, key, op_, *content))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _old_fingerprint(portal: str, key: str, field: str | None) -> str:

@@ -59,7 +59,8 @@ def drift_fingerprint(portal: str, key: str, op: ChangeOp, changes: Iterable[Fie
     """A defect's fingerprint: the item and its drift's content (each path and drifted value)."""
     content = sorted(_json([list(c.path), c.after]) for c in changes)
     text = "\x1f".join((portal, key, op.value, *content))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # a label may hold a lone surrogate (half an emoji cut by HubSpot): hashed, never fatal
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def defect_name(key: str, payload: Mapping[str, JSONValue] | None) -> str:
