@@ -9,6 +9,7 @@ import re
 import socket
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from hubaudit.model.changes import Severity
@@ -120,3 +121,48 @@ def test_the_open_defect_counts_match_the_defect_list(world: World) -> None:
     for severity in Severity:
         if counts.get(severity):
             assert f'<span class="sev-{severity.value}">{counts[severity]} ' in page
+
+
+def _payload(world: World, key: str) -> dict[str, object]:
+    from hubaudit.services.baselines import latest_items
+
+    payload = latest_items(world.store, "demo", {key}).payload(key)
+    assert isinstance(payload, dict)
+    return payload
+
+
+def test_the_cr_form_checks_values_against_the_latest_snapshot(world: World) -> None:
+    from hubaudit.services.change_requests import change_requests
+
+    key = "property:deals:renewal_type"
+    payload = _payload(world, key)
+    text = next(f for f, v in sorted(payload.items()) if isinstance(v, str))
+    flag = next(f for f, v in sorted(payload.items()) if isinstance(v, bool))
+    rita = world.sign_in("rita")
+    window = {"from": "2020-01-01", "until": "2099-12-31"}
+    new, crs = "/portals/demo/crs/new", "/portals/demo/crs"
+
+    def post(changes: str) -> httpx.Response:
+        token = csrf_of(rita.get(new).text)
+        return rita.post(crs, data={"csrf": token, "title": "T", "changes": changes, **window})
+
+    before = len(change_requests(world.store, "demo"))
+    refusals = {
+        f"modify {key} no_such_field=1": "has no field 'no_such_field'",
+        f"modify {key} {text}=123": f"{text} is text in the latest snapshot",
+        f"modify {key} {flag}=maybe": f"{flag} is true or false in the latest snapshot",
+        f"modify {key} {text}=[1]": "not a list",
+    }
+    for changes, message in refusals.items():
+        refused = post(changes)
+        assert refused.status_code == 400, changes
+        alert = re.search(r'role="alert">(.*?)</p>', refused.text, re.S)
+        assert alert and message in html.unescape(alert.group(1)), (changes, alert.group(1))
+        # the form keeps what was typed
+        assert html.escape(changes, quote=True) in refused.text or changes in refused.text
+    assert len(change_requests(world.store, "demo")) == before  # nothing written
+
+    # the same item with values of the item's own types is accepted
+    made = post(f"modify {key} {text}='\"123\"' {flag}={str(not payload[flag]).lower()}")
+    assert made.status_code == 303, made.text
+    assert len(change_requests(world.store, "demo")) == before + 1
