@@ -39,14 +39,13 @@ SECRET = "bench-secret-" + "x" * 32
 PASSWORD = "correct horse battery"
 
 
-def pad(portal: Path, items: int) -> int:
-    """Add copies of a custom property to the portal folder's property files until the portal
-    holds about ``items`` config items (counted by the files it serves); how many were added."""
+def pad(portal: Path, items: int, model: dict[str, object]) -> int:
+    """Add copies of ``model`` (a custom property) to the portal folder's property files until
+    the portal holds about ``items`` config items; how many were added."""
     files = sorted((portal / "properties").glob("*.json"))
     lists = {path: json.loads(path.read_text()) for path in files}
     held = sum(len(v) for v in lists.values()) + 134  # the demo's pipelines, groups, flows, …
     wanted = max(0, items - held)
-    model = next(p for p in lists[portal / "properties" / "deals.json"] if p.get("options"))
     for serial in range(wanted):
         path = files[serial % len(files)]
         lists[path].append(
@@ -136,9 +135,11 @@ def build(folder: Path, url: str, items: int, nights: int, defects: int, log_ent
 
     configure_logging("console", "warning")
     nights_dir = folder / "portal"
+    deals = json.loads((REPO / "fixtures/demo/night1/properties/deals.json").read_text())
+    model = next(p for p in deals if p.get("options"))  # the same in both nights: no drift
     for night in ("night1", "night2"):
         shutil.copytree(REPO / "fixtures" / "demo" / night, nights_dir / night)
-        pad(nights_dir / night, items)
+        pad(nights_dir / night, items, model)
     held = 0
     os.environ["HUBAUDIT_BENCH_TOKEN"] = DEMO_TOKEN
     with PortalEmulator(

@@ -78,7 +78,7 @@ def governance_kpis(
     for sighting in counted:
         weeks.setdefault(iso_week(sighting.first_seen_at), Counter())[sighting.classification] += 1
     changers = Counter(who[s.fingerprint] for s in counted if s.fingerprint in who)
-    defects = store.defects(portal)  # none for a portal the database does not know yet
+    defects = ReportStore(store).defect_times(portal)
     resolved = [
         d
         for d in defects
