@@ -166,3 +166,18 @@ def test_the_cr_form_checks_values_against_the_latest_snapshot(world: World) -> 
     made = post(f"modify {key} {text}='\"123\"' {flag}={str(not payload[flag]).lower()}")
     assert made.status_code == 303, made.text
     assert len(change_requests(world.store, "demo")) == before + 1
+
+
+def test_the_kpis_lean_defect_read_matches_the_whole_defects(world: World) -> None:
+    from hubaudit.model.defects import DefectStatus
+    from hubaudit.store.reports import ReportStore
+
+    whole = world.store.defects("demo")
+    lean = ReportStore(world.store).defect_times("demo")
+    assert [(t.status, t.first_seen_at, t.resolved_at) for t in lean] == [
+        (d.status, d.first_seen_at, d.resolved_at) for d in whole
+    ]
+    assert ReportStore(world.store).defect_times("no-such-portal") == []
+    kpis = portal_kpis(world.store, "demo", None, datetime.now(UTC)).kpis
+    still_open = [d for d in whole if d.resolved_at is None and d.status is not DefectStatus.WAIVED]
+    assert sum(kpis.open_by_age.values()) == len(still_open) > 0
