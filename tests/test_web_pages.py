@@ -181,3 +181,40 @@ def test_the_kpis_lean_defect_read_matches_the_whole_defects(world: World) -> No
     kpis = portal_kpis(world.store, "demo", None, datetime.now(UTC)).kpis
     still_open = [d for d in whole if d.resolved_at is None and d.status is not DefectStatus.WAIVED]
     assert sum(kpis.open_by_age.values()) == len(still_open) > 0
+
+
+def test_the_dashboard_reads_a_snapshots_items_once_while_it_is_the_latest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hubaudit.analysis.canonical import make_item
+    from hubaudit.services import reports
+
+    read: list[object] = []
+    real = reports.snapshot_view
+
+    def counted(store: object, point: object) -> object:
+        read.append(point)
+        return real(store, point)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reports, "snapshot_view", counted)
+    now = datetime.now(UTC)
+    fresh = reports.portal_kpis(world.store, "demo", None, now).kpis
+    first = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    again = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    assert first == again == fresh
+    assert len(read) == 2  # the plain call and the first reuse; the second reused it
+    # a new latest snapshot is read afresh
+    latest = world.store.latest_snapshot("demo")
+    assert latest is not None
+    items = world.store.snapshot_items(latest.id)
+    hashes = {h for i in items.values() for h in (i.canonical_hash, i.raw_hash)}
+    payloads = world.store.load_payloads(hashes)
+    key = next(k for k in sorted(items) if k.startswith("property:"))
+    rest = [
+        make_item(i.kind, k, payloads[i.raw_hash], payloads[i.canonical_hash])  # type: ignore[arg-type]
+        for k, i in items.items()
+        if k != key
+    ]
+    world.store.save_snapshot("demo", now, latest.coverage, rest)
+    after = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    assert len(read) == 3 and after.items == fresh.items - 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from hubaudit.model.defects import DefectStatus
@@ -58,6 +59,33 @@ def weeks_between(since: datetime, until: datetime) -> list[str]:
     return weeks
 
 
+@dataclass(frozen=True)
+class Surface:
+    """What the KPIs read of a snapshot: its custom properties (and those described), its
+    items, and those the approved baseline holds. The same for as long as the snapshot and the
+    baseline are the latest, since neither changes once stored."""
+
+    documented: int = 0
+    custom_properties: int = 0
+    under_baseline: int = 0
+    items: int = 0
+
+
+def surface_of(view: PortalView | None, baseline_keys: Collection[str]) -> Surface:
+    if view is None:
+        return Surface()
+    documented = custom = 0
+    for item in view.of_kind(Kind.PROPERTY):
+        canonical = item.canonical
+        if canonical.get("hubspotDefined") is True or canonical.get("archived") is True:
+            continue
+        custom += 1
+        description = canonical.get("description")
+        documented += bool(isinstance(description, str) and description.strip())
+    under = sum(1 for key in view.items if key in baseline_keys)
+    return Surface(documented, custom, under, len(view.items))
+
+
 def governance_kpis(
     store: Store,
     portal: str,
@@ -66,6 +94,13 @@ def governance_kpis(
     since: datetime,
     until: datetime,
 ) -> Kpis:
+    return kpis_over(store, portal, surface_of(view, baseline_keys), since, until)
+
+
+def kpis_over(
+    store: Store, portal: str, surface: Surface, since: datetime, until: datetime
+) -> Kpis:
+    """The KPIs from ``since`` to ``until``, with the snapshot's ``surface``."""
     first: dict[str, Sighting] = {}
     who: dict[str, str] = {}
     for sighting in ReportStore(store).sightings(portal, until):
@@ -97,17 +132,6 @@ def governance_kpis(
         if open_then and d.status is not DefectStatus.WAIVED:
             days = (until - d.first_seen_at).days
             ages[next(name for name, top in AGE_BUCKETS if top is None or days <= top)] += 1
-    documented = custom = under = items = 0
-    if view is not None:
-        for item in view.of_kind(Kind.PROPERTY):
-            canonical = item.canonical
-            if canonical.get("hubspotDefined") is True or canonical.get("archived") is True:
-                continue
-            custom += 1
-            description = canonical.get("description")
-            documented += bool(isinstance(description, str) and description.strip())
-        items = len(view.items)
-        under = sum(1 for key in view.items if key in baseline_keys)
     return Kpis(
         since=since,
         until=until,
@@ -121,9 +145,9 @@ def governance_kpis(
         resolved=len(resolved),
         open_by_age={name: ages[name] for name, _top in AGE_BUCKETS},
         top_changers=tuple(changers.most_common(TOP_CHANGERS)),
-        documented=documented,
-        custom_properties=custom,
-        under_baseline=under,
-        items=items,
+        documented=surface.documented,
+        custom_properties=surface.custom_properties,
+        under_baseline=surface.under_baseline,
+        items=surface.items,
         vendor=sum(1 for s in counted if s.classification == "vendor"),
     )

@@ -227,7 +227,7 @@ def dashboard(page: Page) -> Response:
     if weeks not in DASHBOARD_WEEKS:
         raise UsageError(f"weeks: one of {', '.join(map(str, DASHBOARD_WEEKS))}, not {weeks}")
     until = page.web.clock()
-    found = portal_kpis(page.web.store, portal, default_since(until, weeks), until)
+    found = portal_kpis(page.web.store, portal, default_since(until, weeks), until, reuse=True)
     # the report's own chart, rendered by the report's autoescaping environment
     chart = Markup(  # noqa: S704 - an autoescaped template's output
         render_template(html_environment(), "chart.svg.j2", chart=chart_of(found.kpis))
