@@ -20,7 +20,8 @@ median and worst time beside ``/healthz`` (the framework's floor) measured in th
 and each page's ratio to it. Nothing is asserted.
 
 Goal (issue 17): every page well under 300 ms server time at 20,000 items, 5,000 defects and a
-year of nights.
+year of nights. Measured (README, "Speed" of the web app): not yet for a defect's page, a
+version's review, the side-by-side diff and the CR list.
 """
 
 from __future__ import annotations
