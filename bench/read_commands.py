@@ -12,7 +12,9 @@ tonight's run with its defects and its stored report, as the nightly job would.
 
 Then times each read command as a subprocess, ``--runs`` times, and prints the median wall time
 beside ``python3 -c pass`` and ``python3 -c "import click"`` measured in the same run (same
-interpreter, interleaved), with each command's ratio to ``python3 -c pass``. With
+interpreter, interleaved), with each command's ratio to ``python3 -c pass``; and beside click
+with ``sqlalchemy`` and with ``sqlalchemy.orm``: the floor of a read path on SQLAlchemy Core, and
+on its ORM. With
 ``--compare-src DIR`` (the ``src`` folder of another checkout, e.g. a worktree of an older
 commit) each hubaudit command is timed with that code too, in the same rounds. Nothing is asserted:
 the figures are for the README ("Speed") and for a person comparing branches.
@@ -171,6 +173,12 @@ def commands(config: str) -> list[tuple[str, list[str]]]:
 FLOORS = [
     ("python3 -c pass", [sys.executable, "-c", "pass"]),
     ('python3 -c "import click"', [sys.executable, "-c", "import click"]),
+    # what any read command on SQLAlchemy pays before its own work, and the ORM's share of it
+    ('python3 -c "import click, sqlalchemy"', [sys.executable, "-c", "import click, sqlalchemy"]),
+    (
+        'python3 -c "import click, sqlalchemy.orm"',
+        [sys.executable, "-c", "import click, sqlalchemy.orm"],
+    ),
 ]
 
 Row = tuple[str, list[str], dict[str, str]]

@@ -49,6 +49,8 @@ NIGHT2_CHANGES = {
         for v in ("inbound", "outbound", "partner", "event", "upsell")
     ),
 }
+NIGHT2_ITEMS = {key for key, _field in NIGHT2_CHANGES}
+"""One defect per item: the deal_source retype's 7 field changes are one defect."""
 
 
 def test_night2_reports_exactly_the_real_changes(
@@ -111,8 +113,24 @@ def test_night2_reports_exactly_the_real_changes(
         "pipeline audit history",
     )
     assert all(c.classification is Classification.DEFECT for c in result.changes)
-    assert len({c.defect_id for c in result.changes}) == len(NIGHT2_CHANGES)
-    assert len(result.defects.opened) == len(NIGHT2_CHANGES)
+    assert len({c.defect_id for c in result.changes}) == len(NIGHT2_ITEMS) == 18
+    assert len(result.defects.opened) == len(NIGHT2_ITEMS)
+    # one defect per item: it lists the item's field changes, and is as bad as the worst
+    by_key = {d.key: d for d in result.present_defects}
+    assert set(by_key) == NIGHT2_ITEMS
+    retype = by_key["property:deals:deal_source"]
+    assert {c.field for c in retype.changes} == {
+        field for key, field in NIGHT2_CHANGES if key == "property:deals:deal_source"
+    }
+    assert retype.severity.value == "critical"
+    assert {c.defect_id for c in result.changes if c.key == retype.key} == {retype.id}
+    assert "critical" in {c.severity.value for c in retype.changes}
+    assert retype.name == "Deal source"
+    retype_type = next(c for c in retype.changes if c.field == "type")
+    assert (retype_type.before, retype_type.after) == ("enumeration", "string")
+    assert by_key["property:deals:competitor"].display_name.startswith(
+        "Main competitor"
+    )  # baseline
 
 
 def test_the_same_drift_on_two_nights_is_one_defect(
@@ -128,9 +146,9 @@ def test_the_same_drift_on_two_nights_is_one_defect(
     second = run_audit(store, portal, client)
     assert {c.defect_id for c in first.changes} == {c.defect_id for c in second.changes}
     assert second.defects.opened == ()
-    assert len(second.defects.seen_again) == len(NIGHT2_CHANGES)
+    assert len(second.defects.seen_again) == len(NIGHT2_ITEMS)
     defects = store.defects("demo")
-    assert len(defects) == len(NIGHT2_CHANGES)
+    assert len(defects) == len(NIGHT2_ITEMS)
     assert {d.occurrences for d in defects} == {2}
     assert all(d.last_seen_at >= d.first_seen_at for d in defects)
 
@@ -149,14 +167,14 @@ def test_a_reverted_change_resolves_its_defect_and_a_new_one_reopens(
     emulator.load(portal_dirs["night1"])  # someone put everything back
     reverted = run_audit(store, portal, client)
     assert reverted.changes == ()
-    assert len(reverted.defects.resolved) == len(NIGHT2_CHANGES)
+    assert len(reverted.defects.resolved) == len(NIGHT2_ITEMS)
     assert {(d.status, d.resolution) for d in store.defects("demo")} == {
         (DefectStatus.RESOLVED, "reverted")
     }
 
     emulator.load(portal_dirs["night2"])  # and changed it all again
     again = run_audit(store, portal, client)
-    assert len(again.defects.reopened) == len(NIGHT2_CHANGES)
+    assert len(again.defects.reopened) == len(NIGHT2_ITEMS)
     assert {d.status for d in store.defects("demo")} == {DefectStatus.OPEN}
 
 

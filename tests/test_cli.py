@@ -107,7 +107,7 @@ def test_exit_codes_follow_the_detailed_exitcode_convention(
     code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
     assert code == 0
     defects = json.loads(out)
-    assert len(defects) == 27 and {d["status"] for d in defects} == {"open"}
+    assert len(defects) == 18 and {d["status"] for d in defects} == {"open"}  # one per item
 
     code, out = run(
         "--config", config, "defects", "list", "--portal", "demo", "--status", "resolved"
@@ -238,9 +238,9 @@ def test_defects_can_be_filtered_shown_acknowledged_and_resolved(
         result: list[dict[str, object]] = json.loads(out)
         return result
 
-    assert len(listed()) == 27
+    assert len(listed()) == 18  # 27 changes to 18 items
     critical = listed("--severity", "critical")
-    assert {d["severity"] for d in critical} == {"critical"} and len(critical) == 4
+    assert {d["severity"] for d in critical} == {"critical"} and len(critical) == 3
     workflows = listed("--kind", "workflow")
     assert {d["key"] for d in workflows} == {"workflow:1201001", "workflow:1201003"}
     assert listed("--since", "2999-01-01") == []
@@ -456,7 +456,7 @@ def test_audit_all_runs_every_portal_and_records_each_run(
     assert len(lines) == 2
     assert lines[0].startswith("demo-eu: drift (run #")
     assert lines[1].startswith("demo: drift (run #")
-    assert "27 unplanned changes, 27 new defects" in lines[0]
+    assert "27 unplanned changes, 18 new defects" in lines[0]
     assert json.loads((reports / "demo-eu.json").read_text())["summary"]["unplanned"] == 27
 
     code, out = run("--config", config, "runs", "--json")

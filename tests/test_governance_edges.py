@@ -91,7 +91,9 @@ from .test_cli import config_path, run  # noqa: E402,F401
 # --- defects accepted, reopened, accepted again ----------------------------------------------
 
 
-def test_a_reopened_accepted_defect_can_be_accepted_again(world: World) -> None:
+def test_a_new_drift_after_an_accepted_defect_is_a_new_defect_and_can_be_accepted(
+    world: World,
+) -> None:
     w = world
     w.edit("deals", relabel("amount", "Deal amount"))
     defect = where(w.audit(2))[("property:deals:amount", "label")].defect_id
@@ -100,17 +102,21 @@ def test_a_reopened_accepted_defect_can_be_accepted_again(world: World) -> None:
     accept_defects(w.store, "demo", [defect], Actor("Rita"), "finance wants it", w.clock)
     decide_baseline(w.store, "demo", 2, True, Actor("Council"), "ok", w.clock)
     assert w.audit(3).changes == ()
-    # the portal goes back to the v1 label: drift against v2, same fingerprint: reopened
+    # the portal goes back to the v1 label: drift against v2 with another content: the accepted
+    # defect stays what it was (accepted into v2), the new drift is a new defect
     w.edit("deals", relabel("amount", "Amount"))
     again = where(w.audit(4))[("property:deals:amount", "label")]
-    assert again.defect_id == defect
-    assert w.store.defect("demo", defect).status is DefectStatus.OPEN
+    assert again.defect_id is not None and again.defect_id != defect
+    assert w.store.defect("demo", defect).status is DefectStatus.ACCEPTED
+    assert w.store.defect("demo", again.defect_id).status is DefectStatus.OPEN
     w.clock.day(4, 9)
-    draft = accept_defects(w.store, "demo", [defect], Actor("Rita"), "back to Amount", w.clock)
+    draft = accept_defects(
+        w.store, "demo", [again.defect_id], Actor("Rita"), "back to Amount", w.clock
+    )
     assert draft.version == 3
 
 
-def test_a_reopened_accepted_defect_is_not_shown_as_accepted(world: World) -> None:
+def test_an_accepted_defect_stays_accepted_when_the_item_drifts_again(world: World) -> None:
     w = world
     w.edit("deals", relabel("amount", "Deal amount"))
     defect = where(w.audit(2))[("property:deals:amount", "label")].defect_id
@@ -120,10 +126,12 @@ def test_a_reopened_accepted_defect_is_not_shown_as_accepted(world: World) -> No
     decide_baseline(w.store, "demo", 2, True, Actor("Council"), "ok", w.clock)
     w.audit(3)
     w.edit("deals", relabel("amount", "Amount"))
-    w.audit(4)
-    reopened = w.store.defect("demo", defect)
-    assert reopened.status is DefectStatus.OPEN
-    assert reopened.accepted_version is None
+    fresh = where(w.audit(4))[("property:deals:amount", "label")].defect_id
+    accepted = w.store.defect("demo", defect)
+    assert (accepted.status, accepted.accepted_version) == (DefectStatus.ACCEPTED, 2)
+    assert fresh is not None and fresh != defect
+    new = w.store.defect("demo", fresh)
+    assert (new.status, new.accepted_version) == (DefectStatus.OPEN, None)
 
 
 # --- released change requests ------------------------------------------------------------

@@ -10,10 +10,12 @@ import pytest
 from hubaudit.errors import UsageError
 from hubaudit.governance.defects import (
     DefectPlan,
+    Drift,
     Resolution,
     decide_status,
     defect_writes,
     expired_waivers,
+    group_drift,
     require_statuses,
 )
 from hubaudit.governance.findings import (
@@ -34,7 +36,7 @@ from hubaudit.governance.proposals import (
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.change_requests import CRStatus
 from hubaudit.model.changes import Change, ChangeOp, Severity
-from hubaudit.model.defects import Defect, DefectEventName, DefectStatus, Waiver
+from hubaudit.model.defects import Defect, DefectEventName, DefectStatus, FieldChange, Waiver
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingWaiver
 from hubaudit.model.items import Kind
 
@@ -45,7 +47,7 @@ def defect(id_: int, status: DefectStatus = DefectStatus.OPEN, after: object = "
     return Defect(
         id=id_,
         portal="p",
-        fingerprint=f"f{id_}",
+        fingerprint=change(id_, after).fingerprint,
         kind=Kind.PROPERTY,
         key=f"property:contacts:x{id_}",
         field="label",
@@ -62,24 +64,33 @@ def defect(id_: int, status: DefectStatus = DefectStatus.OPEN, after: object = "
     )
 
 
-def change(id_: int, after: object = "B") -> Change:
-    return Change(
-        Kind.PROPERTY,
-        f"property:contacts:x{id_}",
-        ChangeOp.MODIFIED,
-        "label",
-        ("label",),
-        "A",
-        after,
-        fingerprint=f"f{id_}",
+def change(id_: int, after: object = "B") -> Drift:
+    """The drift of one field of item ``x{id_}``."""
+    (drift,) = group_drift(
+        "p",
+        [
+            Change(
+                Kind.PROPERTY,
+                f"property:contacts:x{id_}",
+                ChangeOp.MODIFIED,
+                "label",
+                ("label",),
+                "A",
+                after,  # type: ignore[arg-type]
+            )
+        ],
     )
+    return drift
 
 
 def test_a_new_defect_opens_with_its_value_in_the_timeline() -> None:
     writes = defect_writes(DefectPlan(new=[change(1, after="C")]))
     ((opened, entry),) = writes.opened
-    assert opened.fingerprint == "f1"
-    assert (entry.name, dict(entry.detail)) == (DefectEventName.OPENED, {"after": "C"})
+    assert opened.fingerprint == change(1, after="C").fingerprint != change(1).fingerprint
+    assert (entry.name, dict(entry.detail)) == (
+        DefectEventName.OPENED,
+        {"changes": [{"field": "label", "after": "C"}]},
+    )
     assert writes.sightings == () and writes.closings == () and writes.waivers_ended == ()
 
 
@@ -91,7 +102,9 @@ def test_a_sighting_says_changed_only_when_the_drift_moved_on() -> None:
         (1, False, []),
         (2, False, [DefectEventName.CHANGED]),
     ]
-    assert dict(writes.sightings[1].timeline[0].detail) == {"after": "Z"}
+    assert dict(writes.sightings[1].timeline[0].detail) == {
+        "changes": [{"field": "label", "after": "Z"}]
+    }
 
 
 def test_a_reopened_defect_ends_its_waiver_and_a_resolved_one_says_how_it_closed() -> None:
@@ -369,7 +382,12 @@ def test_which_defects_the_baseline_holds_is_read_in_one_go() -> None:
     )
     added = replace(defect(6), key="property:contacts:x1", field=None, op=ChangeOp.ADDED)
     same_version = replace(defect(7), baseline_version=2)
-    defects = [defect(1), defect(2), order, added, same_version]
+
+    def listing(d: Defect) -> Defect:
+        """The defect listing its one field change, as a stored defect does."""
+        return replace(d, changes=(FieldChange(d.field, d.path, d.before, d.after, d.severity),))
+
+    defects = [listing(d) for d in (defect(1), defect(2), order, added, same_version)]
     baseline = BaselineInfo(9, "p", 2, "c", NOW, "n", None, len(items), ())
     assert baseline_holds(defects, baseline, items, load) == {1, 5, 6}
     assert reads == [{"h1", "h2", "l1", "l2"}]  # one read for every defect asked about

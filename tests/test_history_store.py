@@ -361,7 +361,7 @@ def test_prune_deletes_what_the_policy_drops_and_keeps_the_rest_whole(store: Sto
 
 
 def test_prune_never_deletes_what_a_defect_points_to(store: Store) -> None:
-    from hubaudit.governance.defects import DefectPlan
+    from hubaudit.governance.defects import DefectPlan, group_drift
     from hubaudit.model.changes import Change
 
     first = save(store, 0, BASE)
@@ -375,10 +375,13 @@ def test_prune_never_deletes_what_a_defect_points_to(store: Store) -> None:
         ("label",),
         "Tier",
         "Customer tier",
-        fingerprint="f" * 64,
     )
     store.update_defects(
-        "acme", lambda _existing: DefectPlan(new=[change]), drifted, baseline, DAY1
+        "acme",
+        lambda _existing: DefectPlan(new=group_drift("acme", [change])),
+        drifted,
+        baseline,
+        DAY1,
     )
     for day in range(2, 6):
         save(store, day, BASE)

@@ -348,3 +348,133 @@ def test_0007_counts_the_defects_seen_so_far_as_unplanned_changes(engine: sa.Eng
     assert [(r[0], r[1], r[2]) for r in rows] == [("f" * 64, "defect", "property:deals:x")]
     downgrade(engine, "0006")
     assert "change_sightings" not in sa.inspect(engine).get_table_names()
+
+
+def test_0010_merges_the_per_field_defects_of_one_item_keeping_events_and_waivers(
+    engine: sa.Engine,
+) -> None:
+    """A database at 0009 with one item's drift as three per-field defects (one open, one
+    acknowledged, one waived), an earlier closed one of the same item and another item's
+    defect: after 0010 the item's drift is one open defect listing its three field changes,
+    the earliest first_seen, the worst severity, every event and waiver; the rest as it was."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from hubaudit.governance.defects import drift_fingerprint
+    from hubaudit.model.changes import ChangeOp
+    from hubaudit.model.defects import DefectEventName, DefectStatus
+    from hubaudit.store.council import CouncilStore
+    from hubaudit.store.repository import Store
+
+    upgrade(engine, "0009")
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    at = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    key = "property:deals:deal_source"
+
+    def defect(
+        ident: int, field: str, before: str, after: str, severity: str, status: str, day: int
+    ) -> dict[str, object]:
+        closed = status in ("resolved", "accepted")
+        return {
+            "id": ident, "portal_id": 1, "fingerprint": f"{ident}" * 64, "kind": "property",
+            "key": key if ident < 9 else "property:deals:amount", "field": field,
+            "path_json": json.dumps([field]), "label": "Deal source", "op": "modified",
+            "status": status, "severity": severity, "before_json": json.dumps(before),
+            "after_json": json.dumps(after), "first_seen_at": at + timedelta(days=day),
+            "last_seen_at": at + timedelta(days=9), "occurrences": 10 - day, "baseline_id": 1,
+            "first_snapshot_id": 1, "last_snapshot_id": 1,
+            "resolution": "reverted" if closed else None,
+            "resolved_at": at + timedelta(days=1) if closed else None,
+        }  # fmt: skip
+
+    with engine.begin() as connection:
+        connection.execute(t["portals"].insert(), {"id": 1, "name": "acme", "created_at": at})
+        connection.execute(
+            t["snapshots"].insert(),
+            {"id": 1, "portal_id": 1, "taken_at": at, "completed_at": at, "item_count": 1,
+             "api_calls": 1},
+        )  # fmt: skip
+        connection.execute(
+            t["baselines"].insert(),
+            {"id": 1, "portal_id": 1, "version": 1, "approved_by": "Council", "approved_at": at,
+             "note": "Q1", "source_snapshot_id": 1, "scopes": '["property:deals"]',
+             "item_count": 1, "status": "approved", "source": "snapshot", "proposed_at": at,
+             "proposed_by": "Council", "proposal_note": "Q1"},
+        )  # fmt: skip
+        connection.execute(
+            t["defects"].insert(),
+            [
+                defect(2, "type", "enumeration", "string", "critical", "open", 3),
+                defect(3, "fieldType", "select", "text", "medium", "acknowledged", 2),
+                defect(4, "label", "Deal source", "Source", "low", "waived", 4),
+                defect(5, "description", "a", "b", "low", "resolved", 0),  # an earlier drift
+                defect(9, "label", "Amount", "Sum", "low", "open", 1),  # another item
+            ],
+        )
+        connection.execute(
+            t["defect_events"].insert(),
+            [
+                {"defect_id": i, "snapshot_id": 1, "at": at, "event": "opened",
+                 "detail_json": json.dumps({"after": i})}
+                for i in (2, 3, 4, 5, 9)
+            ],
+        )  # fmt: skip
+        connection.execute(
+            t["waivers"].insert(),
+            {"id": 1, "defect_id": 4, "waived_by": "Rita", "waived_at": at, "reason": "vendor",
+             "until": at + timedelta(days=60)},
+        )  # fmt: skip
+        if engine.dialect.name == "postgresql":  # ids given by hand: the sequence moves on
+            connection.execute(sa.text("SELECT setval('defects_id_seq', 100)"))
+    upgrade(engine)
+    store = Store(engine)
+    found = {d.id: d for d in store.defects("acme")}
+    assert set(found) == {2, 5, 9}
+    merged = found[2]
+    assert merged.status is DefectStatus.OPEN  # a part was open: the item's drift is open
+    assert merged.severity.value == "critical"
+    assert merged.first_seen_at == at + timedelta(days=2)
+    assert merged.occurrences == 8
+    assert [(c.field, c.before, c.after) for c in merged.changes] == [
+        ("fieldType", "select", "text"),
+        ("label", "Deal source", "Source"),
+        ("type", "enumeration", "string"),
+    ]
+    assert (merged.field, merged.after) == (
+        None,
+        {"fieldType": "text", "label": "Source", "type": "string"},
+    )
+    assert merged.fingerprint == drift_fingerprint("acme", key, ChangeOp.MODIFIED, merged.changes)
+    events = store.defect_events(2)
+    assert sorted(e.detail.get("field") for e in events if e.event is DefectEventName.OPENED) == [
+        "fieldType",
+        "label",
+        "type",
+    ]
+    assert [e.detail for e in events if e.event is DefectEventName.MERGED] == [
+        {"merged": [3, 4], "by": "migration 0010"}
+    ]
+    # the waiver is kept, on the merged defect, ended: part of the drift was not waived
+    assert merged.waiver is not None and merged.waiver.id == 1
+    assert merged.waiver.end_reason == "merged"
+    # the earlier, closed drift of the same item stays its own defect
+    assert found[5].status is DefectStatus.RESOLVED and len(found[5].changes) == 1
+    assert [c.field for c in found[9].changes] == ["label"]
+    log = CouncilStore(store).log("acme")
+    assert [(e.action, e.subject) for e in log] == [("defects.merged", "defect #2")]
+    downgrade(engine, "0009")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT key, field, status FROM defects ORDER BY key, field")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("property:deals:amount", "label", "open"),
+        (key, "description", "resolved"),
+        (key, "fieldType", "open"),
+        (key, "label", "open"),
+        (key, "type", "open"),
+    ]
+    upgrade(engine)
+    assert len(store.defects("acme")) == 3

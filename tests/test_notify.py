@@ -215,10 +215,10 @@ def test_a_nightly_run_notifies_once_and_unchanged_drift_sends_nothing(
         assert (slack.call_count, hook.call_count, len(inbox.messages)) == (1, 1, 1)
 
     posted = json.loads(slack.calls.last.request.content)
-    assert posted["text"].startswith("hubaudit: demo: 27 new defects")
+    assert posted["text"].startswith("hubaudit: demo: 18 new defects")
     assert "<https://reports.example/demo-run1.html|Open the report>" in json.dumps(posted)
     message = inbox.messages[0]
-    assert message["Subject"].startswith("hubaudit: demo: 27 new defects")
+    assert message["Subject"].startswith("hubaudit: demo: 18 new defects")
     kinds = [part.get_content_type() for part in message.walk()]
     assert {"text/plain", "text/html"} <= set(kinds)
     attachment = next(p for p in message.walk() if p.get_filename())

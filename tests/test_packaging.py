@@ -71,7 +71,7 @@ def test_the_wheel_ships_migrations_fixtures_and_schema(tmp_path: Path) -> None:
     )
     assert demo.returncode == 0, demo.stderr
     assert str(tmp_path / "site" / "hubaudit" / "fixtures" / "demo") in demo.stdout
-    assert "Defects: 27 new" in demo.stdout
+    assert "Defects: 18 new" in demo.stdout  # one per item
 
     # The HTML and Markdown reports render from the templates inside the wheel.
     reports = subprocess.run(

@@ -65,7 +65,7 @@ def test_report_renders_a_stored_run_in_every_format(
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 27 and {r["classification"] for r in rows} == {"defect"}
     code, out = run("--config", config, "report", "--portal", "demo", "--format", "sarif")
-    assert len(json.loads(out)["runs"][0]["results"]) == 27 + 10  # defects and findings
+    assert len(json.loads(out)["runs"][0]["results"]) == 18 + 10  # defects (one per item), findings
     target = tmp_path / "out" / "r.md"
     code, _ = run(
         "--config", config, "report", "--portal", "demo", "--format", "md", "--output", str(target)
@@ -85,7 +85,7 @@ def test_report_renders_a_stored_run_in_every_format(
     code, out = run("--config", config, "kpis", "--portal", "demo", "--json")
     kpis = json.loads(out)
     assert kpis["unplanned"] == 27 and kpis["planned"] == 0
-    assert kpis["open_by_age"]["0-7 days"] == 27
+    assert kpis["open_by_age"]["0-7 days"] == 18  # open defects: one per item
     assert kpis["top_changers"][0] == {"who": "it.admin@northwind.example", "changes": 17}
     assert kpis["custom_properties"] == 34 and kpis["documented"] == 33
     code, out = run("--config", config, "kpis", "--portal", "demo", "--since", "2099-01-01")

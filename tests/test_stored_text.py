@@ -117,11 +117,14 @@ def test_a_nul_in_a_label_is_audited_stored_and_shown_escaped(
     code, stored = run("--config", config, "report", "--portal", "demo", "--format", "json")
     assert code == 0 and json.loads(stored)["changes"] == document["changes"]
     code, out = run("--config", config, "defects", "list", "--portal", "demo", "--json")
-    mine = {d["field"]: d for d in json.loads(out) if d["key"] == KEY}
-    assert set(mine) == {"label", "description", "options.auto.label", "options.v\x00x"}
-    assert {d["label"] for d in mine.values()} == {LABEL}
-    assert mine["options.v\x00x"]["path"] == ["options", "v\x00x"]
+    (mine,) = [d for d in json.loads(out) if d["key"] == KEY]  # one defect for the item
+    fields = {c["field"]: c for c in mine["changes"]}
+    assert set(fields) == {"label", "description", "options.auto.label", "options.v\x00x"}
+    assert mine["label"] == LABEL
+    assert fields["options.v\x00x"]["path"] == ["options", "v\x00x"]
     code, out = run("--config", config, "defects", "list", "--portal", "demo")
+    assert code == 0 and "Renewal\\x00type" in out and "\x00" not in out
+    code, out = run("--config", config, "defects", "show", str(mine["id"]), "--portal", "demo")
     assert code == 0 and "options.v\\x00x" in out and "\x00" not in out
     code, out = run("--config", config, "show", KEY, "--portal", "demo", "--json")
     item = json.loads(out)

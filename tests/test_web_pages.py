@@ -14,8 +14,8 @@ import pytest
 
 from hubaudit.model.changes import Severity
 from hubaudit.services.baselines import baseline_changelog, baseline_versions
+from hubaudit.services.kpis import portal_kpis
 from hubaudit.services.lists import open_defect_counts
-from hubaudit.services.reports import portal_kpis
 from hubaudit.services.runs import recent_runs
 from hubaudit.services.triage import DefectQuery, list_defects
 from hubaudit.store.runs import RunStore
@@ -187,20 +187,20 @@ def test_the_dashboard_reads_a_snapshots_items_once_while_it_is_the_latest(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hubaudit.analysis.canonical import make_item
-    from hubaudit.services import reports
+    from hubaudit.services import kpis
 
     read: list[object] = []
-    real = reports.snapshot_view
+    real = kpis.snapshot_view
 
     def counted(store: object, point: object) -> object:
         read.append(point)
         return real(store, point)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reports, "snapshot_view", counted)
+    monkeypatch.setattr(kpis, "snapshot_view", counted)
     now = datetime.now(UTC)
-    fresh = reports.portal_kpis(world.store, "demo", None, now).kpis
-    first = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
-    again = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    fresh = kpis.portal_kpis(world.store, "demo", None, now).kpis
+    first = kpis.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    again = kpis.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
     assert first == again == fresh
     assert len(read) == 2  # the plain call and the first reuse; the second reused it
     # a new latest snapshot is read afresh
@@ -216,5 +216,5 @@ def test_the_dashboard_reads_a_snapshots_items_once_while_it_is_the_latest(
         if k != key
     ]
     world.store.save_snapshot("demo", now, latest.coverage, rest)
-    after = reports.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
+    after = kpis.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
     assert len(read) == 3 and after.items == fresh.items - 1

@@ -76,7 +76,7 @@ def test_a_worker_runs_every_queued_portal_and_records_each_run(
     ]
     for record in records:
         assert record.stats.items == 478 and record.stats.changes == 27  # night 2: +3 -1
-        assert record.stats.defects_opened == 27 and record.stats.api_calls > 50
+        assert record.stats.defects_opened == 18 and record.stats.api_calls > 50
         assert record.stats.snapshot_id is not None and record.finished_at is not None
     assert {w.id for w in runs.workers()} == {"w1"}
     assert runs.workers()[0].stopped_at is not None

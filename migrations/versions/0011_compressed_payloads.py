@@ -8,7 +8,7 @@ to its 32 bytes. Downgrade turns both back. Payloads are copied in pages (by has
 stays flat however large the database; on Postgres the hashes are converted by the server.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-05 16:30:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from hubaudit.store.payloads import encode_body, needs_base, stored_texts
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

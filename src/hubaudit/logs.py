@@ -4,6 +4,10 @@ A last processor scrubs anything shaped like a HubSpot token or an Authorization
 every secret the process has read (:mod:`hubaudit.secrets`), so a secret that slipped into an
 event (it should never) still does not reach the log; the rendered line is scrubbed once more,
 so that a traceback or a nested value cannot carry one either.
+
+structlog is loaded on the first event, not at import: a read command that logs nothing never
+loads it. :func:`configure_logging` takes effect at once when structlog is loaded already, and
+otherwise when the first event is logged; :func:`get_logger` returns a logger that loads it then.
 """
 
 from __future__ import annotations
@@ -11,10 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
-
-import structlog
 
 from hubaudit.secrets import scrub
 
@@ -26,6 +29,11 @@ _LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
+
+_pending: tuple[str, str, TextIO | None] | None = None
+"""The set-up :func:`configure_logging` asked for while structlog was not loaded yet."""
+_setting_up = threading.Lock()
+"""Held while a set-up is applied: no thread logs through structlog's defaults meanwhile."""
 
 
 def scrub_secrets(
@@ -64,6 +72,21 @@ class _CurrentStderr:
 def configure_logging(
     fmt: str = "console", level: str = "info", stream: TextIO | None = None
 ) -> None:
+    """Log as ``fmt`` (``console`` or ``json``) from ``level`` up, to ``stream`` (stderr)."""
+    global _pending
+    if level not in _LEVELS:
+        raise ValueError(f"unknown log level {level!r}")
+    with _setting_up:
+        if "structlog" in sys.modules:
+            _apply(fmt, level, stream)
+            _pending = None
+        else:
+            _pending = (fmt, level, stream)
+
+
+def _apply(fmt: str, level: str, stream: TextIO | None) -> None:
+    import structlog
+
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -86,5 +109,29 @@ def configure_logging(
     )
 
 
-def get_logger(name: str) -> Any:
+def _structlog_logger(name: str) -> Any:
+    """structlog's logger for ``name``, loading structlog and the pending set-up first."""
+    global _pending
+    import structlog
+
+    if _pending is not None:  # the first event: apply the set-up before anyone logs
+        with _setting_up:
+            if _pending is not None:
+                _apply(*_pending)
+                _pending = None
     return structlog.get_logger(name)
+
+
+class _Logger:
+    """A module's logger: structlog's, looked up on each event (so it follows the current
+    set-up, as structlog's own unconfigured loggers do), loading structlog on the first."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(_structlog_logger(self._name), method)
+
+
+def get_logger(name: str) -> Any:
+    return _Logger(name)

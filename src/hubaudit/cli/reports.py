@@ -68,7 +68,7 @@ def kpis(
     from hubaudit.report.history import stand_in_lines
     from hubaudit.report.json_report import kpis_document
     from hubaudit.report.text import kpis_lines
-    from hubaudit.services.reports import portal_kpis
+    from hubaudit.services.kpis import portal_kpis
 
     name = session.portal_name(portal)
     end = parse_end(until) if until else datetime.now(UTC)

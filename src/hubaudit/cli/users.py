@@ -8,9 +8,9 @@ import sys
 import click
 
 from hubaudit.cli.common import EXIT_OK, Session, pass_session
-from hubaudit.model.users import Role
+from hubaudit.cli.params import EnumChoice
 
-_ROLE = click.Choice([r.value for r in Role])
+_ROLE = EnumChoice("hubaudit.model.users:Role")
 _ROLE_HELP = "viewer reads; revops triages; council approves and rejects; admin does all"
 
 
@@ -45,6 +45,7 @@ def add(
     password_stdin: bool,
 ) -> int:
     """Add an account USERNAME (an email address for proxy sign-in)."""
+    from hubaudit.model.users import Role
     from hubaudit.services.users import add_user
 
     password = None if no_password else _password(password_stdin)
@@ -88,6 +89,7 @@ def disable(session: Session, username: str) -> int:
 @pass_session
 def set_role(session: Session, username: str, role: str) -> int:
     """Give an account another ROLE; its sessions end (it signs in again)."""
+    from hubaudit.model.users import Role
     from hubaudit.services.users import set_role as change_role
 
     user = change_role(session.store(), username, Role(role))

@@ -5,9 +5,11 @@ The same classes are what the rest of hubaudit reads (``config.portals[0].concur
 what tests build by hand. Rules that tie keys of a table together, or tables together (a portal
 needs a token source, a sign-off names a known portal), are :func:`table_rules`; the loader
 (:mod:`hubaudit.config.loader`) runs both and reports every problem with its file, line and key.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: pydantic reads every field's annotation when the
+class is created, and annotations Python has already evaluated cost it less than strings it must
+resolve (every command pays for this module when it loads the config).
+"""
 
 import difflib
 import re

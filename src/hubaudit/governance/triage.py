@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import TypeVar
 
 from hubaudit.model.changes import Classification, Severity
-from hubaudit.model.defects import DefectStatus
+from hubaudit.model.defects import Defect, DefectStatus
 
 
 class Standing(StrEnum):
@@ -105,3 +105,73 @@ T = TypeVar("T")
 def triage_order(rows: Iterable[T], facts: Callable[[T], TriageFacts]) -> list[T]:
     """``rows`` in triage order (a stable sort on :func:`triage_key`)."""
     return sorted(rows, key=lambda row: triage_key(facts(row)))
+
+
+# defects (``defects list``, the web app): the same order, closed ones last ------------------
+
+
+class TriageGroup(StrEnum):
+    ACT_NOW = "act now"
+    NEW = "new"
+    CARRIED_OVER = "carried over"
+    HANDLED = "handled"
+    CLOSED = "closed"
+
+
+_GROUPS = {
+    Tier.ACT_NOW: TriageGroup.ACT_NOW,
+    Tier.NEW: TriageGroup.NEW,
+    Tier.CARRIED_OVER: TriageGroup.CARRIED_OVER,
+    Tier.HANDLED: TriageGroup.HANDLED,
+}
+_CLOSED = {DefectStatus.RESOLVED: 0, DefectStatus.ACCEPTED: 1}
+
+
+@dataclass(frozen=True)
+class Triaged:
+    """A defect in triage order: its group and its age (since first seen) at ``now``."""
+
+    defect: Defect
+    group: TriageGroup
+    age: timedelta
+
+
+def latest_audit(defects: Iterable[Defect]) -> datetime | None:
+    """The moment of the latest audit that saw one of the defects."""
+    return max((d.last_seen_at for d in defects), default=None)
+
+
+def defect_facts(defect: Defect, new_since: datetime | None) -> TriageFacts:
+    """A defect still in play as the order reads it: new when first seen at or after
+    ``new_since`` (``None``: nothing is new)."""
+    new = new_since is not None and defect.first_seen_at >= new_since
+    standing = standing_of(Classification.DEFECT, defect.status, new)
+    return TriageFacts(standing, defect.severity, defect.first_seen_at, defect.key)
+
+
+def defects_in_triage_order(
+    defects: Iterable[Defect], now: datetime, new_since: datetime | None = None
+) -> list[Triaged]:
+    """Defects in triage order (see the module), then the closed ones (resolved, then
+    accepted, the most recently closed first). "New" by default: first seen by the latest
+    audit that saw any of them."""
+    found = list(defects)
+    since = new_since if new_since is not None else latest_audit(found)
+    in_play = [d for d in found if d.status not in _CLOSED]
+    closed = sorted(
+        (d for d in found if d.status in _CLOSED),
+        key=lambda d: (_CLOSED[d.status], -(d.resolved_at or d.last_seen_at).timestamp(), -d.id),
+    )
+    triaged = [
+        Triaged(
+            d, _GROUPS[tier_of(f.standing, f.severity)], max(now - d.first_seen_at, timedelta())
+        )
+        for d, f in (
+            (d, defect_facts(d, since))
+            for d in triage_order(in_play, lambda d: defect_facts(d, since))
+        )
+    ]
+    triaged += [
+        Triaged(d, TriageGroup.CLOSED, max(now - d.first_seen_at, timedelta())) for d in closed
+    ]
+    return triaged

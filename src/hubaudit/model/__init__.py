@@ -46,6 +46,7 @@ from hubaudit.model.defects import (
     DefectEventName,
     DefectStatus,
     DefectUpdate,
+    FieldChange,
     Waiver,
 )
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
@@ -94,6 +95,7 @@ __all__ = [
     "DefectUpdate",
     "Dependency",
     "Diff",
+    "FieldChange",
     "Finding",
     "FindingStatus",
     "FindingUpdate",

@@ -28,6 +28,9 @@ class AuditResult:
     """What the audit could not do but did not need to fail for (an audit trail not readable)."""
     expired_waivers: tuple[Defect, ...] = ()
     """Defects whose waiver ran out before this audit: reopened, and said so in the report."""
+    present_defects: tuple[Defect, ...] = ()
+    """The defects of this audit's unplanned (and waived) changes: one per item, each listing
+    its field changes."""
     findings: tuple[Finding, ...] = ()
     """Policy breaches present in this snapshot (open or waived), tracked by fingerprint."""
     finding_update: FindingUpdate = field(default_factory=FindingUpdate)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from hubaudit.model.changes import ChangeOp, Severity
+from hubaudit.model.changes import Attribution, ChangeOp, Severity
 from hubaudit.model.items import JSONValue, Kind
 
 
@@ -20,7 +21,26 @@ class DefectStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field change a defect lists: the path in the item's canonical payload (``field``
+    None, path empty: the whole item, added or removed), the baseline value (the one to put
+    back) and the portal's, its severity and who made it, as far as HubSpot says."""
+
+    field: str | None
+    path: tuple[str | int, ...]
+    before: JSONValue
+    after: JSONValue
+    severity: Severity
+    attribution: Attribution = dataclasses.field(default_factory=Attribution)
+
+
+@dataclass(frozen=True)
 class Defect:
+    """One item's unplanned drift, tracked over time by its fingerprint (portal, key and the
+    drift's content). ``changes`` lists its field changes; ``severity`` is the worst of them.
+    ``field``/``path``/``before``/``after`` sum them up: the one field change's, or, for
+    several, no field and the values by field (``{"type": "string"}``)."""
+
     id: int
     portal: str
     fingerprint: str
@@ -45,6 +65,17 @@ class Defect:
     """The latest waiver: in force while the status is ``waived``, else ended (``ended_at``)."""
     accepted_version: int | None = None
     """The baseline version proposed (or approved) to take this defect's change in."""
+    changes: tuple[FieldChange, ...] = ()
+    name: str | None = None
+    """The item's display name when the audit saw it (its label, or name, or key)."""
+    owner: str | None = None
+    """Who is to handle it (an email), assigned by ``defects assign``."""
+    due: date | None = None
+    """When it should be handled by."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.label or self.key
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,9 @@ class DefectEventName(StrEnum):
     WAIVER_EXPIRED = "waiver-expired"
     ACCEPT_PROPOSED = "accept-proposed"
     ACCEPT_REJECTED = "accept-rejected"
+    ASSIGNED = "assigned"
+    MERGED = "merged"
+    """Migration 0010 merged the per-field defects of one item into this one."""
 
 
 @dataclass(frozen=True)

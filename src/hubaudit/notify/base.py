@@ -56,8 +56,10 @@ class Digest:
     def subject(self) -> str:
         parts = []
         if self.new_defects:
-            reopened = sum(1 for c in self.new_defects if c.defect_id in self.reopened)
-            text = f"{len(self.new_defects)} new defects"
+            # one defect per item: its changes count once
+            defects = {c.defect_id for c in self.new_defects}
+            reopened = len(defects & self.reopened)
+            text = f"{len(defects)} new defects"
             parts.append(text + (f" ({reopened} reopened)" if reopened else ""))
         if self.expired_waivers:
             parts.append(f"{len(self.expired_waivers)} waivers expired")
@@ -66,7 +68,13 @@ class Digest:
         return f"hubaudit: {self.result.portal}: " + (", ".join(parts) or "nothing new")
 
     def severity_line(self) -> str:
-        counts = Counter(c.severity for c in self.new_defects)
+        """New defects by severity, each as bad as its worst change."""
+        worst: dict[int | None, Severity] = {}
+        for c in self.new_defects:
+            known = worst.get(c.defect_id)
+            if known is None or c.severity.rank > known.rank:
+                worst[c.defect_id] = c.severity
+        counts = Counter(worst.values())
         return ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
 
 

@@ -76,10 +76,12 @@ def log_entry_document(e: LogEntry) -> dict[str, Any]:
 
 
 def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
-    from hubaudit.report.json_report import defect_document, names_document
+    from hubaudit.report.json_report import defect_document, dependency_document, names_document
 
     document = defect_document(timeline.defect) | names_document(timeline.names)
     return document | {
+        "dependents": [dependency_document(d) for d in timeline.dependents],
+        "field_names": [names_document(n) for n in timeline.field_names],
         "timeline": [
             {
                 "at": e.at.isoformat(),
@@ -88,5 +90,5 @@ def defect_timeline_document(timeline: DefectTimeline) -> dict[str, Any]:
                 "snapshot_id": e.snapshot_id,
             }
             for e in timeline.events
-        ]
+        ],
     }

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hubaudit import __version__
 from hubaudit.errors import UsageError
+from hubaudit.governance.defects import field_change_document, field_change_from
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
 from hubaudit.model.changes import (
@@ -76,6 +77,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "defects_seen_again": len(result.defects.seen_again),
             "defects_reopened": len(result.defects.reopened),
             "defects_resolved": len(result.defects.resolved),
+            "defects": len(result.present_defects),
             "planned": _count(result, Classification.PLANNED),
             "ignored": _count(result, Classification.IGNORED),
             "waived": _count(result, Classification.WAIVED),
@@ -99,6 +101,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             for p in result.not_verified
         ],
         "notes": list(result.notes),
+        "defects": [defect_document(d) for d in result.present_defects],
         "resolved_defects": [defect_document(d) for d in result.resolved_defects],
         "expired_waivers": [defect_document(d) for d in result.expired_waivers],
         "tracked_defects": [defect_document(d) for d in result.tracked_defects],
@@ -202,7 +205,8 @@ def attribution_document(attribution: Attribution) -> dict[str, Any]:
 
 
 def defect_document(d: Defect) -> dict[str, Any]:
-    """A defect a report names (resolved now, or its waiver ran out)."""
+    """A defect as reports and ``defects list --format json`` write it: one item's drift, its
+    field changes listed in ``changes`` (``field``/``before``/``after`` sum them up)."""
     return {
         "id": d.id,
         "kind": d.kind.value,
@@ -224,6 +228,10 @@ def defect_document(d: Defect) -> dict[str, Any]:
         "fingerprint": d.fingerprint,
         "note": d.note,
         "accepted_into_version": d.accepted_version,
+        "name": d.display_name,
+        "changes": [field_change_document(c) for c in d.changes],
+        "owner": d.owner,
+        "due": d.due.isoformat() if d.due is not None else None,
         "waiver": None
         if d.waiver is None
         else {
@@ -425,6 +433,7 @@ def _result(d: Mapping[str, Any]) -> AuditResult:
         ),
         defects=DefectUpdate(**{k: tuple(v) for k, v in d["defect_ids"].items()}),
         resolved_defects=tuple(_defect(x, portal) for x in d["resolved_defects"]),
+        present_defects=tuple(_defect(x, portal) for x in d.get("defects", ())),
         notes=tuple(d["notes"]),
         expired_waivers=tuple(_defect(x, portal) for x in d["expired_waivers"]),
         findings=tuple(_finding(x, portal) for x in d["findings"]),
@@ -523,6 +532,10 @@ def _defect(x: Mapping[str, Any], portal: str) -> Defect:
             end_reason=w["end_reason"],
         ),
         accepted_version=x["accepted_into_version"],
+        changes=tuple(field_change_from(c) for c in x.get("changes", ())),
+        name=x.get("name"),
+        owner=x.get("owner"),
+        due=date.fromisoformat(x["due"]) if x.get("due") else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 A baseline repository (``hubaudit baseline export`` into git) can upload it so that unplanned
 changes show as alerts on the file of the part they belong to (``property/deals.yaml``…). Rule
-ids name the change: ``drift/{kind}/{op}`` for a defect (``drift/property/removed``) and
+ids name the change: one result per defect (an item's unplanned field changes in one message,
+at the worst one's level), ``drift/{kind}/{op}`` for a defect (``drift/property/removed``) and
 ``policy/{id}`` for a finding. Waived defects and findings are reported as suppressed, with the
 waiver's reason. Each result's ``partialFingerprints`` holds hubaudit's own fingerprint, so an
 alert is the same alert from one night to the next."""
@@ -10,6 +11,7 @@ alert is the same alert from one night to the next."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from hubaudit import __version__
@@ -17,6 +19,7 @@ from hubaudit.analysis.compare import scope_of
 from hubaudit.governance.files import MANIFEST, scope_path
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.changes import Change, Classification, Severity
+from hubaudit.model.defects import Defect
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.policies.builtin import BUILTIN_POLICIES
 from hubaudit.report.json_report import dependents_count
@@ -44,9 +47,14 @@ _POLICIES = {p.id: p for p in BUILTIN_POLICIES}
 def render(result: AuditResult) -> str:
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
+    # one result per defect: the unplanned (or waived) changes of one item
+    by_item: dict[str, list[Change]] = {}
     for change in result.changes:
-        if change.classification not in (Classification.DEFECT, Classification.WAIVED):
-            continue
+        if change.classification in (Classification.DEFECT, Classification.WAIVED):
+            by_item.setdefault(change.key, []).append(change)
+    defects = {d.id: d for d in result.present_defects}
+    for changes in by_item.values():
+        change = changes[0]
         rule_id = f"drift/{change.kind.value}/{change.op.value}"
         if rule_id not in rules:
             what = change.kind.value.replace("_", " ")
@@ -63,7 +71,7 @@ def render(result: AuditResult) -> str:
                 "defaultConfiguration": {"level": "warning"},
                 "helpUri": INFORMATION_URI,
             }
-        results.append(_change_result(result, change, rule_id))
+        results.append(_defect_result(result, changes, rule_id, defects))
     for finding in result.findings:
         rule_id = f"policy/{finding.policy}"
         if rule_id not in rules:
@@ -141,24 +149,41 @@ def _location(result: AuditResult, key: str) -> dict[str, Any]:
     }
 
 
-def _change_result(result: AuditResult, change: Change, rule_id: str) -> dict[str, Any]:
+def _defect_result(
+    result: AuditResult, changes: list[Change], rule_id: str, defects: Mapping[int, Defect]
+) -> dict[str, Any]:
+    """One defect: the item's field changes in one message, at the worst one's level."""
+    change = max(changes, key=lambda c: c.severity.rank)
+    defect = defects.get(change.defect_id) if change.defect_id is not None else None
+    parts = [
+        (f"{c.field}: " if c.field else "") + f"{_value(c.before)} → {_value(c.after)}"
+        for c in changes
+    ]
+    text = f"{change.key}: " + "; ".join(parts)
+    notes = list(dict.fromkeys(c.note for c in changes if c.note))
+    if notes:
+        text += f" ({'; '.join(notes)})"
     where = change.key + (f" {change.field}" if change.field else "")
-    text = f"{where}: {_value(change.before)} → {_value(change.after)}"
-    if change.note:
-        text += f" ({change.note})"
+    print_ = defect.fingerprint if defect is not None else change.fingerprint or where
+    people = list(
+        dict.fromkeys(
+            who for c in changes if (who := c.attribution.user_email or c.attribution.user_id)
+        )
+    )
     entry: dict[str, Any] = {
         "ruleId": rule_id,
         "level": LEVELS[change.severity],
         "message": {"text": text},
         "locations": [_location(result, change.key)],
-        "partialFingerprints": {"hubaudit/v1": change.fingerprint or where},
+        "partialFingerprints": {"hubaudit/v1": print_},
         "properties": {
             "severity": change.severity.value,
             "defect_id": change.defect_id,
-            "field": change.field,
+            "field": change.field if len(changes) == 1 else None,
+            "fields": [c.field for c in changes],
             "label": change.label,
-            "changed_by": change.attribution.user_email or change.attribution.user_id,
-            "dependents": dependents_count(change),
+            "changed_by": people[0] if people else None,
+            "dependents": max(dependents_count(c) for c in changes),
             "url": record_url(result, change.key),
         },
     }

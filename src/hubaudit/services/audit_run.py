@@ -19,7 +19,14 @@ from hubaudit.analysis.names import Names
 from hubaudit.config import ImpactConfig, PolicySettings, PortalConfig, PortalCredentials, SignOff
 from hubaudit.errors import ReadTooLittle, UsageError
 from hubaudit.governance.change_requests import classify_planned
-from hubaudit.governance.defects import RESOLVABLE, DefectPlan, fingerprint, plan_defects
+from hubaudit.governance.defects import (
+    RESOLVABLE,
+    DefectPlan,
+    defect_name,
+    fingerprint,
+    group_drift,
+    plan_defects,
+)
 from hubaudit.governance.findings import plan_findings
 from hubaudit.governance.ignore import (
     IgnoreRule,
@@ -388,43 +395,55 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         stores, portal, snapshot, changes, snapshot_items, request.ignore_rules, load
     )
     changes = with_vendor(store, changes, snapshot_items, request.vendor_governed, load)
+    changes = named(store, changes, widest, view, baseline_items, load)
     unplanned = [c for c in changes if c.classification is Classification.DEFECT]
-    explained = {
-        c.fingerprint: c.note or c.classification.value
-        for c in changes
-        if c.classification
-        in (Classification.PLANNED, Classification.IGNORED, Classification.VENDOR)
-    }
+    payload_of = _payloads_of(load, unplanned, snapshot_items)
+
+    def name_of(change: Change) -> str:
+        """The item's human name (``analysis/names.py``), else its label, name or key."""
+        if change.names is not None and change.names.item:
+            return change.names.item
+        return defect_name(change.key, payload_of(change))
+
+    drifts = group_drift(portal, unplanned, name_of)
+    explained: dict[str, str] = {}
+    for c in changes:
+        if c.classification in (
+            Classification.PLANNED,
+            Classification.IGNORED,
+            Classification.VENDOR,
+        ):
+            explained.setdefault(c.key, c.note or c.classification.value)
 
     def is_verified(key: str) -> bool:
         return scope_of(key, comparable) is not None and key not in comparison.unverified_keys
 
     def decide(existing: dict[str, Defect]) -> DefectPlan:
-        seen = {c.fingerprint for c in unplanned}
-        asked = [d for p, d in existing.items() if p not in seen and d.status in RESOLVABLE]
+        drifted = {d.key for d in drifts}
+        asked = [d for d in existing.values() if d.key not in drifted and d.status in RESOLVABLE]
         took = baseline_holds(asked, baseline, baseline_items, load)
         return plan_defects(
-            existing, unplanned, is_verified, baseline, lambda d: d.id in took, explained
+            existing, drifts, is_verified, baseline, lambda d: d.id in took, explained
         )
 
     plan, ids, update = store.update_defects(
         portal, decide, snapshot, baseline, clock(), run_id=request.run_id
     )
-    waived = {change.fingerprint for _defect, change in plan.waived}
+    waived = {drift.key for _defect, drift in plan.waived}
     changes = [
         _classified(c, ids, waived) if c.classification is Classification.DEFECT else c
         for c in changes
     ]
     shown = {c.defect_id for c in changes if c.defect_id is not None}
-    touched = set(update.resolved) | set(update.expired_waivers) | shown
+    touched = set(update.resolved) | set(update.expired_waivers) | shown | set(ids.values())
     known = {d.id: d for d in store.defects(portal, ids=touched)} if touched else {}
     resolved = tuple(known[i] for i in update.resolved)
     expired = tuple(known[i] for i in update.expired_waivers)
     tracked = tuple(known[i] for i in sorted(shown) if i in known)
+    present = tuple(known[ids[d.key]] for d in drifts)
     finding_update, findings, resolved_findings = record_findings(
         stores, view, request.policies, clock, request.run_id
     )
-    changes = named(store, changes, widest, view, baseline_items, load)
     now = clock()
     stores.reports.record_sightings(portal, changes, snapshot.id, now)
     kpis = governance_kpis(store, portal, widest, baseline_items, default_since(now), now)
@@ -461,6 +480,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         defects=update,
         resolved_defects=resolved,
         expired_waivers=expired,
+        present_defects=present,
         findings=tuple(findings),
         finding_update=finding_update,
         resolved_findings=tuple(resolved_findings),
@@ -529,7 +549,7 @@ def baseline_holds(
     hashes: set[str] = set()
     for defect in asked:
         item = baseline_items.get(defect.key)
-        if defect.field is None:
+        if defect.op is not ChangeOp.MODIFIED:
             continue
         if item is not None:
             hashes.add(item.canonical_hash)
@@ -548,16 +568,44 @@ def baseline_holds(
     took = set()
     for defect in asked:
         item = baseline_items.get(defect.key)
-        if defect.field is None:
+        if defect.op is not ChangeOp.MODIFIED:
             holds = (item is not None) == (defect.op is ChangeOp.ADDED)
         elif item is None:
-            order = part_order(baseline_items, defect.key, defect.path, loaded)
-            holds = order is not None and order == defect.after
+            holds = bool(defect.changes) and all(
+                (order := part_order(baseline_items, defect.key, c.path, loaded)) is not None
+                and order == c.after
+                for c in defect.changes
+            )
         else:
-            holds = bool(value_at(payloads[item.canonical_hash], defect.path) == defect.after)
+            payload = payloads[item.canonical_hash]
+            holds = bool(defect.changes) and all(
+                value_at(payload, c.path) == c.after for c in defect.changes
+            )
         if holds:
             took.add(defect.id)
     return took
+
+
+def _payloads_of(
+    load: PayloadLoader, changes: Sequence[Change], snapshot_items: Mapping[str, StoredItem]
+) -> Callable[[Change], Mapping[str, Any] | None]:
+    """The payload each change's item is named from: the snapshot's, or for a removed item
+    the baseline's (the change's ``before``)."""
+    hashes = {
+        snapshot_items[c.key].canonical_hash
+        for c in changes
+        if c.op is ChangeOp.MODIFIED and c.key in snapshot_items
+    }
+    payloads = load(hashes) if hashes else {}
+
+    def payload_of(change: Change) -> Mapping[str, Any] | None:
+        whole = change.before if change.op is ChangeOp.REMOVED else change.after
+        if change.op is not ChangeOp.MODIFIED:
+            return whole if isinstance(whole, dict) else None
+        item = snapshot_items.get(change.key)
+        return payloads.get(item.canonical_hash) if item is not None else None
+
+    return payload_of
 
 
 def record_findings(
@@ -670,7 +718,6 @@ def with_vendor(
 
 
 def _classified(change: Change, ids: dict[str, int], waived: set[str]) -> Change:
-    classification = (
-        Classification.WAIVED if change.fingerprint in waived else Classification.DEFECT
-    )
-    return replace(change, classification=classification, defect_id=ids.get(change.fingerprint))
+    """An unplanned change with its item's defect (by key), waived if that defect is."""
+    classification = Classification.WAIVED if change.key in waived else Classification.DEFECT
+    return replace(change, classification=classification, defect_id=ids.get(change.key))

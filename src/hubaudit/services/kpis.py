@@ -16,15 +16,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from hubaudit.errors import UsageError
 from hubaudit.model.defects import DefectStatus
+from hubaudit.model.history import Point
 from hubaudit.model.items import Kind
 from hubaudit.model.kpis import Kpis, WeekCount
 from hubaudit.model.view import PortalView
+from hubaudit.services.latest import latest_point
+from hubaudit.services.timetravel import snapshot_view
 from hubaudit.store.reports import ReportStore, Sighting
 from hubaudit.store.repository import Store
 
@@ -57,6 +62,57 @@ def weeks_between(since: datetime, until: datetime) -> list[str]:
     if iso_week(until) not in weeks:
         weeks.append(iso_week(until))
     return weeks
+
+
+@dataclass(frozen=True)
+class PortalKpis:
+    """A portal's governance KPIs from ``since`` to ``until``, and the snapshot point they read
+    the portal from (``None`` before its first snapshot)."""
+
+    portal: str
+    point: Point | None
+    kpis: Kpis
+
+
+def portal_kpis(
+    store: Store, portal: str, since: datetime | None, until: datetime, *, reuse: bool = False
+) -> PortalKpis:
+    """The KPIs of ``portal`` over the period (``since`` defaults to the KPIs' usual number of
+    weeks before ``until``). ``reuse``: keep the snapshot's surface (the part read from its
+    items) in this process, for as long as the same snapshot and baseline are the latest — a
+    long-running reader such as the web app reads 20,000 items once, not on every page."""
+    start = since if since is not None else default_since(until)
+    if start >= until:
+        raise UsageError(
+            f"the period starts ({start:%Y-%m-%d %H:%M} UTC) after it ends "
+            f"({until:%Y-%m-%d %H:%M} UTC)"
+        )
+    point = latest_point(store, portal) if portal in store.portal_names() else None
+    baseline = store.latest_baseline(portal) if point is not None else None
+    key = (
+        str(store.engine.url),
+        portal,
+        None if point is None or point.snapshot is None else point.snapshot.id,
+        () if point is None else tuple(s.snapshot.id for s in point.stand_ins if s.snapshot),
+        None if baseline is None else baseline.id,
+    )
+    with _SURFACES_LOCK:
+        surface = _SURFACES.get(key) if reuse else None
+    if surface is None:
+        view = snapshot_view(store, point) if point is not None else None
+        keys = set(store.baseline_items(baseline.id)) if baseline is not None else set()
+        surface = surface_of(view, keys)
+        if reuse:
+            with _SURFACES_LOCK:
+                _SURFACES[key] = surface
+                while len(_SURFACES) > SURFACES_KEPT:
+                    _SURFACES.pop(next(iter(_SURFACES)))
+    return PortalKpis(portal, point, kpis_over(store, portal, surface, start, until))
+
+
+SURFACES_KEPT = 64
+_SURFACES: dict[tuple[object, ...], Surface] = {}
+_SURFACES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from hubaudit.governance.change_requests import accepted_payload
+from hubaudit.governance.triage import Triaged, defects_in_triage_order, latest_audit
 from hubaudit.model.baselines import BaselineInfo
-from hubaudit.model.changes import Change, ChangeNames, Severity
-from hubaudit.model.defects import Defect, DefectEvent, DefectStatus
+from hubaudit.model.changes import Change, ChangeNames, Dependency, Severity
+from hubaudit.model.defects import Defect, DefectEvent, DefectStatus, FieldChange
 from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.items import JSONValue, Kind
 from hubaudit.services.actor import Actor
@@ -23,22 +24,29 @@ from hubaudit.store.repository import Store, defects_subject
 
 @dataclass(frozen=True)
 class DefectQuery:
-    """Which defects to list; an empty criterion matches all."""
+    """Which defects to list; an empty criterion matches all. ``overdue_on``: only those due
+    before that day and still open or acknowledged."""
 
     statuses: tuple[DefectStatus, ...] = ()
     severities: tuple[Severity, ...] = ()
     kinds: tuple[Kind, ...] = ()
     since: datetime | None = None
+    owners: tuple[str, ...] = ()
+    overdue_on: date | None = None
 
 
 @dataclass(frozen=True)
 class DefectTimeline:
-    """One defect and everything that happened to it."""
+    """One defect and everything that happened to it, with what depends on its item in the
+    portal's latest snapshot."""
 
     defect: Defect
     events: tuple[DefectEvent, ...]
+    dependents: tuple[Dependency, ...] = ()
     names: ChangeNames | None = None
-    """The defect's change in people's words, from the latest snapshot and baseline."""
+    """The defect's (first) change in people's words, from the latest snapshot and baseline."""
+    field_names: tuple[ChangeNames | None, ...] = ()
+    """Each of ``defect.changes`` in people's words, in the same order."""
 
 
 @dataclass(frozen=True)
@@ -61,26 +69,54 @@ def list_defects(store: Store, portal: str, query: DefectQuery = DefectQuery()) 
         severities=query.severities or None,
         kinds=query.kinds or None,
         since=query.since,
+        owners=[o.strip() for o in query.owners] or None,
+        due_before=query.overdue_on,
     )
+
+
+def triage_defects(
+    store: Store, portal: str, query: DefectQuery = DefectQuery(), clock: Clock = utc_now
+) -> list[Triaged]:
+    """The portal's defects in triage order (``governance.triage.defects_in_triage_order``):
+    what to act on now first, what is handled last. "New" is what the latest audit that saw
+    any of the portal's defects first saw."""
+    found = list_defects(store, portal, query)
+    everything = found if query == DefectQuery() else store.defects(portal)
+    return defects_in_triage_order(found, clock(), latest_audit(everything))
 
 
 def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline:
+    from hubaudit.analysis.dependencies import build_graph
+    from hubaudit.services.latest import latest_point
+    from hubaudit.services.timetravel import snapshot_view
+
     defect = store.defect(portal, defect_id)
+    point = latest_point(store, portal)
+    dependents: tuple[Dependency, ...] = ()
+    if point is not None:
+        dependents = build_graph(snapshot_view(store, point)).dependents(defect.key)
+    named = defect_names(store, portal, defect)
     return DefectTimeline(
-        defect, tuple(store.defect_events(defect.id)), defect_names(store, portal, defect)
+        defect,
+        tuple(store.defect_events(defect.id)),
+        dependents,
+        named[0] if named else None,
+        named,
     )
 
 
-def defect_names(store: Store, portal: str, defect: Defect) -> ChangeNames | None:
-    """Names for a defect's change: its item, field and values as the latest snapshot and the
-    approved baseline name them (the item itself and what its ids point at, nothing more)."""
+def defect_names(store: Store, portal: str, defect: Defect) -> tuple[ChangeNames | None, ...]:
+    """Names for each of a defect's field changes: its item, field and values as the latest
+    snapshot and the approved baseline name them (the item itself and what its ids point at,
+    nothing more)."""
     from hubaudit.services.stored_views import names_of
 
     snapshot = store.latest_snapshot(portal)
     baseline = store.latest_baseline(portal)
     after = store.snapshot_items(snapshot.id) if snapshot is not None else {}
     before = store.baseline_items(baseline.id) if baseline is not None else {}
-    return names_of(store, {defect.key}, after, before).change(_as_change(defect)).names
+    names = names_of(store, {defect.key}, after, before)
+    return tuple(names.change(c).names for c in _as_changes(defect))
 
 
 def list_findings(store: Store, portal: str, query: FindingQuery = FindingQuery()) -> list[Finding]:
@@ -110,6 +146,34 @@ def finding(store: Store, portal: str, finding_id: int) -> Finding:
 
 
 # defect decisions ----------------------------------------------------------------------------
+
+
+def assign_defects(
+    store: Store,
+    portal: str,
+    defect_ids: Sequence[int],
+    actor: Actor,
+    *,
+    owner: str | None = None,
+    due: date | None = None,
+    clear: bool = False,
+    clock: Clock = utc_now,
+) -> list[Defect]:
+    """Give defects an owner (an email) and a due date; ``clear`` takes both away. Only what is
+    given changes; defects still in play only (open, acknowledged, waived). All or none."""
+    from hubaudit.errors import UsageError
+    from hubaudit.governance.defects import RESOLVABLE, decide_assignment
+
+    if clear and (owner is not None or due is not None):
+        raise UsageError("--clear takes the owner and due date away: give it alone")
+    given: dict[str, str | date | None] = (
+        {"owner": None, "due": None}
+        if clear
+        else {k: v for k, v in (("owner", owner), ("due", due)) if v is not None}
+    )
+    assignment = decide_assignment(defect_ids, actor.name, given)
+    ids = sorted(set(defect_ids))
+    return store.assign_defects(portal, ids, assignment, RESOLVABLE, clock())
 
 
 def acknowledge_defects(
@@ -198,7 +262,8 @@ def accept_defects(
 
     def accept(working: dict[str, JSONValue]) -> None:
         for defect in defects:
-            working[defect.key] = accepted_payload(_as_change(defect), working.get(defect.key))
+            for change in _as_changes(defect):
+                working[defect.key] = accepted_payload(change, working.get(defect.key))
 
     return governance.amend(
         portal,
@@ -214,17 +279,24 @@ def accept_defects(
     )
 
 
-def _as_change(defect: Defect) -> Change:
-    return Change(
-        kind=defect.kind,
-        key=defect.key,
-        op=defect.op,
-        field=defect.field,
-        path=defect.path,
-        before=defect.before,
-        after=defect.after,
-        label=defect.label,
+def _as_changes(defect: Defect) -> list[Change]:
+    """The defect's field changes, as changes to apply to the baseline's item."""
+    listed = defect.changes or (
+        FieldChange(defect.field, defect.path, defect.before, defect.after, defect.severity),
     )
+    return [
+        Change(
+            kind=defect.kind,
+            key=defect.key,
+            op=defect.op,
+            field=c.field,
+            path=c.path,
+            before=c.before,
+            after=c.after,
+            label=defect.label,
+        )
+        for c in listed
+    ]
 
 
 # finding decisions ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
@@ -31,16 +31,20 @@ from sqlalchemy.orm import Session
 from hubaudit.analysis.canonical import canonical_json, storable
 from hubaudit.errors import DatabaseError, PortalNotStored, ProposalPending, UsageError
 from hubaudit.governance.defects import (
+    Assignment,
     DefectPlan,
+    Drift,
     TimelineEntry,
     decide_status,
     defect_writes,
     expired_waivers,
+    field_change_document,
+    field_change_from,
     require_statuses,
 )
 from hubaudit.governance.defects import defects_subject as defects_subject  # kept for callers
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
-from hubaudit.model.changes import Change, ChangeOp, Severity
+from hubaudit.model.changes import ChangeOp, Severity
 from hubaudit.model.defects import (
     Defect,
     DefectEvent,
@@ -602,8 +606,11 @@ class Store:
         kinds: Iterable[Kind] | None = None,
         since: datetime | None = None,
         ids: Iterable[int] | None = None,
+        owners: Iterable[str] | None = None,
+        due_before: date | None = None,
     ) -> list[Defect]:
-        """The portal's defects, oldest first, filtered by any of the given criteria."""
+        """The portal's defects, oldest first, filtered by any of the given criteria
+        (``due_before``: due before that day and still open or acknowledged)."""
         with self._session() as session:
             query = (
                 select(DefectRow, BaselineRow.version)
@@ -622,6 +629,15 @@ class Store:
                 query = query.where(DefectRow.last_seen_at >= since)
             if ids is not None:
                 query = query.where(DefectRow.id.in_(list(ids)))
+            if owners is not None:
+                query = query.where(DefectRow.owner.in_(list(owners)))
+            if due_before is not None:
+                query = query.where(
+                    DefectRow.due < due_before,
+                    DefectRow.status.in_(
+                        [DefectStatus.OPEN.value, DefectStatus.ACKNOWLEDGED.value]
+                    ),
+                )
             return _with_decisions(
                 session, [_defect(row, version, portal) for row, version in session.execute(query)]
             )
@@ -671,6 +687,26 @@ class Store:
             write_log(session, portal_id, at, decision.log)
         return self.defects(portal, ids=defect_ids)
 
+    def assign_defects(
+        self,
+        portal: str,
+        defect_ids: Sequence[int],
+        assignment: Assignment,
+        allowed_from: Collection[DefectStatus],
+        at: datetime,
+    ) -> list[Defect]:
+        """Set the defects' owner and due date as decided, all or none, with a timeline entry
+        each and one log entry."""
+        with self._session() as session:
+            portal_id = self._portal_id(session, portal)
+            rows = locked_defects(session, portal, portal_id, defect_ids, allowed_from, "assigned")
+            for row in rows.values():
+                for column, value in assignment.values.items():
+                    setattr(row, column, value)
+                write_event(session, row.id, None, at, assignment.entry)
+            write_log(session, portal_id, at, assignment.log)
+        return self.defects(portal, ids=defect_ids)
+
     def update_defects(
         self,
         portal: str,
@@ -682,7 +718,7 @@ class Store:
     ) -> tuple[DefectPlan, dict[str, int], DefectUpdate]:
         """Read the portal's defects, ``decide`` the plan and write it, in one transaction that
         holds the portal's row: two audits of one portal never plan from the same stale state.
-        Returns the plan, each change's defect id by fingerprint, and what changed. Given the
+        Returns the plan, each drift's defect id by key, and what changed. Given the
         ``run_id``, what changed is recorded as the run's outcome in the same transaction, with
         the unpublished outcomes of earlier runs included (:mod:`hubaudit.store.outcomes`)."""
         ids: dict[str, int] = {}
@@ -707,26 +743,22 @@ class Store:
             }
             plan = decide(existing)
             writes = defect_writes(plan)
-            for change, entry in writes.opened:
-                row = _new_defect_row(portal_id, change, baseline, snapshot, at)
+            for drift, entry in writes.opened:
+                row = _new_defect_row(portal_id, drift, baseline, snapshot, at)
                 session.add(row)
                 session.flush()
-                ids[change.fingerprint] = row.id
+                ids[drift.key] = row.id
                 opened.append(row.id)
                 write_event(session, row.id, snapshot.id, at, entry)
             for sighting in writes.sightings:
-                change = sighting.change
-                ids[change.fingerprint] = sighting.defect.id
+                drift = sighting.drift
+                ids[drift.key] = sighting.defect.id
                 values: dict[str, Any] = {
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
                     "occurrences": DefectRow.occurrences + 1,
-                    "severity": change.severity.value,
-                    "label": storable(change.label),
-                    "before_json": canonical_json(change.before),
-                    "after_json": canonical_json(change.after),
                     "baseline_id": baseline.id,
-                    "note": storable(change.note),
+                    **_drift_values(drift),
                 }
                 if sighting.reopen:
                     values.update(
@@ -769,29 +801,39 @@ class Store:
 
 
 def _new_defect_row(
-    portal_id: int, change: Change, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
+    portal_id: int, drift: Drift, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
 ) -> DefectRow:
     return DefectRow(
         portal_id=portal_id,
-        fingerprint=change.fingerprint,
-        kind=change.kind.value,
-        key=change.key,
-        field=change.field,
-        path_json=json.dumps(list(change.path)),
-        label=storable(change.label),
-        op=change.op.value,
+        kind=drift.kind.value,
+        key=drift.key,
+        op=drift.op.value,
         status=DefectStatus.OPEN.value,
-        severity=change.severity.value,
-        before_json=canonical_json(change.before),
-        after_json=canonical_json(change.after),
         first_seen_at=at,
         last_seen_at=at,
         occurrences=1,
         baseline_id=baseline.id,
         first_snapshot_id=snapshot.id,
         last_snapshot_id=snapshot.id,
-        note=storable(change.note),
+        **_drift_values(drift),
     )
+
+
+def _drift_values(drift: Drift) -> dict[str, Any]:
+    """The columns a drift sets on its defect's row, new or seen again."""
+    field_, path, before, after = drift.summary
+    return {
+        "fingerprint": drift.fingerprint,
+        "field": field_,
+        "path_json": json.dumps(list(path)),
+        "severity": drift.severity.value,
+        "label": storable(drift.label),
+        "name": storable(drift.name),
+        "before_json": canonical_json(before),
+        "after_json": canonical_json(after),
+        "changes_json": canonical_json([field_change_document(c) for c in drift.changes]),
+        "note": storable(drift.note),
+    }
 
 
 def write_event(
@@ -1116,6 +1158,10 @@ def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
         resolved_at=row.resolved_at,
         label=row.label,
         note=row.note,
+        changes=tuple(field_change_from(c) for c in json.loads(row.changes_json)),
+        name=row.name,
+        owner=row.owner,
+        due=row.due,
     )
 
 

@@ -1,14 +1,17 @@
-"""The database schema. Every change here comes with an Alembic migration in ``migrations/``."""
+"""The database schema. Every change here comes with an Alembic migration in ``migrations/``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: SQLAlchemy reads each ``Mapped[...]`` annotation
+when the class is created, and annotations Python has already evaluated cost it less than
+strings it must resolve (every command that opens the database pays for this module)."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -285,7 +288,10 @@ class BaselineItemRow(Base):
 
 
 class DefectRow(Base):
-    """One real problem, found again night after night under the same fingerprint."""
+    """One item's unplanned drift, found again night after night under the same fingerprint
+    (portal, key and the drift's content). ``changes_json`` lists its field changes; ``field``,
+    ``path_json``, ``before_json`` and ``after_json`` sum them up (the one change's, or no field
+    and the values by field)."""
 
     __tablename__ = "defects"
     __table_args__ = (UniqueConstraint("portal_id", "fingerprint"),)
@@ -318,6 +324,12 @@ class DefectRow(Base):
     accepted_baseline_id: Mapped[int | None] = mapped_column(
         ForeignKey("baselines.id"), nullable=True
     )
+    # JSON list of {"field", "path", "before", "after", "severity", "attribution"}
+    changes_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    # the item's display name when last seen (label, or name, or key)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class DefectEventRow(Base):

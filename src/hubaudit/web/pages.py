@@ -218,9 +218,8 @@ def dashboard(page: Page) -> Response:
 
     from hubaudit.report.html import chart_of
     from hubaudit.report.templating import html_environment, render_template
-    from hubaudit.services.kpis import DEFAULT_WEEKS, default_since
+    from hubaudit.services.kpis import DEFAULT_WEEKS, default_since, portal_kpis
     from hubaudit.services.lists import open_defect_counts
-    from hubaudit.services.reports import portal_kpis
 
     portal = page.web.portal(page.params["portal"])
     weeks = _int(page.request.query_params.get("weeks", str(DEFAULT_WEEKS)), "weeks")
