@@ -153,6 +153,19 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
         BaselineStatus.APPROVED,
         "carl",
     )
+    # any two versions side by side, picked from the list (the newest two by default)
+    carl.page.goto("/portals/demo/baselines")
+    carl.page.click("button:text('Side by side')")
+    assert "/baselines/diff?from=1&to=2" in carl.page.url
+    assert accepted.key in carl.page.locator("table.diff").inner_text()
+    carl.shot(shots, "3b-versions-side-by-side")
+    carl.page.click("a:text('Dashboard')")
+    assert carl.page.locator("figure.chart svg rect").count() > 0
+    carl.shot(shots, "3c-dashboard")
+    carl.page.click("a:text('Health')")
+    assert carl.page.locator("dd.database").inner_text() == "ok"
+    carl.shot(shots, "3d-health")
+    carl.page.goto("/portals/demo/baselines")
     carl.page.click("a:text('Governance log')")
     actors = carl.page.locator("td.actor").all_inner_texts()
     assert "rita" in actors and "carl" in actors

@@ -109,6 +109,43 @@ def _resolve(value: JSONValue, parts: list[str]) -> JSONValue:
     return _MISSING
 
 
+def _json_type(value: JSONValue) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "null"
+
+
+def value_problem(planned: PlannedChange, payload: JSONValue) -> str | None:
+    """Why the values a modification expects cannot be the item's (``payload``, its canonical
+    form in the latest snapshot): a field the item does not have, or a value of another JSON
+    type than the item's (a null field takes any); ``None`` when they can."""
+    for name, value in sorted(planned.expect.items()):
+        held = resolve_field(payload, name)
+        if held is _MISSING:
+            fields = sorted(payload) if isinstance(payload, Mapping) else []
+            shown = ", ".join(fields[:12]) + (", …" if len(fields) > 12 else "")
+            return f"{planned.key} has no field {name!r} in the latest snapshot" + (
+                f" (its fields: {shown})" if shown else ""
+            )
+        if held is None or value is None or _json_type(held) == _json_type(value):
+            continue
+        quoted = json.dumps(json.dumps(value, ensure_ascii=False), ensure_ascii=False)
+        hint = f"; for the text, quote it: {name}='{quoted}'" if isinstance(held, str) else ""
+        return (
+            f"{planned.key}: {name} is {_json_type(held)} in the latest snapshot "
+            f"({_shown(held)}), not {_json_type(value)} ({_shown(value)}){hint}"
+        )
+    return None
+
+
 def _labelled_child(value: Mapping[str, JSONValue], part: str) -> JSONValue | None:
     """``{Legal review}``: the one child whose label is that (a stage promoted from another
     portal, which gives it an id of its own); ``None`` when no single child is."""

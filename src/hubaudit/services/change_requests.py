@@ -53,6 +53,9 @@ def create_request(
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise UsageError(f"{twice[0]} is named twice; one planned change per item")
+    problem = _value_problem(store, portal, draft.changes) if read else None
+    if problem is not None:
+        raise UsageError(problem)
     if draft.valid_until <= draft.valid_from:
         raise UsageError("a change request's window must end after it starts")
     return CouncilStore(store).create_request(
@@ -65,6 +68,27 @@ def create_request(
         changes=list(draft.changes),
         note=optional_note(draft.note),
     )
+
+
+def _value_problem(store: Store, portal: str, changes: Sequence[PlannedChange]) -> str | None:
+    """The first modification whose values cannot be its item's, by the latest snapshot (an
+    item the snapshot does not hold is not checked: it was held once, and may come back)."""
+    from hubaudit.governance.change_requests import value_problem
+    from hubaudit.services.baselines import latest_items
+
+    checked = [c for c in changes if c.op is ChangeOp.MODIFIED and c.expect]
+    if not checked:
+        return None
+    resolved = resolve_identity_keys(store, portal, {c.key for c in checked})
+    latest = latest_items(store, portal, set(resolved.values()))
+    for planned in checked:
+        payload = latest.payload(resolved[planned.key])
+        if payload is None:
+            continue
+        problem = value_problem(planned, payload)
+        if problem is not None:
+            return problem
+    return None
 
 
 def decide_request(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -73,9 +74,13 @@ class PortalKpis:
     kpis: Kpis
 
 
-def portal_kpis(store: Store, portal: str, since: datetime | None, until: datetime) -> PortalKpis:
+def portal_kpis(
+    store: Store, portal: str, since: datetime | None, until: datetime, *, reuse: bool = False
+) -> PortalKpis:
     """The KPIs of ``portal`` over the period (``since`` defaults to the KPIs' usual number of
-    weeks before ``until``)."""
+    weeks before ``until``). ``reuse``: keep the snapshot's surface (the part read from its
+    items) in this process, for as long as the same snapshot and baseline are the latest — a
+    long-running reader such as the web app reads 20,000 items once, not on every page."""
     start = since if since is not None else default_since(until)
     if start >= until:
         raise UsageError(
@@ -83,10 +88,58 @@ def portal_kpis(store: Store, portal: str, since: datetime | None, until: dateti
             f"({until:%Y-%m-%d %H:%M} UTC)"
         )
     point = latest_point(store, portal) if portal in store.portal_names() else None
-    view = snapshot_view(store, point) if point is not None else None
     baseline = store.latest_baseline(portal) if point is not None else None
-    keys = set(store.baseline_items(baseline.id)) if baseline is not None else set()
-    return PortalKpis(portal, point, governance_kpis(store, portal, view, keys, start, until))
+    key = (
+        str(store.engine.url),
+        portal,
+        None if point is None or point.snapshot is None else point.snapshot.id,
+        () if point is None else tuple(s.snapshot.id for s in point.stand_ins if s.snapshot),
+        None if baseline is None else baseline.id,
+    )
+    with _SURFACES_LOCK:
+        surface = _SURFACES.get(key) if reuse else None
+    if surface is None:
+        view = snapshot_view(store, point) if point is not None else None
+        keys = set(store.baseline_items(baseline.id)) if baseline is not None else set()
+        surface = surface_of(view, keys)
+        if reuse:
+            with _SURFACES_LOCK:
+                _SURFACES[key] = surface
+                while len(_SURFACES) > SURFACES_KEPT:
+                    _SURFACES.pop(next(iter(_SURFACES)))
+    return PortalKpis(portal, point, kpis_over(store, portal, surface, start, until))
+
+
+SURFACES_KEPT = 64
+_SURFACES: dict[tuple[object, ...], Surface] = {}
+_SURFACES_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Surface:
+    """What the KPIs read of a snapshot: its custom properties (and those described), its
+    items, and those the approved baseline holds. The same for as long as the snapshot and the
+    baseline are the latest, since neither changes once stored."""
+
+    documented: int = 0
+    custom_properties: int = 0
+    under_baseline: int = 0
+    items: int = 0
+
+
+def surface_of(view: PortalView | None, baseline_keys: Collection[str]) -> Surface:
+    if view is None:
+        return Surface()
+    documented = custom = 0
+    for item in view.of_kind(Kind.PROPERTY):
+        canonical = item.canonical
+        if canonical.get("hubspotDefined") is True or canonical.get("archived") is True:
+            continue
+        custom += 1
+        description = canonical.get("description")
+        documented += bool(isinstance(description, str) and description.strip())
+    under = sum(1 for key in view.items if key in baseline_keys)
+    return Surface(documented, custom, under, len(view.items))
 
 
 def governance_kpis(
@@ -97,6 +150,13 @@ def governance_kpis(
     since: datetime,
     until: datetime,
 ) -> Kpis:
+    return kpis_over(store, portal, surface_of(view, baseline_keys), since, until)
+
+
+def kpis_over(
+    store: Store, portal: str, surface: Surface, since: datetime, until: datetime
+) -> Kpis:
+    """The KPIs from ``since`` to ``until``, with the snapshot's ``surface``."""
     first: dict[str, Sighting] = {}
     who: dict[str, str] = {}
     for sighting in ReportStore(store).sightings(portal, until):
@@ -109,7 +169,7 @@ def governance_kpis(
     for sighting in counted:
         weeks.setdefault(iso_week(sighting.first_seen_at), Counter())[sighting.classification] += 1
     changers = Counter(who[s.fingerprint] for s in counted if s.fingerprint in who)
-    defects = store.defects(portal)  # none for a portal the database does not know yet
+    defects = ReportStore(store).defect_times(portal)
     resolved = [
         d
         for d in defects
@@ -128,17 +188,6 @@ def governance_kpis(
         if open_then and d.status is not DefectStatus.WAIVED:
             days = (until - d.first_seen_at).days
             ages[next(name for name, top in AGE_BUCKETS if top is None or days <= top)] += 1
-    documented = custom = under = items = 0
-    if view is not None:
-        for item in view.of_kind(Kind.PROPERTY):
-            canonical = item.canonical
-            if canonical.get("hubspotDefined") is True or canonical.get("archived") is True:
-                continue
-            custom += 1
-            description = canonical.get("description")
-            documented += bool(isinstance(description, str) and description.strip())
-        items = len(view.items)
-        under = sum(1 for key in view.items if key in baseline_keys)
     return Kpis(
         since=since,
         until=until,
@@ -152,9 +201,9 @@ def governance_kpis(
         resolved=len(resolved),
         open_by_age={name: ages[name] for name, _top in AGE_BUCKETS},
         top_changers=tuple(changers.most_common(TOP_CHANGERS)),
-        documented=documented,
-        custom_properties=custom,
-        under_baseline=under,
-        items=items,
+        documented=surface.documented,
+        custom_properties=surface.custom_properties,
+        under_baseline=surface.under_baseline,
+        items=surface.items,
         vendor=sum(1 for s in counted if s.classification == "vendor"),
     )

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from hubaudit.analysis.canonical import storable
 from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
 from hubaudit.model.changes import Change
+from hubaudit.model.defects import DefectStatus
 from hubaudit.model.runs import RunStatus
 from hubaudit.store.repository import Store, insert_ignoring_conflicts
 from hubaudit.store.tables import (
     ChangeSightingRow,
+    DefectRow,
     NotificationRow,
     PortalRow,
     RunReportRow,
@@ -32,9 +34,32 @@ class Sighting:
     changed_by: str | None
 
 
+@dataclass(frozen=True)
+class DefectTimes:
+    """What the KPIs read of a defect: its status and when it was first seen and resolved."""
+
+    status: DefectStatus
+    first_seen_at: datetime
+    resolved_at: datetime | None
+
+
 class ReportStore:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def defect_times(self, portal: str) -> list[DefectTimes]:
+        """Every defect of the portal, only its status and times (none for a portal the
+        database does not know yet): the KPIs' read, without the payloads a defect carries."""
+        with self.store.session() as session:
+            return [
+                DefectTimes(DefectStatus(row.status), row.first_seen_at, row.resolved_at)
+                for row in session.execute(
+                    select(DefectRow.status, DefectRow.first_seen_at, DefectRow.resolved_at)
+                    .join(PortalRow, DefectRow.portal_id == PortalRow.id)
+                    .where(PortalRow.name == portal)
+                    .order_by(DefectRow.id)
+                )
+            ]
 
     # run reports ------------------------------------------------------------------------------
 

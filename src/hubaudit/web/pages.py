@@ -208,6 +208,61 @@ def portfolio(page: Page) -> Response:
     return page.render("portfolio.html", rows=rows, severities=list(Severity))
 
 
+# a portal's dashboard and the health page ----------------------------------------------------
+
+DASHBOARD_WEEKS = (4, 12, 26, 52)
+
+
+def dashboard(page: Page) -> Response:
+    from markupsafe import Markup
+
+    from hubaudit.report.html import chart_of
+    from hubaudit.report.templating import html_environment, render_template
+    from hubaudit.services.kpis import DEFAULT_WEEKS, default_since, portal_kpis
+    from hubaudit.services.lists import open_defect_counts
+
+    portal = page.web.portal(page.params["portal"])
+    weeks = _int(page.request.query_params.get("weeks", str(DEFAULT_WEEKS)), "weeks")
+    if weeks not in DASHBOARD_WEEKS:
+        raise UsageError(f"weeks: one of {', '.join(map(str, DASHBOARD_WEEKS))}, not {weeks}")
+    until = page.web.clock()
+    found = portal_kpis(page.web.store, portal, default_since(until, weeks), until, reuse=True)
+    # the report's own chart, rendered by the report's autoescaping environment
+    chart = Markup(  # noqa: S704 - an autoescaped template's output
+        render_template(html_environment(), "chart.svg.j2", chart=chart_of(found.kpis))
+    )
+    counts = open_defect_counts(page.web.store, portal) if _stored(page, portal) else {}
+    return page.render(
+        "dashboard.html",
+        portal=portal,
+        kpis=found.kpis,
+        point=found.point,
+        chart=chart,
+        weeks=weeks,
+        choices=DASHBOARD_WEEKS,
+        counts=counts,
+        severities=list(Severity),
+    )
+
+
+def health_page(page: Page) -> Response:
+    from datetime import timedelta
+
+    from hubaudit.services.runs import check_health, recent_runs, schedules
+
+    store, config = page.web.store, page.web.config
+    stale = _int(page.request.query_params.get("stale_after", "180"), "stale_after")
+    found = check_health(store, timedelta(seconds=stale), page.web.clock())
+    runs = recent_runs(store, None, 30)
+    return page.render(
+        "health.html",
+        health=found,
+        stale_after=stale,
+        schedule=schedules(store, config, page.web.clock()),
+        runs=runs,
+    )
+
+
 # defects --------------------------------------------------------------------------------------
 
 
@@ -388,6 +443,30 @@ def baselines_list(page: Page) -> Response:
     versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
     return page.render(
         "baselines.html", portal=portal, versions=list(reversed(versions)), done=_done(page)
+    )
+
+
+def baselines_diff(page: Page) -> Response:
+    from hubaudit.services.baselines import baseline_changelog, baseline_versions
+
+    portal = page.web.portal(page.params["portal"])
+    params = page.request.query_params
+    versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
+    known = {v.baseline.version for v in versions}
+    left = _int(params.get("from", ""), "from (a version)")
+    right = _int(params.get("to", ""), "to (a version)")
+    for number in (left, right):
+        if number not in known:
+            raise NotFound(f"portal {portal!r} has no baseline v{number}")
+    if left == right:
+        raise UsageError(f"choose two different versions (both are v{left})")
+    changes = baseline_changelog(page.web.store, portal, left, right).changes
+    return page.render(
+        "baseline_diff.html",
+        portal=portal,
+        left=next(v.baseline for v in versions if v.baseline.version == left),
+        right=next(v.baseline for v in versions if v.baseline.version == right),
+        changes=changes,
     )
 
 
@@ -610,6 +689,8 @@ def runs_page(page: Page) -> Response:
 P = Permission
 ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/", "GET", P.READ, portfolio),
+    ("/health", "GET", P.READ, health_page),
+    ("/portals/{portal}/dashboard", "GET", P.READ, dashboard),
     ("/logout", "POST", P.READ, logout),
     ("/portals/{portal}/defects", "GET", P.READ, defects_list),
     ("/portals/{portal}/defects", "POST", P.TRIAGE, defects_action),
@@ -618,6 +699,7 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/findings", "GET", P.READ, findings_list),
     ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
     ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
+    ("/portals/{portal}/baselines/diff", "GET", P.READ, baselines_diff),
     ("/portals/{portal}/baselines/{version:int}", "GET", P.READ, baseline_review),
     ("/portals/{portal}/baselines/{version:int}", "POST", P.DECIDE, baseline_decide),
     ("/portals/{portal}/crs", "GET", P.READ, crs_list),
