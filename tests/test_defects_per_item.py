@@ -251,6 +251,9 @@ def test_the_demo_night_is_one_defect_per_item_assigned_listed_and_shown_in_tria
     lines = out.splitlines()
     assert lines[0] == "Act now (8)"
     assert "Deal source (property:deals:deal_source): 7 field changes" in out
+    # a field path with names inside, never the stage's bare index
+    assert 'Support Pipeline (pipeline:tickets:0) stages["Waiting on us"]' in out
+    assert "stages.3" not in out
     assert "sam@northwind.example" in out and "2026-01-31" in out
 
     code, out = run("--config", config, "defects", "show", str(tier), "--portal", "demo")

@@ -154,7 +154,8 @@ def _where(defect: Defect) -> str:
     """A defect's key and its one field, how many field changes it lists, or its operation."""
     if len(defect.changes) > 1:
         return f"{defect.key}: {len(defect.changes)} field changes"
-    return defect.key + (f" {defect.field}" if defect.field else f" {defect.op.value}")
+    field = defect.changes[0].shown_field if defect.changes else defect.field
+    return defect.key + (f" {field}" if field else f" {defect.op.value}")
 
 
 @defects.command("assign")

@@ -128,6 +128,7 @@ def field_change_document(change: FieldChange) -> dict[str, JSONValue]:
         "before": change.before,
         "after": change.after,
         "severity": change.severity.value,
+        "field_label": change.field_label,
         "attribution": {
             "user_id": who.user_id,
             "user_email": who.user_email,
@@ -155,12 +156,20 @@ def field_change_from(document: Mapping[str, Any]) -> FieldChange:
             who.get("source", "unknown"),
             who.get("confidence", "unknown"),
         ),
+        document.get("field_label"),
     )
 
 
 def field_change(change: Change) -> FieldChange:
+    named = change.names.field if change.names is not None else None
     return FieldChange(
-        change.field, change.path, change.before, change.after, change.severity, change.attribution
+        change.field,
+        change.path,
+        change.before,
+        change.after,
+        change.severity,
+        change.attribution,
+        named if named and named != change.field else None,
     )
 
 

@@ -32,6 +32,13 @@ class FieldChange:
     after: JSONValue
     severity: Severity
     attribution: Attribution = dataclasses.field(default_factory=Attribution)
+    field_label: str | None = None
+    """The field path with names inside (``stages["Waiting on us"]``), where names give one
+    other than ``field``; kept from the audit that saw it, so lists need no snapshot."""
+
+    @property
+    def shown_field(self) -> str | None:
+        return self.field_label or self.field
 
 
 @dataclass(frozen=True)
