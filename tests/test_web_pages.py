@@ -218,3 +218,17 @@ def test_the_dashboard_reads_a_snapshots_items_once_while_it_is_the_latest(
     world.store.save_snapshot("demo", now, latest.coverage, rest)
     after = kpis.portal_kpis(world.store, "demo", None, now, reuse=True).kpis
     assert len(read) == 3 and after.items == fresh.items - 1
+
+
+def test_the_defect_list_names_items_and_fields_as_the_cli_does(world: World) -> None:
+    client = world.sign_in("carl")
+    page = html.unescape(client.get("/portals/demo/defects").text)
+    links = re.findall(r'<a href="/portals/demo/defects/\d+">([^<]*)</a>', page)
+    assert "sam.okafor@northwind.example (Sam Okafor)" in links
+    assert "Lead nurture - EMEA" in links
+    assert not [x for x in links if re.fullmatch(r"(user|workflow|team):\d+", x)]
+    assert 'stages["Waiting on us"]' in page and "stages.3" not in page
+    assert "7 field changes" in page  # deal_source's retype: one defect
+    # the text filter finds a defect by its display name
+    found = html.unescape(client.get("/portals/demo/defects?q=sam.okafor").text)
+    assert "sam.okafor@northwind.example (Sam Okafor)" in found

@@ -70,6 +70,7 @@ def defect_page(
                 or_(
                     func.lower(DefectRow.key).like(pattern, escape="\\"),
                     func.lower(DefectRow.label).like(pattern, escape="\\"),
+                    func.lower(DefectRow.name).like(pattern, escape="\\"),
                 )
             )
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
