@@ -6,6 +6,7 @@ and escaping of HubSpot's strings."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 
 import httpx
@@ -304,3 +305,39 @@ def test_an_items_history_is_a_timeline(world: World) -> None:
     ]
     assert "&lt;script&gt;" in page.text and "<script" not in page.text
     assert carl.get("/portals/demo/history?key=property:deals:nope").status_code == 400
+
+
+def test_revops_assigns_a_defect_an_owner_and_due_date_from_its_page(world: World) -> None:
+    by_key = {d.key: d for d in list_defects(world.store, "demo", DefectQuery())}
+    retype = by_key["property:deals:deal_source"]
+    page = f"/portals/demo/defects/{retype.id}"
+    # a viewer has no form, and a forged assignment is refused
+    vera = world.sign_in("vera")
+    assert 'value="assign"' not in vera.get(page).text
+    forged = act(vera, page, DEFECTS, ids=str(retype.id), action="assign", owner="v@x.example")
+    assert forged.status_code == 403
+    rita = world.sign_in("rita")
+    detail = html.unescape(rita.get(page).text)
+    # one defect, its field changes listed with names
+    assert "Field changes" in detail and 'options["Event"]' in detail and "fieldType" in detail
+    bad = act(rita, page, DEFECTS, ids=str(retype.id), action="assign", due="31/01/2099")
+    assert bad.status_code == 400 and "not a date" in bad.text
+    nothing = act(rita, page, DEFECTS, ids=str(retype.id), action="assign")
+    assert nothing.status_code == 400
+    fresh = next(d for d in list_defects(world.store, "demo", DefectQuery()) if d.id == retype.id)
+    assert fresh.owner is None and fresh.due is None  # refused: nothing written
+    done = act(
+        rita,
+        page,
+        DEFECTS,
+        ids=str(retype.id),
+        action="assign",
+        owner="sam@northwind.example",
+        due="2099-01-31",
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith("done=assigned")
+    fresh = next(d for d in list_defects(world.store, "demo", DefectQuery()) if d.id == retype.id)
+    assert (fresh.owner, str(fresh.due)) == ("sam@northwind.example", "2099-01-31")
+    entry = governance_log(world.store, "demo")[-1]
+    assert entry.action == "defects.assigned" and entry.actor == "rita"
+    assert "sam@northwind.example, due 2099-01-31" in html.unescape(rita.get(page).text)

@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -336,6 +336,17 @@ def defect_detail(page: Page) -> Response:
     )
 
 
+def _day(text: str) -> date | None:
+    """A form's date field (``YYYY-MM-DD``, what a date input sends); empty: none."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def defects_action(page: Page) -> Response:
     from hubaudit.dates import parse_end
     from hubaudit.services import triage
@@ -364,6 +375,13 @@ def defects_action(page: Page) -> Response:
     elif action == "accept":
         triage.accept_defects(store, portal, ids, actor, note, clock)
         done = "accepted"
+    elif action == "assign":
+        owner = page.field("owner").strip() or None
+        due = _day(page.field("due"))
+        if owner is None and due is None:
+            raise UsageError("give an owner (an email), a due date, or both")
+        triage.assign_defects(store, portal, ids, actor, owner=owner, due=due, clock=clock)
+        done = "assigned"
     else:
         raise UsageError(f"no such action {action!r}")
     back = page.field("back")
