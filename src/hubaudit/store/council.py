@@ -625,19 +625,7 @@ class CouncilStore:
             )
             if since is not None:
                 query = query.where(GovernanceLogRow.at >= since)
-            return [
-                LogEntry(
-                    id=row.id,
-                    portal=portal,
-                    at=row.at,
-                    actor=row.actor,
-                    action=row.action,
-                    subject=row.subject,
-                    note=row.note,
-                    detail=json.loads(row.detail_json),
-                )
-                for row in session.scalars(query)
-            ]
+            return [log_entry(row, portal) for row in session.scalars(query)]
 
 
 def _request(row: ChangeRequestRow, portal: str, version: int | None) -> ChangeRequest:
@@ -658,4 +646,18 @@ def _request(row: ChangeRequestRow, portal: str, version: int | None) -> ChangeR
         decided_at=row.decided_at,
         decision_note=row.decision_note,
         released_version=version,
+    )
+
+
+def log_entry(row: GovernanceLogRow, portal: str) -> LogEntry:
+    """A governance log row as the model's entry (every reader of the log builds it here)."""
+    return LogEntry(
+        id=row.id,
+        portal=portal,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        note=row.note,
+        detail=json.loads(row.detail_json),
     )

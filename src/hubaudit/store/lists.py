@@ -4,7 +4,6 @@ SQL, so that a page of a portal with thousands of defects or log entries reads o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from hubaudit.model.changes import Severity
 from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.governance_log import LogEntry
 from hubaudit.model.items import Kind
+from hubaudit.store.council import log_entry
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import DefectRow, GovernanceLogRow, PortalRow
 
@@ -143,17 +143,5 @@ def log_page(
         ordered = ordered.offset(offset)
         if limit is not None:
             ordered = ordered.limit(limit)
-        entries = tuple(
-            LogEntry(
-                id=row.id,
-                portal=portal,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                subject=row.subject,
-                note=row.note,
-                detail=json.loads(row.detail_json),
-            )
-            for row in session.scalars(ordered)
-        )
+        entries = tuple(log_entry(row, portal) for row in session.scalars(ordered))
     return Page(entries, total)
