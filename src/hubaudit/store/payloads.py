@@ -29,16 +29,19 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import LargeBinary, column, select, table
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json
 from hubaudit.errors import DatabaseError
 from hubaudit.model.items import JSONValue
-from hubaudit.store.tables import PayloadRow, digest_bytes
+from hubaudit.store.schema import digest_bytes
+from hubaudit.store.schema import payloads as payloads_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -166,17 +169,18 @@ def write_payloads(
             base = on.get(h)
             body = encode_body(texts[h].decode("utf-8"), None if base is None else texts[base])
             rows.append({"hash": h, "body": body, "base": base if needs_base(body) else None})
-        statement = insert(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
+        statement = insert(payloads_table).on_conflict_do_nothing(index_elements=["hash"])
         session.execute(statement, rows)
 
 
 def read_payloads(
-    session: Session, hashes: Iterable[str], *, require_all: bool = True
+    session: Session | Connection, hashes: Iterable[str], *, require_all: bool = True
 ) -> dict[str, dict[str, JSONValue]]:
     """The payloads of ``hashes`` by hash; unless told otherwise, :class:`DatabaseError` names
     one that is missing."""
     wanted = set(hashes)
-    texts = stored_texts(session.connection(), [digest_bytes(h) for h in wanted])
+    connection = session if isinstance(session, Connection) else session.connection()
+    texts = stored_texts(connection, [digest_bytes(h) for h in wanted])
     # decoded to a str first: json.loads would otherwise sniff each text's encoding
     found = {digest.hex(): json.loads(text.decode("utf-8")) for digest, text in texts.items()}
     missing = wanted - found.keys()
