@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from hubaudit.config import Config, PortalConfig
+    from hubaudit.store.reads import StoreReader
     from hubaudit.store.repository import Store
 
 EXIT_OK = 0
@@ -48,6 +49,7 @@ class Session:
     _config: Config | None = None
     _engine: Engine | None = None
     _store: Store | None = None
+    _reader: StoreReader | None = None
 
     def config(self) -> Config:
         """The config file, loaded once; logging configured from it and the global options."""
@@ -97,13 +99,29 @@ class Session:
     def store(self) -> Store:
         """The store, on a database at the current schema (else a one-line error)."""
         if self._store is None:
-            from hubaudit.store.engine import require_current_schema
             from hubaudit.store.repository import Store
 
-            engine = self.engine()
-            require_current_schema(engine)
-            self._store = Store(engine)
+            self._store = Store(self._current_engine())
         return self._store
+
+    def reader(self) -> StoreReader:
+        """The store's read side for a command that only reads: the same checks as
+        :meth:`store`, without loading the writers (nor SQLAlchemy's ORM)."""
+        if self._store is not None:
+            return self._store
+        if self._reader is None:
+            from hubaudit.store.reads import StoreReader
+
+            self._reader = StoreReader(self._current_engine())
+        return self._reader
+
+    def _current_engine(self) -> Engine:
+        """The engine, once the database is found at the current schema (else a one-line error)."""
+        from hubaudit.store.engine import require_current_schema
+
+        engine = self.engine()
+        require_current_schema(engine)
+        return engine
 
     def emit(self, text: str, output: str | None) -> int:
         """Write ``text`` to ``output`` if given, else to the terminal."""
@@ -132,6 +150,7 @@ class Session:
             self._engine.dispose()
             self._engine = None
             self._store = None
+            self._reader = None
 
 
 pass_session = click.make_pass_decorator(Session)

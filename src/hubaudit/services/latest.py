@@ -15,10 +15,10 @@ from dataclasses import replace
 from hubaudit.analysis.compare import scope_of
 from hubaudit.model.history import Point, StandIn
 from hubaudit.model.items import CoverageStatus, KindCoverage, SnapshotInfo, StoredItem
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
 
 
-def with_stand_ins(store: Store, snapshot: SnapshotInfo) -> Point:
+def with_stand_ins(store: StoreReader, snapshot: SnapshotInfo) -> Point:
     """``snapshot`` as a point, each part it failed to read taken from the last earlier
     snapshot that read it completely (the point's coverage holds that read)."""
     failed = [c for c in snapshot.coverage if c.status is CoverageStatus.FAILED]
@@ -41,13 +41,13 @@ def with_stand_ins(store: Store, snapshot: SnapshotInfo) -> Point:
     return Point(snapshot=replace(snapshot, coverage=coverage), stand_ins=tuple(stand_ins))
 
 
-def latest_point(store: Store, portal: str) -> Point | None:
+def latest_point(store: StoreReader, portal: str) -> Point | None:
     """The portal's latest snapshot with its stand-ins; ``None`` before its first snapshot."""
     snapshot = store.latest_snapshot(portal)
     return None if snapshot is None else with_stand_ins(store, snapshot)
 
 
-def snapshot_point_items(store: Store, point: Point) -> dict[str, StoredItem]:
+def snapshot_point_items(store: StoreReader, point: Point) -> dict[str, StoredItem]:
     """The items of a snapshot point: the snapshot's own, and each stand-in's part as the
     stand-in's snapshot held it."""
     assert point.snapshot is not None

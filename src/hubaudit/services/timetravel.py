@@ -37,14 +37,14 @@ from hubaudit.services.stored_views import (
     resolve_snapshot,
     user_emails,
 )
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
 
 _EVER = datetime.min.replace(tzinfo=UTC)
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a 64-bit id
 POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
 
 
-def resolve_point(store: Store, portal: str, ref: str) -> Point:
+def resolve_point(store: StoreReader, portal: str, ref: str) -> Point:
     """``latest``, a snapshot id, a date or time (the last snapshot at or before it),
     ``baseline`` (the latest version) or ``baseline:N``."""
     text = ref.strip()
@@ -92,19 +92,19 @@ def parse_moment(text: str, ref: str | None = None) -> datetime:
         raise UsageError(f"{ref or text!r} is out of range") from exc
 
 
-def snapshot_point(store: Store, portal: str, ref: str, flag: str = "--snapshot") -> Point:
+def snapshot_point(store: StoreReader, portal: str, ref: str, flag: str = "--snapshot") -> Point:
     """``latest`` or a snapshot id, as a point with its stand-ins: a part the snapshot could not
     read comes from the last earlier complete read of it (and says so), never reads as empty."""
     return with_stand_ins(store, resolve_snapshot(store, portal, ref, flag))
 
 
-def snapshot_view(store: Store, point: Point) -> PortalView:
+def snapshot_view(store: StoreReader, point: Point) -> PortalView:
     """A snapshot point's items with their payloads, its stand-ins' parts included."""
     assert point.snapshot is not None
     return portal_view(store, point.snapshot, point_items(store, point))
 
 
-def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
+def point_items(store: StoreReader, point: Point) -> dict[str, StoredItem]:
     if point.snapshot is not None:
         return snapshot_point_items(store, point)
     assert point.baseline is not None
@@ -115,7 +115,7 @@ def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
 
 
 def diff_points(
-    store: Store,
+    store: StoreReader,
     portal: str,
     before: Point,
     after: Point,
@@ -156,7 +156,7 @@ def diff_points(
 # history ----------------------------------------------------------------------------------
 
 
-def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
+def item_history(store: StoreReader, portal: str, key: str) -> list[HistoryEntry]:
     """Every version of one item, oldest first, with how it came and went."""
     versions = store.item_versions(portal, key)
     if not versions:
@@ -268,7 +268,7 @@ def _last_seen(
     return stamps[end - 1] if end > 0 else None
 
 
-def _key_coverage(store: Store, portal: str, key: str) -> dict[int, KindCoverage]:
+def _key_coverage(store: StoreReader, portal: str, key: str) -> dict[int, KindCoverage]:
     """How each snapshot read the part holding ``key`` (``property:deals`` for a deal
     property; ``workflow`` for a workflow)."""
     parts = key.split(":")
@@ -287,7 +287,7 @@ def _stored(version: ItemVersion) -> StoredItem:
 
 
 def _user_email(
-    store: Store,
+    store: StoreReader,
     portal: str,
     version: ItemVersion,
     raw: Mapping[str, object],
@@ -310,7 +310,7 @@ def _user_email(
 # show -------------------------------------------------------------------------------------
 
 
-def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
+def item_at(store: StoreReader, portal: str, point: Point, key: str) -> ItemAtPoint:
     first_seen = None
     if point.snapshot is not None and not point.stand_ins:
         # a snapshot named by id or date: a part it could not read still stands in (a diff

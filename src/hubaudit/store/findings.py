@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json, storable
@@ -23,6 +23,7 @@ from hubaudit.governance.findings import (
 )
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
+from hubaudit.store import schema
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.repository import Store, write_log
 from hubaudit.store.tables import FindingRow, PortalRow
@@ -105,7 +106,7 @@ class FindingStore:
                     )
                 )
             if writes.sightings:  # one statement run for every row (executemany)
-                finding_table = cast(Table, FindingRow.__table__)
+                finding_table = schema.findings
                 table = finding_table.c
                 session.execute(
                     update(finding_table)
@@ -144,7 +145,7 @@ class FindingStore:
                     .values(_no_waiver())
                 )
             if writes.resolved:  # one statement run for every row, as the sightings
-                finding_table = cast(Table, FindingRow.__table__)
+                finding_table = schema.findings
                 session.execute(
                     update(finding_table)
                     .where(finding_table.c.id == bindparam("finding_id"))
