@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped
 
 from hubaudit.store import schema
 
+schema.add_partial_indexes()
+
 
 class Base(DeclarativeBase):
     metadata = schema.metadata
