@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -22,6 +22,7 @@ from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
 from hubaudit.model.items import (
     CoverageStatus,
     ItemVersion,
+    JSONValue,
     Kind,
     KindCoverage,
     SnapshotStamp,
@@ -165,6 +166,11 @@ def item_history(store: StoreReader, portal: str, key: str) -> list[HistoryEntry
     ids = [s.id for s in stamps]
     coverage = _key_coverage(store, portal, key)
     payloads = store.load_payloads({h for v in versions for h in (v.canonical_hash, v.raw_hash)})
+
+    def loaded(hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
+        return {h: payloads[h] for h in hashes}  # every version's, read above in one go
+
+    emails = _UserEmails(store, portal)
     entries: list[HistoryEntry] = []
     previous: ItemVersion | None = None
     gone = True  # before the first version, and after a removal: the next one is "added"
@@ -183,7 +189,7 @@ def item_history(store: StoreReader, portal: str, key: str) -> list[HistoryEntry
                         {key: _stored(previous)},
                         {key: _stored(version)},
                         {_scope(key): ()},
-                        store.load_payloads,
+                        loaded,
                     ).changes
                 )
             raw = payloads[version.raw_hash]
@@ -199,7 +205,7 @@ def item_history(store: StoreReader, portal: str, key: str) -> list[HistoryEntry
                         version.kind,
                         op,
                         raw,
-                        _user_email(store, portal, version, raw, op),
+                        emails.of(version, raw, op),
                         since,
                     ),
                     version.canonical_hash,
@@ -286,25 +292,30 @@ def _stored(version: ItemVersion) -> StoredItem:
     return StoredItem(version.kind, version.key, version.canonical_hash, version.raw_hash)
 
 
-def _user_email(
-    store: StoreReader,
-    portal: str,
-    version: ItemVersion,
-    raw: Mapping[str, object],
-    op: ChangeOp,
-) -> dict[str, str]:
-    """The email of the user the version names, as the portal's users were at that time."""
-    user_id = user_id_in(version.kind, op, raw)
-    if user_id is None:
-        return {}
-    held = [
-        u
-        for u in store.item_versions(portal, f"{Kind.USER}:{user_id}")
-        if u.valid_from <= version.valid_from
-    ]
-    if not held:
-        return {}
-    return user_emails(store, [_stored(held[-1])])
+class _UserEmails:
+    """The emails of the users an item's versions name, as the portal's users were at each
+    version's time: each user's versions read once, however many versions name them."""
+
+    def __init__(self, store: StoreReader, portal: str) -> None:
+        self.store = store
+        self.portal = portal
+        self.versions: dict[str, list[ItemVersion]] = {}
+        self.emails: dict[StoredItem, dict[str, str]] = {}
+
+    def of(self, version: ItemVersion, raw: Mapping[str, object], op: ChangeOp) -> dict[str, str]:
+        user_id = user_id_in(version.kind, op, raw)
+        if user_id is None:
+            return {}
+        key = f"{Kind.USER}:{user_id}"
+        if key not in self.versions:
+            self.versions[key] = self.store.item_versions(self.portal, key)
+        held = [u for u in self.versions[key] if u.valid_from <= version.valid_from]
+        if not held:
+            return {}
+        user = _stored(held[-1])
+        if user not in self.emails:
+            self.emails[user] = user_emails(self.store, [user])
+        return self.emails[user]
 
 
 # show -------------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, sel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from hubaudit.errors import DatabaseError, NoAuditReport, NoSuchRun, UsageError
-from hubaudit.governance.defects import field_change_from
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
 from hubaudit.model.changes import ChangeOp, Severity
-from hubaudit.model.defects import Defect, DefectEvent, DefectEventName, DefectStatus, Waiver
+from hubaudit.model.defects import (
+    Defect,
+    DefectEvent,
+    DefectEventName,
+    DefectStatus,
+    Waiver,
+    field_change_from,
+)
 from hubaudit.model.items import (
     CoverageStatus,
     ItemVersion,
