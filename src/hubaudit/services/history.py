@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from hubaudit.analysis.dependencies import Impact, build_graph
 from hubaudit.config import SeverityOverride
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
@@ -28,7 +28,10 @@ from hubaudit.services.timetravel import (
 from hubaudit.store.keys import key_ever_held, unknown_key
 from hubaudit.store.reads import StoreReader
 
-__all__ = ["IMPACT_DEPTHS", "Impact", "ItemHistory", "diff", "history", "impact", "show"]
+if TYPE_CHECKING:
+    from hubaudit.analysis.dependencies import Impact
+
+__all__ = ["IMPACT_DEPTHS", "ItemHistory", "diff", "history", "impact", "show"]
 
 IMPACT_DEPTHS = range(1, 6)
 """How many levels of dependents :func:`impact` may follow."""
@@ -78,6 +81,8 @@ def impact(
     """What depends on ``key`` in the snapshot ``snapshot`` (``latest`` or an id), ``depth``
     levels deep. A key that is malformed, or that the portal never held and nothing points to,
     is an error: "nothing depends on it" would read as "safe to delete" for a typo."""
+    from hubaudit.analysis.dependencies import Impact, build_graph  # impact's alone
+
     if depth not in IMPACT_DEPTHS:
         raise UsageError(
             f"impact follows {IMPACT_DEPTHS.start} to {IMPACT_DEPTHS.stop - 1} levels, not {depth}"

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from hubaudit.governance.change_requests import accepted_payload
-from hubaudit.governance.defects import defects_subject
 from hubaudit.governance.triage import Triaged, defects_in_triage_order, latest_audit
 from hubaudit.model.baselines import BaselineInfo
 from hubaudit.model.changes import Change, ChangeNames, Dependency, Severity
@@ -255,6 +253,8 @@ def accept_defects(
     """Take the defects' changes into the proposed version (proposing one from the latest
     approved if none is); approving it closes them as ``accepted``."""
     from hubaudit.errors import UsageError
+    from hubaudit.governance.change_requests import accepted_payload
+    from hubaudit.governance.defects import defects_subject
     from hubaudit.services.baselines import draft_composer, latest_items
     from hubaudit.store.council import CouncilStore
 
