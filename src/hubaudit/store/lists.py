@@ -68,8 +68,8 @@ def _ordering(order: DefectOrder, dialect: str) -> list[ColumnElement[Any]]:
     for (status, severity, is_new), place in order.ranks.items():
         by_new.setdefault((status, place, is_new), set()).add(severity)
     groups: dict[tuple[DefectStatus, int, frozenset[Severity]], set[bool]] = {}
-    for (status, place, is_new), severities in by_new.items():
-        groups.setdefault((status, place, frozenset(severities)), set()).add(is_new)
+    for (status, place, is_new), found in by_new.items():
+        groups.setdefault((status, place, frozenset(found)), set()).add(is_new)
     whens = []
     for (status, place, severities), news in groups.items():
         when = [DefectRow.status == status.value]

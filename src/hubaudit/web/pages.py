@@ -20,7 +20,7 @@ from hubaudit.errors import SignInRefused, UsageError
 from hubaudit.model.baselines import BaselineStatus
 from hubaudit.model.changes import Severity
 from hubaudit.model.defects import DefectStatus
-from hubaudit.model.items import Kind
+from hubaudit.model.items import Kind, kind_of
 from hubaudit.model.users import Permission
 from hubaudit.web.app import (
     NotFound,
@@ -220,6 +220,7 @@ def dashboard(page: Page) -> Response:
     from hubaudit.report.templating import html_environment, render_template
     from hubaudit.services.kpis import DEFAULT_WEEKS, default_since, portal_kpis
     from hubaudit.services.lists import open_defect_counts
+    from hubaudit.services.runs import recent_runs
 
     portal = page.web.portal(page.params["portal"])
     weeks = _int(page.request.query_params.get("weeks", str(DEFAULT_WEEKS)), "weeks")
@@ -231,9 +232,12 @@ def dashboard(page: Page) -> Response:
     chart = Markup(  # noqa: S704 - an autoescaped template's output
         render_template(html_environment(), "chart.svg.j2", chart=chart_of(found.kpis))
     )
-    counts = open_defect_counts(page.web.store, portal) if _stored(page, portal) else {}
+    stored = _stored(page, portal)
+    counts = open_defect_counts(page.web.store, portal) if stored else {}
+    runs = recent_runs(page.web.store, portal, 1) if stored else []
     return page.render(
         "dashboard.html",
+        last_run=runs[0] if runs else None,
         portal=portal,
         kpis=found.kpis,
         point=found.point,
@@ -385,6 +389,9 @@ def defects_action(page: Page) -> Response:
     else:
         raise UsageError(f"no such action {action!r}")
     back = page.field("back")
+    if back == "run":
+        run = _int(page.field("run"), "run id")
+        return see_other(f"/portals/{portal}/runs/{run}?done={done}")
     target = back if back in ("list",) else "detail"
     if target == "list" or len(ids) > 1:
         return see_other(f"/portals/{portal}/defects?done={done}")
@@ -704,6 +711,65 @@ def runs_page(page: Page) -> Response:
     )
 
 
+UNKNOWN_PERSON = "(unknown)"
+"""The person filter's value for changes HubSpot attributes to nobody."""
+
+
+def run_report_page(page: Page) -> Response:
+    """A run's stored report as the triage view (the HTML report's view model), its drift
+    filtered by severity, kind, defect status, person and text; a run that stored no report
+    shows its status and error."""
+    from hubaudit.report.triage_filter import DriftFilter, triage_view
+    from hubaudit.services.reports import stored_report
+    from hubaudit.services.runs import run_of
+    from hubaudit.services.triage import defect_statuses
+
+    portal = page.web.portal(page.params["portal"])
+    run_id = int(page.params["run_id"])
+    run = run_of(page.web.store, portal, run_id) if _stored(page, portal) else None
+    if run is None:
+        raise NotFound(f"portal {portal!r} has no run {run_id}")
+    result = stored_report(page.web.store, portal, run_id)
+    if result is None:
+        return page.render("run.html", portal=portal, run=run, found=None)
+    params = page.request.query_params
+    person = params.get("person", "")
+    chosen = DriftFilter(
+        severities=frozenset(_choices(page, "severity", Severity)),
+        kinds=frozenset(_choices(page, "kind", Kind)),
+        statuses=frozenset(_choices(page, "status", DefectStatus)),
+        person=None if not person else "" if person == UNKNOWN_PERSON else person,
+        text=params.get("q", ""),
+    )
+    ids = sorted({c.defect_id for c in result.changes if c.defect_id is not None})
+    found = triage_view(result, chosen, defect_statuses(page.web.store, portal, ids))
+    if chosen.person is not None and chosen.person not in found.people:
+        raise UsageError(f"person: nobody named {person!r} made a change in run {run_id}")
+    return page.render(
+        "run.html",
+        portal=portal,
+        run=run,
+        found=found,
+        view=found.view,
+        narrowed=chosen.narrows,
+        severities=list(Severity),
+        kinds=sorted(
+            {kind_of(i.key) for s in found.view.triage + found.view.handled for i in s.items},
+            key=list(Kind).index,
+        ),
+        statuses=list(DefectStatus),
+        unknown_person=UNKNOWN_PERSON,
+        chosen={
+            "severity": {s.value for s in chosen.severities},
+            "kind": {k.value for k in chosen.kinds},
+            "status": {s.value for s in chosen.statuses},
+            "person": person,
+            "q": chosen.text,
+        },
+        done=_done(page),
+    )
+
+
 P = Permission
 ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/", "GET", P.READ, portfolio),
@@ -728,4 +794,5 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/log", "GET", P.READ, log_page),
     ("/portals/{portal}/log.csv", "GET", P.READ, log_csv),
     ("/portals/{portal}/runs", "GET", P.READ, runs_page),
+    ("/portals/{portal}/runs/{run_id:int}", "GET", P.READ, run_report_page),
 )
