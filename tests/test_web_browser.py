@@ -175,6 +175,20 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     assert SCRIPT_LABEL in carl.page.locator("h1").inner_text()
     assert carl.page.locator("script").count() == 0
     carl.shot(shots, "5-script-label-is-text")
+    # the run's report as the triage view, filtered by severity with the plain form
+    carl.page.goto("/portals/demo/runs")
+    carl.page.click("tbody a >> nth=0")
+    everything = carl.page.locator("tr.item-row").count()
+    assert SCRIPT_LABEL in carl.page.locator("main").inner_text()  # text, never run
+    carl.page.check("input[name=severity][value=critical]")
+    carl.page.check("input[name=severity][value=high]")
+    carl.page.click("button:text('Filter')")
+    assert "severity=critical" in carl.page.url and "severity=high" in carl.page.url
+    severities = set(carl.page.locator("tr.item-row td.sev").all_inner_texts())
+    assert severities and {s.split()[0] for s in severities} <= {"critical", "high"}
+    assert 0 < carl.page.locator("tr.item-row").count() < everything
+    assert carl.page.locator("script").count() == 0
+    carl.shot(shots, "5b-run-triage-filtered")
     assert carl.problems == []  # no script ran, no CSP violation, no dialog
     carl.close()
 
@@ -184,6 +198,13 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     vera.page.goto(f"/portals/demo/defects/{script.id}")
     assert vera.page.locator("button").count() == 1  # only "Sign out"
     vera.shot(shots, "6-viewer-390px")
+    vera.page.goto("/portals/demo/runs")
+    vera.page.click("tbody a >> nth=0")
+    vera.page.check("input[name=severity][value=high]")
+    vera.page.click("button:text('Filter')")
+    assert vera.page.locator("tr.item-row").count() > 0
+    assert vera.page.locator("button[name=action], input[name=ids]").count() == 0
+    vera.shot(shots, "6b-run-triage-viewer-390px")
     forged = vera.forge("/portals/demo/defects", csrf=vera.csrf(), ids=str(script.id),
                         action="acknowledge")  # fmt: skip
     assert forged == 403
