@@ -145,14 +145,15 @@ def test_a_snapshot_that_did_not_read_every_part_is_refused_with_its_reason(
     assert versions(world) == before and governance_log(world.store, "demo") == log
 
 
-def _create_and_approve(world: World, rita: httpx.Client, carl: httpx.Client) -> list[int]:
-    """Four CRs, approved by carl: three the portal implemented on night 2, one it did not."""
+def _create(rita: httpx.Client) -> list[int]:
+    """Five CRs, by rita: three the portal implemented on night 2, two it did not."""
     ids = []
     for title, change in (
         ("TikTok", "add property:contacts:tiktok_handle type=string"),
         ("Drop competitor", "remove property:deals:competitor"),
         ("Free-text source", "modify property:deals:deal_source type=string fieldType=text"),
         ("Not yet", "add property:contacts:not_done_yet type=string"),
+        ("Never", "add property:contacts:never type=string"),
     ):
         made = act(rita, "/portals/demo/crs/new", "/portals/demo/crs", title=title,
                    changes=change, **WINDOW)  # fmt: skip
@@ -163,7 +164,7 @@ def _create_and_approve(world: World, rita: httpx.Client, carl: httpx.Client) ->
 
 def test_implemented_change_requests_are_released_into_the_proposal(world: World) -> None:
     rita, carl = world.sign_in("rita"), world.sign_in("carl")
-    tiktok, competitor, source, not_done = _create_and_approve(world, rita, carl)
+    tiktok, competitor, source, not_done, never = _create(rita)
     page = f"/portals/demo/crs/{tiktok}"
     # not approved yet: no release button, and a forged release is refused as words
     assert "Release into the proposal" not in rita.get(page).text
@@ -172,6 +173,13 @@ def test_implemented_change_requests_are_released_into_the_proposal(world: World
     for request in (tiktok, competitor, source, not_done):
         crs = f"/portals/demo/crs/{request}"
         assert act(carl, crs, decision="approve", note="go").status_code == 303
+    rejected = act(carl, f"/portals/demo/crs/{never}", decision="reject", note="no")
+    assert rejected.headers["location"] == f"/portals/demo/crs/{never}?done=rejected"
+    assert "Rejected." in rita.get(rejected.headers["location"]).text
+    entry = governance_log(world.store, "demo")[-1]
+    assert (entry.actor, entry.action, entry.subject) == ("carl", "cr.rejected", f"CR-{never}")
+    refused = act(rita, page, RELEASE, ids=str(never))
+    assert refused.status_code == 400 and f"CR-{never} is rejected" in refused.text
     # not implemented, or unknown: refused as words, nothing written
     log = governance_log(world.store, "demo")
     assert "Release into the proposal" not in rita.get(f"/portals/demo/crs/{not_done}").text
@@ -215,6 +223,7 @@ def test_implemented_change_requests_are_released_into_the_proposal(world: World
     assert act(carl, f"{BASELINES}/2", decision="approve", note="v2").status_code == 303
     statuses = {p.request.id: p.request.status for p in change_requests(world.store, "demo")}
     assert statuses[tiktok] is CRStatus.RELEASED and statuses[not_done] is CRStatus.APPROVED
+    assert statuses[never] is CRStatus.REJECTED
     assert "baseline v2" in rita.get(page).text
 
 

@@ -619,7 +619,8 @@ def _decide(page: Page, what: str, number_param: str, decide: Callable[..., obje
         page.web.clock,
         single_approver=page.web.settings.single_approver,
     )
-    return see_other(f"/portals/{portal}/{what}/{number}?done={decision}d")
+    done = "approved" if decision == "approve" else "rejected"
+    return see_other(f"/portals/{portal}/{what}/{number}?done={done}")
 
 
 def baseline_decide(page: Page) -> Response:
