@@ -197,6 +197,8 @@ def test_implemented_change_requests_are_released_into_the_proposal(world: World
 
     # one, from its own page: no proposal yet, so one is proposed from v1
     assert "Release into the proposal" in rita.get(page).text
+    vera = world.sign_in("vera")
+    assert all(RELEASE not in p.get(page).text for p in (vera, carl))  # not theirs to do
     released = act(rita, page, RELEASE, ids=str(tiktok), note="marketing needs it")
     assert released.status_code == 303
     assert released.headers["location"] == f"{BASELINES}/2?done=released"
@@ -207,6 +209,7 @@ def test_implemented_change_requests_are_released_into_the_proposal(world: World
     assert "Released into the proposed baseline version." in review
     offered = re.findall(r'name="ids" value="(\d+)"', review)
     assert sorted(map(int, offered)) == sorted([competitor, source])
+    assert all(RELEASE not in p.get(f"{BASELINES}/2").text for p in (vera, carl))
     both = act(rita, f"{BASELINES}/2", RELEASE, ids=[str(competitor), str(source)])
     assert both.status_code == 303
     record = baseline_versions(world.store, "demo")[-1]
