@@ -18,9 +18,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from hubaudit.errors import SignInRefused, UsageError
 from hubaudit.model.baselines import BaselineStatus
+from hubaudit.model.change_requests import CRProgress, CRStatus
 from hubaudit.model.changes import Severity
 from hubaudit.model.defects import DefectStatus
-from hubaudit.model.items import Kind, kind_of
+from hubaudit.model.items import CoverageStatus, Kind, kind_of
 from hubaudit.model.users import Permission
 from hubaudit.web.app import (
     NotFound,
@@ -50,6 +51,9 @@ DONE = {
     "approved": "Approved.",
     "rejected": "Rejected.",
     "created": "Change request created.",
+    "assigned": "Assigned.",
+    "proposed": "Proposed as the next baseline version: the council approves or rejects it.",
+    "released": "Released into the proposed baseline version.",
 }
 
 
@@ -461,14 +465,68 @@ def findings_waive(page: Page) -> Response:
 # baseline versions ----------------------------------------------------------------------------
 
 
-def baselines_list(page: Page) -> Response:
+def baselines_list(page: Page, message: str | None = None, status: int = 200) -> Response:
     from hubaudit.services.baselines import baseline_versions
 
     portal = page.web.portal(page.params["portal"])
-    versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
-    return page.render(
-        "baselines.html", portal=portal, versions=list(reversed(versions)), done=_done(page)
+    stored = _stored(page, portal)
+    versions = baseline_versions(page.web.store, portal) if stored else []
+    proposed = next(
+        (v.baseline for v in versions if v.baseline.status is BaselineStatus.PROPOSED), None
     )
+    latest = page.web.store.latest_snapshot(portal) if stored else None
+    return page.render(
+        "baselines.html",
+        status,
+        portal=portal,
+        versions=list(reversed(versions)),
+        proposed=proposed,
+        latest=latest,
+        incomplete=[]
+        if latest is None
+        else [c for c in latest.coverage if c.status is CoverageStatus.FAILED],
+        message=message,
+        values={k: page.field(k) for k in ("note", "snapshot")},
+        done=_done(page),
+    )
+
+
+def baseline_propose(page: Page) -> Response:
+    """Propose a snapshot (the form's id, default the latest) as the next version, as
+    ``baseline propose`` does; a refusal (a snapshot that did not read every part, a proposal
+    already awaiting the council) is shown on the versions page, nothing written."""
+    from hubaudit.services.baselines import propose_baseline
+
+    portal = page.web.portal(page.params["portal"])
+    chosen = page.field("snapshot").strip()
+    try:
+        snapshot_id = _int(chosen, "snapshot") if chosen else None
+        proposal = propose_baseline(
+            page.web.store,
+            portal,
+            snapshot_id,
+            page.visit.actor,
+            page.field("note"),
+            page.web.clock,
+        )
+    except UsageError as exc:
+        return baselines_list(page, str(exc), 400)
+    return see_other(f"/portals/{portal}/baselines/{proposal.baseline.version}?done=proposed")
+
+
+def baselines_release(page: Page) -> Response:
+    """Release implemented CRs into the proposed version (proposing one from the latest
+    approved if none is), as ``baseline release`` does; on to the proposal's review page."""
+    from hubaudit.services.baselines import release_requests
+
+    portal = page.web.portal(page.params["portal"])
+    ids = sorted({_int(i, "change request id") for i in page.fields("ids")})
+    if not ids:
+        raise UsageError("choose at least one change request to release")
+    proposed = release_requests(
+        page.web.store, portal, ids, page.visit.actor, page.field("note"), page.web.clock
+    )
+    return see_other(f"/portals/{portal}/baselines/{proposed.version}?done=released")
 
 
 def baselines_diff(page: Page) -> Response:
@@ -501,6 +559,7 @@ def baseline_review(page: Page) -> Response:
         baseline_proposers,
         baseline_versions,
         linked_defects,
+        releasable_requests,
     )
     from hubaudit.services.change_requests import change_requests
 
@@ -526,6 +585,12 @@ def baseline_review(page: Page) -> Response:
         else []
     )
     proposers = baseline_proposers(page.web.store, portal, version)
+    proposed = record.baseline.status is BaselineStatus.PROPOSED
+    releasable = (
+        releasable_requests(page.web.store, portal)
+        if proposed and page.may(Permission.TRIAGE)
+        else []
+    )
     return page.render(
         "baseline.html",
         portal=portal,
@@ -535,7 +600,8 @@ def baseline_review(page: Page) -> Response:
         changes=changes,
         defects=defects,
         requests=requests,
-        proposed=record.baseline.status is BaselineStatus.PROPOSED,
+        proposed=proposed,
+        releasable=releasable,
         proposers=sorted(proposers),
         proposer=page.user.username.casefold() in {p.casefold() for p in proposers},
         done=_done(page),
@@ -560,7 +626,8 @@ def _decide(page: Page, what: str, number_param: str, decide: Callable[..., obje
         page.web.clock,
         single_approver=page.web.settings.single_approver,
     )
-    return see_other(f"/portals/{portal}/{what}/{number}?done={decision}d")
+    done = "approved" if decision == "approve" else "rejected"
+    return see_other(f"/portals/{portal}/{what}/{number}?done={done}")
 
 
 def baseline_decide(page: Page) -> Response:
@@ -631,6 +698,9 @@ def cr_detail(page: Page) -> Response:
         progress=progress,
         request=progress.request,
         requester=page.user.username.casefold() == progress.request.requested_by.casefold(),
+        releasable=progress.request.status is CRStatus.APPROVED
+        and progress.request.released_version is None
+        and progress.summary is CRProgress.IMPLEMENTED,
         done=_done(page),
     )
 
@@ -783,6 +853,8 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/findings", "GET", P.READ, findings_list),
     ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
     ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
+    ("/portals/{portal}/baselines", "POST", P.TRIAGE, baseline_propose),
+    ("/portals/{portal}/baselines/release", "POST", P.TRIAGE, baselines_release),
     ("/portals/{portal}/baselines/diff", "GET", P.READ, baselines_diff),
     ("/portals/{portal}/baselines/{version:int}", "GET", P.READ, baseline_review),
     ("/portals/{portal}/baselines/{version:int}", "POST", P.DECIDE, baseline_decide),
