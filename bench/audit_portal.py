@@ -17,12 +17,14 @@ RSS (the kernel's high-water mark, VmHWM, and ``getrusage``). The baseline, meas
 same run, is the read alone (the baseline night's snapshot, which reads the same portal).
 
 Targets (issue 20): wall <= 1.2x the burst-aware bound; CPU after the last read <= 20% of the
-read; peak RSS of an audit of a 100k-item portal < 500 MB.
+read; peak RSS of an audit of a 100k-item portal < 500 MB. With HUBAUDIT_BENCH_PROFILE=FILE in
+the environment, the audit child writes a cProfile of its run there (pstats format).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
@@ -39,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from read_portal import CUSTOM, build
+from read_portal import CUSTOM, build, burst_aware_bound
 
 from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -145,8 +147,15 @@ def audit_night(database: str, base_url: str, rate: int) -> None:
                 marks["last_cpu"] = time.process_time()
 
     client.transport.request = timed  # type: ignore[method-assign]
+    profile_to = os.environ.get("HUBAUDIT_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
     started, started_cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     result = run_audit(store, portal, client)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(profile_to))
     wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     ended_cpu = time.process_time()
     client.close()
@@ -258,18 +267,6 @@ def main() -> None:
             f"{ours_['cpu']:.1f} s and {theirs['cpu']:.1f} s; peak RSS {ours_['rss']:.0f} MB and "
             f"{theirs['rss']:.0f} MB"
         )
-
-
-def burst_aware_bound(paced: int, limit: int, latency: float, window: float = 10.0) -> float:
-    """The least time ``paced`` calls can take under a rolling window of ``limit`` calls per
-    ``window`` seconds (HubSpot's TEN_SECONDLY_ROLLING policy, which the emulator enforces): call
-    ``i`` may be sent no sooner than ``window`` after call ``i - limit``, so the first ``limit``
-    go at once and each later group of ``limit`` one window after the group before; the last
-    call's answer then takes ``latency`` more. (Token-bucket arithmetic, ``(paced - limit) /
-    rate``, which this benchmark printed before, is not what a rolling window allows.)"""
-    if paced <= 0:
-        return 0.0
-    return ((paced - 1) // limit) * window + latency
 
 
 def report(
