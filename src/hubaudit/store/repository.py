@@ -9,13 +9,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
     Select,
+    Table,
     and_,
     delete,
     func,
@@ -746,14 +747,27 @@ class Store:
             # Every row in a few statements, however many defects: no statement per defect.
             events: list[dict[str, Any]] = []
             if writes.opened:
-                new_ids = session.scalars(
-                    insert(DefectRow).returning(DefectRow.id, sort_by_parameter_order=True),
+                session.execute(  # Core: one executemany (the ORM splits rows by their Nones)
+                    insert(cast(Table, DefectRow.__table__)),
                     [
                         _new_defect_values(portal_id, drift, baseline, snapshot, at)
                         for drift, _entry in writes.opened
                     ],
-                ).all()
-                for (drift, entry), defect_id in zip(writes.opened, new_ids, strict=True):
+                )
+                # their ids by fingerprint, unique in the portal (RETURNING in order would cost
+                # SQLite a statement a row)
+                new_ids: dict[str, int] = {}
+                for batch in _batches([drift.fingerprint for drift, _entry in writes.opened]):
+                    new_ids.update(
+                        (fingerprint, defect_id)
+                        for fingerprint, defect_id in session.execute(
+                            select(DefectRow.fingerprint, DefectRow.id).where(
+                                DefectRow.portal_id == portal_id, DefectRow.fingerprint.in_(batch)
+                            )
+                        )
+                    )
+                for drift, entry in writes.opened:
+                    defect_id = new_ids[drift.fingerprint]
                     ids[drift.key] = defect_id
                     opened.append(defect_id)
                     events.append(_event_values(defect_id, snapshot.id, at, entry))
@@ -806,7 +820,7 @@ class Store:
                     for closing in writes.closings
                 ]
             if events:
-                session.execute(insert(DefectEventRow), events)
+                session.execute(insert(cast(Table, DefectEventRow.__table__)), events)
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
