@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hubaudit.analysis.canonical import make_item
 from hubaudit.errors import DatabaseError, UsageError
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, StoredItem
+from hubaudit.store.payloads import DEFLATE_DICTIONARY_1, encode_body
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import (
     ESCAPED_TEXT_MARK,
@@ -175,15 +176,25 @@ def test_a_baselines_items_are_what_the_typed_columns_read(
     assert items == typed == store.snapshot_items(nights[1])
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x01not deflate at all",
+        encode_body('{"label": "' + "an unterminated string " * 10),
+        encode_body('{"label": "Tier"} {"label": "Tier"} ' * 8),
+    ],
+    ids=["not deflate", "not JSON", "two values"],
+)
 def test_a_damaged_payload_in_a_snapshot_is_a_clear_error(
-    store: Store, nights: tuple[int, int]
+    store: Store, nights: tuple[int, int], body: bytes
 ) -> None:
+    assert body[0] == DEFLATE_DICTIONARY_1  # the one-loop path, not the general one
     items = store.snapshot_items(nights[1])
     damaged = bytes.fromhex(items["property:contacts:tier"].canonical_hash)
     with store.engine.begin() as connection:
         connection.execute(
             sa.text("update payloads set body = :body where hash = :hash"),
-            {"body": b"\x01not deflate at all", "hash": damaged},
+            {"body": body, "hash": damaged},
         )
     with pytest.raises(DatabaseError, match=f"payload {damaged.hex()} cannot be read"):
         store.snapshot_with_payloads(nights[1])

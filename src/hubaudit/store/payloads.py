@@ -205,10 +205,11 @@ def decode_rows(
             unpacker = unpacker_of(_WBITS, zdict=zdict)
             text = unpacker.decompress(body[1:]).decode("utf-8")
             value, end = scan(text, 0)
-        except (zlib.error, UnicodeDecodeError, StopIteration) as exc:
+        except (zlib.error, ValueError, StopIteration) as exc:  # ValueError: bad UTF-8 or JSON
             raise DatabaseError(f"payload {digest.hex()} cannot be read: {exc!r}") from exc
         if not unpacker.eof or end != len(text):
-            raise DatabaseError(f"payload {digest.hex()} cannot be read: it is cut short")
+            why = "it is cut short" if not unpacker.eof else "more follows its JSON value"
+            raise DatabaseError(f"payload {digest.hex()} cannot be read: {why}")
         found[digest.hex()] = value
     if others:
         wanted = list(others)
