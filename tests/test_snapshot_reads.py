@@ -7,6 +7,7 @@ Every test runs on a SQLite file and on the Postgres server (the ``store`` fixtu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from hubaudit.store.tables import (
     SnapshotRow,
 )
 
+Items = dict[str, StoredItem]
 NIGHT = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 SCOPES = ("property:contacts", "pipeline:deals", "user")
 
@@ -62,30 +64,26 @@ def save(store: Store, night: int, items: list[ConfigItem]) -> int:
     return store.save_snapshot("acme", NIGHT + timedelta(days=night), coverage, items).id
 
 
-def typed_items(store: Store, snapshot_id: int) -> dict[str, StoredItem]:
-    """A snapshot's items read the way the store read them before: through the ORM's column
-    types (digests to hex and keys unescaped by the types)."""
+def typed_items(store: Store, row: type[ItemVersionRow | BaselineItemRow], *where: Any) -> Items:
+    """Items read the way the store read them before: through the ORM's column types (digests
+    to hex and keys unescaped by the types)."""
+    columns = (row.key, row.kind, row.canonical_hash, row.raw_hash)
     with store.session() as session:
         return {
             r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
-            for r in session.execute(
-                sa.select(
-                    ItemVersionRow.key,
-                    ItemVersionRow.kind,
-                    ItemVersionRow.canonical_hash,
-                    ItemVersionRow.raw_hash,
-                )
-                .join(SnapshotRow, SnapshotRow.portal_id == ItemVersionRow.portal_id)
-                .where(
-                    SnapshotRow.id == snapshot_id,
-                    ItemVersionRow.valid_from <= snapshot_id,
-                    sa.or_(
-                        ItemVersionRow.valid_until.is_(None),
-                        ItemVersionRow.valid_until > snapshot_id,
-                    ),
-                )
-            )
+            for r in session.execute(sa.select(*columns).where(*where))
         }
+
+
+def typed_snapshot_items(store: Store, snapshot_id: int) -> Items:
+    return typed_items(
+        store,
+        ItemVersionRow,
+        SnapshotRow.id == snapshot_id,
+        SnapshotRow.portal_id == ItemVersionRow.portal_id,
+        ItemVersionRow.valid_from <= snapshot_id,
+        sa.or_(ItemVersionRow.valid_until.is_(None), ItemVersionRow.valid_until > snapshot_id),
+    )
 
 
 # A stage map that a later night's item holds as its canonical payload: the first night stores
@@ -127,7 +125,7 @@ def test_a_snapshots_items_are_what_the_typed_columns_read(
 ) -> None:
     for snapshot_id in nights:
         items = store.snapshot_items(snapshot_id)
-        assert items == typed_items(store, snapshot_id)
+        assert items == typed_snapshot_items(store, snapshot_id)
         assert "property:contacts:na\x00me" in items
         assert f"property:contacts:{ESCAPED_TEXT_MARK}marked" in items
     first, second = (set(store.snapshot_items(n)) for n in nights)
@@ -161,18 +159,7 @@ def test_a_baselines_items_are_what_the_typed_columns_read(
     snapshot = store.snapshot("acme", nights[1])
     baseline = store.approve_baseline("acme", snapshot, "ana", "night 2", NIGHT + timedelta(3))
     items = store.baseline_items(baseline.id)
-    with store.session() as session:
-        typed = {
-            r.key: StoredItem(Kind(r.kind), r.key, r.canonical_hash, r.raw_hash)
-            for r in session.execute(
-                sa.select(
-                    BaselineItemRow.key,
-                    BaselineItemRow.kind,
-                    BaselineItemRow.canonical_hash,
-                    BaselineItemRow.raw_hash,
-                ).where(BaselineItemRow.baseline_id == baseline.id)
-            )
-        }
+    typed = typed_items(store, BaselineItemRow, BaselineItemRow.baseline_id == baseline.id)
     assert items == typed == store.snapshot_items(nights[1])
 
 
