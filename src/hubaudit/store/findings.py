@@ -132,16 +132,18 @@ class FindingStore:
                         for sighting in writes.sightings
                     ],
                 )
-            for sighting in writes.sightings:
-                if not sighting.reopen:
-                    continue
+            reopened = [sighting for sighting in writes.sightings if sighting.reopen]
+            for sighting in reopened:
                 if sighting.log is not None:
                     write_log(session, portal_id, at, sighting.log)
+            if reopened:  # one statement run for every row, as the sightings
+                finding_table = cast(Table, FindingRow.__table__)
                 session.execute(
-                    update(FindingRow)
-                    .where(FindingRow.id == sighting.finding.id)
+                    update(finding_table)
+                    .where(finding_table.c.id == bindparam("finding_id"))
                     .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
-                    .values(_no_waiver())
+                    .values(_no_waiver()),
+                    [{"finding_id": sighting.finding.id} for sighting in reopened],
                 )
             if writes.resolved:  # one statement run for every row, as the sightings
                 finding_table = cast(Table, FindingRow.__table__)
