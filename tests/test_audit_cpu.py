@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -246,6 +248,34 @@ def test_an_audit_does_not_read_back_what_it_has_just_read(
 
     assert unattributed(again.changes) == unattributed(audited.changes)
     assert [f.fingerprint for f in again.findings] == [f.fingerprint for f in audited.findings]
+
+
+def test_an_audit_writes_its_defects_in_a_few_statements_not_one_a_row(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    writes: Counter[str] = Counter()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"] or words[:1] == ["UPDATE"]:
+            writes[" ".join(words[: 3 if words[0] == "INSERT" else 2])] += 1
+
+    sa.event.listen(store.engine, "after_cursor_execute", seen)
+    try:
+        opened = run_audit(store, portal, client).defects.opened
+        emulator.load(portal_dirs["night1"])  # back to the baseline: every defect resolves
+        resolved = run_audit(store, portal, client).defects.resolved
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", seen)
+    assert len(opened) >= 10 and sorted(resolved) == sorted(opened)
+    for table in ("INSERT INTO defects", "INSERT INTO defect_events", "UPDATE defects"):
+        assert 0 < writes[table] <= 4, (table, writes[table])  # not one per defect
 
 
 def test_payloads_just_read_equal_the_stored_ones(

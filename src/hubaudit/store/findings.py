@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json, storable
@@ -24,7 +24,7 @@ from hubaudit.governance.findings import (
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
 from hubaudit.store.outcomes import record_outcome
-from hubaudit.store.repository import Store, write_log
+from hubaudit.store.repository import Store, insert_with_ids, write_log
 from hubaudit.store.tables import FindingRow, PortalRow
 
 
@@ -95,14 +95,13 @@ class FindingStore:
             plan = decide(existing, waived_detail)
             writes = finding_writes(plan)
             if writes.opened:  # in one statement (ids in the breaches' order), not one a row
-                opened = list(
-                    session.scalars(
-                        insert(FindingRow).returning(FindingRow.id, sort_by_parameter_order=True),
-                        [
-                            _new_finding_values(portal, portal_id, breach, snapshot_id, at)
-                            for breach in writes.opened
-                        ],
-                    )
+                opened = insert_with_ids(
+                    session,
+                    FindingRow,
+                    [
+                        _new_finding_values(portal, portal_id, breach, snapshot_id, at)
+                        for breach in writes.opened
+                    ],
                 )
             if writes.sightings:  # one statement run for every row (executemany)
                 finding_table = cast(Table, FindingRow.__table__)

@@ -9,14 +9,16 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
     Select,
+    Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -74,6 +76,7 @@ from hubaudit.store.tables import (
     BaselineRow,
     DefectEventRow,
     DefectRow,
+    FindingRow,
     GovernanceLogRow,
     ItemVersionRow,
     PayloadRow,
@@ -743,24 +746,37 @@ class Store:
             }
             plan = decide(existing)
             writes = defect_writes(plan)
-            for drift, entry in writes.opened:
-                row = _new_defect_row(portal_id, drift, baseline, snapshot, at)
-                session.add(row)
-                session.flush()
-                ids[drift.key] = row.id
-                opened.append(row.id)
-                write_event(session, row.id, snapshot.id, at, entry)
-            for sighting in writes.sightings:
-                drift = sighting.drift
-                ids[drift.key] = sighting.defect.id
+            timeline: list[tuple[int, TimelineEntry]] = []  # each defect's new entries, in order
+            defect_table = cast(Table, DefectRow.__table__)
+            column = defect_table.c
+            if writes.opened:  # in one statement (ids in the drifts' order), not one a row
+                new_ids = insert_with_ids(
+                    session,
+                    DefectRow,
+                    [
+                        _new_defect_values(portal_id, drift, baseline, snapshot, at)
+                        for drift, _entry in writes.opened
+                    ],
+                )
+                for (drift, entry), defect_id in zip(writes.opened, new_ids, strict=True):
+                    ids[drift.key] = defect_id
+                    opened.append(defect_id)
+                    timeline.append((defect_id, entry))
+            for reopen in (False, True):  # one statement run for every row (executemany)
+                seen = [s for s in writes.sightings if s.reopen is reopen]
+                if not seen:
+                    continue
                 values: dict[str, Any] = {
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
-                    "occurrences": DefectRow.occurrences + 1,
+                    "occurrences": column.occurrences + 1,
                     "baseline_id": baseline.id,
-                    **_drift_values(drift),
+                    **{
+                        name: bindparam(f"new_{name}", type_=column[name].type)
+                        for name in _DRIFT_COLUMNS
+                    },
                 }
-                if sighting.reopen:
+                if reopen:
                     values.update(
                         status=DefectStatus.OPEN.value,
                         resolution=None,
@@ -768,25 +784,49 @@ class Store:
                         accepted_baseline_id=None,
                     )
                 session.execute(
-                    update(DefectRow).where(DefectRow.id == sighting.defect.id).values(values)
+                    update(defect_table).where(column.id == bindparam("defect_id")).values(values),
+                    [
+                        {
+                            "defect_id": s.defect.id,
+                            **{f"new_{n}": v for n, v in _drift_values(s.drift).items()},
+                        }
+                        for s in seen
+                    ],
                 )
+            for sighting in writes.sightings:
+                ids[sighting.drift.key] = sighting.defect.id
                 for entry in sighting.timeline:
-                    write_event(session, sighting.defect.id, snapshot.id, at, entry)
+                    timeline.append((sighting.defect.id, entry))
             for why in dict.fromkeys(why for _id, why in writes.waivers_ended):
                 _end_waivers(session, [i for i, w in writes.waivers_ended if w == why], at, why)
-            for closing in writes.closings:
-                resolution = closing.resolution
+            if writes.closings:  # one statement run for every row, as the sightings
                 session.execute(
-                    update(DefectRow)
-                    .where(DefectRow.id == resolution.defect.id)
+                    update(defect_table)
+                    .where(column.id == bindparam("defect_id"))
                     .values(
-                        status=resolution.status.value,
-                        resolution=resolution.reason,
+                        status=bindparam("new_status", type_=column.status.type),
+                        resolution=bindparam("why", type_=column.resolution.type),
                         resolved_at=at,
                         last_snapshot_id=snapshot.id,
-                    )
+                    ),
+                    [
+                        {
+                            "defect_id": c.resolution.defect.id,
+                            "new_status": c.resolution.status.value,
+                            "why": c.resolution.reason,
+                        }
+                        for c in writes.closings
+                    ],
                 )
-                write_event(session, resolution.defect.id, snapshot.id, at, closing.entry)
+            timeline += [(c.resolution.defect.id, c.entry) for c in writes.closings]
+            if timeline:  # one statement run for every entry
+                session.execute(
+                    insert(DefectEventRow),
+                    [
+                        _event_values(defect_id, snapshot.id, at, entry.name, entry.detail)
+                        for defect_id, entry in timeline
+                    ],
+                )
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
@@ -800,10 +840,25 @@ class Store:
         return plan, ids, changed
 
 
-def _new_defect_row(
+def insert_with_ids(
+    session: Session,
+    row_type: type[DefectRow] | type[FindingRow],
+    rows: Sequence[Mapping[str, Any]],
+) -> list[int]:
+    """Insert rows of one portal, each with its own ``fingerprint``, and return their ids in the
+    rows' order, in as few statements as the driver allows: ids returned in the parameters'
+    order cost SQLite one statement a row; unordered they come in batches, and each row's
+    fingerprint puts its id back in place."""
+    table = cast(Table, row_type.__table__)
+    inserted = session.execute(insert(table).returning(table.c.fingerprint, table.c.id), list(rows))
+    found = {fingerprint: row_id for fingerprint, row_id in inserted}
+    return [found[row["fingerprint"]] for row in rows]
+
+
+def _new_defect_values(
     portal_id: int, drift: Drift, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
-) -> DefectRow:
-    return DefectRow(
+) -> dict[str, Any]:
+    return dict(
         portal_id=portal_id,
         kind=drift.kind.value,
         key=drift.key,
@@ -817,6 +872,21 @@ def _new_defect_row(
         last_snapshot_id=snapshot.id,
         **_drift_values(drift),
     )
+
+
+_DRIFT_COLUMNS = (
+    "fingerprint",
+    "field",
+    "path_json",
+    "severity",
+    "label",
+    "name",
+    "before_json",
+    "after_json",
+    "changes_json",
+    "note",
+)
+"""The columns :func:`_drift_values` fills."""
 
 
 def _drift_values(drift: Drift) -> dict[str, Any]:
@@ -862,15 +932,19 @@ def _event(
     event: str,
     detail: Any,
 ) -> None:
-    session.add(
-        DefectEventRow(
-            defect_id=defect_id,
-            snapshot_id=snapshot_id,
-            at=at,
-            event=event,
-            detail_json=canonical_json(detail),
-        )
-    )
+    session.add(DefectEventRow(**_event_values(defect_id, snapshot_id, at, event, detail)))
+
+
+def _event_values(
+    defect_id: int, snapshot_id: int | None, at: datetime, event: str, detail: Any
+) -> dict[str, Any]:
+    return {
+        "defect_id": defect_id,
+        "snapshot_id": snapshot_id,
+        "at": at,
+        "event": event,
+        "detail_json": canonical_json(detail),
+    }
 
 
 def record(
