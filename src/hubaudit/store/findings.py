@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json, storable
@@ -24,7 +24,7 @@ from hubaudit.governance.findings import (
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
 from hubaudit.store.outcomes import record_outcome
-from hubaudit.store.repository import Store, insert_with_ids, write_log
+from hubaudit.store.repository import Store, write_log
 from hubaudit.store.tables import FindingRow, PortalRow
 
 
@@ -95,9 +95,8 @@ class FindingStore:
             plan = decide(existing, waived_detail)
             writes = finding_writes(plan)
             if writes.opened:  # in one statement (ids in the breaches' order), not one a row
-                opened = insert_with_ids(
+                opened = _insert_with_ids(
                     session,
-                    FindingRow,
                     [
                         _new_finding_values(portal, portal_id, breach, snapshot_id, at)
                         for breach in writes.opened
@@ -215,6 +214,17 @@ class FindingStore:
             log = waive_findings(finding_ids, by=by, reason=reason, until=until)
             write_log(session, portal_id, at, log)
         return self.findings(portal, ids=finding_ids)
+
+
+def _insert_with_ids(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert findings of one portal, each with its own ``fingerprint``, and return their ids in
+    the rows' order, in as few statements as the driver allows: ids returned in the parameters'
+    order cost SQLite one statement a row; unordered they come in batches, and each row's
+    fingerprint puts its id back in place."""
+    table = cast(Table, FindingRow.__table__)
+    inserted = session.execute(insert(table).returning(table.c.fingerprint, table.c.id), list(rows))
+    found = {fingerprint: row_id for fingerprint, row_id in inserted}
+    return [found[row["fingerprint"]] for row in rows]
 
 
 def _order(finding: Finding) -> tuple[int, str, str]:

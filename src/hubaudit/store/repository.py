@@ -18,7 +18,6 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -76,7 +75,6 @@ from hubaudit.store.tables import (
     BaselineRow,
     DefectEventRow,
     DefectRow,
-    FindingRow,
     GovernanceLogRow,
     ItemVersionRow,
     PayloadRow,
@@ -746,87 +744,83 @@ class Store:
             }
             plan = decide(existing)
             writes = defect_writes(plan)
-            timeline: list[tuple[int, TimelineEntry]] = []  # each defect's new entries, in order
-            defect_table = cast(Table, DefectRow.__table__)
-            column = defect_table.c
-            if writes.opened:  # in one statement (ids in the drifts' order), not one a row
-                new_ids = insert_with_ids(
-                    session,
-                    DefectRow,
+            # Every row in a few statements, however many defects: no statement per defect.
+            events: list[dict[str, Any]] = []
+            if writes.opened:
+                session.execute(  # Core: one executemany (the ORM splits rows by their Nones)
+                    insert(cast(Table, DefectRow.__table__)),
                     [
                         _new_defect_values(portal_id, drift, baseline, snapshot, at)
                         for drift, _entry in writes.opened
                     ],
                 )
-                for (drift, entry), defect_id in zip(writes.opened, new_ids, strict=True):
+                # their ids by fingerprint, unique in the portal (RETURNING in order would cost
+                # SQLite a statement a row)
+                new_ids: dict[str, int] = {}
+                for batch in _batches([drift.fingerprint for drift, _entry in writes.opened]):
+                    new_ids.update(
+                        (fingerprint, defect_id)
+                        for fingerprint, defect_id in session.execute(
+                            select(DefectRow.fingerprint, DefectRow.id).where(
+                                DefectRow.portal_id == portal_id, DefectRow.fingerprint.in_(batch)
+                            )
+                        )
+                    )
+                for drift, entry in writes.opened:
+                    defect_id = new_ids[drift.fingerprint]
                     ids[drift.key] = defect_id
                     opened.append(defect_id)
-                    timeline.append((defect_id, entry))
-            for reopen in (False, True):  # one statement run for every row (executemany)
-                seen = [s for s in writes.sightings if s.reopen is reopen]
-                if not seen:
-                    continue
+                    events.append(_event_values(defect_id, snapshot.id, at, entry))
+            seen: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+            for sighting in writes.sightings:
+                drift = sighting.drift
+                ids[drift.key] = sighting.defect.id
                 values: dict[str, Any] = {
+                    "id": sighting.defect.id,
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
-                    "occurrences": column.occurrences + 1,
+                    # the row is the one read above, under the portal's lock
+                    "occurrences": sighting.defect.occurrences + 1,
                     "baseline_id": baseline.id,
-                    **{
-                        name: bindparam(f"new_{name}", type_=column[name].type)
-                        for name in _DRIFT_COLUMNS
-                    },
+                    **_drift_values(drift),
                 }
-                if reopen:
+                if sighting.reopen:
                     values.update(
                         status=DefectStatus.OPEN.value,
                         resolution=None,
                         resolved_at=None,
                         accepted_baseline_id=None,
                     )
-                session.execute(
-                    update(defect_table).where(column.id == bindparam("defect_id")).values(values),
-                    [
-                        {
-                            "defect_id": s.defect.id,
-                            **{f"new_{n}": v for n, v in _drift_values(s.drift).items()},
-                        }
-                        for s in seen
-                    ],
-                )
-            for sighting in writes.sightings:
-                ids[sighting.drift.key] = sighting.defect.id
-                for entry in sighting.timeline:
-                    timeline.append((sighting.defect.id, entry))
+                seen[sighting.reopen].append(values)
+                events += [
+                    _event_values(sighting.defect.id, snapshot.id, at, entry)
+                    for entry in sighting.timeline
+                ]
+            for rows in seen.values():  # one key set each: an executemany apiece
+                if rows:
+                    session.execute(update(DefectRow), rows)
             for why in dict.fromkeys(why for _id, why in writes.waivers_ended):
                 _end_waivers(session, [i for i, w in writes.waivers_ended if w == why], at, why)
-            if writes.closings:  # one statement run for every row, as the sightings
+            if writes.closings:
                 session.execute(
-                    update(defect_table)
-                    .where(column.id == bindparam("defect_id"))
-                    .values(
-                        status=bindparam("new_status", type_=column.status.type),
-                        resolution=bindparam("why", type_=column.resolution.type),
-                        resolved_at=at,
-                        last_snapshot_id=snapshot.id,
-                    ),
+                    update(DefectRow),
                     [
                         {
-                            "defect_id": c.resolution.defect.id,
-                            "new_status": c.resolution.status.value,
-                            "why": c.resolution.reason,
+                            "id": closing.resolution.defect.id,
+                            "status": closing.resolution.status.value,
+                            "resolution": closing.resolution.reason,
+                            "resolved_at": at,
+                            "last_snapshot_id": snapshot.id,
                         }
-                        for c in writes.closings
+                        for closing in writes.closings
                     ],
                 )
-            timeline += [(c.resolution.defect.id, c.entry) for c in writes.closings]
-            if timeline:  # one statement run for every entry
-                session.execute(
-                    insert(DefectEventRow),
-                    [
-                        _event_values(defect_id, snapshot.id, at, entry.name, entry.detail)
-                        for defect_id, entry in timeline
-                    ],
-                )
+                events += [
+                    _event_values(closing.resolution.defect.id, snapshot.id, at, closing.entry)
+                    for closing in writes.closings
+                ]
+            if events:
+                session.execute(insert(cast(Table, DefectEventRow.__table__)), events)
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
@@ -840,53 +834,23 @@ class Store:
         return plan, ids, changed
 
 
-def insert_with_ids(
-    session: Session,
-    row_type: type[DefectRow] | type[FindingRow],
-    rows: Sequence[Mapping[str, Any]],
-) -> list[int]:
-    """Insert rows of one portal, each with its own ``fingerprint``, and return their ids in the
-    rows' order, in as few statements as the driver allows: ids returned in the parameters'
-    order cost SQLite one statement a row; unordered they come in batches, and each row's
-    fingerprint puts its id back in place."""
-    table = cast(Table, row_type.__table__)
-    inserted = session.execute(insert(table).returning(table.c.fingerprint, table.c.id), list(rows))
-    found = {fingerprint: row_id for fingerprint, row_id in inserted}
-    return [found[row["fingerprint"]] for row in rows]
-
-
 def _new_defect_values(
     portal_id: int, drift: Drift, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
 ) -> dict[str, Any]:
-    return dict(
-        portal_id=portal_id,
-        kind=drift.kind.value,
-        key=drift.key,
-        op=drift.op.value,
-        status=DefectStatus.OPEN.value,
-        first_seen_at=at,
-        last_seen_at=at,
-        occurrences=1,
-        baseline_id=baseline.id,
-        first_snapshot_id=snapshot.id,
-        last_snapshot_id=snapshot.id,
+    return {
+        "portal_id": portal_id,
+        "kind": drift.kind.value,
+        "key": drift.key,
+        "op": drift.op.value,
+        "status": DefectStatus.OPEN.value,
+        "first_seen_at": at,
+        "last_seen_at": at,
+        "occurrences": 1,
+        "baseline_id": baseline.id,
+        "first_snapshot_id": snapshot.id,
+        "last_snapshot_id": snapshot.id,
         **_drift_values(drift),
-    )
-
-
-_DRIFT_COLUMNS = (
-    "fingerprint",
-    "field",
-    "path_json",
-    "severity",
-    "label",
-    "name",
-    "before_json",
-    "after_json",
-    "changes_json",
-    "note",
-)
-"""The columns :func:`_drift_values` fills."""
+    }
 
 
 def _drift_values(drift: Drift) -> dict[str, Any]:
@@ -932,10 +896,16 @@ def _event(
     event: str,
     detail: Any,
 ) -> None:
-    session.add(DefectEventRow(**_event_values(defect_id, snapshot_id, at, event, detail)))
+    session.add(DefectEventRow(**_event_row(defect_id, snapshot_id, at, event, detail)))
 
 
 def _event_values(
+    defect_id: int, snapshot_id: int | None, at: datetime, entry: TimelineEntry
+) -> dict[str, Any]:
+    return _event_row(defect_id, snapshot_id, at, entry.name, entry.detail)
+
+
+def _event_row(
     defect_id: int, snapshot_id: int | None, at: datetime, event: str, detail: Any
 ) -> dict[str, Any]:
     return {
