@@ -322,3 +322,23 @@ def test_past_versions_of_many_items_come_in_one_read(
     assert all(len(together[key]) >= 1 for key in keys[:3])
     # the current version is the view's own payload, not read and decoded again
     assert all(together[key][-1].canonical is view.items[key].canonical for key in keys[:3])
+
+
+def test_a_snapshots_payloads_are_written_in_a_few_statements_not_one_a_row(
+    store: Store, portal: PortalConfig, client: HubSpotClient
+) -> None:
+    """Each new payload of a snapshot is one row of an executemany, never a statement of its
+    own (the ORM's bulk insert sent a statement a row when some rows held a None)."""
+    inserts: Counter[str] = Counter()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.split()[:3] == ["INSERT", "INTO", "payloads"]:
+            inserts["payloads"] += 1
+
+    sa.event.listen(store.engine, "after_cursor_execute", seen)
+    try:
+        snapshot, items = read_and_store(store, portal, client)
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", seen)
+    assert snapshot.item_count == len(items) > 400
+    assert 0 < inserts["payloads"] <= 4, inserts

@@ -30,9 +30,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import LargeBinary, column, select, table
+from sqlalchemy import LargeBinary, Table, column, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -168,7 +168,11 @@ def write_payloads(
             base = on.get(h)
             body = encode_body(texts[h].decode("utf-8"), None if base is None else texts[base])
             rows.append({"hash": h, "body": body, "base": base if needs_base(body) else None})
-        statement = insert(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
+        # Core, not the ORM's bulk insert, which splits rows by which of them hold a None
+        # (``base``) into statements of one row each
+        statement = insert(cast(Table, PayloadRow.__table__)).on_conflict_do_nothing(
+            index_elements=["hash"]
+        )
         session.execute(statement, rows)
 
 
