@@ -45,6 +45,8 @@ class Session:
     config_path: str | None = None
     log_format: str | None = None
     log_level: str | None = None
+    essentials_only: bool = False
+    """Set by :func:`reads_stored_data`: the command checks only the config's essentials."""
     _config: Config | None = None
     _essentials: Essentials | None = None
     _engine: Engine | None = None
@@ -61,9 +63,12 @@ class Session:
         return self._config
 
     def essentials(self) -> Essentials:
-        """The database, the portals' names and logging, read once without the rest of the
-        config (a command using another table calls :meth:`config`, which checks them all);
-        logging configured from them and the global options."""
+        """The database, the portals' names and logging, read once; logging configured from
+        them and the global options. For a command that only reads what is stored
+        (:attr:`essentials_only`) they are read without the rest of the config; for the others,
+        from the whole file, every table checked."""
+        if self._essentials is None and not self.essentials_only:
+            self.config()
         if self._essentials is None:
             from hubaudit.config.essentials import find_config_path, read_essentials
             from hubaudit.errors import ConfigError
@@ -159,6 +164,19 @@ class Session:
 
 
 pass_session = click.make_pass_decorator(Session)
+
+
+def reads_stored_data(f: F) -> F:
+    """For a command that only reads what is stored (``history``, ``report``…): it takes the
+    config's essentials only, so it pays for no schema (:mod:`hubaudit.config.essentials`).
+    Put it under ``@pass_session``."""
+
+    @functools.wraps(f)
+    def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
+        session.essentials_only = True
+        return f(session, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def portal_option(f: F) -> F:

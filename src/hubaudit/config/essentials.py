@@ -3,10 +3,11 @@ names and logging — read quickly: without pydantic and without building the sc
 same checks (:mod:`.checks`) and the same ``file:line: [key]`` errors, all of them, as the
 whole config (:mod:`.loader`).
 
-The read commands (``history``, ``show``, ``defects list``, ``report``…) read only this, so a
-mistake in a table they do not use (``[[notify]]``, ``[policies]``…) does not stop them; the
-commands that use those tables (``audit``, ``schedule``, ``config check``…) load the whole file
-and check every table. A test holds this module's errors equal to the whole config's.
+The commands that only read what is stored (``history``, ``show``, ``defects list``,
+``report``…) read only this, so a mistake in a table they do not use (``[[notify]]``,
+``[policies]``…) does not stop them; every other command (``audit``, ``schedule``,
+``config check``, ``db upgrade``…) loads the whole file and checks every table. A test
+holds this module's errors equal to the whole config's.
 """
 
 from __future__ import annotations
