@@ -90,23 +90,30 @@ def test_a_mistake_in_a_skipped_table_is_not_the_essentials_but_is_the_config() 
     )
 
 
+@pytest.fixture
+def stored(
+    config_path: Path,  # noqa: F811
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> Path:
+    """A config whose database holds baseline v1 of the demo portal."""
+    baseline_then_drift(str(config_path), emulator, portal_dirs["night2"])
+    return config_path
+
+
 def with_lines(config: Path, *lines: str) -> str:
     config.write_text(config.read_text(encoding="utf-8") + "\n".join(lines) + "\n", "utf-8")
     return str(config)
 
 
 def test_a_read_command_names_file_line_and_key_of_a_mistake_in_what_it_uses(
-    config_path: Path,  # noqa: F811
-    emulator: PortalEmulator,
-    portal_dirs: dict[str, Path],
-    capsys: pytest.CaptureFixture[str],
+    stored: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = str(config_path)
-    baseline_then_drift(config, emulator, portal_dirs["night2"])
+    config = str(stored)
     assert run("--config", config, "history", "pipeline:deals:default")[0] == 0
     capsys.readouterr()
-    text = config_path.read_text(encoding="utf-8")
-    config_path.write_text(text.replace('level = "warning"', 'level = "loud"'), "utf-8")
+    text = stored.read_text(encoding="utf-8")
+    stored.write_text(text.replace('level = "warning"', 'level = "loud"'), "utf-8")
     line = text.splitlines().index('level = "warning"') + 1
     for argv in (["history", "pipeline:deals:default"], ["defects", "list"], ["report"]):
         assert run("--config", config, *argv)[0] == 1, argv
@@ -114,7 +121,7 @@ def test_a_read_command_names_file_line_and_key_of_a_mistake_in_what_it_uses(
         assert f"{config}:{line}: [logging.level] must be one of debug, info" in err, argv
         assert "Traceback" not in err
     # with a mistake in a table it skips too, every mistake of the file is listed
-    with_lines(config_path, "[[notify]]", 'channel = "pager"')
+    with_lines(stored, "[[notify]]", 'channel = "pager"')
     assert run("--config", config, "history", "pipeline:deals:default")[0] == 1
     err = capsys.readouterr().err
     assert "[logging.level] must be one of" in err
@@ -122,15 +129,11 @@ def test_a_read_command_names_file_line_and_key_of_a_mistake_in_what_it_uses(
 
 
 def test_a_table_read_commands_skip_is_still_checked_by_every_other_command(
-    config_path: Path,  # noqa: F811
-    emulator: PortalEmulator,
-    portal_dirs: dict[str, Path],
-    capsys: pytest.CaptureFixture[str],
+    stored: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = str(config_path)
-    baseline_then_drift(config, emulator, portal_dirs["night2"])
+    config = str(stored)
     assert run("--config", config, "config", "check") == (0, f"{config}: valid (1 portal: demo)\n")
-    with_lines(config_path, "[[notify]]", 'channel = "pager"', "[schedule]", 'cron = "at two"')
+    with_lines(stored, "[[notify]]", 'channel = "pager"', "[schedule]", 'cron = "at two"')
     for argv in (["history", "pipeline:deals:default"], ["defects", "list"], ["log"]):
         assert run("--config", config, *argv)[0] == 0, argv
     capsys.readouterr()
