@@ -31,7 +31,6 @@ import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fresh_process import last_json_line
 from read_portal import CUSTOM, build, burst_aware_bound
 
 from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
@@ -182,18 +182,7 @@ def audit_night(database: str, base_url: str, rate: int) -> None:
 
 def audit(database: Path, base_url: str, rate: int, src: str | None) -> dict[str, Any]:
     """:func:`audit_night` in a fresh process (with another checkout's code, given ``src``)."""
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    out = subprocess.run(
-        [sys.executable, __file__, "--audit-child", str(database), base_url, str(rate)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
-    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return answer
+    return last_json_line([__file__, "--audit-child", str(database), base_url, str(rate)], src)
 
 
 def run(target: Any, *args: Any) -> dict[str, Any]:
