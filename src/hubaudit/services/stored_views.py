@@ -72,9 +72,11 @@ def portal_view(
             )
             for key, found in store.versions_of(snapshot.portal, keys).items()
         }
-        payloads = load(
-            {h for vs in versions.values() for v in vs for h in (v.canonical_hash, v.raw_hash)}
-        )
+        wanted = {h for vs in versions.values() for v in vs for h in (v.canonical_hash, v.raw_hash)}
+        # the current versions' payloads are the view's own: only older ones are read
+        payloads = {h: p for h in wanted if (p := canonical.get(h, raws.get(h))) is not None}
+        if len(payloads) < len(wanted):
+            payloads.update(load(wanted - payloads.keys()))
         return {
             key: [
                 PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])

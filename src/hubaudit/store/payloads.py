@@ -171,6 +171,8 @@ def write_payloads(
             base = on.get(h)
             body = encode_body(texts[h].decode("utf-8"), None if base is None else texts[base])
             rows.append({"hash": h, "body": body, "base": base if needs_base(body) else None})
+        # Core, not the ORM's bulk insert, which splits rows by which of them hold a None
+        # (``base``) into statements of one row each
         statement = insert(payloads_table).on_conflict_do_nothing(index_elements=["hash"])
         session.execute(statement, rows)
 
