@@ -24,7 +24,7 @@ from pathlib import Path
 COMMON_STAGES = (
     ("click + sqlalchemy (the floor)", ("click", "sqlalchemy")),
     ("the CLI (hubaudit.cli.app)", ("hubaudit.cli.app",)),
-    ("the config (pydantic, hubaudit.config)", ("hubaudit.config",)),
+    ("the config package (hubaudit.config)", ("hubaudit.config",)),
     ("the SQLite dialect", ("sqlalchemy.dialects.sqlite",)),
     ("the store's read side (schema, reads, payloads)", ("hubaudit.store.reads",)),
 )
