@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 
 from hubaudit.errors import UsageError
 from hubaudit.model.items import Kind, StoredItem
-from hubaudit.store.reads import StoreReader, held_by
-from hubaudit.store.tables import BaselineItemRow, ItemVersionRow, SnapshotRow
+from hubaudit.store.reads import PLAIN_VERSIONS, StoreReader, held_by, stored_items
+from hubaudit.store.tables import BaselineItemRow, SnapshotRow
 
 _KEYS_PER_STATEMENT = 1000
 
@@ -64,7 +64,7 @@ def snapshot_items_in(
     found = _read(
         store,
         lambda part: held_by(snapshot_id).where(
-            part.where(ItemVersionRow.key, ItemVersionRow.kind)
+            part.where(PLAIN_VERSIONS.c.key, PLAIN_VERSIONS.c.kind)
         ),
         selection,
     )
@@ -140,4 +140,7 @@ def _read(
 
 
 def _item(row: Any) -> StoredItem:
+    if isinstance(row.canonical_hash, bytes):  # held_by's plain columns: digests as bytes
+        (item,) = stored_items([row]).values()
+        return item
     return StoredItem(Kind(row.kind), row.key, row.canonical_hash, row.raw_hash)

@@ -62,9 +62,9 @@ _KINDS = {kind.value: kind for kind in Kind}  # a lookup, not an Enum call, per 
 # item_versions, baseline_items and snapshots with plain columns, for reading a whole snapshot
 # or baseline: 100,000 rows of them, where the column types' conversions of every value (each
 # digest to hex, each key and kind checked for the escaped form) took half the time of an audit's
-# comparison. The rows are converted by :func:`_stored_items`, which knows what needs it.
+# comparison. The rows are converted by :func:`stored_items`, which knows what needs it.
 _ITEM_COLUMNS = ("key", "kind", "canonical_hash", "raw_hash")
-_VERSIONS = plain_table(
+PLAIN_VERSIONS = plain_table(
     "item_versions",
     *map(plain_column, ("portal_id", *_ITEM_COLUMNS, "valid_from", "valid_until")),
 )
@@ -215,7 +215,7 @@ class StoreReader:
         One statement, joined to the snapshot's row: a night saved or a prune committed
         meanwhile can neither mix into the answer nor leave it half-empty."""
         with self.connection() as connection:
-            items = _stored_items(connection.execute(held_by(snapshot_id)))
+            items = stored_items(connection.execute(held_by(snapshot_id)))
             if not items:
                 _require_complete(connection, snapshot_id)
             return items
@@ -234,7 +234,7 @@ class StoreReader:
             def versions() -> Iterator[tuple[str, str, bytes, bytes]]:
                 for body, base, key, kind, canonical, raw in connection.execute(
                     held_by(snapshot_id, _BODIES.c.body, _BODIES.c.base).outerjoin(
-                        _BODIES, _BODIES.c.hash == _VERSIONS.c.canonical_hash
+                        _BODIES, _BODIES.c.hash == PLAIN_VERSIONS.c.canonical_hash
                     )
                 ):
                     if body is None:
@@ -243,7 +243,7 @@ class StoreReader:
                         bodies[bytes(canonical)] = (body, None if base is None else bytes(base))
                     yield key, kind, canonical, raw
 
-            items = _stored_items(versions())
+            items = stored_items(versions())
             if not items:
                 _require_complete(connection, snapshot_id)
             if missing:
@@ -319,7 +319,7 @@ class StoreReader:
     def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
         b = _BASELINE_ITEMS.c
         with self.connection() as connection:
-            return _stored_items(
+            return stored_items(
                 connection.execute(
                     select(b.key, b.kind, b.canonical_hash, b.raw_hash).where(
                         b.baseline_id == baseline_id
@@ -398,8 +398,8 @@ class StoreReader:
 def held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
     """(``first``…, key, kind, canonical hash, raw hash) of every version one complete
     snapshot holds, in one statement joined to the snapshot's row; plain columns, as
-    :func:`_stored_items` reads them (and as ``INSERT … SELECT`` copies them)."""
-    v = _VERSIONS.c
+    :func:`stored_items` reads them (and as ``INSERT … SELECT`` copies them)."""
+    v = PLAIN_VERSIONS.c
     return (
         select(*first, v.key, v.kind, v.canonical_hash, v.raw_hash)
         .join(
@@ -417,7 +417,7 @@ def held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
     )
 
 
-def _stored_items(rows: Iterable[Any]) -> dict[str, StoredItem]:
+def stored_items(rows: Iterable[Any]) -> dict[str, StoredItem]:
     """Plain (key, kind, canonical digest, raw digest) rows as the model's items: each digest's
     32 bytes to hex, and a key read back from its escaped form only where it is one (a key
     with a NUL in it; see :func:`hubaudit.store.schema.stored_text`)."""
