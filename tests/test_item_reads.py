@@ -163,3 +163,21 @@ def test_what_depends_on_an_item_is_what_the_whole_graph_says(
     # every relation the demo portal holds is among them
     relations = {d.relation for ds in found.values() for d in ds}
     assert {"reads", "writes", "uses", "in group", "in team", "has role"} <= relations
+
+
+def test_a_key_with_a_nul_is_found_by_key_and_by_prefix(store: Store) -> None:
+    """A key holding a NUL is stored escaped (Postgres refuses U+0000 in text): a partial read
+    still finds it by its key and by a prefix, and reads no other key for it."""
+    from datetime import UTC, datetime
+
+    from hubaudit.analysis.canonical import make_item
+    from hubaudit.model.items import CoverageStatus, KindCoverage
+
+    odd, plain = "property:deals:odd\x00name", "property:deals:plain"
+    items = [make_item(Kind.PROPERTY, key, {"name": key}, {"label": key}) for key in (odd, plain)]
+    coverage = [KindCoverage(Kind.PROPERTY, "property:deals", CoverageStatus.COMPLETE, 2, None)]
+    snapshot = store.save_snapshot("odd", datetime.now(UTC), coverage, items)
+    assert set(snapshot_items_in(store, snapshot.id, ItemSelection(frozenset({odd})))) == {odd}
+    assert set(snapshot_items_in(store, snapshot.id, ItemSelection(frozenset({plain})))) == {plain}
+    by_prefix = ItemSelection(prefixes=frozenset({"property:deals:o"}))
+    assert set(snapshot_items_in(store, snapshot.id, by_prefix)) == {odd}

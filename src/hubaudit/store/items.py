@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from hubaudit.errors import UsageError
 from hubaudit.model.items import Kind, StoredItem
 from hubaudit.store.reads import PLAIN_VERSIONS, StoreReader, held_by, stored_items
+from hubaudit.store.schema import ESCAPED_TEXT_MARK, stored_text
 from hubaudit.store.tables import BaselineItemRow, SnapshotRow
 
 _KEYS_PER_STATEMENT = 1000
@@ -45,14 +46,19 @@ class ItemSelection:
         while batch := frozenset(islice(keys, _KEYS_PER_STATEMENT)):
             yield ItemSelection(batch)
 
-    def where(self, key: Any, kind: Any) -> ColumnElement[bool]:
+    def where(self, key: Any, kind: Any, *, plain: bool = False) -> ColumnElement[bool]:
+        """The condition on ``key`` and ``kind`` columns; ``plain``: columns without the
+        schema's types, compared with keys in their stored form (an escaped key is matched by
+        the caller, which reads every escaped key and keeps those :meth:`holds` names)."""
+        keys = sorted(map(stored_text, self.keys) if plain else self.keys)
+        prefixes = sorted(p for p in self.prefixes if not plain or stored_text(p) == p)
         wanted: list[ColumnElement[bool]] = []
-        if self.keys:
-            wanted.append(key.in_(sorted(self.keys)))
+        if keys:
+            wanted.append(key.in_(keys))
         if self.kinds:
             wanted.append(kind.in_(sorted(k.value for k in self.kinds)))
         # substr, not LIKE: exact and case-sensitive on SQLite and Postgres alike
-        wanted.extend(func.substr(key, 1, len(p)) == p for p in sorted(self.prefixes))
+        wanted.extend(func.substr(key, 1, len(p)) == p for p in prefixes)
         return or_(*wanted) if wanted else false()
 
 
@@ -61,13 +67,20 @@ def snapshot_items_in(
 ) -> dict[str, StoredItem]:
     """The items of a complete snapshot that ``selection`` names (``Store.snapshot_items``,
     filtered in SQL)."""
-    found = _read(
+    key = PLAIN_VERSIONS.c.key
+    read = _read(
         store,
+        # the plain column holds a key with a NUL in its escaped form: such rows (never seen
+        # in practice) are read too, and kept only if their key is one the selection names
         lambda part: held_by(snapshot_id).where(
-            part.where(PLAIN_VERSIONS.c.key, PLAIN_VERSIONS.c.kind)
+            or_(
+                part.where(key, PLAIN_VERSIONS.c.kind, plain=True),
+                func.substr(key, 1, len(ESCAPED_TEXT_MARK)) == ESCAPED_TEXT_MARK,
+            )
         ),
         selection,
     )
+    found = {k: item for k, item in read.items() if selection.holds(item)}
     if not found:
         with store.connection() as connection:
             if not connection.scalar(
@@ -132,11 +145,10 @@ def _read(
     """(key, kind, canonical hash, raw hash) rows as items, one statement per batch of keys in
     one transaction."""
     with store.connection() as connection:
-        return {
-            r.key: _item(r)
-            for part in selection.batches()
-            for r in connection.execute(statement(part))
-        }
+        items = (
+            _item(r) for part in selection.batches() for r in connection.execute(statement(part))
+        )
+        return {item.key: item for item in items}  # the key read back, not its stored form
 
 
 def _item(row: Any) -> StoredItem:
