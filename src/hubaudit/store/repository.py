@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    LargeBinary,
     Select,
     and_,
     delete,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -68,7 +70,7 @@ from hubaudit.model.items import (
 )
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
-from hubaudit.store.payloads import read_payloads, write_payloads
+from hubaudit.store.payloads import read_payloads, stored_digests, write_payloads
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -81,6 +83,7 @@ from hubaudit.store.tables import (
     SnapshotCoverageRow,
     SnapshotRow,
     WaiverRow,
+    digest_bytes,
 )
 
 _BATCH = 1000
@@ -174,6 +177,24 @@ class Store:
 
     # snapshots ------------------------------------------------------------------------------
 
+    def held_raw_digests(self, portal: str) -> set[bytes]:
+        """The digests of the raw JSON of the items the portal holds now (its latest
+        snapshot's versions): payloads stored already, which a read need not keep to write."""
+        with self._session() as session:
+            found = session.scalar(select(PortalRow.id).where(PortalRow.name == portal))
+            if found is None:
+                return set()
+            # the column's bytes as they are: a portal's worth of hex strings is not needed
+            digest = type_coerce(ItemVersionRow.raw_hash, LargeBinary)
+            return {
+                bytes(d)
+                for d in session.scalars(
+                    select(digest).where(
+                        ItemVersionRow.portal_id == found, ItemVersionRow.valid_until.is_(None)
+                    )
+                )
+            }
+
     def save_snapshot(
         self,
         portal: str,
@@ -231,7 +252,9 @@ class Store:
             payloads: dict[str, JSONValue] = {}
             for item in fresh:
                 payloads[item.canonical_hash] = item.canonical
-                payloads[item.raw_hash] = item.raw
+                if item.raw is not None:
+                    payloads[item.raw_hash] = item.raw
+            _require_stored(session, {i.raw_hash for i in fresh if i.raw is None})
             # a raw payload is stored against its canonical one: only what that cannot give back
             write_payloads(session, payloads, {i.raw_hash: i.canonical_hash for i in fresh})
             for batch in _batches(ended):
@@ -1097,6 +1120,20 @@ def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
             deleted += len(unused)
         candidates = freed_bases
     return deleted, freed
+
+
+def _require_stored(session: Session, raw_hashes: set[str]) -> None:
+    """Raw JSON a read let go because it was stored must still be stored when it is written
+    (a prune in between could have swept it): else the snapshot is refused, not left broken."""
+    if not raw_hashes:
+        return
+    stored = stored_digests(session.connection(), [digest_bytes(h) for h in raw_hashes])
+    missing = raw_hashes - {d.hex() for d in stored}
+    if missing:
+        raise DatabaseError(
+            f"{len(missing)} raw payloads the read found stored are gone from the database "
+            f"(first: {min(missing)}): a prune ran meanwhile; run the snapshot again"
+        )
 
 
 def _held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
