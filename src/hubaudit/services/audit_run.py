@@ -133,7 +133,7 @@ def read_and_store(
         return item.kind in HELD_RAW_KINDS or bytes.fromhex(item.raw_hash) not in stored
 
     items, coverage = collect_portal(client, portal, collectors, keep_raw)
-    del stored
+    stored.clear()  # not held while the snapshot is written
     baseline = store.latest_baseline(portal.name) if min_read_share > 0 else None
     if baseline is not None:
         require_read_share(baseline, items, coverage, min_read_share)
@@ -371,7 +371,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         for scope in sorted(set(baseline.scopes) - read)
     )
     baseline_items = store.baseline_items(baseline.id)
-    snapshot_items = store.snapshot_items(snapshot.id)
+    snapshot_items = shared_with(baseline_items, store.snapshot_items(snapshot.id))
     comparison = compare(baseline_items, snapshot_items, comparable, load)
     view = portal_view(store, snapshot, snapshot_items, load)
     # What depends on a change, and the KPIs, come from the latest complete read of each part;
@@ -502,6 +502,22 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
         ),
     )
+
+
+def shared_with(
+    baseline_items: Mapping[str, StoredItem], items: Mapping[str, StoredItem]
+) -> dict[str, StoredItem]:
+    """``items``, where the baseline holds an item alike, as the baseline's own value (its key
+    and hashes the very same strings): an audit holds both sides through its run, and on most
+    nights most items are the same on both, so they are held once."""
+    shared: dict[str, StoredItem] = {}
+    for key, item in items.items():
+        same = baseline_items.get(key)
+        if same is not None and same == item:
+            shared[same.key] = same
+        else:
+            shared[key] = item
+    return shared
 
 
 def named(
