@@ -161,7 +161,7 @@ class RssPhases:
         self.peak: dict[str, float] = {}
         self.entry: dict[str, float] = {}
         self.exit: dict[str, float] = {}
-        self.page = os.sysconf("SC_PAGE_SIZE") / 1e6
+        self.page = os.sysconf("SC_PAGE_SIZE") / 2**20  # MiB, as VmHWM is given
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.sample, daemon=True)
 
@@ -177,7 +177,7 @@ class RssPhases:
         """With tracemalloc on: the peak of live Python memory since the last step boundary,
         charged to the step that was running."""
         if self.traced:
-            peak = tracemalloc.get_traced_memory()[1] / 1e6
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
             self.live[self.stack[-1]] = max(self.live.get(self.stack[-1], 0.0), peak)
             tracemalloc.reset_peak()
 
@@ -186,7 +186,8 @@ class RssPhases:
         if self.traced:
             stats = tracemalloc.take_snapshot().statistics("lineno")
             self.top += [
-                f"{s.size / 1e6:7.1f} MB {s.count:8d} blocks  {s.traceback[0]}" for s in stats[:15]
+                f"{s.size / 2**20:7.1f} MB {s.count:8d} blocks  {s.traceback[0]}"
+                for s in stats[:15]
             ]
             self.top.insert(-15, f"largest holders as {step} ends:")
 

@@ -119,7 +119,7 @@ class CoverageStatus(StrEnum):
     UNSUPPORTED = "unsupported"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a portal's worth of them at once
 class ConfigItem:
     """One thing of one kind: its stable key, canonical payload (compared) and raw JSON (kept).
 
@@ -167,7 +167,7 @@ class SnapshotInfo:
     item_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # two snapshots' worth of them in an audit
 class StoredItem:
     """An item as a snapshot or baseline holds it: key and content hashes, payloads on demand."""
 
