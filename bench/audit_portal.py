@@ -17,12 +17,14 @@ RSS (the kernel's high-water mark, VmHWM, and ``getrusage``). The baseline, meas
 same run, is the read alone (the baseline night's snapshot, which reads the same portal).
 
 Targets (issue 20): wall <= 1.2x the burst-aware bound; CPU after the last read <= 20% of the
-read; peak RSS of an audit of a 100k-item portal < 500 MB.
+read; peak RSS of an audit of a 100k-item portal < 500 MB. With HUBAUDIT_BENCH_PROFILE=FILE in
+the environment, the audit child writes a cProfile of its run there (pstats format).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
@@ -40,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from read_portal import CUSTOM, build
+from read_portal import CUSTOM, build, burst_aware_bound
 
 from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
 from hubaudit.emulator import DEMO_TOKEN, PortalEmulator
@@ -73,9 +75,8 @@ def serve(folder: str, args: dict[str, Any], pipe: Any) -> None:
 
 
 def portal_config(base_url: str, rate: int) -> PortalConfig:
-    return PortalConfig(
-        name="bench", base_url=base_url, token_env="T", rate_limit_per_10s=rate, concurrency=4
-    )
+    # each checkout's own default concurrency: what an audit with an unedited config does
+    return PortalConfig(name="bench", base_url=base_url, token_env="T", rate_limit_per_10s=rate)
 
 
 def baseline_night(folder: str, database: str, base_url: str, rate: int, pipe: Any) -> None:
@@ -273,8 +274,15 @@ def audit_night(database: str, base_url: str, rate: int, phases: bool = False) -
                 marks["last_cpu"] = time.process_time()
 
     client.transport.request = timed  # type: ignore[method-assign]
+    profile_to = os.environ.get("HUBAUDIT_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
     started, started_cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     result = run_audit(store, portal, client)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(profile_to))
     wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     ended_cpu = time.process_time()
     client.close()
@@ -390,7 +398,7 @@ def main() -> None:
         emulator.join()
     paced, rate_per_s = expected["paced"], args.rate / 10
     bound = paced / rate_per_s
-    burst_aware = max(paced - args.rate, 0) / rate_per_s
+    burst_aware = burst_aware_bound(paced, args.rate, args.latency)
     print(
         f"portal: {expected['properties']} properties, {args.workflows} workflows, "
         f"{args.users} users ({night['items']} items); limit {args.rate}/10 s, latency "

@@ -10,7 +10,9 @@ collectors. Prints:
 
 - API calls made, and the minimum the endpoints allow for this portal (computed here from the
   portal's sizes and the endpoints' page and batch limits, independently of the reader);
-- wall time, and wall time divided by the rate-limit lower bound (paced calls / rate);
+- wall time, and wall time divided by the rate-limit lower bound (paced calls / rate) and by
+  the burst-aware bound (HubSpot's rolling window lets the first ``rate`` calls go at once);
+  the read runs at hubaudit's default concurrency;
 - the same read with one request at a time, measured in the same run, as a baseline.
 
 Targets (issue 3): no more calls than the minimum; wall time within 1.2x of the lower bound.
@@ -212,14 +214,17 @@ def build(folder: Path, per_type: int, workflows: int, users: int) -> dict[str, 
     }
 
 
-def read(folder: Path, rate: int, latency: float, concurrency: int) -> tuple[int, float, int, int]:
+def read(
+    folder: Path, rate: int, latency: float, concurrency: int | None
+) -> tuple[int, float, int, int]:
+    """Read the portal; ``concurrency=None`` reads it at hubaudit's default concurrency."""
     with PortalEmulator(folder, rate_limit_per_10s=rate, latency_seconds=latency) as emulator:
         portal = PortalConfig(
             name="bench",
             base_url=emulator.base_url,
             token_env="T",
             rate_limit_per_10s=rate,
-            concurrency=concurrency,
+            **({} if concurrency is None else {"concurrency": concurrency}),
         )
         client = open_client(portal, Secret(DEMO_TOKEN))
         started = time.perf_counter()
@@ -232,6 +237,18 @@ def read(folder: Path, rate: int, latency: float, concurrency: int) -> tuple[int
         if failed:
             raise SystemExit(f"parts failed: {failed}")
         return client.api_calls, wall, len(items), emulator.requests_limited
+
+
+def burst_aware_bound(paced: int, limit: int, latency: float, window: float = 10.0) -> float:
+    """The least time ``paced`` calls can take under a rolling window of ``limit`` calls per
+    ``window`` seconds (HubSpot's TEN_SECONDLY_ROLLING policy, which the emulator enforces): call
+    ``i`` may be sent no sooner than ``window`` after call ``i - limit``, so the first ``limit``
+    go at once and each later group of ``limit`` one window after the group before; the last
+    call's answer then takes ``latency`` more. (Token-bucket arithmetic, ``(paced - limit) /
+    rate``, which this benchmark printed before, is not what a rolling window allows.)"""
+    if paced <= 0:
+        return 0.0
+    return ((paced - 1) // limit) * window + latency
 
 
 def main() -> None:
@@ -249,11 +266,12 @@ def main() -> None:
         expected = build(folder, args.properties_per_type, args.workflows, args.users)
         minimum = expected["paced"] + expected["exempt"]
         lower_bound = expected["paced"] / (args.rate / 10)
+        burst_aware = burst_aware_bound(expected["paced"], args.rate, args.latency)
         print(
             f"portal: {expected['properties']} properties, {args.workflows} workflows, "
             f"{args.users} users; limit {args.rate}/10 s, latency {args.latency * 1000:.0f} ms"
         )
-        calls, wall, items, limited = read(folder, args.rate, args.latency, concurrency=4)
+        calls, wall, items, limited = read(folder, args.rate, args.latency, concurrency=None)
         print(
             f"hubaudit:  {calls} API calls (minimum {minimum}: {expected['paced']} paced + "
             f"{expected['exempt']} exempt from the burst limit), {items} items, "
@@ -262,7 +280,9 @@ def main() -> None:
         print(
             f"           wall {wall:.1f} s; rate-limit lower bound {lower_bound:.1f} s "
             f"({expected['paced']} paced calls / {args.rate / 10:g} per s); "
-            f"ratio {wall / lower_bound:.2f} (target <= 1.20)"
+            f"ratio {wall / lower_bound:.2f}; burst-aware bound {burst_aware:.1f} s (the first "
+            f"{args.rate} go at once, the rest a window later): ratio {wall / burst_aware:.2f} "
+            "(target <= 1.20)"
         )
         print(f"           calls / minimum: {calls / minimum:.2f} (target 1.00)")
         if not args.no_baseline:

@@ -197,3 +197,50 @@ def test_past_versions_of_many_items_come_in_one_read(
     assert together == {key: view.past(key) for key in keys}
     assert together["workflow:gone"] == []
     assert all(len(together[key]) >= 1 for key in keys[:3])
+
+
+def test_a_nights_defects_are_written_in_a_few_statements_however_many(
+    store: Store,
+    portal: PortalConfig,
+    client: HubSpotClient,
+    emulator: PortalEmulator,
+    portal_dirs: dict[str, Path],
+) -> None:
+    """No statement per defect: opening, seeing again and closing many defects takes a handful of
+    statements (each an executemany), on both databases."""
+    import sqlalchemy as sa
+
+    baseline_from_night1(store, portal, client)
+    emulator.load(portal_dirs["night2"])
+    statements: list[str] = []
+    counting = False
+    update_defects = store.update_defects
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal counting
+        counting = True
+        try:
+            return update_defects(*args, **kwargs)
+        finally:
+            counting = False
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if counting:
+            statements.append(statement.split(None, 1)[0].upper())
+
+    store.update_defects = counted  # type: ignore[method-assign]
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        first = run_audit(store, portal, client)
+        opened = len(first.present_defects)
+        night_one = list(statements)
+        statements.clear()
+        second = run_audit(store, portal, client)  # every defect seen again
+        night_two = list(statements)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert opened >= 10 and len(second.present_defects) == opened
+    # inserts of the defects and of their events: one statement each, not one per defect
+    assert night_one.count("INSERT") <= 3, night_one
+    assert night_two.count("UPDATE") <= 4, night_two
+    assert len(night_one) < opened and len(night_two) < opened

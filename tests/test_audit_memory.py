@@ -98,7 +98,7 @@ def test_items_alike_on_both_sides_are_held_once() -> None:
 
     baseline = {i.key: i for i in (item("same", "a"), item("edited", "b"), item("gone", "c"))}
     snapshot = {i.key: i for i in (item("same", "a"), item("edited", "d"), item("new", "e"))}
-    shared = shared_with(baseline, snapshot)
+    shared = shared_with(baseline, snapshot.values())
     assert shared == snapshot and list(shared) == list(snapshot)
     assert shared["property:deals:same"] is baseline["property:deals:same"]
     key = next(k for k in shared if k == "property:deals:same")

@@ -38,7 +38,9 @@ def open_ids(world: World) -> list[int]:
     return sorted(i for i, s in defects_of(world).items() if s is DefectStatus.OPEN)
 
 
-def act(client: httpx.Client, page: str, to: str | None = None, **form: str) -> httpx.Response:
+def act(
+    client: httpx.Client, page: str, to: str | None = None, **form: str | list[str]
+) -> httpx.Response:
     """Submit a form of ``page`` (to ``to``, default the page) as its own form would: with the
     page's CSRF token."""
     token = csrf_of(client.get(page).text)

@@ -1,7 +1,8 @@
 """The council's story in real headless Chromium (Playwright for Python driving Debian's
 ``chromium``; Playwright never downloads a browser here), on SQLite and Postgres: a revops user
 signs in, waives one defect and accepts another into a proposal; the proposer cannot approve it;
-a council member reviews the proposal's diff and approves it; the governance log names both. A
+a council member reviews the proposal's diff and approves it; the governance log names both;
+revops then proposes the latest snapshot as the next version from the versions page. A
 viewer sees no action buttons and a forged POST from a viewer gets 403; a POST without the CSRF
 token is refused; a HubSpot label holding a script stays text. Screenshots are kept as test
 artifacts (``test-artifacts/web/``, or under ``HUBAUDIT_TEST_ARTIFACTS``).
@@ -175,6 +176,20 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     assert SCRIPT_LABEL in carl.page.locator("h1").inner_text()
     assert carl.page.locator("script").count() == 0
     carl.shot(shots, "5-script-label-is-text")
+    # the run's report as the triage view, filtered by severity with the plain form
+    carl.page.goto("/portals/demo/runs")
+    carl.page.click("tbody a >> nth=0")
+    everything = carl.page.locator("tr.item-row").count()
+    assert SCRIPT_LABEL in carl.page.locator("main").inner_text()  # text, never run
+    carl.page.check("input[name=severity][value=critical]")
+    carl.page.check("input[name=severity][value=high]")
+    carl.page.click("button:text('Filter')")
+    assert "severity=critical" in carl.page.url and "severity=high" in carl.page.url
+    severities = set(carl.page.locator("tr.item-row td.sev").all_inner_texts())
+    assert severities and {s.split()[0] for s in severities} <= {"critical", "high"}
+    assert 0 < carl.page.locator("tr.item-row").count() < everything
+    assert carl.page.locator("script").count() == 0
+    carl.shot(shots, "5b-run-triage-filtered")
     assert carl.problems == []  # no script ran, no CSP violation, no dialog
     carl.close()
 
@@ -184,6 +199,13 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     vera.page.goto(f"/portals/demo/defects/{script.id}")
     assert vera.page.locator("button").count() == 1  # only "Sign out"
     vera.shot(shots, "6-viewer-390px")
+    vera.page.goto("/portals/demo/runs")
+    vera.page.click("tbody a >> nth=0")
+    vera.page.check("input[name=severity][value=high]")
+    vera.page.click("button:text('Filter')")
+    assert vera.page.locator("tr.item-row").count() > 0
+    assert vera.page.locator("button[name=action], input[name=ids]").count() == 0
+    vera.shot(shots, "6b-run-triage-viewer-390px")
     forged = vera.forge("/portals/demo/defects", csrf=vera.csrf(), ids=str(script.id),
                         action="acknowledge")  # fmt: skip
     assert forged == 403
@@ -192,3 +214,25 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     assert statuses[waived.id] is DefectStatus.WAIVED
     assert statuses[accepted.id] is DefectStatus.ACCEPTED
     vera.close()
+
+    # the rest of night 2 is the architecture now: revops proposes the latest snapshot as v3
+    rita = Person(browser, world, "rita")
+    rita.page.goto("/portals/demo/baselines")
+    rita.page.fill("form.propose input[name=note]", "night 2 as it stands")
+    rita.shot(shots, "7-propose-the-latest-snapshot")
+    rita.page.click("button:text('Propose the latest snapshot as the next version')")
+    assert rita.page.url.endswith("/portals/demo/baselines/3?done=proposed")
+    assert rita.page.locator(".done").inner_text().startswith("Proposed")
+    assert rita.page.locator("button[value=approve]").count() == 0
+    rita.shot(shots, "8-proposed-v3")
+    rita.page.goto("/portals/demo/baselines")
+    assert "v3 is proposed" in rita.page.locator(".pending").inner_text()
+    assert rita.page.locator("form.propose").count() == 0
+    assert rita.problems == []
+    rita.close()
+    version = baseline_versions(world.store, "demo")[-1].baseline
+    assert (version.version, version.status, version.proposed_by) == (
+        3,
+        BaselineStatus.PROPOSED,
+        "rita",
+    )

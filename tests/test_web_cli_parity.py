@@ -55,7 +55,11 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
            "add property:contacts:tiktok_handle type=string", "--from", "2020-01-01",
            "--until", "2099-12-31", "--by", "rita", "--note", "marketing")  # fmt: skip
         ok("--config", cli, "cr", "approve", "CR-1", "--by", "carl", "--note", "go")
+        ok("--config", cli, "baseline", "release", "CR-1", "--by", "rita")
         ok("--config", cli, "baseline", "approve", "2", "--by", "carl", "--note", "v2")
+        ok("--config", cli, "baseline", "propose", "--from-snapshot", "latest", "--by", "rita",
+           "--note", "night 2 as it is")  # fmt: skip
+        ok("--config", cli, "baseline", "reject", "3", "--by", "carl", "--note", "not yet")
 
         # the web app, on the other, signed in
         rita, carl = world.sign_in("rita"), world.sign_in("carl")
@@ -75,10 +79,19 @@ def test_decisions_through_the_web_leave_the_state_the_cli_leaves(
         assert made.status_code == 303
         request = made.headers["location"].split("?")[0]
         assert act(carl, request, decision="approve", note="go").status_code == 303
+        released = act(rita, request, "/portals/demo/baselines/release", ids="1")
+        assert released.status_code == 303
         approved = act(carl, "/portals/demo/baselines/2", decision="approve", note="v2")
         assert approved.status_code == 303
+        proposed = act(rita, "/portals/demo/baselines", note="night 2 as it is")
+        assert proposed.headers["location"] == "/portals/demo/baselines/3?done=proposed"
+        rejected = act(carl, "/portals/demo/baselines/3", decision="reject", note="not yet")
+        assert rejected.headers["location"] == "/portals/demo/baselines/3?done=rejected"
 
         expected, actual = decided_state(cli_url), decided_state(database_url)
     assert expected["governance_log"] and expected["waivers"] and expected["change_requests"]
     assert expected["findings"]
+    logged = expected["governance_log"]
+    assert any("crs.released" in row for row in logged)
+    assert any("baseline.rejected" in row for row in logged)
     assert actual == expected

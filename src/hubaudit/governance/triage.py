@@ -13,10 +13,13 @@ first, then the newest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+from functools import cache
+from itertools import product
+from types import MappingProxyType
 from typing import TypeVar
 
 from hubaudit.model.changes import Classification, Severity
@@ -125,6 +128,8 @@ _GROUPS = {
     Tier.HANDLED: TriageGroup.HANDLED,
 }
 _CLOSED = {DefectStatus.RESOLVED: 0, DefectStatus.ACCEPTED: 1}
+CLOSED_STATUSES = tuple(_CLOSED)
+"""Defects out of play, listed after the others (resolved, then accepted)."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +149,41 @@ def latest_audit(defects: Iterable[Defect]) -> datetime | None:
 def defect_facts(defect: Defect, new_since: datetime | None) -> TriageFacts:
     """A defect still in play as the order reads it: new when first seen at or after
     ``new_since`` (``None``: nothing is new)."""
-    new = new_since is not None and defect.first_seen_at >= new_since
-    standing = standing_of(Classification.DEFECT, defect.status, new)
-    return TriageFacts(standing, defect.severity, defect.first_seen_at, defect.key)
+    new = is_new(defect.first_seen_at, new_since)
+    return defect_facts_of(defect.status, defect.severity, new, defect.first_seen_at, defect.key)
+
+
+def is_new(first_seen_at: datetime, new_since: datetime | None) -> bool:
+    """A defect is new when first seen at or after ``new_since`` (``None``: nothing is)."""
+    return new_since is not None and first_seen_at >= new_since
+
+
+@cache
+def defect_ranks() -> Mapping[tuple[DefectStatus, Severity, bool], int]:
+    """A defect's place in triage order before its moment and key break ties, for every
+    (status, severity, new) there is, as one number (lower first): its tier, its standing
+    among the handled, its severity worst first; the closed ones after every defect in play,
+    resolved before accepted. The ordinal of the leading part of :func:`triage_key`, so that
+    a database orders by it (a ``CASE``, ``store/lists.py``) as this module orders in
+    Python."""
+
+    def leading(status: DefectStatus, severity: Severity, new: bool) -> tuple[int, ...]:
+        if status in _CLOSED:
+            return (len(Tier), _CLOSED[status])
+        return triage_key(defect_facts_of(status, severity, new, None, ""))[:3]
+
+    combos = list(product(DefectStatus, Severity, (False, True)))
+    places = sorted({leading(*combo) for combo in combos})
+    return MappingProxyType({combo: places.index(leading(*combo)) for combo in combos})
+
+
+def defect_facts_of(
+    status: DefectStatus, severity: Severity, new: bool, seen_at: datetime | None, key: str
+) -> TriageFacts:
+    """A defect in play as the order reads it: its standing from its status and whether it
+    is new."""
+    standing = standing_of(Classification.DEFECT, status, new)
+    return TriageFacts(standing, severity, seen_at, key)
 
 
 def defects_in_triage_order(

@@ -10,7 +10,7 @@ HubSpot's raw JSON, so no field is ever dropped.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hubaudit.config import API_RESOURCES, PortalConfig, PortalCredentials, Secret
@@ -152,16 +152,29 @@ class HubSpotClient:
         query: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Every page of a cursor-paged endpoint; a cursor seen twice stops with an error."""
-        results: list[dict[str, Any]] = []
+        return [
+            result for page in self.pages(endpoint, page_size, params, query) for result in page
+        ]
+
+    def pages(
+        self,
+        endpoint: Endpoint,
+        page_size: int,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The ``results`` of each page of a cursor-paged endpoint, as each arrives (a caller
+        may start on one page while the next is read); a cursor seen twice stops with an
+        error."""
         seen: set[str] = set()
         after: str | None = None
         for _page in range(MAX_PAGES):
             page = {**(query or {}), "limit": str(page_size)} | ({"after": after} if after else {})
             body = self.get(endpoint, params, page)
-            results.extend(results_of(body, endpoint.name))
+            yield results_of(body, endpoint.name)
             after = _next_cursor(body)
             if after is None:
-                return results
+                return
             if after in seen:
                 raise KindUnreadable(
                     f"{endpoint.name}: HubSpot returned the cursor {after!r} twice; "

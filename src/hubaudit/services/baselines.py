@@ -32,6 +32,7 @@ from hubaudit.store.council import Compose, CouncilStore, DraftItem, PayloadsIn
 from hubaudit.store.repository import Store
 
 if TYPE_CHECKING:
+    from hubaudit.governance.change_requests import Progress
     from hubaudit.model.defects import Defect
     from hubaudit.model.history import Diff
     from hubaudit.policies.severity import SeverityRule
@@ -446,3 +447,20 @@ def release_requests(
         requests=ids,
         check=governance.check_releasable(portal, ids),
     )
+
+
+def releasable_requests(store: Store, portal: str) -> list[Progress]:
+    """The CRs :func:`release_requests` would take now: approved, in no version yet, and
+    implemented by the latest snapshot (progress is read only for the approved ones)."""
+    from hubaudit.services.change_requests import request_progress
+
+    approved = [
+        r
+        for r in CouncilStore(store).requests(portal)
+        if r.status is CRStatus.APPROVED and r.released_version is None
+    ]
+    if not approved:
+        return []
+    return [
+        p for p in request_progress(store, portal, approved) if p.summary is CRProgress.IMPLEMENTED
+    ]

@@ -1,11 +1,12 @@
-"""Long lists a page at a time, for the web app: defects in triage order (open work first,
-worst first, most recently seen first), open defects counted by severity, the governance log
-newest first. Each page reads only its rows."""
+"""Long lists a page at a time, for the web app: defects in triage order (the tiers of
+``governance.triage``, as ``defects list`` shows them, ordered in SQL), open defects counted by
+severity, the governance log newest first. Each page reads only its rows."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from hubaudit.governance.triage import CLOSED_STATUSES, defect_ranks
 from hubaudit.model.changes import Severity
 from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.governance_log import LogEntry
@@ -23,7 +24,13 @@ def defects_page(
     store: Store, portal: str, query: DefectQuery, text: str, number: int, size: int
 ) -> Page[Defect]:
     """Page ``number`` (from 1) of the defects ``query`` and ``text`` (in the key or label)
-    match, in triage order."""
+    match, in triage order: the order of :func:`~hubaudit.services.triage.triage_defects`
+    ("new" is what the latest audit that saw any of the portal's defects first saw)."""
+    order = lists.DefectOrder(
+        ranks=defect_ranks(),
+        closed=CLOSED_STATUSES,
+        new_since=lists.latest_seen(store, portal),
+    )
     return lists.defect_page(
         store,
         portal,
@@ -31,7 +38,7 @@ def defects_page(
         severities=query.severities or None,
         kinds=query.kinds or None,
         text=text.strip(),
-        first_statuses=OPEN_STATES,
+        order=order,
         offset=(number - 1) * size,
         limit=size,
     )

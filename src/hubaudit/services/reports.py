@@ -3,6 +3,7 @@ period are :mod:`hubaudit.services.kpis`: ``hubaudit report`` loads none of thei
 
 from __future__ import annotations
 
+from hubaudit.errors import NoSuchRun, UsageError
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.report.json_report import from_document
 from hubaudit.store.reports import ReportStore
@@ -12,3 +13,16 @@ from hubaudit.store.repository import Store
 def run_report(store: Store, portal: str, run_id: int | None = None) -> AuditResult:
     """The report stored with a run of ``portal`` (default: its latest run with a report)."""
     return from_document(ReportStore(store).report_document(portal, run_id))
+
+
+def stored_report(store: Store, portal: str, run_id: int) -> AuditResult | None:
+    """The report stored with run ``run_id`` of ``portal``; ``None`` when the run stored none
+    (it failed, or has not finished). :class:`~hubaudit.errors.NoSuchRun` when there is no
+    such run."""
+    try:
+        document = ReportStore(store).report_document(portal, run_id)
+    except NoSuchRun:
+        raise
+    except UsageError:
+        return None
+    return from_document(document)

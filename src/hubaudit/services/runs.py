@@ -23,6 +23,13 @@ def recent_runs(store: Store, portal: str | None = None, limit: int = 30) -> lis
     return RunStore(store).runs(portal, limit=limit)
 
 
+def run_of(store: Store, portal: str, run_id: int) -> RunRecord | None:
+    """One run of the portal (``None``: it has no such run)."""
+    from hubaudit.store.runs import RunStore
+
+    return RunStore(store).run(portal, run_id)
+
+
 def run_document(run: RunRecord) -> dict[str, Any]:
     """One run, as ``runs --json`` lists it."""
     return {

@@ -74,6 +74,13 @@ def list_defects(store: Store, portal: str, query: DefectQuery = DefectQuery()) 
     )
 
 
+def defect_statuses(store: Store, portal: str, ids: Sequence[int]) -> dict[int, DefectStatus]:
+    """Where each of the portal's defects ``ids`` stands now, by id (one it lacks: left out)."""
+    if not ids:
+        return {}
+    return {d.id: d.status for d in store.defects(portal, ids=list(ids))}
+
+
 def triage_defects(
     store: Store, portal: str, query: DefectQuery = DefectQuery(), clock: Clock = utc_now
 ) -> list[Triaged]:

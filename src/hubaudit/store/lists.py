@@ -4,12 +4,12 @@ SQL, so that a page of a portal with thousands of defects or log entries reads o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select
 
 from hubaudit.model.changes import Severity
 from hubaudit.model.defects import Defect, DefectStatus
@@ -18,9 +18,6 @@ from hubaudit.model.items import Kind
 from hubaudit.store.council import log_entry
 from hubaudit.store.repository import Store
 from hubaudit.store.tables import DefectRow, GovernanceLogRow, PortalRow
-
-_RANK = case({s.value: s.rank for s in Severity}, value=DefectRow.severity, else_=0)
-
 
 T = TypeVar("T")
 
@@ -38,6 +35,68 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def latest_seen(store: Store, portal: str) -> datetime | None:
+    """The latest moment a defect of the portal was seen (``None``: it has none)."""
+    with store.session() as session:
+        return session.scalar(
+            select(func.max(DefectRow.last_seen_at))
+            .join(PortalRow, DefectRow.portal_id == PortalRow.id)
+            .where(PortalRow.name == portal)
+        )
+
+
+@dataclass(frozen=True)
+class DefectOrder:
+    """How to order defects, as the rules decide it: ``ranks`` puts each (status, severity,
+    new) in its place, lower first; "new" is first seen at or after ``new_since``. Ties break
+    as ``governance.triage`` breaks them: those in play newest first (by first seen), then by
+    key, then oldest id; the ``closed`` ones most recently closed first, then newest id."""
+
+    ranks: Mapping[tuple[DefectStatus, Severity, bool], int]
+    closed: Collection[DefectStatus]
+    new_since: datetime | None
+
+
+def _ordering(order: DefectOrder, dialect: str) -> list[ColumnElement[Any]]:
+    if order.new_since is None:
+        new: ColumnElement[bool] = false()
+    else:
+        new = DefectRow.first_seen_at >= order.new_since
+    # as few WHENs as tell the places apart: severities listed, and new or not, only where
+    # the place depends on them
+    by_new: dict[tuple[DefectStatus, int, bool], set[Severity]] = {}
+    for (status, severity, is_new), place in order.ranks.items():
+        by_new.setdefault((status, place, is_new), set()).add(severity)
+    groups: dict[tuple[DefectStatus, int, frozenset[Severity]], set[bool]] = {}
+    for (status, place, is_new), found in by_new.items():
+        groups.setdefault((status, place, frozenset(found)), set()).add(is_new)
+    whens = []
+    for (status, place, severities), news in groups.items():
+        when = [DefectRow.status == status.value]
+        if len(severities) < len(Severity):
+            when.append(DefectRow.severity.in_(sorted(s.value for s in severities)))
+        if news == {True}:
+            when.append(new)
+        elif news == {False}:
+            when.append(not_(new))
+        whens.append((and_(*when), place))
+    rank = case(*whens, else_=len(order.ranks))
+    closed = DefectRow.status.in_([s.value for s in order.closed])
+    moment = case(
+        (closed, func.coalesce(DefectRow.resolved_at, DefectRow.last_seen_at)),
+        else_=DefectRow.first_seen_at,
+    )
+    key: ColumnElement[Any] = case((closed, ""), else_=DefectRow.key)
+    if dialect == "postgresql":  # keys by code point, as Python compares them
+        key = key.collate("C")
+    return [
+        rank,
+        moment.desc(),
+        key,
+        case((closed, -DefectRow.id), else_=DefectRow.id),
+    ]
+
+
 def defect_page(
     store: Store,
     portal: str,
@@ -46,12 +105,11 @@ def defect_page(
     severities: Iterable[Severity] | None,
     kinds: Iterable[Kind] | None,
     text: str,
-    first_statuses: Sequence[DefectStatus],
+    order: DefectOrder,
     offset: int,
     limit: int,
 ) -> Page[Defect]:
-    """The defects matching, ordered ``first_statuses`` first, then worst first, then most
-    recently seen first; ``limit`` of them from ``offset``."""
+    """The defects matching, in ``order``; ``limit`` of them from ``offset``."""
     with store.session() as session:
         query = (
             select(DefectRow.id)
@@ -74,13 +132,9 @@ def defect_page(
                 )
             )
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        first = case((DefectRow.status.in_([s.value for s in first_statuses]), 0), else_=1)
+        dialect = session.get_bind().dialect.name
         ids = list(
-            session.scalars(
-                query.order_by(first, _RANK.desc(), DefectRow.last_seen_at.desc(), DefectRow.id)
-                .offset(offset)
-                .limit(limit)
-            )
+            session.scalars(query.order_by(*_ordering(order, dialect)).offset(offset).limit(limit))
         )
     found = {d.id: d for d in store.defects(portal, ids=ids)} if ids else {}
     return Page(tuple(found[i] for i in ids if i in found), total)

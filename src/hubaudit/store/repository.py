@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Select,
+    Table,
     and_,
     delete,
     func,
@@ -766,20 +767,43 @@ class Store:
             }
             plan = decide(existing)
             writes = defect_writes(plan)
-            for drift, entry in writes.opened:
-                row = _new_defect_row(portal_id, drift, baseline, snapshot, at)
-                session.add(row)
-                session.flush()
-                ids[drift.key] = row.id
-                opened.append(row.id)
-                write_event(session, row.id, snapshot.id, at, entry)
+            # Every row in a few statements, however many defects: no statement per defect.
+            events: list[dict[str, Any]] = []
+            if writes.opened:
+                session.execute(  # Core: one executemany (the ORM splits rows by their Nones)
+                    insert(cast(Table, DefectRow.__table__)),
+                    [
+                        _new_defect_values(portal_id, drift, baseline, snapshot, at)
+                        for drift, _entry in writes.opened
+                    ],
+                )
+                # their ids by fingerprint, unique in the portal (RETURNING in order would cost
+                # SQLite a statement a row)
+                new_ids: dict[str, int] = {}
+                for batch in _batches([drift.fingerprint for drift, _entry in writes.opened]):
+                    new_ids.update(
+                        (fingerprint, defect_id)
+                        for fingerprint, defect_id in session.execute(
+                            select(DefectRow.fingerprint, DefectRow.id).where(
+                                DefectRow.portal_id == portal_id, DefectRow.fingerprint.in_(batch)
+                            )
+                        )
+                    )
+                for drift, entry in writes.opened:
+                    defect_id = new_ids[drift.fingerprint]
+                    ids[drift.key] = defect_id
+                    opened.append(defect_id)
+                    events.append(_event_values(defect_id, snapshot.id, at, entry))
+            seen: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
             for sighting in writes.sightings:
                 drift = sighting.drift
                 ids[drift.key] = sighting.defect.id
                 values: dict[str, Any] = {
+                    "id": sighting.defect.id,
                     "last_seen_at": at,
                     "last_snapshot_id": snapshot.id,
-                    "occurrences": DefectRow.occurrences + 1,
+                    # the row is the one read above, under the portal's lock
+                    "occurrences": sighting.defect.occurrences + 1,
                     "baseline_id": baseline.id,
                     **_drift_values(drift),
                 }
@@ -790,26 +814,36 @@ class Store:
                         resolved_at=None,
                         accepted_baseline_id=None,
                     )
-                session.execute(
-                    update(DefectRow).where(DefectRow.id == sighting.defect.id).values(values)
-                )
-                for entry in sighting.timeline:
-                    write_event(session, sighting.defect.id, snapshot.id, at, entry)
+                seen[sighting.reopen].append(values)
+                events += [
+                    _event_values(sighting.defect.id, snapshot.id, at, entry)
+                    for entry in sighting.timeline
+                ]
+            for rows in seen.values():  # one key set each: an executemany apiece
+                if rows:
+                    session.execute(update(DefectRow), rows)
             for why in dict.fromkeys(why for _id, why in writes.waivers_ended):
                 _end_waivers(session, [i for i, w in writes.waivers_ended if w == why], at, why)
-            for closing in writes.closings:
-                resolution = closing.resolution
+            if writes.closings:
                 session.execute(
-                    update(DefectRow)
-                    .where(DefectRow.id == resolution.defect.id)
-                    .values(
-                        status=resolution.status.value,
-                        resolution=resolution.reason,
-                        resolved_at=at,
-                        last_snapshot_id=snapshot.id,
-                    )
+                    update(DefectRow),
+                    [
+                        {
+                            "id": closing.resolution.defect.id,
+                            "status": closing.resolution.status.value,
+                            "resolution": closing.resolution.reason,
+                            "resolved_at": at,
+                            "last_snapshot_id": snapshot.id,
+                        }
+                        for closing in writes.closings
+                    ],
                 )
-                write_event(session, resolution.defect.id, snapshot.id, at, closing.entry)
+                events += [
+                    _event_values(closing.resolution.defect.id, snapshot.id, at, closing.entry)
+                    for closing in writes.closings
+                ]
+            if events:
+                session.execute(insert(cast(Table, DefectEventRow.__table__)), events)
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
@@ -823,23 +857,23 @@ class Store:
         return plan, ids, changed
 
 
-def _new_defect_row(
+def _new_defect_values(
     portal_id: int, drift: Drift, baseline: BaselineInfo, snapshot: SnapshotInfo, at: datetime
-) -> DefectRow:
-    return DefectRow(
-        portal_id=portal_id,
-        kind=drift.kind.value,
-        key=drift.key,
-        op=drift.op.value,
-        status=DefectStatus.OPEN.value,
-        first_seen_at=at,
-        last_seen_at=at,
-        occurrences=1,
-        baseline_id=baseline.id,
-        first_snapshot_id=snapshot.id,
-        last_snapshot_id=snapshot.id,
+) -> dict[str, Any]:
+    return {
+        "portal_id": portal_id,
+        "kind": drift.kind.value,
+        "key": drift.key,
+        "op": drift.op.value,
+        "status": DefectStatus.OPEN.value,
+        "first_seen_at": at,
+        "last_seen_at": at,
+        "occurrences": 1,
+        "baseline_id": baseline.id,
+        "first_snapshot_id": snapshot.id,
+        "last_snapshot_id": snapshot.id,
         **_drift_values(drift),
-    )
+    }
 
 
 def _drift_values(drift: Drift) -> dict[str, Any]:
@@ -885,15 +919,25 @@ def _event(
     event: str,
     detail: Any,
 ) -> None:
-    session.add(
-        DefectEventRow(
-            defect_id=defect_id,
-            snapshot_id=snapshot_id,
-            at=at,
-            event=event,
-            detail_json=canonical_json(detail),
-        )
-    )
+    session.add(DefectEventRow(**_event_row(defect_id, snapshot_id, at, event, detail)))
+
+
+def _event_values(
+    defect_id: int, snapshot_id: int | None, at: datetime, entry: TimelineEntry
+) -> dict[str, Any]:
+    return _event_row(defect_id, snapshot_id, at, entry.name, entry.detail)
+
+
+def _event_row(
+    defect_id: int, snapshot_id: int | None, at: datetime, event: str, detail: Any
+) -> dict[str, Any]:
+    return {
+        "defect_id": defect_id,
+        "snapshot_id": snapshot_id,
+        "at": at,
+        "event": event,
+        "detail_json": canonical_json(detail),
+    }
 
 
 def record(

@@ -333,6 +333,16 @@ class RunStore:
                 query = query.where(RunRow.status.in_([s.value for s in statuses]))
             return [_record(row, name) for row, name in session.execute(query)]
 
+    def run(self, portal: str, run_id: int) -> RunRecord | None:
+        """One run of the portal (``None``: the portal has no such run)."""
+        with self.store.session() as session:
+            found = session.execute(
+                select(RunRow, PortalRow.name)
+                .join(PortalRow, RunRow.portal_id == PortalRow.id)
+                .where(RunRow.id == run_id, PortalRow.name == portal)
+            ).first()
+            return None if found is None else _record(found[0], found[1])
+
     def _get(self, session: Session, run_id: int) -> RunRecord:
         row, name = session.execute(
             select(RunRow, PortalRow.name)

@@ -18,9 +18,10 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from hubaudit.errors import SignInRefused, UsageError
 from hubaudit.model.baselines import BaselineStatus
+from hubaudit.model.change_requests import CRProgress, CRStatus
 from hubaudit.model.changes import Severity
 from hubaudit.model.defects import DefectStatus
-from hubaudit.model.items import Kind
+from hubaudit.model.items import CoverageStatus, Kind, kind_of
 from hubaudit.model.users import Permission
 from hubaudit.web.app import (
     NotFound,
@@ -50,6 +51,9 @@ DONE = {
     "approved": "Approved.",
     "rejected": "Rejected.",
     "created": "Change request created.",
+    "assigned": "Assigned.",
+    "proposed": "Proposed as the next baseline version: the council approves or rejects it.",
+    "released": "Released into the proposed baseline version.",
 }
 
 
@@ -220,6 +224,7 @@ def dashboard(page: Page) -> Response:
     from hubaudit.report.templating import html_environment, render_template
     from hubaudit.services.kpis import DEFAULT_WEEKS, default_since, portal_kpis
     from hubaudit.services.lists import open_defect_counts
+    from hubaudit.services.runs import recent_runs
 
     portal = page.web.portal(page.params["portal"])
     weeks = _int(page.request.query_params.get("weeks", str(DEFAULT_WEEKS)), "weeks")
@@ -231,9 +236,12 @@ def dashboard(page: Page) -> Response:
     chart = Markup(  # noqa: S704 - an autoescaped template's output
         render_template(html_environment(), "chart.svg.j2", chart=chart_of(found.kpis))
     )
-    counts = open_defect_counts(page.web.store, portal) if _stored(page, portal) else {}
+    stored = _stored(page, portal)
+    counts = open_defect_counts(page.web.store, portal) if stored else {}
+    runs = recent_runs(page.web.store, portal, 1) if stored else []
     return page.render(
         "dashboard.html",
+        last_run=runs[0] if runs else None,
         portal=portal,
         kpis=found.kpis,
         point=found.point,
@@ -385,6 +393,9 @@ def defects_action(page: Page) -> Response:
     else:
         raise UsageError(f"no such action {action!r}")
     back = page.field("back")
+    if back == "run":
+        run = _int(page.field("run"), "run id")
+        return see_other(f"/portals/{portal}/runs/{run}?done={done}")
     target = back if back in ("list",) else "detail"
     if target == "list" or len(ids) > 1:
         return see_other(f"/portals/{portal}/defects?done={done}")
@@ -454,14 +465,68 @@ def findings_waive(page: Page) -> Response:
 # baseline versions ----------------------------------------------------------------------------
 
 
-def baselines_list(page: Page) -> Response:
+def baselines_list(page: Page, message: str | None = None, status: int = 200) -> Response:
     from hubaudit.services.baselines import baseline_versions
 
     portal = page.web.portal(page.params["portal"])
-    versions = baseline_versions(page.web.store, portal) if _stored(page, portal) else []
-    return page.render(
-        "baselines.html", portal=portal, versions=list(reversed(versions)), done=_done(page)
+    stored = _stored(page, portal)
+    versions = baseline_versions(page.web.store, portal) if stored else []
+    proposed = next(
+        (v.baseline for v in versions if v.baseline.status is BaselineStatus.PROPOSED), None
     )
+    latest = page.web.store.latest_snapshot(portal) if stored else None
+    return page.render(
+        "baselines.html",
+        status,
+        portal=portal,
+        versions=list(reversed(versions)),
+        proposed=proposed,
+        latest=latest,
+        incomplete=[]
+        if latest is None
+        else [c for c in latest.coverage if c.status is CoverageStatus.FAILED],
+        message=message,
+        values={k: page.field(k) for k in ("note", "snapshot")},
+        done=_done(page),
+    )
+
+
+def baseline_propose(page: Page) -> Response:
+    """Propose a snapshot (the form's id, default the latest) as the next version, as
+    ``baseline propose`` does; a refusal (a snapshot that did not read every part, a proposal
+    already awaiting the council) is shown on the versions page, nothing written."""
+    from hubaudit.services.baselines import propose_baseline
+
+    portal = page.web.portal(page.params["portal"])
+    chosen = page.field("snapshot").strip()
+    try:
+        snapshot_id = _int(chosen, "snapshot") if chosen else None
+        proposal = propose_baseline(
+            page.web.store,
+            portal,
+            snapshot_id,
+            page.visit.actor,
+            page.field("note"),
+            page.web.clock,
+        )
+    except UsageError as exc:
+        return baselines_list(page, str(exc), 400)
+    return see_other(f"/portals/{portal}/baselines/{proposal.baseline.version}?done=proposed")
+
+
+def baselines_release(page: Page) -> Response:
+    """Release implemented CRs into the proposed version (proposing one from the latest
+    approved if none is), as ``baseline release`` does; on to the proposal's review page."""
+    from hubaudit.services.baselines import release_requests
+
+    portal = page.web.portal(page.params["portal"])
+    ids = sorted({_int(i, "change request id") for i in page.fields("ids")})
+    if not ids:
+        raise UsageError("choose at least one change request to release")
+    proposed = release_requests(
+        page.web.store, portal, ids, page.visit.actor, page.field("note"), page.web.clock
+    )
+    return see_other(f"/portals/{portal}/baselines/{proposed.version}?done=released")
 
 
 def baselines_diff(page: Page) -> Response:
@@ -494,6 +559,7 @@ def baseline_review(page: Page) -> Response:
         baseline_proposers,
         baseline_versions,
         linked_defects,
+        releasable_requests,
     )
     from hubaudit.services.change_requests import change_requests
 
@@ -519,6 +585,12 @@ def baseline_review(page: Page) -> Response:
         else []
     )
     proposers = baseline_proposers(page.web.store, portal, version)
+    proposed = record.baseline.status is BaselineStatus.PROPOSED
+    releasable = (
+        releasable_requests(page.web.store, portal)
+        if proposed and page.may(Permission.TRIAGE)
+        else []
+    )
     return page.render(
         "baseline.html",
         portal=portal,
@@ -528,7 +600,8 @@ def baseline_review(page: Page) -> Response:
         changes=changes,
         defects=defects,
         requests=requests,
-        proposed=record.baseline.status is BaselineStatus.PROPOSED,
+        proposed=proposed,
+        releasable=releasable,
         proposers=sorted(proposers),
         proposer=page.user.username.casefold() in {p.casefold() for p in proposers},
         done=_done(page),
@@ -553,7 +626,8 @@ def _decide(page: Page, what: str, number_param: str, decide: Callable[..., obje
         page.web.clock,
         single_approver=page.web.settings.single_approver,
     )
-    return see_other(f"/portals/{portal}/{what}/{number}?done={decision}d")
+    done = "approved" if decision == "approve" else "rejected"
+    return see_other(f"/portals/{portal}/{what}/{number}?done={done}")
 
 
 def baseline_decide(page: Page) -> Response:
@@ -624,6 +698,9 @@ def cr_detail(page: Page) -> Response:
         progress=progress,
         request=progress.request,
         requester=page.user.username.casefold() == progress.request.requested_by.casefold(),
+        releasable=progress.request.status is CRStatus.APPROVED
+        and progress.request.released_version is None
+        and progress.summary is CRProgress.IMPLEMENTED,
         done=_done(page),
     )
 
@@ -704,6 +781,65 @@ def runs_page(page: Page) -> Response:
     )
 
 
+UNKNOWN_PERSON = "(unknown)"
+"""The person filter's value for changes HubSpot attributes to nobody."""
+
+
+def run_report_page(page: Page) -> Response:
+    """A run's stored report as the triage view (the HTML report's view model), its drift
+    filtered by severity, kind, defect status, person and text; a run that stored no report
+    shows its status and error."""
+    from hubaudit.report.triage_filter import DriftFilter, triage_view
+    from hubaudit.services.reports import stored_report
+    from hubaudit.services.runs import run_of
+    from hubaudit.services.triage import defect_statuses
+
+    portal = page.web.portal(page.params["portal"])
+    run_id = int(page.params["run_id"])
+    run = run_of(page.web.store, portal, run_id) if _stored(page, portal) else None
+    if run is None:
+        raise NotFound(f"portal {portal!r} has no run {run_id}")
+    result = stored_report(page.web.store, portal, run_id)
+    if result is None:
+        return page.render("run.html", portal=portal, run=run, found=None)
+    params = page.request.query_params
+    person = params.get("person", "")
+    chosen = DriftFilter(
+        severities=frozenset(_choices(page, "severity", Severity)),
+        kinds=frozenset(_choices(page, "kind", Kind)),
+        statuses=frozenset(_choices(page, "status", DefectStatus)),
+        person=None if not person else "" if person == UNKNOWN_PERSON else person,
+        text=params.get("q", ""),
+    )
+    ids = sorted({c.defect_id for c in result.changes if c.defect_id is not None})
+    found = triage_view(result, chosen, defect_statuses(page.web.store, portal, ids))
+    if chosen.person is not None and chosen.person not in found.people:
+        raise UsageError(f"person: nobody named {person!r} made a change in run {run_id}")
+    return page.render(
+        "run.html",
+        portal=portal,
+        run=run,
+        found=found,
+        view=found.view,
+        narrowed=chosen.narrows,
+        severities=list(Severity),
+        kinds=sorted(
+            {kind_of(i.key) for s in found.view.triage + found.view.handled for i in s.items},
+            key=list(Kind).index,
+        ),
+        statuses=list(DefectStatus),
+        unknown_person=UNKNOWN_PERSON,
+        chosen={
+            "severity": {s.value for s in chosen.severities},
+            "kind": {k.value for k in chosen.kinds},
+            "status": {s.value for s in chosen.statuses},
+            "person": person,
+            "q": chosen.text,
+        },
+        done=_done(page),
+    )
+
+
 P = Permission
 ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/", "GET", P.READ, portfolio),
@@ -717,6 +853,8 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/findings", "GET", P.READ, findings_list),
     ("/portals/{portal}/findings", "POST", P.TRIAGE, findings_waive),
     ("/portals/{portal}/baselines", "GET", P.READ, baselines_list),
+    ("/portals/{portal}/baselines", "POST", P.TRIAGE, baseline_propose),
+    ("/portals/{portal}/baselines/release", "POST", P.TRIAGE, baselines_release),
     ("/portals/{portal}/baselines/diff", "GET", P.READ, baselines_diff),
     ("/portals/{portal}/baselines/{version:int}", "GET", P.READ, baseline_review),
     ("/portals/{portal}/baselines/{version:int}", "POST", P.DECIDE, baseline_decide),
@@ -728,4 +866,5 @@ ROUTES: tuple[tuple[str, str, Permission, Callable[[Page], Response]], ...] = (
     ("/portals/{portal}/log", "GET", P.READ, log_page),
     ("/portals/{portal}/log.csv", "GET", P.READ, log_csv),
     ("/portals/{portal}/runs", "GET", P.READ, runs_page),
+    ("/portals/{portal}/runs/{run_id:int}", "GET", P.READ, run_report_page),
 )

@@ -107,6 +107,11 @@ class Part:
     kind: Kind
     scope: str
     read: Callable[[], PartResult]
+    first: bool = False
+    """Started before the other parts of its phase: a chain of calls that each wait for the one
+    before (pages, batches of what a list named) or calls exempt from the ten-secondly limit.
+    Started first, they run inside the first window's burst instead of after the window reopens,
+    and never queue behind parts that wait for it."""
 
 
 class Collector(Protocol):
@@ -129,10 +134,11 @@ class PerObjectType:
     phase: int
     object_types: Callable[[Reading], Iterable[str]]
     read: Callable[[Reading, str], PartResult]
+    first: bool = False
 
     def parts(self, reading: Reading) -> list[Part]:
         return [
-            Part(self.kind, f"{self.kind}:{ot}", partial(self.read, reading, ot))
+            Part(self.kind, f"{self.kind}:{ot}", partial(self.read, reading, ot), self.first)
             for ot in self.object_types(reading)
         ]
 
@@ -145,11 +151,12 @@ class WholeKind:
     phase: int
     read: Callable[[Reading], PartResult]
     enabled: Callable[[Reading], bool] = lambda _reading: True
+    first: bool = False
 
     def parts(self, reading: Reading) -> list[Part]:
         if not self.enabled(reading):
             return []
-        return [Part(self.kind, self.kind.value, partial(self.read, reading))]
+        return [Part(self.kind, self.kind.value, partial(self.read, reading), self.first)]
 
 
 def items_from(
@@ -260,14 +267,19 @@ def _run_parts(
             return result
         return replace(result, items=[_without_raw(i, keep_raw) for i in result.items])
 
+    # Parts marked ``first`` start ahead of the rest (a stable sort keeps each group as
+    # declared); results come back in the declared order.
+    started = sorted(parts, key=lambda part: not part.first)
     if workers <= 1 or len(parts) <= 1:
-        return [(part, attempt(part)) for part in parts]
+        outcomes = {id(part): attempt(part) for part in started}
+        return [(part, outcomes[id(part)]) for part in parts]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubaudit-read") as pool:
-        futures: dict[Future[PartResult | KindUnreadable], Part] = {
+        submitted: dict[int, Future[PartResult | KindUnreadable]] = {
             # each part keeps the caller's log context (run id, portal)
-            pool.submit(contextvars.copy_context().run, attempt, part): part
-            for part in parts
+            id(part): pool.submit(contextvars.copy_context().run, attempt, part)
+            for part in started
         }
+        futures = {submitted[id(part)]: part for part in parts}
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
             error = future.exception()

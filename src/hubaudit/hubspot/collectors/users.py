@@ -60,6 +60,6 @@ def _items(
     return PartResult(items_from(kind, kind.value, raws, lambda r: r.get("id"), canonical, label))
 
 
-USERS = WholeKind(Kind.USER, 1, read_users)
+USERS = WholeKind(Kind.USER, 1, read_users, first=True)  # paged: a chain, started first
 TEAMS = WholeKind(Kind.TEAM, 1, partial(_read_list, Kind.TEAM, endpoints.TEAMS, canonical_team))
 ROLES = WholeKind(Kind.ROLE, 1, partial(_read_list, Kind.ROLE, endpoints.ROLES, dict))
