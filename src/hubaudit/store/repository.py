@@ -217,15 +217,17 @@ class Store:
             )
             session.add(row)
             session.flush()
-            held = {
-                r.key: r
-                for r in session.execute(
+            # the digests as the column's bytes, in plain tuples: a portal's worth of rows
+            # with two hex strings each was most of what writing a snapshot held
+            held: dict[str, tuple[int, str, bytes, bytes]] = {
+                key: (version_id, kind, bytes(canonical), bytes(raw))
+                for version_id, key, kind, canonical, raw in session.execute(
                     select(
                         ItemVersionRow.id,
                         ItemVersionRow.key,
                         ItemVersionRow.kind,
-                        ItemVersionRow.canonical_hash,
-                        ItemVersionRow.raw_hash,
+                        type_coerce(ItemVersionRow.canonical_hash, LargeBinary),
+                        type_coerce(ItemVersionRow.raw_hash, LargeBinary),
                     ).where(
                         ItemVersionRow.portal_id == portal_id,
                         ItemVersionRow.valid_until.is_(None),
@@ -241,15 +243,16 @@ class Store:
                 seen.add(item.key)
                 previous = held.get(item.key)
                 if previous is not None:
-                    if (previous.kind, previous.canonical_hash, previous.raw_hash) == (
+                    if previous[1:] == (
                         item.kind.value,
-                        item.canonical_hash,
-                        item.raw_hash,
+                        bytes.fromhex(item.canonical_hash),
+                        bytes.fromhex(item.raw_hash),
                     ):
                         continue
-                    ended.append(previous.id)
+                    ended.append(previous[0])
                 fresh.append(item)
-            ended += [r.id for key, r in held.items() if key not in seen]
+            ended += [version[0] for key, version in held.items() if key not in seen]
+            del held
             payloads: dict[str, JSONValue] = {}
             for item in fresh:
                 payloads[item.canonical_hash] = item.canonical
