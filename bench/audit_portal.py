@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/audit_portal.py [--properties 20000] [--workflows 1000]
                                            [--users 300] [--latency 0.08] [--rate 100]
+                                           [--compare-src OTHER/src] [--phases [--tracemalloc]]
 
 Builds the portal of ``bench/read_portal.py`` with ``--properties`` properties over its 15
 object types, serves it from an emulator in a process of its own, snapshots it and approves
@@ -15,6 +16,8 @@ rolling window does); the time from its first request to its last answer (the re
 it spent after its last answer, and that as a share of the read; and the audit process's peak
 RSS (the kernel's high-water mark, VmHWM, and ``getrusage``). The baseline, measured in the
 same run, is the read alone (the baseline night's snapshot, which reads the same portal).
+With ``--phases``, where in the audit its memory peaks: its RSS at entry, peak and exit of
+each step; ``--tracemalloc`` adds live Python memory by step and what holds the most.
 
 Targets (issue 20): wall <= 1.2x the burst-aware bound; CPU after the last read <= 20% of the
 read; peak RSS of an audit of a 100k-item portal < 500 MB. With HUBAUDIT_BENCH_PROFILE=FILE in
