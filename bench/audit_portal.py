@@ -34,7 +34,6 @@ import os
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fresh_process import last_json_line
 from read_portal import CUSTOM, build, burst_aware_bound
 
 from hubaudit.config import DEFAULT_PROPERTY_OBJECT_TYPES, PortalConfig, Secret
@@ -245,7 +245,9 @@ class RssPhases:
         ]
 
 
-def audit_night(database: str, base_url: str, rate: int, phases: bool = False) -> None:
+def audit_night(
+    database: str, base_url: str, rate: int, phases: bool = False, traced: bool = False
+) -> None:
     """The audit, in a fresh process: its wall, its reads' span, its CPU after the last read."""
     from hubaudit.services.audit_run import open_client, run_audit
     from hubaudit.store.engine import make_engine
@@ -256,7 +258,6 @@ def audit_night(database: str, base_url: str, rate: int, phases: bool = False) -
     store = Store(engine)
     portal = portal_config(base_url, rate)
     client = open_client(portal, Secret(DEMO_TOKEN))
-    traced = os.environ.get("AUDIT_PORTAL_TRACEMALLOC") == "1"
     if traced:
         tracemalloc.start()
     sampler = RssPhases(traced) if phases else None
@@ -321,21 +322,10 @@ def audit(
     traced: bool = False,
 ) -> dict[str, Any]:
     """:func:`audit_night` in a fresh process (with another checkout's code, given ``src``)."""
-    env = dict(os.environ)
-    if traced:
-        env["AUDIT_PORTAL_TRACEMALLOC"] = "1"
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    out = subprocess.run(
-        [sys.executable, __file__, "--audit-child", str(database), base_url, str(rate)]
-        + (["--phases"] if phases else []),
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
-    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return answer
+    flags = (["--phases"] if phases else []) + (["--tracemalloc"] if traced else [])
+    return last_json_line(
+        [__file__, "--audit-child", str(database), base_url, str(rate), *flags], src
+    )
 
 
 def run(target: Any, *args: Any) -> dict[str, Any]:
@@ -374,7 +364,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.audit_child is not None:
         database_, base_url_, rate_ = args.audit_child
-        audit_night(database_, base_url_, int(rate_), args.phases)
+        audit_night(database_, base_url_, int(rate_), args.phases, args.tracemalloc)
         return
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,6 +3,7 @@ realistic mix of 1% of the items changed, and check that it stays linear up to 3
 
     .venv/bin/python bench/compare_baseline.py [--items 100000] [--scale 300000]
                                                [--changed 0.01] [--no-deepdiff]
+                                               [--compare-src OTHER_CHECKOUT/src]
 
 The portal holds properties with options, pipelines with stages, workflows with actions, users,
 teams and property groups, in their canonical forms (the collectors' own canonicalisers). The
@@ -15,8 +16,11 @@ the benchmark's own synthetic data) compares them from the database as ``audit``
 snapshot's and baseline's items, the payloads of what differs, and the field changes. It prints
 wall and CPU time and the process's peak RSS (``resource.getrusage``), and, in the same
 process on the same data, the comparison with DeepDiff at field level (the way hubaudit took
-field changes before the walk) as the baseline. With ``--scale`` it does the same at that size
-and prints the ratio of the two times beside the ratio of the sizes (linear: equal ratios).
+field changes before the walk) as the baseline. ``--compare-src`` compares the same database
+in one more fresh process with another checkout's code (its ``src``), as a second baseline of the
+same run. With ``--scale`` it does the same at that size and prints the ratio of the two times
+beside the ratio of the sizes (linear: equal ratios). CPU time (user + system) is the figure to
+read on a shared machine: wall time there is mostly waiting for a core.
 
 Targets (issue 20): at 100,000 items under 2 s and under 400 MB peak RSS, linear to 300,000.
 """
@@ -27,7 +31,6 @@ import argparse
 import json
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +38,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from fresh_process import last_json_line
 
 from hubaudit.analysis.canonical import make_item
 from hubaudit.hubspot.collectors.pipelines import canonical_pipeline
@@ -280,29 +285,26 @@ def child(database: Path, deepdiff: bool) -> None:
     print(json.dumps(figures))
 
 
-def measure(count: int, share: float, deepdiff: bool) -> dict[str, Any]:
+def measure(
+    count: int, share: float, deepdiff: bool, compare_src: Path | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "compare.db"
         started = time.perf_counter()
         # built in a process of its own too, so that this one stays small: a child's getrusage
         # peak starts at its parent's
-        built_out = subprocess.run(
-            [*(sys.executable, __file__), "--build", str(database), str(count), str(share)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        counts = json.loads(built_out.strip().splitlines()[-1])
+        counts = last_json_line([__file__, "--build", str(database), str(count), str(share)])
         built = time.perf_counter() - started
-        argv = [sys.executable, __file__, "--child", str(database)]
-        out = subprocess.run(
-            [*argv, *(["--deepdiff"] if deepdiff else [])],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        figures = compared(database, ["--deepdiff"] if deepdiff else [])
+        if compare_src is not None:
+            figures["other"] = compared(database, [], compare_src)
     return figures | {"counts": counts, "built": built}
+
+
+def compared(database: Path, options: list[str], src: Path | None = None) -> dict[str, Any]:
+    """The figures of the comparison of ``database`` in a fresh process (with the code of
+    ``src``, another checkout's, if given)."""
+    return last_json_line([__file__, "--child", str(database), *options], src)
 
 
 def report(count: int, figures: Mapping[str, Any]) -> None:
@@ -312,16 +314,23 @@ def report(count: int, figures: Mapping[str, Any]) -> None:
         f"{counts.get('add', 0)} added (stored in {figures['built']:.0f} s)"
     )
     print(
-        f"  walk, from SQLite:     {figures['changes']} changes in {figures['wall']:.2f} s "
-        f"(CPU {figures['cpu']:.2f} s); process peak RSS {figures['rss']:.0f} MB "
+        f"  walk, from SQLite:     {figures['changes']} changes in CPU {figures['cpu']:.2f} s "
+        f"(wall {figures['wall']:.2f} s); process peak RSS {figures['rss']:.0f} MB "
         f"(getrusage {figures['rusage']:.0f} MB; {figures['rss_before']:.0f} MB before the "
         "comparison) (target < 2 s, < 400 MB)"
     )
+    if "other" in figures:
+        other = figures["other"]
+        print(
+            f"  baseline, other code:  {other['changes']} changes in CPU {other['cpu']:.2f} s "
+            f"(wall {other['wall']:.2f} s); peak RSS {other['rss']:.0f} MB; this code takes "
+            f"{figures['cpu'] / other['cpu']:.2f}x its CPU"
+        )
     if "deepdiff_wall" in figures:
         print(
-            f"  baseline, DeepDiff:    {figures['deepdiff_changes']} changes in "
-            f"{figures['deepdiff_wall']:.2f} s (CPU {figures['deepdiff_cpu']:.2f} s); "
-            f"the walk is {figures['deepdiff_wall'] / figures['wall']:.1f}x faster"
+            f"  baseline, DeepDiff:    {figures['deepdiff_changes']} changes in CPU "
+            f"{figures['deepdiff_cpu']:.2f} s (wall {figures['deepdiff_wall']:.2f} s); "
+            f"the walk takes {figures['cpu'] / figures['deepdiff_cpu']:.2f}x its CPU"
         )
 
 
@@ -331,6 +340,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=300_000, help="0: no linearity check")
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--no-deepdiff", action="store_true")
+    parser.add_argument(
+        "--compare-src", type=Path, help="another checkout's src: its comparison, same database"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--deepdiff", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--build", nargs=3, help=argparse.SUPPRESS)
@@ -341,10 +353,10 @@ def main() -> None:
     if args.child is not None:
         child(args.child, args.deepdiff)
         return
-    small = measure(args.items, args.changed, not args.no_deepdiff)
+    small = measure(args.items, args.changed, not args.no_deepdiff, args.compare_src)
     report(args.items, small)
     if args.scale:
-        large = measure(args.scale, args.changed, not args.no_deepdiff)
+        large = measure(args.scale, args.changed, not args.no_deepdiff, args.compare_src)
         report(args.scale, large)
         print(
             f"linearity: {args.scale / args.items:.1f}x the items took "

@@ -88,7 +88,9 @@ def serve_emulators(folder: Path, count: int, rate: int, latency: float) -> None
     with ExitStack() as stack:
         emulators = [
             stack.enter_context(
-                PortalEmulator(folder, rate_limit_per_10s=rate, latency_seconds=latency)
+                PortalEmulator(
+                    folder, rate_limit_per_10s=rate, latency_seconds=latency, cache_responses=True
+                )
             )
             for _ in range(count)
         ]

@@ -1,6 +1,7 @@
 """Benchmark: the wall time of the read commands on a year-old database, beside Python's own start.
 
     .venv/bin/python bench/read_commands.py [--runs 7] [--nights 365] [--cache DIR] [--rebuild]
+        [--compare-src DIR] [--config-load]
 
 Builds (once; reused from ``--cache``, default ``~/.cache/hubaudit-bench/read-commands``) a
 SQLite database holding a year of nightly snapshots of the demo portal (``fixtures/demo``,
@@ -16,7 +17,10 @@ interpreter, interleaved), with each command's ratio to ``python3 -c pass``; and
 with ``sqlalchemy`` and with ``sqlalchemy.orm``: the floor of a read path on SQLAlchemy Core, and
 on its ORM. With
 ``--compare-src DIR`` (the ``src`` folder of another checkout, e.g. a worktree of an older
-commit) each hubaudit command is timed with that code too, in the same rounds. Nothing is asserted:
+commit) each hubaudit command is timed with that code too, in the same rounds. With
+``--config-load`` the config read alone is timed too (``read_essentials``, what the read
+commands read, and ``load_config``, the whole file), beside the modules every read command
+imports anyway. Nothing is asserted:
 the figures are for the README ("Speed") and for a person comparing branches.
 
 Goal (issue 15/20): ``history``, ``show``, ``defects list`` and ``report`` well under 0.5 s.
@@ -183,6 +187,37 @@ FLOORS = [
 
 Row = tuple[str, list[str], dict[str, str]]
 
+_BEFORE_CONFIG = (
+    "import tomllib, hubaudit.model, hubaudit.policies.catalog; from pathlib import Path"
+)
+"""What every read command imports anyway, loaded before the config in ``--config-load``."""
+
+
+def config_loads(config: str) -> list[tuple[str, list[str]]]:
+    """``--config-load``: the config read alone in a fresh interpreter, beside the same
+    interpreter with only the modules every read command imports anyway."""
+    path = f"Path({config!r})"
+    return [
+        ("config: model imports only", [sys.executable, "-c", _BEFORE_CONFIG]),
+        (
+            "config: + read_essentials",
+            [
+                sys.executable,
+                "-c",
+                f"{_BEFORE_CONFIG}; from hubaudit.config.essentials import read_essentials; "
+                f"read_essentials({path})",
+            ],
+        ),
+        (
+            "config: + load_config",
+            [
+                sys.executable,
+                "-c",
+                f"{_BEFORE_CONFIG}; from hubaudit.config import load_config; load_config({path})",
+            ],
+        ),
+    ]
+
 
 def measure(
     rows: Sequence[Row], runs: int
@@ -224,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="also time each command with the hubaudit package under DIR (another checkout's src)",
     )
+    parser.add_argument(
+        "--config-load",
+        action="store_true",
+        help="also time the config read alone: the essentials and the whole file",
+    )
     args = parser.parse_args(argv)
     folder: Path = args.cache
     mark = folder / BUILT_MARK
@@ -239,9 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = [(name, argv, env) for name, argv in FLOORS]
     listed = commands(str(folder / "hubaudit.toml"))
     rows += [(name, argv, env) for name, argv in listed]
+    loads = config_loads(str(folder / "hubaudit.toml")) if args.config_load else []
+    rows += [(name, argv, env) for name, argv in loads]
     if args.compare_src is not None:
         other = {**env, "PYTHONPATH": str(args.compare_src.resolve())}
         rows += [(f"{name} [{COMPARED}]", argv, other) for name, argv in listed]
+        rows += [(f"{name} [{COMPARED}]", argv, other) for name, argv in loads[::2]]
     times, cpu = measure(rows, args.runs)
     floor = statistics.median(times["python3 -c pass"])
     print(f"\nmedian wall of {args.runs} runs (this machine, now)")

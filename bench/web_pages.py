@@ -2,7 +2,7 @@
 and a year of nights.
 
     .venv/bin/python bench/web_pages.py [--items 20000] [--nights 365] [--defects 5000]
-        [--log 5000] [--runs 15] [--database URL]
+        [--log 5000] [--runs 15] [--database URL] [--keep DIR] [--compare-src DIR]
 
 Builds a database the way the nightly job fills one: the demo portal (``fixtures/demo``),
 padded with copies of a custom property up to ``--items`` config items in both its nights, is
@@ -13,15 +13,19 @@ is audited through the real CLI against the emulator (a run, its report and real
 two defects are accepted (a proposed v2, for the side-by-side diff), those defects are copied,
 each under a new key and fingerprint, up to ``--defects``, and ``--log`` governance-log entries
 are added. ``--nights 0``: the CLI's own snapshot of night 1 is v1 instead (two nights only).
+``--keep DIR`` builds in DIR and keeps it; run again with the same sizes, it reuses it.
 
-Then the app is served over loopback (uvicorn in a thread, as ``hubaudit serve`` runs it) and
-every page is fetched ``--runs`` times by a signed-in council member; it prints each page's
-median and worst time beside ``/healthz`` (the framework's floor) measured in the same rounds,
-and each page's ratio to it. Nothing is asserted.
+Then the app is served over loopback (uvicorn in a thread of a child process, as ``hubaudit
+serve`` runs it) and every page is fetched ``--runs`` times by a signed-in council member,
+after one round that is not counted; it prints each page's median and worst wall time and its
+median CPU time (the serving process's, which a busy machine inflates much less than wall)
+beside ``/healthz`` (the framework's floor) measured in the same rounds, and each page's ratio
+to it. ``--compare-src DIR`` serves the same database with the hubaudit under DIR too (another
+checkout's ``src``), in alternated halves of the runs, and prints its medians and its ratio to
+this checkout's. Nothing is asserted.
 
 Goal (issue 17): every page well under 300 ms server time at 20,000 items, 5,000 defects and a
-year of nights. Measured (README, "Speed" of the web app): not yet for a defect's page, a
-version's review, the side-by-side diff and the CR list.
+year of nights. Measured: README, "Speed" of the web app.
 """
 
 from __future__ import annotations
@@ -207,15 +211,33 @@ def build(folder: Path, url: str, items: int, nights: int, defects: int, log_ent
     return held
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=20000, help="config items (about)")
-    parser.add_argument("--nights", type=int, default=365, help="nights stored (0: two)")
-    parser.add_argument("--defects", type=int, default=5000)
-    parser.add_argument("--log", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
-    args = parser.parse_args()
+PAGES = [
+    "/healthz",
+    "/",
+    "/health",
+    "/portals/demo/dashboard",
+    "/portals/demo/dashboard?weeks=52",
+    "/portals/demo/defects",
+    "/portals/demo/defects?all=1&page=40",
+    "/portals/demo/defects?severity=high&q=deal",
+    "/portals/demo/defects/1",
+    "/portals/demo/baselines",
+    "/portals/demo/baselines/1",
+    "/portals/demo/baselines/2",
+    "/portals/demo/baselines/diff?from=1&to=2",
+    "/portals/demo/crs",
+    "/portals/demo/log",
+    "/portals/demo/log?q=rita&page=3",
+    "/portals/demo/runs",
+]
+Times = dict[str, list[tuple[float, float]]]
+
+
+def serve_and_time(folder: Path, url: str, runs: int) -> Times:
+    """Serve the built database (uvicorn in a thread, as ``hubaudit serve`` runs it) and fetch
+    every page ``runs`` times as a signed-in council member, after one round that is not
+    counted (a process's first read of a page); (wall, CPU of this process) of each fetch."""
+    import os
 
     import httpx
 
@@ -224,65 +246,116 @@ def main() -> None:
     from hubaudit.store.repository import Store
     from hubaudit.web.server import BackgroundServer, build_app
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        url = args.database or f"sqlite:///{folder / 'bench.db'}"
-        started = time.perf_counter()
-        held = build(folder, url, args.items, args.nights, args.defects, args.log)
-        print(f"built in {time.perf_counter() - started:.1f} s: {held} items a night, "
-              f"{args.nights} nights, {args.defects} defects, {args.log} extra log entries "
-              f"({url.split(':')[0]})")  # fmt: skip
-        import os
+    os.environ["HUBAUDIT_BENCH_SECRET"] = SECRET
+    config = load_config(folder / "hubaudit.toml")
+    store = Store(make_engine(url))
+    times: Times = {page: [] for page in PAGES}
+    with (
+        BackgroundServer(build_app(config, store, SECRET)) as server,
+        httpx.Client(base_url=server.url, timeout=120) as client,
+    ):
+        login = client.get("/login").text
+        token = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        signed = client.post(
+            "/login", data={"username": "carl", "password": PASSWORD, "csrf": token}
+        )
+        assert signed.status_code == 303
+        for round_ in range(runs + 1):
+            for page in PAGES:  # interleaved: load affects every page alike
+                cpu, wall = time.process_time(), time.perf_counter()
+                response = client.get(page)
+                took = (time.perf_counter() - wall, time.process_time() - cpu)
+                assert response.status_code == 200, (page, response.status_code)
+                if round_:
+                    times[page].append(took)
+    store.engine.dispose()
+    return times
 
-        os.environ["HUBAUDIT_BENCH_SECRET"] = SECRET
-        config = load_config(folder / "hubaudit.toml")
-        store = Store(make_engine(url))
-        pages = [
-            "/healthz",
-            "/",
-            "/health",
-            "/portals/demo/dashboard",
-            "/portals/demo/dashboard?weeks=52",
-            "/portals/demo/defects",
-            "/portals/demo/defects?all=1&page=40",
-            "/portals/demo/defects?severity=high&q=deal",
-            "/portals/demo/defects/1",
-            "/portals/demo/baselines",
-            "/portals/demo/baselines/1",
-            "/portals/demo/baselines/2",
-            "/portals/demo/baselines/diff?from=1&to=2",
-            "/portals/demo/crs",
-            "/portals/demo/log",
-            "/portals/demo/log?q=rita&page=3",
-            "/portals/demo/runs",
-        ]
-        times: dict[str, list[float]] = {page: [] for page in pages}
-        with (
-            BackgroundServer(build_app(config, store, SECRET)) as server,
-            httpx.Client(base_url=server.url, timeout=60) as client,
-        ):
-            login = client.get("/login").text
-            token = login.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-            signed = client.post(
-                "/login", data={"username": "carl", "password": PASSWORD, "csrf": token}
-            )
-            assert signed.status_code == 303
-            for _ in range(args.runs):
-                for page in pages:  # interleaved: load affects every page alike
-                    before = time.perf_counter()
-                    response = client.get(page)
-                    times[page].append(time.perf_counter() - before)
-                    assert response.status_code == 200, (page, response.status_code)
-        store.engine.dispose()
-    floor = statistics.median(times["/healthz"])
-    print(f"{'page':<44} {'median':>9} {'worst':>9} {'x healthz':>11}")
-    for page in pages:
-        median = statistics.median(times[page])
-        print(f"{page:<44} {median * 1000:>7.1f}ms {max(times[page]) * 1000:>7.1f}ms "
-              f"{median / floor:>10.1f}x")  # fmt: skip
-    slowest = max(pages, key=lambda p: statistics.median(times[p]))
-    print(f"slowest: {slowest}, {statistics.median(times[slowest]) * 1000:.0f} ms "
-          "(goal: well under 300 ms)")  # fmt: skip
+
+def timed_by(src: Path, folder: Path, url: str, runs: int) -> Times:
+    """:func:`serve_and_time` in a child process running the hubaudit under ``src``."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(src.resolve())}
+    argv = [sys.executable, __file__, "--serve-only", str(folder), "--database", url]
+    done = subprocess.run(
+        [*argv, "--runs", str(runs)], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"serving with {src} failed: {done.stderr[-2000:]}")
+    found: Times = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20000, help="config items (about)")
+    parser.add_argument("--nights", type=int, default=365, help="nights stored (0: two)")
+    parser.add_argument("--defects", type=int, default=5000)
+    parser.add_argument("--log", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--database", help="a database URL (default: a SQLite file in the folder)")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="build in DIR and keep it; reuse it if built"
+    )
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        metavar="DIR",
+        help="also serve the same database with the hubaudit under DIR (another checkout's src)",
+    )
+    parser.add_argument("--serve-only", type=Path, metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve_only is not None:  # the child of timed_by: times as JSON
+        url = args.database or f"sqlite:///{args.serve_only / 'bench.db'}"
+        print(json.dumps(serve_and_time(args.serve_only, url, args.runs)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        url = args.database or f"sqlite:///{folder / 'bench.db'}"
+        shape = (
+            f"{args.items} items, {args.nights} nights, {args.defects} defects, "
+            f"{args.log} extra log entries ({url.split(':')[0]})"
+        )
+        mark = folder / "built.txt"
+        if mark.exists() and mark.read_text() == shape:
+            print(f"reused {folder}: {shape}")
+        else:
+            started = time.perf_counter()
+            held = build(folder, url, args.items, args.nights, args.defects, args.log)
+            mark.write_text(shape)
+            print(f"built in {time.perf_counter() - started:.1f} s: {held} items a night; {shape}")
+        sources = {"this": REPO / "src"}
+        if args.compare_src is not None:
+            sources["compared"] = args.compare_src
+        times: dict[str, Times] = {name: {p: [] for p in PAGES} for name in sources}
+        # halves alternated (this, compared, this, compared): load affects both alike
+        for half in (args.runs - args.runs // 2, args.runs // 2):
+            for name, src in sources.items():
+                for page, found in timed_by(src, folder, url, half).items():
+                    times[name][page] += found
+    if args.compare_src is not None:
+        print(f"compared: the hubaudit under {args.compare_src}")
+    floor = statistics.median(wall for wall, _cpu in times["this"]["/healthz"])
+    header = f"{'page':<44} {'median':>9} {'worst':>9} {'cpu':>8} {'x healthz':>10}"
+    print(header + ("   compared: median    cpu  ratio" if args.compare_src else ""))
+    for page in PAGES:
+        wall = statistics.median(w for w, _c in times["this"][page])
+        cpu = statistics.median(c for _w, c in times["this"][page])
+        worst = max(w for w, _c in times["this"][page])
+        line = (f"{page:<44} {wall * 1000:>7.1f}ms {worst * 1000:>7.1f}ms "
+                f"{cpu * 1000:>6.1f}ms {wall / floor:>9.1f}x")  # fmt: skip
+        if args.compare_src is not None:
+            other = statistics.median(w for w, _c in times["compared"][page])
+            other_cpu = statistics.median(c for _w, c in times["compared"][page])
+            line += f"   {other * 1000:>9.1f}ms {other_cpu * 1000:>6.1f}ms {other / wall:>5.1f}x"
+        print(line)
+    slowest = max(PAGES, key=lambda p: statistics.median(w for w, _c in times["this"][p]))
+    worst_median = statistics.median(w for w, _c in times["this"][slowest])
+    print(f"slowest: {slowest}, {worst_median * 1000:.0f} ms (goal: well under 300 ms)")
     sys.stdout.flush()
 
 

@@ -153,3 +153,37 @@ def test_oauth_mode_issues_short_lived_tokens_and_enforces_their_expiry(
     assert late.status_code == 401
     assert late.json()["category"] == "EXPIRED_AUTHENTICATION"
     assert "expired" in late.json()["message"]
+
+
+def test_cached_answers_equal_fresh_ones_keep_limits_and_faults_and_follow_load(
+    portal_dirs: dict[str, Path],
+) -> None:
+    """A benchmark's emulator builds each answer once: the same bytes as built fresh, still
+    counted against the limit, faults still fire, and ``load`` serves the new night."""
+    paths = ["/crm/v3/properties/deals", "/crm/v3/pipelines/deals", "/automation/v4/flows"]
+    with (
+        PortalEmulator(portal_dirs["night1"], rate_limit_per_10s=None) as fresh,
+        PortalEmulator(
+            portal_dirs["night1"], rate_limit_per_10s=11, cache_responses=True
+        ) as cached,
+        httpx.Client(base_url=fresh.base_url, headers=AUTH) as plain,
+        httpx.Client(base_url=cached.base_url, headers=AUTH) as http,
+    ):
+        for path in paths:
+            expected = plain.get(path)
+            for _ in range(2):  # built, then sent again from the cache
+                answer = http.get(path)
+                assert (answer.status_code, answer.content) == (
+                    expected.status_code,
+                    expected.content,
+                )
+        widgets = [http.get("/crm/v3/properties/widgets").json() for _ in range(2)]
+        assert widgets[0]["correlationId"] != widgets[1]["correlationId"]  # errors: never reused
+        cached.inject("/crm/v3/pipelines", 502, times=1)
+        assert http.get("/crm/v3/pipelines/deals").status_code == 502
+        night1 = http.get("/crm/v3/properties/deals").content
+        cached.load(portal_dirs["night2"])
+        fresh.load(portal_dirs["night2"])
+        night2 = http.get("/crm/v3/properties/deals").content
+        assert night2 == plain.get("/crm/v3/properties/deals").content != night1
+        assert http.get("/crm/v3/pipelines/deals").status_code == 429  # the twelfth in the window

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from hubaudit.config import PolicySettings
 from hubaudit.errors import UsageError
@@ -50,6 +51,34 @@ def test_a_breach_is_one_finding_seen_again_resolved_when_fixed_and_reopened(
     update, present, _ = record_findings(store, portal.view(), {}, night(3))
     assert update.reopened == (finding.id,)
     assert present[0].status is FindingStatus.OPEN and present[0].resolution is None
+
+
+def test_findings_reopened_together_are_written_in_one_statement_not_one_a_row(
+    store: Store,
+) -> None:
+    portal = Portal()
+    tiktoks = [prop(f"tiktok_{n}", f"TikTok {n}", description="") for n in range(6)]
+    portal.properties["contacts"] += tiktoks
+    record_findings(store, portal.view(), {}, night(0))
+    for made in tiktoks:
+        made["description"] = "Handle on TikTok."
+    record_findings(store, portal.view(), {}, night(1))  # all six resolved
+    for made in tiktoks:
+        made["description"] = ""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE FINDINGS"):
+            statements.append(statement)
+
+    sa.event.listen(store.engine, "after_cursor_execute", seen)
+    try:
+        update, present, _ = record_findings(store, portal.view(), {}, night(2))
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", seen)
+    assert len(update.reopened) == 6 and all(f.status is FindingStatus.OPEN for f in present)
+    assert all(f.resolution is None and f.resolved_at is None for f in present)
+    assert len(statements) == 2  # the sightings' values, then reopening: each for every row
 
 
 def test_a_part_that_could_not_be_read_neither_sees_nor_resolves_its_findings(

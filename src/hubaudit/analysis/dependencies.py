@@ -217,6 +217,20 @@ def build_graph(view: PortalView, former: Iterable[ViewItem] = ()) -> Dependency
     return DependencyGraph(tuple(edges.values()), {k: tuple(v) for k, v in by_target.items()})
 
 
+def dependent_sources(key: str) -> tuple[frozenset[Kind], frozenset[str]]:
+    """The kinds, and the key prefixes, of the items :func:`build_graph` needs to find what
+    depends on ``key``: a property is the source of an edge only to its group and its custom
+    object, so only a group or a custom object needs properties (its own); the rest (every other
+    kind) is small beside a portal's properties and names what workflows point at."""
+    target = ItemKey.parse(key)
+    prefixes: frozenset[str] = frozenset()
+    if target.kind in (Kind.PROPERTY_GROUP, Kind.OBJECT_SCHEMA):
+        # a group's key names its object type; a custom object's key is its fullyQualifiedName
+        object_type = target.object_type if target.kind is Kind.PROPERTY_GROUP else target.rest
+        prefixes = frozenset({f"{Kind.PROPERTY.value}:{object_type}:"})
+    return frozenset(Kind) - {Kind.PROPERTY}, prefixes
+
+
 def _strings(value: Any) -> set[str]:
     if isinstance(value, list):
         return {str(v) for v in value if v not in (None, "")}

@@ -61,6 +61,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("serve", "hubaudit.cli.serve:serve"),
             ("users", "hubaudit.cli.users:users"),
             ("portals", "hubaudit.cli.portals:portals"),
+            ("config", "hubaudit.cli.config:config"),
             ("db", "hubaudit.cli.db:db"),
         ),
     ),

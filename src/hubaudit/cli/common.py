@@ -27,7 +27,7 @@ from hubaudit.services.actor import Actor, Channel
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from hubaudit.config import Config, PortalConfig
+    from hubaudit.config import Config, Essentials, PortalConfig
     from hubaudit.store.repository import Store
 
 EXIT_OK = 0
@@ -45,22 +45,50 @@ class Session:
     config_path: str | None = None
     log_format: str | None = None
     log_level: str | None = None
+    essentials_only: bool = False
+    """Set by :func:`reads_stored_data`: the command checks only the config's essentials."""
     _config: Config | None = None
+    _essentials: Essentials | None = None
     _engine: Engine | None = None
     _store: Store | None = None
 
     def config(self) -> Config:
-        """The config file, loaded once; logging configured from it and the global options."""
+        """The whole config file, every table checked, loaded once."""
         if self._config is None:
             from hubaudit.config import find_config_path, load_config
-            from hubaudit.logs import configure_logging
 
             self._config = load_config(find_config_path(self.config_path))
-            configure_logging(
-                self.log_format or self._config.logging.format,
-                self.log_level or self._config.logging.level,
-            )
+            if self._essentials is None:
+                self._set_essentials(self._config.essentials())
         return self._config
+
+    def essentials(self) -> Essentials:
+        """The database, the portals' names and logging, read once; logging configured from
+        them and the global options. For a command that only reads what is stored
+        (:attr:`essentials_only`) they are read without the rest of the config; for the others,
+        from the whole file, every table checked."""
+        if self._essentials is None and not self.essentials_only:
+            self.config()
+        if self._essentials is None:
+            from hubaudit.config.essentials import find_config_path, read_essentials
+            from hubaudit.errors import ConfigError
+
+            try:
+                found = read_essentials(find_config_path(self.config_path))
+            except ConfigError:
+                self.config()  # fails too, listing every mistake of the file, not only these
+                raise
+            self._set_essentials(found)
+        assert self._essentials is not None
+        return self._essentials
+
+    def _set_essentials(self, essentials: Essentials) -> None:
+        from hubaudit.logs import configure_logging
+
+        self._essentials = essentials
+        configure_logging(
+            self.log_format or essentials.log_format, self.log_level or essentials.log_level
+        )
 
     def configure_logging(self, default_level: str) -> None:
         """Logging for a command that reads no config (the demo, the emulator)."""
@@ -70,28 +98,29 @@ class Session:
 
     def portal(self, name: str | None) -> PortalConfig:
         """The portal ``--portal`` names, or the config's only portal when it names none."""
-        config = self.config()
-        if name is not None:
-            return config.portal(name)
-        if len(config.portals) == 1:
-            return config.portals[0]
-        names = ", ".join(portal.name for portal in config.portals)
-        raise click.UsageError(
-            f"--portal is needed: {config.path or 'the config'} names "
-            f"{len(config.portals)} portals ({names})"
-            if config.portals
-            else f"{config.path or 'the config'} names no portal"
-        )
+        return self.config().portal(self.portal_name(name))
 
     def portal_name(self, name: str | None) -> str:
-        return self.portal(name).name
+        """The name of the portal ``--portal`` names, or of the config's only portal."""
+        essentials = self.essentials()
+        names = essentials.portal_names
+        if name is not None:
+            return essentials.portal_name(name)
+        if len(names) == 1:
+            return names[0]
+        where = essentials.path or "the config"
+        raise click.UsageError(
+            f"--portal is needed: {where} names {len(names)} portals ({', '.join(names)})"
+            if names
+            else f"{where} names no portal"
+        )
 
     def engine(self) -> Engine:
         """The database engine, without the schema check (for ``db upgrade`` and ``db current``)."""
         if self._engine is None:
             from hubaudit.store.engine import make_engine
 
-            self._engine = make_engine(self.config().database_url)
+            self._engine = make_engine(self.essentials().database_url)
         return self._engine
 
     def store(self) -> Store:
@@ -135,6 +164,19 @@ class Session:
 
 
 pass_session = click.make_pass_decorator(Session)
+
+
+def reads_stored_data(f: F) -> F:
+    """For a command that only reads what is stored (``history``, ``report``…): it takes the
+    config's essentials only, so it pays for no schema (:mod:`hubaudit.config.essentials`).
+    Put it under ``@pass_session``."""
+
+    @functools.wraps(f)
+    def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
+        session.essentials_only = True
+        return f(session, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def portal_option(f: F) -> F:

@@ -16,6 +16,7 @@ from hubaudit.cli.common import (
     output_option,
     pass_session,
     portal_option,
+    reads_stored_data,
 )
 from hubaudit.cli.params import DATE, DEFECT_STATUS, ID, KIND, SEVERITY, waiver_options
 from hubaudit.services.actor import Actor
@@ -74,6 +75,7 @@ def defects() -> None:
 @format_option("text", "json")
 @output_option
 @pass_session
+@reads_stored_data
 def list_command(
     session: Session,
     portal: str | None,
@@ -201,6 +203,7 @@ def assign_command(
 @format_option("text", "json")
 @output_option
 @pass_session
+@reads_stored_data
 def show_command(
     session: Session,
     defect_id: int,

@@ -14,6 +14,7 @@ from hubaudit.cli.common import (
     output_option,
     pass_session,
     portal_option,
+    reads_stored_data,
 )
 from hubaudit.cli.params import FINDING_STATUS, ID, SEVERITY, waiver_options
 from hubaudit.services.actor import Actor
@@ -50,6 +51,7 @@ def findings() -> None:
 @format_option("text", "json")
 @output_option
 @pass_session
+@reads_stored_data
 def list_command(
     session: Session,
     portal: str | None,
@@ -95,6 +97,7 @@ def list_command(
 @format_option("text", "json")
 @output_option
 @pass_session
+@reads_stored_data
 def show_command(
     session: Session,
     finding_id: int,

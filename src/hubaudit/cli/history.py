@@ -15,6 +15,7 @@ from hubaudit.cli.common import (
     output_option,
     pass_session,
     portal_option,
+    reads_stored_data,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' o
 @format_option("text", "json")
 @click.option("--keys", is_flag=True, help="raw field paths and values, without names")
 @pass_session
+@reads_stored_data
 def history(session: Session, key: str, portal: str | None, output_format: str, keys: bool) -> int:
     """Every stored version of one item.
 
@@ -85,6 +87,7 @@ def _point(at: str | None, snapshot: str | None, baseline: str | None) -> str:
 @click.option("--raw", is_flag=True, help="HubSpot's raw JSON, not the canonical form")
 @format_option("text", "json")
 @pass_session
+@reads_stored_data
 def show(
     session: Session,
     key: str,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from hubaudit.cli.common import EXIT_OK, Session, format_option, pass_session, portal_option
+from hubaudit.cli.common import (
+    EXIT_OK,
+    Session,
+    format_option,
+    pass_session,
+    portal_option,
+    reads_stored_data,
+)
 
 
 @click.command()
@@ -26,6 +33,7 @@ from hubaudit.cli.common import EXIT_OK, Session, format_option, pass_session, p
 )
 @format_option("text", "json")
 @pass_session
+@reads_stored_data
 def impact(
     session: Session, key: str, portal: str | None, snapshot: str, depth: int, output_format: str
 ) -> int:

@@ -6,7 +6,14 @@ from datetime import datetime
 
 import click
 
-from hubaudit.cli.common import Session, format_option, output_option, pass_session, portal_option
+from hubaudit.cli.common import (
+    Session,
+    format_option,
+    output_option,
+    pass_session,
+    portal_option,
+    reads_stored_data,
+)
 from hubaudit.cli.params import DATE, END_DATE
 
 
@@ -22,6 +29,7 @@ from hubaudit.cli.params import DATE, END_DATE
 @format_option("text", "json")
 @output_option
 @pass_session
+@reads_stored_data
 def log(
     session: Session,
     portal: str | None,

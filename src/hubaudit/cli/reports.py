@@ -11,6 +11,7 @@ from hubaudit.cli.common import (
     output_option,
     pass_session,
     portal_option,
+    reads_stored_data,
 )
 
 REPORT_FORMATS = ("text", "md", "html", "json", "csv", "sarif")
@@ -32,6 +33,7 @@ KPI_WEEKS = 12
 @format_option(*REPORT_FORMATS)
 @output_option
 @pass_session
+@reads_stored_data
 def report(
     session: Session, portal: str | None, run_id: int | None, output_format: str, output: str | None
 ) -> int:
@@ -57,6 +59,7 @@ def report(
 @click.option("--until", metavar="DATE", help="the period's end, through that day (default: now)")
 @format_option("text", "json")
 @pass_session
+@reads_stored_data
 def kpis(
     session: Session, portal: str | None, since: str | None, until: str | None, output_format: str
 ) -> int:

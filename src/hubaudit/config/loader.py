@@ -13,57 +13,22 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from hubaudit.config import checks
+from hubaudit.config.essentials import database_url
 from hubaudit.config.schema import (
     ARRAYS,
-    CONFIG_ENV,
-    DATABASE_URL_ENV,
-    DEFAULT_CONFIG_NAME,
     OAUTH_KEYS,
     Config,
     ConfigFile,
-    Problem,
     known_keys,
     table_rules,
 )
 from hubaudit.config.secrets import OAUTH_SECRETS
-from hubaudit.config.toml import TomlReader, Where, dotted, read_toml_text, unknown_key
-from hubaudit.errors import ConfigError, UsageError
+from hubaudit.config.toml import Problem, TomlReader, Where, dotted, read_toml_text, unknown_key
 from hubaudit.policies.catalog import POLICY_OPTIONS
 
 _FILE = TypeAdapter(ConfigFile)
 _TYPE_ERRORS = ("_type", "_parsing")
 """Pydantic's error types for a value of the wrong shape end so (``dataclass_type``…)."""
-
-
-class ConfigErrors(ConfigError):
-    """Every mistake of one config file: the first one's file, line and key, and a message
-    with one line per mistake (``file:line: [key] what``), in the order of the file."""
-
-    def __init__(self, problems: list[ConfigError]) -> None:
-        first, *rest = problems
-        message = str(first).removeprefix(_prefix(first)) + "".join(f"\n{p}" for p in rest)
-        super().__init__(message, file=first.file, line=first.line, key=first.key)
-        self.problems = tuple(problems)
-
-
-def _prefix(error: ConfigError) -> str:
-    where = ":".join(str(part) for part in (error.file, error.line) if part is not None)
-    return (f"{where}: " if where else "") + (f"[{error.key}] " if error.key else "")
-
-
-def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if explicit:
-        return Path(explicit)
-    if env.get(CONFIG_ENV):
-        return Path(env[CONFIG_ENV])
-    default = Path(DEFAULT_CONFIG_NAME)
-    if default.exists():
-        return default
-    raise UsageError(
-        f"no config file: pass --config PATH, set {CONFIG_ENV}, or create ./{DEFAULT_CONFIG_NAME} "
-        "(config.example.toml shows every key)"
-    )
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -86,8 +51,8 @@ def parse_config(
     except ValidationError as exc:
         problems += [_problem(error, data) for error in exc.errors(include_url=False)]
     if problems or parsed is None:
-        raise _all_of(reader, problems)
-    url = env.get(DATABASE_URL_ENV) or _anchor_sqlite_path(parsed.database.url, path)
+        raise reader.all_of(problems)
+    url = database_url(parsed.database.url, path, env)
     return Config(
         database_url=url,
         portals=parsed.portals,
@@ -185,23 +150,3 @@ def _shape(where: Where, key: str) -> str:
     if not where or where == ("policies",):
         return f"must be a table: write [{dotted(where, key)}]"
     return "has the wrong type"
-
-
-def _all_of(reader: TomlReader, problems: list[Problem]) -> ConfigError:
-    errors: dict[str, ConfigError] = {}
-    for where, key, message in problems:
-        error = reader.error(message, where, key)
-        errors.setdefault(str(error), error)
-    found = sorted(errors.values(), key=lambda e: (e.line is None, e.line or 0))
-    return found[0] if len(found) == 1 else ConfigErrors(found)
-
-
-def _anchor_sqlite_path(url: str, config_path: Path | None) -> str:
-    """A relative SQLite path is relative to the config file, so cron and a shell agree."""
-    prefix = "sqlite:///"
-    if config_path is None or not url.startswith(prefix):
-        return url
-    rest = url[len(prefix) :]
-    if not rest or rest.startswith("/") or rest.startswith(":memory:"):
-        return url
-    return prefix + str((config_path.parent / rest).resolve())

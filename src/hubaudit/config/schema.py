@@ -11,31 +11,35 @@ class is created, and annotations Python has already evaluated cost it less than
 resolve (every command pays for this module when it loads the config).
 """
 
-import difflib
 import re
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from hubaudit.config import checks
+from hubaudit.config.essentials import (
+    DEFAULT_DATABASE_URL,
+    Essentials,
+    LogFormat,
+    LogLevel,
+    unknown_name,
+)
 from hubaudit.config.secrets import OAUTH_SECRETS, SCHEMA, OAuthSources
-from hubaudit.config.toml import Where
+from hubaudit.config.severity import SeverityOverride
+from hubaudit.config.toml import Problem, Where
 from hubaudit.errors import UsageError
-from hubaudit.model.changes import ChangeOp, Severity
+from hubaudit.model.changes import Severity
 from hubaudit.model.items import Kind
 from hubaudit.policies.catalog import MANUAL_AREAS, POLICY_OPTIONS
 
-CONFIG_ENV = "HUBAUDIT_CONFIG"
-DATABASE_URL_ENV = "HUBAUDIT_DATABASE_URL"
-DEFAULT_CONFIG_NAME = "hubaudit.toml"
-DEFAULT_DATABASE_URL = "sqlite:///hubaudit.db"
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 # The standard CRM objects with properties; one a portal's tier lacks is read as `unsupported`.
 DEFAULT_PROPERTY_OBJECT_TYPES = (
@@ -82,7 +86,6 @@ DATED_RESOURCES = frozenset({"properties", "pipelines", "account"})
 DEFAULT_MAX_IMPORT_MB = 32.0
 """``[governance] max_import_mb``: the most YAML ``baseline import`` reads."""
 
-_PORTAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _API_VERSION = re.compile(r"^(v[1-9][0-9]*|[0-9]{4}-[0-9]{2}(-beta)?)$")
 
 
@@ -103,28 +106,10 @@ class ReportFormat(StrEnum):
     SARIF = "sarif"
 
 
-class LogFormat(StrEnum):
-    CONSOLE = "console"
-    JSON = "json"
-
-
-class LogLevel(StrEnum):
-    DEBUG = "debug"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-
 REPORT_FORMATS = tuple(f.value for f in ReportFormat)
 CHANNELS = tuple(c.value for c in Channel)
 SEVERITIES = tuple(s.value for s in Severity)
 KINDS = tuple(k.value for k in Kind)
-
-
-def _portal_name(value: Any) -> str:
-    if not _PORTAL_NAME.match(checks.text(value)):
-        checks.fail("must be letters, digits, '.', '_' or '-' (at most 63 characters)")
-    return str(value)
 
 
 def _api_versions(value: Any) -> dict[str, str]:
@@ -148,10 +133,10 @@ def _base_url(value: Any) -> str:
 class PortalConfig:
     """A ``[[portals]]`` entry: one HubSpot account."""
 
-    name: Annotated[str, BeforeValidator(_portal_name)]
+    name: Annotated[str, checks.checked(checks.portal_name)]
     token_env: Annotated[str | None, checks.env_name("the token")] = None
     token_file: Annotated[Path | None, checks.PATH] = None
-    base_url: Annotated[str, BeforeValidator(_base_url)] = DEFAULT_BASE_URL
+    base_url: Annotated[str, checks.Check(_base_url)] = DEFAULT_BASE_URL
     property_object_types: Annotated[tuple[str, ...], checks.OBJECT_TYPES] = (
         DEFAULT_PROPERTY_OBJECT_TYPES
     )
@@ -171,7 +156,7 @@ class PortalConfig:
     max_retries: Annotated[int, checks.whole(0, 20)] = 5
     max_response_mb: Annotated[float, checks.number(0.01, 4096.0)] = 64.0
     """A HubSpot answer larger than this is not read: its part of the portal is not verified."""
-    api_versions: Annotated[Mapping[str, str], BeforeValidator(_api_versions)] = field(
+    api_versions: Annotated[Mapping[str, str], checks.Check(_api_versions)] = field(
         default_factory=lambda: dict(API_RESOURCES)
     )
     schedule: Annotated[str | None, checks.CRONTAB] = None
@@ -206,23 +191,6 @@ class ScheduleConfig:
     long (its worker died) is taken over by another worker."""
 
 
-def _field_pattern(value: Any) -> str:
-    if not isinstance(value, str):
-        checks.fail('must be a field path pattern such as "options.*.label"')
-    return value
-
-
-@dataclass(frozen=True, config=SCHEMA)
-class SeverityOverride:
-    """A ``[[severity]]`` rule from the config: it wins over the built-in severity table."""
-
-    severity: Annotated[Severity, checks.choice(Severity)]
-    kind: Annotated[Kind | None, checks.choice(Kind)] = None
-    key: Annotated[str, checks.TEXT] = "*"
-    field: Annotated[str, BeforeValidator(_field_pattern)] = "**"
-    op: Annotated[ChangeOp | None, checks.choice(ChangeOp)] = None
-
-
 def _patterns(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(isinstance(v, str) and v for v in value.values()):
         checks.fail('must be a table of strings such as { "*" = "^[a-z_]+$" }')
@@ -255,11 +223,11 @@ class PolicySettings:
     severity: Annotated[Severity | None, checks.choice(Severity)] = None
     reason: Annotated[str | None, checks.TEXT] = None
     object_types: Annotated[tuple[str, ...] | None, checks.OBJECT_TYPES] = None
-    patterns: Annotated[Mapping[str, str], BeforeValidator(_patterns)] = field(default_factory=dict)
+    patterns: Annotated[Mapping[str, str], checks.Check(_patterns)] = field(default_factory=dict)
     """``property-naming``: a regex per object type (``"*"`` for the others)."""
     max_days: Annotated[int | None, checks.whole(1, 36_500)] = None
     max: Annotated[int | None, checks.whole(0, 100_000)] = None
-    stages: Annotated[Mapping[str, tuple[str, ...]], BeforeValidator(_stages)] = field(
+    stages: Annotated[Mapping[str, tuple[str, ...]], checks.Check(_stages)] = field(
         default_factory=dict
     )
     """``lifecycle-order``: the approved lifecycle stage values, in order, per object type."""
@@ -283,7 +251,7 @@ class ImpactConfig:
     """``[impact]``: a change's severity rises one step for each threshold of dependent
     workflows its item reaches (capped at critical)."""
 
-    raise_at: Annotated[tuple[int, ...], BeforeValidator(_thresholds)] = (10, 40)
+    raise_at: Annotated[tuple[int, ...], checks.Check(_thresholds)] = (10, 40)
 
 
 @dataclass(frozen=True, config=SCHEMA)
@@ -295,7 +263,7 @@ class SignOff:
     on: Annotated[date, checks.DATE]
     every_days: Annotated[int, checks.whole(1, 3650)] = 90
     portal: Annotated[str | None, checks.TEXT] = None
-    note: Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) else "")] = ""
+    note: Annotated[str, checks.Check(lambda v: v if isinstance(v, str) else "")] = ""
 
 
 def _formats(value: Any) -> tuple[ReportFormat, ...]:
@@ -328,7 +296,7 @@ class ReportsConfig:
     notification links to."""
 
     folder: Annotated[Path | None, checks.PATH] = None
-    formats: Annotated[tuple[ReportFormat, ...], BeforeValidator(_formats)] = (
+    formats: Annotated[tuple[ReportFormat, ...], checks.Check(_formats)] = (
         ReportFormat.HTML,
         ReportFormat.JSON,
     )
@@ -378,7 +346,7 @@ class NotifyConfig:
     password_file: Annotated[Path | None, checks.PATH] = None
     sender: Annotated[str | None, Field(validation_alias="from"), checks.checked(_address)] = None
     recipients: Annotated[
-        tuple[str, ...], Field(validation_alias="to"), BeforeValidator(_recipients)
+        tuple[str, ...], Field(validation_alias="to"), checks.Check(_recipients)
     ] = ()
     findings: Annotated[bool, checks.FLAG] = True
     """Also notify when a policy finding is new or reopened."""
@@ -453,7 +421,7 @@ class GovernanceSection:
 
     ignore_file: Annotated[Path | None, checks.EXISTING_FILE] = None
     max_import_mb: Annotated[float, checks.number(0.01, 4096.0)] = DEFAULT_MAX_IMPORT_MB
-    vendor_governed: Annotated[tuple[str, ...], BeforeValidator(_vendor_governed)] = ()
+    vendor_governed: Annotated[tuple[str, ...], checks.Check(_vendor_governed)] = ()
     single_approver: Annotated[bool, checks.FLAG] = False
     """A one-person team: whoever proposed a baseline version or created a change request may
     approve it too (the governance log says so). Off: four eyes, on the CLI and the web."""
@@ -488,8 +456,8 @@ class WebSection:
     session_idle_minutes: Annotated[int, checks.whole(1, 7 * 24 * 60)] = 60
     login_max_failures: Annotated[int, checks.whole(1, 1000)] = 5
     login_lockout_minutes: Annotated[int, checks.whole(1, 24 * 60)] = 15
-    trusted_proxies: Annotated[tuple[str, ...], BeforeValidator(_addresses)] = ()
-    proxy_header: Annotated[str | None, BeforeValidator(_header_name)] = None
+    trusted_proxies: Annotated[tuple[str, ...], checks.Check(_addresses)] = ()
+    proxy_header: Annotated[str | None, checks.Check(_header_name)] = None
     secure_cookies: Annotated[bool, checks.FLAG] = False
 
 
@@ -522,6 +490,16 @@ class Config:
     single_approver: bool = False
     """``[governance] single_approver``: the proposer may approve (the log says so)."""
     web: WebSection = field(default_factory=WebSection)
+
+    def essentials(self) -> Essentials:
+        """What a read command takes from this config (:mod:`hubaudit.config.essentials`)."""
+        return Essentials(
+            database_url=self.database_url,
+            portal_names=tuple(portal.name for portal in self.portals),
+            log_format=self.logging.format,
+            log_level=self.logging.level,
+            path=self.path,
+        )
 
     def notify_of(self, portal: str) -> tuple[NotifyConfig, ...]:
         return tuple(n for n in self.notify if n.portal in (None, portal))
@@ -587,17 +565,16 @@ ARRAYS = frozenset({"portals", "severity", "signoff", "notify"})
 
 def file_keys(cls: type) -> frozenset[str]:
     """The keys a table read by ``cls`` may hold, as written in the file."""
-    fields: Mapping[str, Any] = cls.__pydantic_fields__  # type: ignore[attr-defined]
-    names = {info.validation_alias or name for name, info in fields.items()}
+    fields: Mapping[str, Any] | None = getattr(cls, "__pydantic_fields__", None)
+    if fields is None:  # a plain dataclass pydantic validates (``SeverityOverride``)
+        names: set[Any] = {dc_field.name for dc_field in dataclass_fields(cls)}
+    else:
+        names = {info.validation_alias or name for name, info in fields.items()}
     if cls is PortalConfig:
         names = (names - {"oauth"}) | set(OAUTH_KEYS)
     if cls is PolicySettings:
         names -= {"id"}
     return frozenset(str(name) for name in names)
-
-
-Problem = tuple[Where, str | None, str]
-"""A mistake: the table it is in, the key it is about, what is wrong."""
 
 
 def table_rules(data: Mapping[str, Any]) -> Iterator[Problem]:
@@ -778,17 +755,3 @@ def known_keys(where: Where, data: Mapping[str, Any]) -> frozenset[str]:
         if channel in CHANNELS:
             return NOTIFY_COMMON_KEYS | NOTIFY_CHANNEL_KEYS[Channel(channel)]
     return file_keys(cls)
-
-
-def unknown_name(what: str, name: str, known: Sequence[str], where: str) -> str:
-    """``unknown portal 'dmeo': the config names acme-prod, demo (did you mean 'demo'?)``."""
-    listed = ", ".join(sorted(known)[:_LISTED]) + (" …" if len(known) > _LISTED else "")
-    names = f"names {listed}" if known else f"names no {what}s"
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    guess = " or ".join(repr(c) for c in close)
-    return f"unknown {what} {name!r}: the {where} {names}" + (
-        f" (did you mean {guess}?)" if close else ""
-    )
-
-
-_LISTED = 20

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass as plain_dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
@@ -23,7 +23,7 @@ from hubaudit.secrets import remember_secret
 if TYPE_CHECKING:
     from hubaudit.config.schema import PortalConfig
 
-SCHEMA = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+SCHEMA = cast(ConfigDict, checks.TABLE_SETTINGS)
 """Every table of the config: unknown keys are mistakes."""
 
 OAUTH_SECRETS = ("client_id", "client_secret", "refresh_token")

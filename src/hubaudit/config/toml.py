@@ -13,6 +13,8 @@ from hubaudit.errors import ConfigError
 
 Where = tuple[str | int, ...]
 """The table a key is in: ``("portals", 1)`` is the second ``[[portals]]``."""
+Problem = tuple[Where, str | None, str]
+"""A mistake: the table it is in, the key it is about, what is wrong."""
 
 SECRET_HINTS = {
     "token": "tokens never live in the config: use token_env or token_file",
@@ -50,6 +52,22 @@ def read_toml_text(path: Path, what: str) -> str:
         raise ConfigError(f"cannot read {what}: {exc}", file=str(path)) from exc
 
 
+class ConfigErrors(ConfigError):
+    """Every mistake of one config file: the first one's file, line and key, and a message
+    with one line per mistake (``file:line: [key] what``), in the order of the file."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        first, *rest = problems
+        message = str(first).removeprefix(_prefix(first)) + "".join(f"\n{p}" for p in rest)
+        super().__init__(message, file=first.file, line=first.line, key=first.key)
+        self.problems = tuple(problems)
+
+
+def _prefix(error: ConfigError) -> str:
+    where = ":".join(str(part) for part in (error.file, error.line) if part is not None)
+    return (f"{where}: " if where else "") + (f"[{error.key}] " if error.key else "")
+
+
 class TomlReader:
     """A TOML text's lines and file name: turns a mistake into a file:line [key] error."""
 
@@ -84,6 +102,15 @@ class TomlReader:
         return ConfigError(
             message, file=self.file, line=self.locate(where, key), key=dotted(where, key)
         )
+
+    def all_of(self, problems: list[Problem]) -> ConfigError:
+        """One error for every problem (duplicates once), in the order of the file."""
+        errors: dict[str, ConfigError] = {}
+        for where, key, message in problems:
+            error = self.error(message, where, key)
+            errors.setdefault(str(error), error)
+        found = sorted(errors.values(), key=lambda e: (e.line is None, e.line or 0))
+        return found[0] if len(found) == 1 else ConfigErrors(found)
 
     def locate(self, where: Where, key: str | None) -> int | None:
         """The line of ``key`` inside the table at ``where`` (or of the table header)."""

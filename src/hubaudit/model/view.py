@@ -5,10 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from hubaudit.model.items import JSONValue, Kind
+
+T = TypeVar("T")
+Owner = TypeVar("Owner")
+
+
+class _Once(Generic[Owner, T]):
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every first
+    read, several times the cost of a label): computed on first read into the instance's
+    ``__dict__``, which later reads find before this descriptor. Racing threads may both
+    compute it; they compute the same value."""
+
+    def __init__(self, compute: Callable[[Owner], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Owner]) -> _Once[Owner, T]: ...
+
+    @overload
+    def __get__(self, instance: Owner, owner: type[Owner]) -> T: ...
+
+    def __get__(self, instance: Owner | None, owner: type[Owner]) -> T | _Once[Owner, T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -20,7 +45,7 @@ class ViewItem:
     canonical: Mapping[str, JSONValue]
     raw: Mapping[str, JSONValue] | None = None
 
-    @cached_property
+    @_Once
     def label(self) -> str | None:
         for name in ("label", "name", "email"):
             value = self.canonical.get(name)
@@ -43,9 +68,6 @@ class PastVersion:
 
 def _no_past(_key: str) -> list[PastVersion]:
     return []
-
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,8 @@ def _known_raws(store: Store, portal: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class LatestItems:
-    """The latest snapshot's items and payloads, where a draft takes HubSpot's JSON from."""
+    """The latest snapshot's items of some keys and their payloads, where a draft takes
+    HubSpot's JSON from."""
 
     snapshot: SnapshotInfo | None
     items: Mapping[str, StoredItem]
@@ -355,12 +356,14 @@ class LatestItems:
 
 
 def latest_items(store: Store, portal: str, keys: set[str]) -> LatestItems:
-    """The latest snapshot's items, with the payloads of ``keys``."""
+    """The latest snapshot's items of ``keys`` (read by key), with their payloads."""
+    from hubaudit.store.items import ItemSelection, snapshot_items_in
+
     snapshot = store.latest_snapshot(portal)
     if snapshot is None:
         return LatestItems(None, {}, {})
-    items = store.snapshot_items(snapshot.id)
-    wanted = {items[k].canonical_hash for k in keys if k in items}
+    items = snapshot_items_in(store, snapshot.id, ItemSelection(keys=frozenset(keys)))
+    wanted = {item.canonical_hash for item in items.values()}
     return LatestItems(snapshot, items, store.load_payloads(wanted))
 
 

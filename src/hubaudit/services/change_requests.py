@@ -122,6 +122,7 @@ def request_progress(
     """How far the portal has come with each CR, by the latest snapshot against the latest
     approved baseline."""
     from hubaudit.services.baselines import latest_items
+    from hubaudit.store.items import ItemSelection, baseline_items_in
 
     resolved = resolve_identity_keys(store, portal, {p.key for r in requests for p in r.changes})
     keys = set(resolved.values())
@@ -129,8 +130,7 @@ def request_progress(
     baseline = store.latest_baseline(portal)
     before: dict[str, JSONValue] = {}
     if baseline is not None:
-        items = store.baseline_items(baseline.id)
-        held = {k: items[k] for k in keys if k in items}
+        held = baseline_items_in(store, baseline.id, ItemSelection(keys=frozenset(keys)))
         payloads = store.load_payloads({i.canonical_hash for i in held.values()})
         before = {k: payloads[i.canonical_hash] for k, i in held.items()}
     snapshot = latest.snapshot
@@ -164,13 +164,18 @@ def resolve_identity_keys(store: Store, portal: str, keys: Collection[str]) -> d
     """Each key as the portal's latest snapshot holds it: a key that names an item by identity
     (``workflow:{Renewal reminder}``, planned before the portal held it) becomes the item's own
     key when exactly one item of its part has that identity; every other key stays itself."""
+    from hubaudit.store.items import ItemSelection, snapshot_items_in
+
     found = {key: key for key in keys}
     wanted = {key: parts for key in keys if (parts := split_identity_key(key)) is not None}
     snapshot = store.latest_snapshot(portal) if wanted else None
     if snapshot is None:
         return found
-    items = store.snapshot_items(snapshot.id)
     prefixes = {parts[1] for parts in wanted.values()}
+    # the items of each named part only (in SQL), then those directly in it (no deeper part)
+    items = snapshot_items_in(
+        store, snapshot.id, ItemSelection(prefixes=frozenset(f"{p}:" for p in prefixes))
+    )
     candidates = {k: i for k, i in items.items() if k.rsplit(":", 1)[0] in prefixes}
     payloads = store.load_payloads({i.canonical_hash for i in candidates.values()})
     for key in wanted:

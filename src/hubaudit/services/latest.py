@@ -15,6 +15,7 @@ from dataclasses import replace
 from hubaudit.analysis.compare import scope_of
 from hubaudit.model.history import Point, StandIn
 from hubaudit.model.items import CoverageStatus, KindCoverage, SnapshotInfo, StoredItem
+from hubaudit.store.items import ItemSelection, snapshot_items_in
 from hubaudit.store.repository import Store
 
 
@@ -47,16 +48,24 @@ def latest_point(store: Store, portal: str) -> Point | None:
     return None if snapshot is None else with_stand_ins(store, snapshot)
 
 
-def snapshot_point_items(store: Store, point: Point) -> dict[str, StoredItem]:
+def snapshot_point_items(
+    store: Store, point: Point, selection: ItemSelection | None = None
+) -> dict[str, StoredItem]:
     """The items of a snapshot point: the snapshot's own, and each stand-in's part as the
-    stand-in's snapshot held it."""
+    stand-in's snapshot held it; only those ``selection`` names, if given (read in SQL)."""
     assert point.snapshot is not None
-    items = store.snapshot_items(point.snapshot.id)
+
+    def read(snapshot_id: int) -> dict[str, StoredItem]:
+        if selection is None:
+            return store.snapshot_items(snapshot_id)
+        return snapshot_items_in(store, snapshot_id, selection)
+
+    items = read(point.snapshot.id)
     scopes = {c.scope for c in point.snapshot.coverage}
     for stand_in in point.stand_ins:
         if stand_in.snapshot is None:
             continue
-        for key, item in store.snapshot_items(stand_in.snapshot.id).items():
+        for key, item in read(stand_in.snapshot.id).items():
             if scope_of(key, scopes) == stand_in.scope:
                 items[key] = item
     return items

@@ -16,7 +16,7 @@ from hubaudit.analysis.attribution import History, attribute, attribute_from_his
 from hubaudit.analysis.names import Names
 from hubaudit.errors import UsageError
 from hubaudit.model.changes import Change
-from hubaudit.model.items import CoverageStatus, Kind, SnapshotInfo, StoredItem
+from hubaudit.model.items import CoverageStatus, JSONValue, Kind, SnapshotInfo, StoredItem
 from hubaudit.model.view import PastVersion, PortalView, ViewItem
 from hubaudit.store.repository import Store
 
@@ -56,9 +56,13 @@ def portal_view(
 
     ``load_payloads`` (the store's by default) may hold what was just read, so that an audit
     does not read back the snapshot it has just written."""
-    held = store.snapshot_items(snapshot.id) if items is None else items
     load = store.load_payloads if load_payloads is None else load_payloads
-    canonical = load({i.canonical_hash for i in held.values()})
+    held: Mapping[str, StoredItem]
+    canonical: Mapping[str, Mapping[str, JSONValue]]
+    if items is None:  # the items and their payloads in one read
+        held, canonical = store.snapshot_with_payloads(snapshot.id)
+    else:
+        held, canonical = items, load({i.canonical_hash for i in items.values()})
     raws = load({i.raw_hash for i in held.values() if i.kind in RAW_KINDS})
 
     def pasts(keys: Collection[str]) -> dict[str, list[PastVersion]]:
@@ -68,9 +72,11 @@ def portal_view(
             )
             for key, found in store.versions_of(snapshot.portal, keys).items()
         }
-        payloads = load(
-            {h for vs in versions.values() for v in vs for h in (v.canonical_hash, v.raw_hash)}
-        )
+        wanted = {h for vs in versions.values() for v in vs for h in (v.canonical_hash, v.raw_hash)}
+        # the current versions' payloads are the view's own: only older ones are read
+        payloads = {h: p for h in wanted if (p := canonical.get(h, raws.get(h))) is not None}
+        if len(payloads) < len(wanted):
+            payloads.update(load(wanted - payloads.keys()))
         return {
             key: [
                 PastVersion(v.first_seen_at, payloads[v.canonical_hash], payloads[v.raw_hash])

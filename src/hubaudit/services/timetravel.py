@@ -14,10 +14,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from hubaudit.analysis.attribution import item_attribution, user_id_in
-from hubaudit.analysis.compare import compare, matches_any, scope_of
+from hubaudit.analysis.compare import SIBLING_ORDER, compare, matches_any, scope_of
+from hubaudit.analysis.dependencies import build_graph, dependent_sources
 from hubaudit.analysis.names import Names
 from hubaudit.errors import UsageError
-from hubaudit.model.changes import Change, ChangeOp
+from hubaudit.model.changes import Change, ChangeOp, Dependency
 from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
 from hubaudit.model.items import (
     CoverageStatus,
@@ -31,12 +32,14 @@ from hubaudit.model.view import PortalView
 from hubaudit.policies.severity import DEFAULT_RULES, SeverityRule, with_severity
 from hubaudit.services.latest import latest_point, snapshot_point_items, with_stand_ins
 from hubaudit.services.stored_views import (
+    NAMING_KINDS,
     attributed,
     names_of,
     portal_view,
     resolve_snapshot,
     user_emails,
 )
+from hubaudit.store.items import ItemSelection, baseline_differences, baseline_items_in
 from hubaudit.store.repository import Store
 
 _EVER = datetime.min.replace(tzinfo=UTC)
@@ -104,6 +107,15 @@ def snapshot_view(store: Store, point: Point) -> PortalView:
     return portal_view(store, point.snapshot, point_items(store, point))
 
 
+def dependents_of(store: Store, point: Point, key: str) -> tuple[Dependency, ...]:
+    """What depends on ``key`` directly at a snapshot point (its stand-ins included): the
+    dependency graph of only the items that may depend on it, never every payload."""
+    assert point.snapshot is not None
+    kinds, prefixes = dependent_sources(key)
+    items = snapshot_point_items(store, point, ItemSelection(kinds=kinds, prefixes=prefixes))
+    return build_graph(portal_view(store, point.snapshot, items)).dependents(key)
+
+
 def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
     if point.snapshot is not None:
         return snapshot_point_items(store, point)
@@ -127,8 +139,7 @@ def diff_points(
         for scope, filters in after_scopes.items()
         if scope in before_scopes
     }
-    after_items = point_items(store, after)
-    before_items = point_items(store, before)
+    before_items, after_items = _items_to_compare(store, before, after)
     comparison = compare(before_items, after_items, comparable, store.load_payloads)
     # An item FROM could not read (a sensitive property without the scope) is not "added"
     # because TO read it: compare() applies the filters to the TO side only.
@@ -150,6 +161,22 @@ def diff_points(
         after,
         tuple(changes),
         tuple(sorted(set(before_scopes) ^ set(after_scopes))),
+    )
+
+
+def _items_to_compare(
+    store: Store, before: Point, after: Point
+) -> tuple[dict[str, StoredItem], dict[str, StoredItem]]:
+    """The items a diff reads at each point. Two baseline versions: only the items where they
+    differ (found in SQL), with those that name the rest and the siblings whose order is
+    compared (users, pipelines, stages…), whole on both sides; otherwise every item."""
+    if before.baseline is None or after.baseline is None:
+        return point_items(store, before), point_items(store, after)
+    whole = ItemSelection(kinds=NAMING_KINDS | frozenset(SIBLING_ORDER))
+    gone, came = baseline_differences(store, before.baseline.id, after.baseline.id)
+    return (
+        baseline_items_in(store, before.baseline.id, whole) | gone,
+        baseline_items_in(store, after.baseline.id, whole) | came,
     )
 
 

@@ -93,15 +93,14 @@ def triage_defects(
 
 
 def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline:
-    from hubaudit.analysis.dependencies import build_graph
     from hubaudit.services.latest import latest_point
-    from hubaudit.services.timetravel import snapshot_view
+    from hubaudit.services.timetravel import dependents_of
 
     defect = store.defect(portal, defect_id)
     point = latest_point(store, portal)
     dependents: tuple[Dependency, ...] = ()
     if point is not None:
-        dependents = build_graph(snapshot_view(store, point)).dependents(defect.key)
+        dependents = dependents_of(store, point, defect.key)
     named = defect_names(store, portal, defect)
     return DefectTimeline(
         defect,
@@ -116,12 +115,14 @@ def defect_names(store: Store, portal: str, defect: Defect) -> tuple[ChangeNames
     """Names for each of a defect's field changes: its item, field and values as the latest
     snapshot and the approved baseline name them (the item itself and what its ids point at,
     nothing more)."""
-    from hubaudit.services.stored_views import names_of
+    from hubaudit.services.stored_views import NAMING_KINDS, names_of
+    from hubaudit.store.items import ItemSelection, baseline_items_in, snapshot_items_in
 
     snapshot = store.latest_snapshot(portal)
     baseline = store.latest_baseline(portal)
-    after = store.snapshot_items(snapshot.id) if snapshot is not None else {}
-    before = store.baseline_items(baseline.id) if baseline is not None else {}
+    wanted = ItemSelection(keys=frozenset({defect.key}), kinds=NAMING_KINDS)
+    after = snapshot_items_in(store, snapshot.id, wanted) if snapshot is not None else {}
+    before = baseline_items_in(store, baseline.id, wanted) if baseline is not None else {}
     names = names_of(store, {defect.key}, after, before)
     return tuple(names.change(c).names for c in _as_changes(defect))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
@@ -95,14 +95,12 @@ class FindingStore:
             plan = decide(existing, waived_detail)
             writes = finding_writes(plan)
             if writes.opened:  # in one statement (ids in the breaches' order), not one a row
-                opened = list(
-                    session.scalars(
-                        insert(FindingRow).returning(FindingRow.id, sort_by_parameter_order=True),
-                        [
-                            _new_finding_values(portal, portal_id, breach, snapshot_id, at)
-                            for breach in writes.opened
-                        ],
-                    )
+                opened = _insert_with_ids(
+                    session,
+                    [
+                        _new_finding_values(portal, portal_id, breach, snapshot_id, at)
+                        for breach in writes.opened
+                    ],
                 )
             if writes.sightings:  # one statement run for every row (executemany)
                 finding_table = cast(Table, FindingRow.__table__)
@@ -132,16 +130,18 @@ class FindingStore:
                         for sighting in writes.sightings
                     ],
                 )
-            for sighting in writes.sightings:
-                if not sighting.reopen:
-                    continue
+            reopened = [sighting for sighting in writes.sightings if sighting.reopen]
+            for sighting in reopened:
                 if sighting.log is not None:
                     write_log(session, portal_id, at, sighting.log)
+            if reopened:  # one statement run for every row, as the sightings
+                finding_table = cast(Table, FindingRow.__table__)
                 session.execute(
-                    update(FindingRow)
-                    .where(FindingRow.id == sighting.finding.id)
+                    update(finding_table)
+                    .where(finding_table.c.id == bindparam("finding_id"))
                     .values(status=FindingStatus.OPEN.value, resolution=None, resolved_at=None)
-                    .values(_no_waiver())
+                    .values(_no_waiver()),
+                    [{"finding_id": sighting.finding.id} for sighting in reopened],
                 )
             if writes.resolved:  # one statement run for every row, as the sightings
                 finding_table = cast(Table, FindingRow.__table__)
@@ -214,6 +214,17 @@ class FindingStore:
             log = waive_findings(finding_ids, by=by, reason=reason, until=until)
             write_log(session, portal_id, at, log)
         return self.findings(portal, ids=finding_ids)
+
+
+def _insert_with_ids(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert findings of one portal, each with its own ``fingerprint``, and return their ids in
+    the rows' order, in as few statements as the driver allows: ids returned in the parameters'
+    order cost SQLite one statement a row; unordered they come in batches, and each row's
+    fingerprint puts its id back in place."""
+    table = cast(Table, FindingRow.__table__)
+    inserted = session.execute(insert(table).returning(table.c.fingerprint, table.c.id), list(rows))
+    found = {fingerprint: row_id for fingerprint, row_id in inserted}
+    return [found[row["fingerprint"]] for row in rows]
 
 
 def _order(finding: Finding) -> tuple[int, str, str]:

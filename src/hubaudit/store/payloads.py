@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.scanner
 import zlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import LargeBinary, column, select, table
+from sqlalchemy import LargeBinary, Table, column, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,7 @@ T = TypeVar("T")
 PLAIN = 0
 DEFLATE_DICTIONARY_1 = 1
 DEFLATE_ON_BASE = 2
+_FORM_1 = bytes((DEFLATE_DICTIONARY_1,))
 _WBITS = -15  # raw deflate, a 32 KiB window: the whole dictionary is in reach
 _WINDOW = 32 * 1024
 _BATCH = 1000
@@ -166,7 +168,11 @@ def write_payloads(
             base = on.get(h)
             body = encode_body(texts[h].decode("utf-8"), None if base is None else texts[base])
             rows.append({"hash": h, "body": body, "base": base if needs_base(body) else None})
-        statement = insert(PayloadRow).on_conflict_do_nothing(index_elements=["hash"])
+        # Core, not the ORM's bulk insert, which splits rows by which of them hold a None
+        # (``base``) into statements of one row each
+        statement = insert(cast(Table, PayloadRow.__table__)).on_conflict_do_nothing(
+            index_elements=["hash"]
+        )
         session.execute(statement, rows)
 
 
@@ -176,13 +182,62 @@ def read_payloads(
     """The payloads of ``hashes`` by hash; unless told otherwise, :class:`DatabaseError` names
     one that is missing."""
     wanted = set(hashes)
-    texts = stored_texts(session.connection(), [digest_bytes(h) for h in wanted])
-    # decoded to a str first: json.loads would otherwise sniff each text's encoding
-    found = {digest.hex(): json.loads(text.decode("utf-8")) for digest, text in texts.items()}
+    found = json_by_hex(stored_texts(session.connection(), [digest_bytes(h) for h in wanted]))
     missing = wanted - found.keys()
     if missing and require_all:
         raise DatabaseError(f"{len(missing)} stored payloads are missing (first: {min(missing)})")
     return found
+
+
+def decode_rows(
+    connection: Connection, rows: dict[bytes, tuple[bytes, bytes | None]]
+) -> dict[str, dict[str, JSONValue]]:
+    """The payloads whose stored (body, base) ``rows`` a query has just read, by hex digest.
+
+    A whole snapshot's payloads are read this way: each body written against the dictionary
+    alone (nearly all) is decompressed and JSON-decoded in one loop, with no call per payload
+    but zlib's and the JSON scanner's; the few written against a base, and bodies in another
+    form, go the general way (their bases read as needed)."""
+    found: dict[str, dict[str, JSONValue]] = {}
+    others: dict[bytes, tuple[bytes, bytes | None]] = {}
+    zdict, unpacker_of, scan = dictionary_1(), zlib.decompressobj, _scanner()
+    for digest, (body, base) in rows.items():
+        if base is not None or body[:1] != _FORM_1:
+            others[digest] = (body, base)
+            continue
+        try:
+            unpacker = unpacker_of(_WBITS, zdict=zdict)
+            text = unpacker.decompress(body[1:]).decode("utf-8")
+            value, end = scan(text, 0)
+        except (zlib.error, ValueError, StopIteration) as exc:  # ValueError: bad UTF-8 or JSON
+            raise DatabaseError(f"payload {digest.hex()} cannot be read: {exc!r}") from exc
+        if not unpacker.eof or end != len(text):
+            why = "it is cut short" if not unpacker.eof else "more follows its JSON value"
+            raise DatabaseError(f"payload {digest.hex()} cannot be read: {why}")
+        found[digest.hex()] = value
+    if others:
+        wanted = list(others)
+        _read_rows(
+            connection, [b for _, b in others.values() if b is not None and b not in others], others
+        )
+        found |= json_by_hex(_texts(others, wanted))
+    return found
+
+
+@cache
+def _scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """The JSON scanner ``json.loads`` uses under its checks: (value, end) of the text at an
+    index; ``StopIteration`` where there is no JSON value."""
+    make_scanner: Any = json.scanner.make_scanner
+    scanner: Callable[[str, int], tuple[Any, int]] = make_scanner(json.JSONDecoder())
+    return scanner
+
+
+def json_by_hex(texts: Mapping[bytes, bytes]) -> dict[str, dict[str, JSONValue]]:
+    """Payload texts by digest, JSON-decoded, by hex digest."""
+    loads = json.loads
+    # decoded to a str first: json.loads would otherwise sniff each text's encoding
+    return {digest.hex(): loads(text.decode("utf-8")) for digest, text in texts.items()}
 
 
 def stored_texts(
@@ -194,10 +249,20 @@ def stored_texts(
     A body that cannot be read raises :class:`DatabaseError`, or, given ``problems``, is
     left out and said there."""
     rows: dict[bytes, tuple[bytes, bytes | None]] = {}
+    _read_rows(connection, list(set(digests)), rows)
+    return _texts(rows, digests, problems)
+
+
+def _read_rows(
+    connection: Connection, wanted: list[bytes], rows: dict[bytes, tuple[bytes, bytes | None]]
+) -> None:
+    """Add to ``rows`` the (body, base) of the payloads ``wanted``, and of the bases they are
+    written against, and of theirs, up to ``_DEPTH`` deep."""
     # the digests as bytes, in big pages: a read of a whole snapshot's payloads is mostly
     # per-row work, and the column type's conversions were a good part of it
-    wanted = list(set(digests))
     for _ in range(_DEPTH + 1):
+        if not wanted:
+            break
         for batch in _batches(wanted, _READ_BATCH):
             for digest, body, base in connection.execute(
                 select(_PAYLOADS.c.hash, _PAYLOADS.c.body, _PAYLOADS.c.base).where(
@@ -206,8 +271,14 @@ def stored_texts(
             ):
                 rows[bytes(digest)] = (body, None if base is None else bytes(base))
         wanted = list({b for _, b in rows.values() if b is not None and b not in rows})
-        if not wanted:
-            break
+
+
+def _texts(
+    rows: Mapping[bytes, tuple[bytes, bytes | None]],
+    digests: Iterable[bytes],
+    problems: dict[bytes, str] | None = None,
+) -> dict[bytes, bytes]:
+    """The texts of ``digests`` from their stored ``rows`` (which hold their bases' too)."""
     texts: dict[bytes, bytes] = {}
 
     def text_of(digest: bytes, depth: int) -> bytes:

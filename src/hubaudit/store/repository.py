@@ -28,6 +28,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy import column as plain_column
+from sqlalchemy import table as plain_table
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -70,9 +72,10 @@ from hubaudit.model.items import (
     StoredItem,
 )
 from hubaudit.store.outcomes import record_outcome
+from hubaudit.store.payloads import decode_rows, read_payloads, stored_digests, write_payloads
 from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
-from hubaudit.store.payloads import read_payloads, stored_digests, write_payloads
 from hubaudit.store.tables import (
+    ESCAPED_TEXT_MARK,
     BaselineItemRow,
     BaselineRow,
     DefectEventRow,
@@ -85,9 +88,22 @@ from hubaudit.store.tables import (
     SnapshotRow,
     WaiverRow,
     digest_bytes,
+    read_stored_text,
 )
 
 _BATCH = 1000
+# item_versions, baseline_items and snapshots with plain columns, for reading a whole snapshot
+# or baseline: 100,000 rows of them, where the column types' conversions of every value (each
+# digest to hex, each key and kind checked for the escaped form) took half the time of an audit's
+# comparison. The rows are converted by :func:`_stored_items`, which knows what needs it.
+_ITEM_COLUMNS = ("key", "kind", "canonical_hash", "raw_hash")
+_VERSIONS = plain_table(
+    "item_versions",
+    *map(plain_column, ("portal_id", *_ITEM_COLUMNS, "valid_from", "valid_until")),
+)
+_BASELINE_ITEMS = plain_table("baseline_items", *map(plain_column, ("baseline_id", *_ITEM_COLUMNS)))
+_SNAPSHOTS = plain_table("snapshots", *map(plain_column, ("id", "portal_id", "completed_at")))
+_BODIES = plain_table("payloads", *map(plain_column, ("hash", "body", "base")))
 _KINDS = {kind.value: kind for kind in Kind}  # a lookup, not an Enum call, per row read
 # the Postgres advisory lock key between snapshot writers and the payload sweep ("hubaudit")
 _PAYLOAD_LOCK = 0x6875626175646974
@@ -372,20 +388,52 @@ class Store:
         One statement, joined to the snapshot's row: a night saved or a prune committed
         meanwhile can neither mix into the answer nor leave it half-empty."""
         with self._session() as session:
-            items = {
-                r.key: StoredItem(
-                    _KINDS.get(r.kind) or Kind(r.kind), r.key, r.canonical_hash, r.raw_hash
-                )
-                # Core rows, not the ORM's: a snapshot is tens of thousands of them
-                for r in session.connection().execute(_held_by(snapshot_id))
-            }
-            if not items and not session.scalar(
-                select(SnapshotRow.id).where(
-                    SnapshotRow.id == snapshot_id, SnapshotRow.completed_at.is_not(None)
-                )
-            ):
-                raise UsageError(f"there is no complete snapshot {snapshot_id}")
+            items = _stored_items(session.connection().execute(_held_by(snapshot_id)))
+            if not items:
+                self._require_complete(session, snapshot_id)
             return items
+
+    def snapshot_with_payloads(
+        self, snapshot_id: int
+    ) -> tuple[dict[str, StoredItem], dict[str, dict[str, JSONValue]]]:
+        """The items a snapshot holds and their canonical payloads by hash: what
+        :meth:`snapshot_items` and :meth:`load_payloads` of every canonical hash give, read in
+        one statement (the versions joined to their payloads' bodies, no list of hashes sent)
+        and decoded in one loop."""
+        with self._session() as session:
+            connection = session.connection()
+            bodies: dict[bytes, tuple[bytes, bytes | None]] = {}
+            missing: list[str] = []
+
+            def versions() -> Iterator[tuple[str, str, bytes, bytes]]:
+                for body, base, key, kind, canonical, raw in connection.execute(
+                    _held_by(snapshot_id, _BODIES.c.body, _BODIES.c.base).outerjoin(
+                        _BODIES, _BODIES.c.hash == _VERSIONS.c.canonical_hash
+                    )
+                ):
+                    if body is None:
+                        missing.append(canonical.hex())
+                    else:
+                        bodies[bytes(canonical)] = (body, None if base is None else bytes(base))
+                    yield key, kind, canonical, raw
+
+            items = _stored_items(versions())
+            if not items:
+                self._require_complete(session, snapshot_id)
+            if missing:
+                raise DatabaseError(
+                    f"{len(missing)} stored payloads are missing (first: {min(missing)})"
+                )
+            return items, decode_rows(connection, bodies)
+
+    @staticmethod
+    def _require_complete(session: Session, snapshot_id: int) -> None:
+        if not session.scalar(
+            select(SnapshotRow.id).where(
+                SnapshotRow.id == snapshot_id, SnapshotRow.completed_at.is_not(None)
+            )
+        ):
+            raise UsageError(f"there is no complete snapshot {snapshot_id}")
 
     def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
         """Every stored version of one item, oldest first."""
@@ -610,17 +658,16 @@ class Store:
 
     def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
         with self._session() as session:
-            return {
-                r.key: StoredItem(_KINDS[r.kind], r.key, r.canonical_hash, r.raw_hash)
-                for r in session.execute(
+            return _stored_items(
+                session.connection().execute(
                     select(
-                        BaselineItemRow.key,
-                        BaselineItemRow.kind,
-                        BaselineItemRow.canonical_hash,
-                        BaselineItemRow.raw_hash,
-                    ).where(BaselineItemRow.baseline_id == baseline_id)
+                        _BASELINE_ITEMS.c.key,
+                        _BASELINE_ITEMS.c.kind,
+                        _BASELINE_ITEMS.c.canonical_hash,
+                        _BASELINE_ITEMS.c.raw_hash,
+                    ).where(_BASELINE_ITEMS.c.baseline_id == baseline_id)
                 )
-            }
+            )
 
     # defects --------------------------------------------------------------------------------
 
@@ -1185,28 +1232,44 @@ def _require_stored(session: Session, raw_hashes: set[str]) -> None:
 
 def _held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
     """(``first``…, key, kind, canonical hash, raw hash) of every version one complete
-    snapshot holds, in one statement joined to the snapshot's row."""
+    snapshot holds, in one statement joined to the snapshot's row; plain columns, as
+    :func:`_stored_items` reads them (and as ``INSERT … SELECT`` copies them)."""
     return (
         select(
             *first,
-            ItemVersionRow.key,
-            ItemVersionRow.kind,
-            ItemVersionRow.canonical_hash,
-            ItemVersionRow.raw_hash,
+            _VERSIONS.c.key,
+            _VERSIONS.c.kind,
+            _VERSIONS.c.canonical_hash,
+            _VERSIONS.c.raw_hash,
         )
         .join(
-            SnapshotRow,
+            _SNAPSHOTS,
             and_(
-                SnapshotRow.id == snapshot_id,
-                SnapshotRow.completed_at.is_not(None),
-                SnapshotRow.portal_id == ItemVersionRow.portal_id,
+                _SNAPSHOTS.c.id == snapshot_id,
+                _SNAPSHOTS.c.completed_at.is_not(None),
+                _SNAPSHOTS.c.portal_id == _VERSIONS.c.portal_id,
             ),
         )
         .where(
-            ItemVersionRow.valid_from <= snapshot_id,
-            or_(ItemVersionRow.valid_until.is_(None), ItemVersionRow.valid_until > snapshot_id),
+            _VERSIONS.c.valid_from <= snapshot_id,
+            or_(_VERSIONS.c.valid_until.is_(None), _VERSIONS.c.valid_until > snapshot_id),
         )
     )
+
+
+def _stored_items(rows: Iterable[Any]) -> dict[str, StoredItem]:
+    """Plain (key, kind, canonical digest, raw digest) rows as the model's items: each digest's
+    32 bytes to hex, and a key read back from its escaped form only where it is one (a key
+    with a NUL in it; see :func:`hubaudit.store.tables.stored_text`)."""
+    items: dict[str, StoredItem] = {}
+    for key, kind, canonical, raw in rows:
+        if key.startswith(ESCAPED_TEXT_MARK):
+            key = read_stored_text(key)
+        items[key] = StoredItem(_KINDS.get(kind) or Kind(kind), key, canonical.hex(), raw.hex())
+    return items
+
+
+held_by = _held_by  # for the partial reads of hubaudit.store.items
 
 
 def _coverage(row: SnapshotCoverageRow) -> KindCoverage:
