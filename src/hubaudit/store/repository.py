@@ -1230,29 +1230,35 @@ def _require_stored(session: Session, raw_hashes: set[str]) -> None:
         )
 
 
-def _held_by(snapshot_id: int, *first: ColumnElement[Any]) -> Select[Any]:
+def _held_by(snapshot_id: int, *first: ColumnElement[Any], typed: bool = False) -> Select[Any]:
     """(``first``…, key, kind, canonical hash, raw hash) of every version one complete
     snapshot holds, in one statement joined to the snapshot's row; plain columns, as
-    :func:`_stored_items` reads them (and as ``INSERT … SELECT`` copies them)."""
+    :func:`_stored_items` reads them (and as ``INSERT … SELECT`` copies them), or ``typed``:
+    the schema's columns, whose types give keys and hex digests back (for a few rows)."""
+    versions, snapshots = (
+        (cast(Table, ItemVersionRow.__table__), cast(Table, SnapshotRow.__table__))
+        if typed
+        else (_VERSIONS, _SNAPSHOTS)
+    )
     return (
         select(
             *first,
-            _VERSIONS.c.key,
-            _VERSIONS.c.kind,
-            _VERSIONS.c.canonical_hash,
-            _VERSIONS.c.raw_hash,
+            versions.c.key,
+            versions.c.kind,
+            versions.c.canonical_hash,
+            versions.c.raw_hash,
         )
         .join(
-            _SNAPSHOTS,
+            snapshots,
             and_(
-                _SNAPSHOTS.c.id == snapshot_id,
-                _SNAPSHOTS.c.completed_at.is_not(None),
-                _SNAPSHOTS.c.portal_id == _VERSIONS.c.portal_id,
+                snapshots.c.id == snapshot_id,
+                snapshots.c.completed_at.is_not(None),
+                snapshots.c.portal_id == versions.c.portal_id,
             ),
         )
         .where(
-            _VERSIONS.c.valid_from <= snapshot_id,
-            or_(_VERSIONS.c.valid_until.is_(None), _VERSIONS.c.valid_until > snapshot_id),
+            versions.c.valid_from <= snapshot_id,
+            or_(versions.c.valid_until.is_(None), versions.c.valid_until > snapshot_id),
         )
     )
 
@@ -1269,7 +1275,10 @@ def _stored_items(rows: Iterable[Any]) -> dict[str, StoredItem]:
     return items
 
 
-held_by = _held_by  # for the partial reads of hubaudit.store.items
+def held_by(snapshot_id: int) -> Select[Any]:
+    """:func:`_held_by` in the schema's typed columns, for the partial reads of
+    :mod:`hubaudit.store.items`."""
+    return _held_by(snapshot_id, typed=True)
 
 
 def _coverage(row: SnapshotCoverageRow) -> KindCoverage:
