@@ -29,6 +29,7 @@ RULES = {
         "hubaudit.store.council",
         "hubaudit.store.users",
         "hubaudit.store.tables",
+        "hubaudit.store.schema",
     ),
 }
 

@@ -25,7 +25,8 @@ from hubaudit.store.payloads import (
     encode_body,
 )
 from hubaudit.store.repository import Store
-from hubaudit.store.tables import PayloadRow, digest_bytes
+from hubaudit.store.schema import digest_bytes
+from hubaudit.store.tables import PayloadRow
 
 AT = datetime(2026, 3, 1, 2, tzinfo=UTC)
 

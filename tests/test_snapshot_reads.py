@@ -17,13 +17,8 @@ from hubaudit.errors import DatabaseError, UsageError
 from hubaudit.model.items import ConfigItem, CoverageStatus, Kind, KindCoverage, StoredItem
 from hubaudit.store.payloads import DEFLATE_DICTIONARY_1, encode_body
 from hubaudit.store.repository import Store
-from hubaudit.store.tables import (
-    ESCAPED_TEXT_MARK,
-    BaselineItemRow,
-    ItemVersionRow,
-    PayloadRow,
-    SnapshotRow,
-)
+from hubaudit.store.schema import ESCAPED_TEXT_MARK
+from hubaudit.store.tables import BaselineItemRow, ItemVersionRow, PayloadRow, SnapshotRow
 
 Items = dict[str, StoredItem]
 NIGHT = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

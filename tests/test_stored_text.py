@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 
 from hubaudit.emulator import PortalEmulator
 from hubaudit.store.engine import make_engine, upgrade
-from hubaudit.store.tables import (
-    ESCAPED_TEXT_MARK,
-    Base,
-    PortalRow,
-    StoredText,
-    read_stored_text,
-    stored_text,
-)
+from hubaudit.store.schema import ESCAPED_TEXT_MARK, StoredText, read_stored_text, stored_text
+from hubaudit.store.tables import Base, PortalRow
 
 from .database_dump import dump_rows
 from .test_cli import baseline_then_drift, config_path, run  # noqa: F401

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from hubaudit.store.tables import UTCDateTime
+from hubaudit.store.schema import UTCDateTime
 
 revision = "0010"
 down_revision = "0009"

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from hubaudit.config import Config, Essentials, PortalConfig
+    from hubaudit.store.reads import StoreReader
     from hubaudit.store.repository import Store
 
 EXIT_OK = 0
@@ -51,6 +52,7 @@ class Session:
     _essentials: Essentials | None = None
     _engine: Engine | None = None
     _store: Store | None = None
+    _reader: StoreReader | None = None
 
     def config(self) -> Config:
         """The whole config file, every table checked, loaded once."""
@@ -126,13 +128,29 @@ class Session:
     def store(self) -> Store:
         """The store, on a database at the current schema (else a one-line error)."""
         if self._store is None:
-            from hubaudit.store.engine import require_current_schema
             from hubaudit.store.repository import Store
 
-            engine = self.engine()
-            require_current_schema(engine)
-            self._store = Store(engine)
+            self._store = Store(self._current_engine())
         return self._store
+
+    def reader(self) -> StoreReader:
+        """The store's read side for a command that only reads: the same checks as
+        :meth:`store`, without loading the writers (nor SQLAlchemy's ORM)."""
+        if self._store is not None:
+            return self._store
+        if self._reader is None:
+            from hubaudit.store.reads import StoreReader
+
+            self._reader = StoreReader(self._current_engine())
+        return self._reader
+
+    def _current_engine(self) -> Engine:
+        """The engine, once the database is found at the current schema (else a one-line error)."""
+        from hubaudit.store.engine import require_current_schema
+
+        engine = self.engine()
+        require_current_schema(engine)
+        return engine
 
     def emit(self, text: str, output: str | None) -> int:
         """Write ``text`` to ``output`` if given, else to the terminal."""
@@ -161,6 +179,7 @@ class Session:
             self._engine.dispose()
             self._engine = None
             self._store = None
+            self._reader = None
 
 
 pass_session = click.make_pass_decorator(Session)

@@ -110,7 +110,7 @@ def list_command(
         owners=owners,
         overdue_on=moment.now(UTC).date() if overdue else None,
     )
-    found = triage_defects(session.store(), name, query)
+    found = triage_defects(session.reader(), name, query)
     if output_format == "json":
         documents = [
             {**defect_document(t.defect), "triage": t.group.value, "age_days": t.age.days}

@@ -46,7 +46,7 @@ def history(session: Session, key: str, portal: str | None, output_format: str, 
     from hubaudit.services import history as service
 
     name = session.portal_name(portal)
-    found = service.history(session.store(), name, key)
+    found = service.history(session.reader(), name, key)
     entries = found.entries
     if keys:
         entries = tuple(replace(e, changes=without_names(e.changes)) for e in entries)
@@ -106,7 +106,7 @@ def show(
 
     name = session.portal_name(portal)
     point = _point(at, snapshot, baseline)
-    item = service.show(session.store(), name, key, point)
+    item = service.show(session.reader(), name, key, point)
     session.out.write(show_json(item) if output_format == "json" else show_text(item, raw=raw))
     return EXIT_OK
 
@@ -137,7 +137,7 @@ def diff(
 
     name = session.portal_name(portal)
     config = session.config()
-    changes = service.diff(session.store(), name, before, after, config.severity_overrides)
+    changes = service.diff(session.reader(), name, before, after, config.severity_overrides)
     if keys:
         changes = replace(changes, changes=without_names(changes.changes))
     return session.emit(

@@ -44,6 +44,6 @@ def impact(
     from hubaudit.services import history as service
 
     name = session.portal_name(portal)
-    found = service.impact(session.store(), name, key, snapshot, depth)
+    found = service.impact(session.reader(), name, key, snapshot, depth)
     session.out.write(impact_json(found) if output_format == "json" else impact_text(found))
     return EXIT_OK

@@ -44,7 +44,7 @@ def report(
     from hubaudit.services.reports import run_report
 
     name = session.portal_name(portal)
-    result = run_report(session.store(), name, run_id)
+    result = run_report(session.reader(), name, run_id)
     colour = session.wants_colour(output)
     return session.emit(render(result, output_format, colour=colour), output)
 

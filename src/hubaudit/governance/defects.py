@@ -30,12 +30,13 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from hubaudit.errors import UsageError
 from hubaudit.model.baselines import BaselineInfo
-from hubaudit.model.changes import Attribution, Change, ChangeOp, Severity
+from hubaudit.model.changes import Change, ChangeOp, Severity
 from hubaudit.model.defects import Defect, DefectEventName, DefectStatus, FieldChange, Waiver
+from hubaudit.model.defects import field_change_document as field_change_document
+from hubaudit.model.defects import field_change_from as field_change_from
 from hubaudit.model.governance_log import LogRecord
 from hubaudit.model.items import JSONValue, Kind
 
@@ -117,47 +118,6 @@ def summary(
         name = change.field or ""
         before[name], after[name] = change.before, change.after
     return None, (), before, after
-
-
-def field_change_document(change: FieldChange) -> dict[str, JSONValue]:
-    """A field change as stored (``changes_json``) and as the JSON report writes it."""
-    who = change.attribution
-    return {
-        "field": change.field,
-        "path": list(change.path),
-        "before": change.before,
-        "after": change.after,
-        "severity": change.severity.value,
-        "field_label": change.field_label,
-        "attribution": {
-            "user_id": who.user_id,
-            "user_email": who.user_email,
-            "at": who.at.isoformat() if who.at is not None else None,
-            "source": who.source,
-            "confidence": who.confidence,
-        },
-    }
-
-
-def field_change_from(document: Mapping[str, Any]) -> FieldChange:
-    """The field change :func:`field_change_document` wrote."""
-    who = document.get("attribution") or {}
-    at = who.get("at")
-    return FieldChange(
-        document["field"],
-        tuple(document["path"]),
-        document["before"],
-        document["after"],
-        Severity(document["severity"]),
-        Attribution(
-            who.get("user_id"),
-            who.get("user_email"),
-            datetime.fromisoformat(at) if at else None,
-            who.get("source", "unknown"),
-            who.get("confidence", "unknown"),
-        ),
-        document.get("field_label"),
-    )
 
 
 def field_change(change: Change) -> FieldChange:

@@ -20,58 +20,140 @@ One module per concept:
 - ``view``: A snapshot as the architecture policies read it.
 
 Every public name is re-exported here, so ``from hubaudit.model import X`` keeps working;
-new code imports from the concept module.
+new code imports from the concept module. The re-exports are resolved on first use: importing
+one concept module (``hubaudit.model.items``) loads that one, not the whole vocabulary.
 """
 
-from hubaudit.model.audit_result import AuditResult
-from hubaudit.model.baselines import BaselineInfo, BaselineStatus
-from hubaudit.model.change_requests import (
-    ChangeRequest,
-    CRProgress,
-    CRStatus,
-    PlannedChange,
-    PlannedChangeState,
-)
-from hubaudit.model.changes import (
-    Attribution,
-    Change,
-    ChangeOp,
-    Classification,
-    Dependency,
-    Severity,
-)
-from hubaudit.model.defects import (
-    Defect,
-    DefectEvent,
-    DefectEventName,
-    DefectStatus,
-    DefectUpdate,
-    FieldChange,
-    Waiver,
-)
-from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
-from hubaudit.model.governance_log import LogEntry, LogRecord
-from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point, StandIn
-from hubaudit.model.items import (
-    STANDARD_OBJECT_TYPE_IDS,
-    ConfigItem,
-    CoverageStatus,
-    ItemKey,
-    ItemVersion,
-    JSONValue,
-    Kind,
-    KindCoverage,
-    PruneResult,
-    SnapshotInfo,
-    SnapshotStamp,
-    StoredItem,
-    kind_of,
-    schema_object_type_id,
-)
-from hubaudit.model.kpis import Kpis, WeekCount
-from hubaudit.model.runs import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
-from hubaudit.model.surface import HubInfo, SurfaceArea, SurfaceGovernance, SurfaceStatus
-from hubaudit.model.view import PastVersion, PortalView, ViewItem
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hubaudit.model.audit_result import AuditResult
+    from hubaudit.model.baselines import BaselineInfo, BaselineStatus
+    from hubaudit.model.change_requests import (
+        ChangeRequest,
+        CRProgress,
+        CRStatus,
+        PlannedChange,
+        PlannedChangeState,
+    )
+    from hubaudit.model.changes import (
+        Attribution,
+        Change,
+        ChangeOp,
+        Classification,
+        Dependency,
+        Severity,
+    )
+    from hubaudit.model.defects import (
+        Defect,
+        DefectEvent,
+        DefectEventName,
+        DefectStatus,
+        DefectUpdate,
+        FieldChange,
+        Waiver,
+    )
+    from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
+    from hubaudit.model.governance_log import LogEntry, LogRecord
+    from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point, StandIn
+    from hubaudit.model.items import (
+        STANDARD_OBJECT_TYPE_IDS,
+        ConfigItem,
+        CoverageStatus,
+        ItemKey,
+        ItemVersion,
+        JSONValue,
+        Kind,
+        KindCoverage,
+        PruneResult,
+        SnapshotInfo,
+        SnapshotStamp,
+        StoredItem,
+        kind_of,
+        schema_object_type_id,
+    )
+    from hubaudit.model.kpis import Kpis, WeekCount
+    from hubaudit.model.runs import RunRecord, RunStats, RunStatus, RunTrigger, WorkerInfo
+    from hubaudit.model.surface import HubInfo, SurfaceArea, SurfaceGovernance, SurfaceStatus
+    from hubaudit.model.view import PastVersion, PortalView, ViewItem
+
+# each public name: the concept module that holds it
+_HOMES = {
+    "AuditResult": "audit_result",
+    "BaselineInfo": "baselines",
+    "BaselineStatus": "baselines",
+    "ChangeRequest": "change_requests",
+    "CRProgress": "change_requests",
+    "CRStatus": "change_requests",
+    "PlannedChange": "change_requests",
+    "PlannedChangeState": "change_requests",
+    "Attribution": "changes",
+    "Change": "changes",
+    "ChangeOp": "changes",
+    "Classification": "changes",
+    "Dependency": "changes",
+    "Severity": "changes",
+    "Defect": "defects",
+    "DefectEvent": "defects",
+    "DefectEventName": "defects",
+    "DefectStatus": "defects",
+    "DefectUpdate": "defects",
+    "FieldChange": "defects",
+    "Waiver": "defects",
+    "Breach": "findings",
+    "Finding": "findings",
+    "FindingStatus": "findings",
+    "FindingUpdate": "findings",
+    "FindingWaiver": "findings",
+    "LogEntry": "governance_log",
+    "LogRecord": "governance_log",
+    "Diff": "history",
+    "HistoryEntry": "history",
+    "ItemAtPoint": "history",
+    "Point": "history",
+    "StandIn": "history",
+    "STANDARD_OBJECT_TYPE_IDS": "items",
+    "ConfigItem": "items",
+    "CoverageStatus": "items",
+    "ItemKey": "items",
+    "ItemVersion": "items",
+    "JSONValue": "items",
+    "Kind": "items",
+    "KindCoverage": "items",
+    "PruneResult": "items",
+    "SnapshotInfo": "items",
+    "SnapshotStamp": "items",
+    "StoredItem": "items",
+    "kind_of": "items",
+    "schema_object_type_id": "items",
+    "Kpis": "kpis",
+    "WeekCount": "kpis",
+    "RunRecord": "runs",
+    "RunStats": "runs",
+    "RunStatus": "runs",
+    "RunTrigger": "runs",
+    "WorkerInfo": "runs",
+    "HubInfo": "surface",
+    "SurfaceArea": "surface",
+    "SurfaceGovernance": "surface",
+    "SurfaceStatus": "surface",
+    "PastVersion": "view",
+    "PortalView": "view",
+    "ViewItem": "view",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "STANDARD_OBJECT_TYPE_IDS",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from hubaudit.model.changes import Attribution, ChangeOp, Severity
 from hubaudit.model.items import JSONValue, Kind
@@ -135,3 +136,44 @@ class DefectUpdate:
     resolved: tuple[int, ...] = ()
     expired_waivers: tuple[int, ...] = ()
     """Waived defects whose waiver ran out: open again (before this audit's plan)."""
+
+
+def field_change_document(change: FieldChange) -> dict[str, JSONValue]:
+    """A field change as stored (``changes_json``) and as the JSON report writes it."""
+    who = change.attribution
+    return {
+        "field": change.field,
+        "path": list(change.path),
+        "before": change.before,
+        "after": change.after,
+        "severity": change.severity.value,
+        "field_label": change.field_label,
+        "attribution": {
+            "user_id": who.user_id,
+            "user_email": who.user_email,
+            "at": who.at.isoformat() if who.at is not None else None,
+            "source": who.source,
+            "confidence": who.confidence,
+        },
+    }
+
+
+def field_change_from(document: Mapping[str, Any]) -> FieldChange:
+    """The field change :func:`field_change_document` wrote."""
+    who = document.get("attribution") or {}
+    at = who.get("at")
+    return FieldChange(
+        document["field"],
+        tuple(document["path"]),
+        document["before"],
+        document["after"],
+        Severity(document["severity"]),
+        Attribution(
+            who.get("user_id"),
+            who.get("user_email"),
+            datetime.fromisoformat(at) if at else None,
+            who.get("source", "unknown"),
+            who.get("confidence", "unknown"),
+        ),
+        document.get("field_label"),
+    )

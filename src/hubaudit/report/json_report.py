@@ -18,7 +18,6 @@ from typing import Any
 
 from hubaudit import __version__
 from hubaudit.errors import UsageError
-from hubaudit.governance.defects import field_change_document, field_change_from
 from hubaudit.model.audit_result import AuditResult
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
 from hubaudit.model.changes import (
@@ -30,7 +29,14 @@ from hubaudit.model.changes import (
     Dependency,
     Severity,
 )
-from hubaudit.model.defects import Defect, DefectStatus, DefectUpdate, Waiver
+from hubaudit.model.defects import (
+    Defect,
+    DefectStatus,
+    DefectUpdate,
+    Waiver,
+    field_change_document,
+    field_change_from,
+)
 from hubaudit.model.findings import Finding, FindingStatus, FindingUpdate, FindingWaiver
 from hubaudit.model.items import CoverageStatus, Kind, KindCoverage, SnapshotInfo
 from hubaudit.model.kpis import Kpis, WeekCount

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from hubaudit.analysis.dependencies import Impact, build_graph
 from hubaudit.config import SeverityOverride
 from hubaudit.errors import UsageError
 from hubaudit.keys import key_problem
@@ -26,9 +26,12 @@ from hubaudit.services.timetravel import (
     snapshot_view,
 )
 from hubaudit.store.keys import key_ever_held, unknown_key
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
 
-__all__ = ["IMPACT_DEPTHS", "Impact", "ItemHistory", "diff", "history", "impact", "show"]
+if TYPE_CHECKING:
+    from hubaudit.analysis.dependencies import Impact
+
+__all__ = ["IMPACT_DEPTHS", "ItemHistory", "diff", "history", "impact", "show"]
 
 IMPACT_DEPTHS = range(1, 6)
 """How many levels of dependents :func:`impact` may follow."""
@@ -43,19 +46,19 @@ class ItemHistory:
     entries: tuple[HistoryEntry, ...]
 
 
-def history(store: Store, portal: str, key: str) -> ItemHistory:
+def history(store: StoreReader, portal: str, key: str) -> ItemHistory:
     """Every stored version of ``key`` in ``portal``; an error if none was ever stored."""
     return ItemHistory(portal, key, tuple(item_history(store, portal, key)))
 
 
-def show(store: Store, portal: str, key: str, point: str = "latest") -> ItemAtPoint:
+def show(store: StoreReader, portal: str, key: str, point: str = "latest") -> ItemAtPoint:
     """``key`` as the point ``point`` holds it (a part that point could not read stands in from
     the last complete read, and says so)."""
     return item_at(store, portal, resolve_point(store, portal, point), key)
 
 
 def diff(
-    store: Store,
+    store: StoreReader,
     portal: str,
     before: str,
     after: str,
@@ -72,10 +75,14 @@ def diff(
     )
 
 
-def impact(store: Store, portal: str, key: str, snapshot: str = "latest", depth: int = 3) -> Impact:
+def impact(
+    store: StoreReader, portal: str, key: str, snapshot: str = "latest", depth: int = 3
+) -> Impact:
     """What depends on ``key`` in the snapshot ``snapshot`` (``latest`` or an id), ``depth``
     levels deep. A key that is malformed, or that the portal never held and nothing points to,
     is an error: "nothing depends on it" would read as "safe to delete" for a typo."""
+    from hubaudit.analysis.dependencies import Impact, build_graph  # impact's alone
+
     if depth not in IMPACT_DEPTHS:
         raise UsageError(
             f"impact follows {IMPACT_DEPTHS.start} to {IMPACT_DEPTHS.stop - 1} levels, not {depth}"

@@ -11,15 +11,18 @@ snapshot that read it completely, and every command that shows such a point says
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from hubaudit.analysis.compare import scope_of
 from hubaudit.model.history import Point, StandIn
 from hubaudit.model.items import CoverageStatus, KindCoverage, SnapshotInfo, StoredItem
-from hubaudit.store.items import ItemSelection, snapshot_items_in
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
+
+if TYPE_CHECKING:
+    from hubaudit.store.items import ItemSelection
 
 
-def with_stand_ins(store: Store, snapshot: SnapshotInfo) -> Point:
+def with_stand_ins(store: StoreReader, snapshot: SnapshotInfo) -> Point:
     """``snapshot`` as a point, each part it failed to read taken from the last earlier
     snapshot that read it completely (the point's coverage holds that read)."""
     failed = [c for c in snapshot.coverage if c.status is CoverageStatus.FAILED]
@@ -42,14 +45,14 @@ def with_stand_ins(store: Store, snapshot: SnapshotInfo) -> Point:
     return Point(snapshot=replace(snapshot, coverage=coverage), stand_ins=tuple(stand_ins))
 
 
-def latest_point(store: Store, portal: str) -> Point | None:
+def latest_point(store: StoreReader, portal: str) -> Point | None:
     """The portal's latest snapshot with its stand-ins; ``None`` before its first snapshot."""
     snapshot = store.latest_snapshot(portal)
     return None if snapshot is None else with_stand_ins(store, snapshot)
 
 
 def snapshot_point_items(
-    store: Store, point: Point, selection: ItemSelection | None = None
+    store: StoreReader, point: Point, selection: ItemSelection | None = None
 ) -> dict[str, StoredItem]:
     """The items of a snapshot point: the snapshot's own, and each stand-in's part as the
     stand-in's snapshot held it; only those ``selection`` names, if given (read in SQL)."""
@@ -58,6 +61,8 @@ def snapshot_point_items(
     def read(snapshot_id: int) -> dict[str, StoredItem]:
         if selection is None:
             return store.snapshot_items(snapshot_id)
+        from hubaudit.store.items import snapshot_items_in  # a partial read (the web's)
+
         return snapshot_items_in(store, snapshot_id, selection)
 
     items = read(point.snapshot.id)

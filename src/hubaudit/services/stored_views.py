@@ -18,14 +18,14 @@ from hubaudit.errors import UsageError
 from hubaudit.model.changes import Change
 from hubaudit.model.items import CoverageStatus, JSONValue, Kind, SnapshotInfo, StoredItem
 from hubaudit.model.view import PastVersion, PortalView, ViewItem
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
 
 if TYPE_CHECKING:
     from hubaudit.analysis.compare import PayloadLoader
 
 
 def resolve_snapshot(
-    store: Store, portal: str, ref: str, flag: str = "--from-snapshot"
+    store: StoreReader, portal: str, ref: str, flag: str = "--from-snapshot"
 ) -> SnapshotInfo:
     """``latest`` or a snapshot id (``flag`` names the option in an error)."""
     if ref == "latest":
@@ -47,7 +47,7 @@ RAW_KINDS = frozenset({Kind.WORKFLOW})
 
 
 def portal_view(
-    store: Store,
+    store: StoreReader,
     snapshot: SnapshotInfo,
     items: Mapping[str, StoredItem] | None = None,
     load_payloads: PayloadLoader | None = None,
@@ -105,7 +105,7 @@ def portal_view(
 
 
 def attributed(
-    store: Store,
+    store: StoreReader,
     changes: list[Change],
     after_items: Mapping[str, StoredItem],
     since: datetime,
@@ -129,7 +129,7 @@ def attributed(
 
 
 def user_emails(
-    store: Store, users: Collection[StoredItem], load_payloads: PayloadLoader | None = None
+    store: StoreReader, users: Collection[StoredItem], load_payloads: PayloadLoader | None = None
 ) -> dict[str, str]:
     """Email by user id, from the users' raw JSON."""
     load = store.load_payloads if load_payloads is None else load_payloads
@@ -145,7 +145,7 @@ NAMING_KINDS = frozenset(
 
 
 def names_of(
-    store: Store,
+    store: StoreReader,
     keys: Collection[str],
     after_items: Mapping[str, StoredItem],
     before_items: Mapping[str, StoredItem] | None = None,

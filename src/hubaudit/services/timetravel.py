@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,6 +23,7 @@ from hubaudit.model.history import Diff, HistoryEntry, ItemAtPoint, Point
 from hubaudit.model.items import (
     CoverageStatus,
     ItemVersion,
+    JSONValue,
     Kind,
     KindCoverage,
     SnapshotStamp,
@@ -39,15 +40,14 @@ from hubaudit.services.stored_views import (
     resolve_snapshot,
     user_emails,
 )
-from hubaudit.store.items import ItemSelection, baseline_differences, baseline_items_in
-from hubaudit.store.repository import Store
+from hubaudit.store.reads import StoreReader
 
 _EVER = datetime.min.replace(tzinfo=UTC)
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits, within a 64-bit id
 POINT_HELP = "a snapshot id, 'latest', a date (2026-03-31) or time, 'baseline' or 'baseline:N'"
 
 
-def resolve_point(store: Store, portal: str, ref: str) -> Point:
+def resolve_point(store: StoreReader, portal: str, ref: str) -> Point:
     """``latest``, a snapshot id, a date or time (the last snapshot at or before it),
     ``baseline`` (the latest version) or ``baseline:N``."""
     text = ref.strip()
@@ -95,28 +95,30 @@ def parse_moment(text: str, ref: str | None = None) -> datetime:
         raise UsageError(f"{ref or text!r} is out of range") from exc
 
 
-def snapshot_point(store: Store, portal: str, ref: str, flag: str = "--snapshot") -> Point:
+def snapshot_point(store: StoreReader, portal: str, ref: str, flag: str = "--snapshot") -> Point:
     """``latest`` or a snapshot id, as a point with its stand-ins: a part the snapshot could not
     read comes from the last earlier complete read of it (and says so), never reads as empty."""
     return with_stand_ins(store, resolve_snapshot(store, portal, ref, flag))
 
 
-def snapshot_view(store: Store, point: Point) -> PortalView:
+def snapshot_view(store: StoreReader, point: Point) -> PortalView:
     """A snapshot point's items with their payloads, its stand-ins' parts included."""
     assert point.snapshot is not None
     return portal_view(store, point.snapshot, point_items(store, point))
 
 
-def dependents_of(store: Store, point: Point, key: str) -> tuple[Dependency, ...]:
+def dependents_of(store: StoreReader, point: Point, key: str) -> tuple[Dependency, ...]:
     """What depends on ``key`` directly at a snapshot point (its stand-ins included): the
     dependency graph of only the items that may depend on it, never every payload."""
+    from hubaudit.store.items import ItemSelection  # a partial read (the web's)
+
     assert point.snapshot is not None
     kinds, prefixes = dependent_sources(key)
     items = snapshot_point_items(store, point, ItemSelection(kinds=kinds, prefixes=prefixes))
     return build_graph(portal_view(store, point.snapshot, items)).dependents(key)
 
 
-def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
+def point_items(store: StoreReader, point: Point) -> dict[str, StoredItem]:
     if point.snapshot is not None:
         return snapshot_point_items(store, point)
     assert point.baseline is not None
@@ -127,7 +129,7 @@ def point_items(store: Store, point: Point) -> dict[str, StoredItem]:
 
 
 def diff_points(
-    store: Store,
+    store: StoreReader,
     portal: str,
     before: Point,
     after: Point,
@@ -165,13 +167,15 @@ def diff_points(
 
 
 def _items_to_compare(
-    store: Store, before: Point, after: Point
+    store: StoreReader, before: Point, after: Point
 ) -> tuple[dict[str, StoredItem], dict[str, StoredItem]]:
     """The items a diff reads at each point. Two baseline versions: only the items where they
     differ (found in SQL), with those that name the rest and the siblings whose order is
     compared (users, pipelines, stages…), whole on both sides; otherwise every item."""
     if before.baseline is None or after.baseline is None:
         return point_items(store, before), point_items(store, after)
+    from hubaudit.store.items import ItemSelection, baseline_differences, baseline_items_in
+
     whole = ItemSelection(kinds=NAMING_KINDS | frozenset(SIBLING_ORDER))
     gone, came = baseline_differences(store, before.baseline.id, after.baseline.id)
     return (
@@ -183,7 +187,7 @@ def _items_to_compare(
 # history ----------------------------------------------------------------------------------
 
 
-def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
+def item_history(store: StoreReader, portal: str, key: str) -> list[HistoryEntry]:
     """Every version of one item, oldest first, with how it came and went."""
     versions = store.item_versions(portal, key)
     if not versions:
@@ -192,6 +196,11 @@ def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
     ids = [s.id for s in stamps]
     coverage = _key_coverage(store, portal, key)
     payloads = store.load_payloads({h for v in versions for h in (v.canonical_hash, v.raw_hash)})
+
+    def loaded(hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
+        return {h: payloads[h] for h in hashes}  # every version's, read above in one go
+
+    emails = _UserEmails(store, portal)
     entries: list[HistoryEntry] = []
     previous: ItemVersion | None = None
     gone = True  # before the first version, and after a removal: the next one is "added"
@@ -210,7 +219,7 @@ def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
                         {key: _stored(previous)},
                         {key: _stored(version)},
                         {_scope(key): ()},
-                        store.load_payloads,
+                        loaded,
                     ).changes
                 )
             raw = payloads[version.raw_hash]
@@ -226,7 +235,7 @@ def item_history(store: Store, portal: str, key: str) -> list[HistoryEntry]:
                         version.kind,
                         op,
                         raw,
-                        _user_email(store, portal, version, raw, op),
+                        emails.of(version, raw, op),
                         since,
                     ),
                     version.canonical_hash,
@@ -295,7 +304,7 @@ def _last_seen(
     return stamps[end - 1] if end > 0 else None
 
 
-def _key_coverage(store: Store, portal: str, key: str) -> dict[int, KindCoverage]:
+def _key_coverage(store: StoreReader, portal: str, key: str) -> dict[int, KindCoverage]:
     """How each snapshot read the part holding ``key`` (``property:deals`` for a deal
     property; ``workflow`` for a workflow)."""
     parts = key.split(":")
@@ -313,31 +322,36 @@ def _stored(version: ItemVersion) -> StoredItem:
     return StoredItem(version.kind, version.key, version.canonical_hash, version.raw_hash)
 
 
-def _user_email(
-    store: Store,
-    portal: str,
-    version: ItemVersion,
-    raw: Mapping[str, object],
-    op: ChangeOp,
-) -> dict[str, str]:
-    """The email of the user the version names, as the portal's users were at that time."""
-    user_id = user_id_in(version.kind, op, raw)
-    if user_id is None:
-        return {}
-    held = [
-        u
-        for u in store.item_versions(portal, f"{Kind.USER}:{user_id}")
-        if u.valid_from <= version.valid_from
-    ]
-    if not held:
-        return {}
-    return user_emails(store, [_stored(held[-1])])
+class _UserEmails:
+    """The emails of the users an item's versions name, as the portal's users were at each
+    version's time: each user's versions read once, however many versions name them."""
+
+    def __init__(self, store: StoreReader, portal: str) -> None:
+        self.store = store
+        self.portal = portal
+        self.versions: dict[str, list[ItemVersion]] = {}
+        self.emails: dict[StoredItem, dict[str, str]] = {}
+
+    def of(self, version: ItemVersion, raw: Mapping[str, object], op: ChangeOp) -> dict[str, str]:
+        user_id = user_id_in(version.kind, op, raw)
+        if user_id is None:
+            return {}
+        key = f"{Kind.USER}:{user_id}"
+        if key not in self.versions:
+            self.versions[key] = self.store.item_versions(self.portal, key)
+        held = [u for u in self.versions[key] if u.valid_from <= version.valid_from]
+        if not held:
+            return {}
+        user = _stored(held[-1])
+        if user not in self.emails:
+            self.emails[user] = user_emails(self.store, [user])
+        return self.emails[user]
 
 
 # show -------------------------------------------------------------------------------------
 
 
-def item_at(store: Store, portal: str, point: Point, key: str) -> ItemAtPoint:
+def item_at(store: StoreReader, portal: str, point: Point, key: str) -> ItemAtPoint:
     first_seen = None
     if point.snapshot is not None and not point.stand_ins:
         # a snapshot named by id or date: a part it could not read still stands in (a diff

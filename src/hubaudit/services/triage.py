@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from hubaudit.governance.change_requests import accepted_payload
 from hubaudit.governance.triage import Triaged, defects_in_triage_order, latest_audit
 from hubaudit.model.baselines import BaselineInfo
 from hubaudit.model.changes import Change, ChangeNames, Dependency, Severity
@@ -19,7 +19,10 @@ from hubaudit.model.findings import Finding, FindingStatus
 from hubaudit.model.items import JSONValue, Kind
 from hubaudit.services.actor import Actor
 from hubaudit.services.terms import Clock, note_for, optional_note, utc_now, waiver_terms
-from hubaudit.store.repository import Store, defects_subject
+from hubaudit.store.reads import StoreReader
+
+if TYPE_CHECKING:
+    from hubaudit.store.repository import Store
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class FindingQuery:
 # reading -------------------------------------------------------------------------------------
 
 
-def list_defects(store: Store, portal: str, query: DefectQuery = DefectQuery()) -> list[Defect]:
+def list_defects(
+    store: StoreReader, portal: str, query: DefectQuery = DefectQuery()
+) -> list[Defect]:
     """The portal's defects, oldest first."""
     return store.defects(
         portal,
@@ -82,7 +87,7 @@ def defect_statuses(store: Store, portal: str, ids: Sequence[int]) -> dict[int, 
 
 
 def triage_defects(
-    store: Store, portal: str, query: DefectQuery = DefectQuery(), clock: Clock = utc_now
+    store: StoreReader, portal: str, query: DefectQuery = DefectQuery(), clock: Clock = utc_now
 ) -> list[Triaged]:
     """The portal's defects in triage order (``governance.triage.defects_in_triage_order``):
     what to act on now first, what is handled last. "New" is what the latest audit that saw
@@ -92,7 +97,7 @@ def triage_defects(
     return defects_in_triage_order(found, clock(), latest_audit(everything))
 
 
-def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline:
+def defect_timeline(store: StoreReader, portal: str, defect_id: int) -> DefectTimeline:
     from hubaudit.services.latest import latest_point
     from hubaudit.services.timetravel import dependents_of
 
@@ -111,7 +116,7 @@ def defect_timeline(store: Store, portal: str, defect_id: int) -> DefectTimeline
     )
 
 
-def defect_names(store: Store, portal: str, defect: Defect) -> tuple[ChangeNames | None, ...]:
+def defect_names(store: StoreReader, portal: str, defect: Defect) -> tuple[ChangeNames | None, ...]:
     """Names for each of a defect's field changes: its item, field and values as the latest
     snapshot and the approved baseline name them (the item itself and what its ids point at,
     nothing more)."""
@@ -256,6 +261,8 @@ def accept_defects(
     """Take the defects' changes into the proposed version (proposing one from the latest
     approved if none is); approving it closes them as ``accepted``."""
     from hubaudit.errors import UsageError
+    from hubaudit.governance.change_requests import accepted_payload
+    from hubaudit.governance.defects import defects_subject
     from hubaudit.services.baselines import draft_composer, latest_items
     from hubaudit.store.council import CouncilStore
 

@@ -35,11 +35,10 @@ from hubaudit.model.defects import Defect, DefectStatus
 from hubaudit.model.governance_log import LogEntry
 from hubaudit.model.items import JSONValue, Kind, StoredItem
 from hubaudit.store.payloads import read_payloads
+from hubaudit.store.reads import baseline_info, in_batches
 from hubaudit.store.repository import (
     Store,
-    _batches,
     _end_waivers,
-    baseline_info,
     locked_defects,
     proposed_version,
     record,
@@ -230,7 +229,7 @@ class CouncilStore:
                 )
             }
             changed = compose(baseline_info(row, portal), current, PayloadsIn(session))
-            for batch in _batches(sorted(changed)):
+            for batch in in_batches(sorted(changed)):
                 session.execute(
                     delete(BaselineItemRow).where(
                         BaselineItemRow.baseline_id == row.id, BaselineItemRow.key.in_(batch)
@@ -440,7 +439,7 @@ class CouncilStore:
                 }
             )
         self.store.put_payloads(session, payloads)
-        for batch in _batches(rows):
+        for batch in in_batches(rows):
             session.execute(insert(BaselineItemRow), batch)
         if replace:
             row.item_count = len(rows)

@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json, storable
@@ -23,6 +23,7 @@ from hubaudit.governance.findings import (
 )
 from hubaudit.model.changes import Severity
 from hubaudit.model.findings import Breach, Finding, FindingStatus, FindingUpdate, FindingWaiver
+from hubaudit.store import schema
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.repository import Store, write_log
 from hubaudit.store.tables import FindingRow, PortalRow
@@ -103,7 +104,7 @@ class FindingStore:
                     ],
                 )
             if writes.sightings:  # one statement run for every row (executemany)
-                finding_table = cast(Table, FindingRow.__table__)
+                finding_table = schema.findings
                 table = finding_table.c
                 session.execute(
                     update(finding_table)
@@ -135,7 +136,7 @@ class FindingStore:
                 if sighting.log is not None:
                     write_log(session, portal_id, at, sighting.log)
             if reopened:  # one statement run for every row, as the sightings
-                finding_table = cast(Table, FindingRow.__table__)
+                finding_table = schema.findings
                 session.execute(
                     update(finding_table)
                     .where(finding_table.c.id == bindparam("finding_id"))
@@ -144,7 +145,7 @@ class FindingStore:
                     [{"finding_id": sighting.finding.id} for sighting in reopened],
                 )
             if writes.resolved:  # one statement run for every row, as the sightings
-                finding_table = cast(Table, FindingRow.__table__)
+                finding_table = schema.findings
                 session.execute(
                     update(finding_table)
                     .where(finding_table.c.id == bindparam("finding_id"))
@@ -221,7 +222,7 @@ def _insert_with_ids(session: Session, rows: Sequence[Mapping[str, Any]]) -> lis
     the rows' order, in as few statements as the driver allows: ids returned in the parameters'
     order cost SQLite one statement a row; unordered they come in batches, and each row's
     fingerprint puts its id back in place."""
-    table = cast(Table, FindingRow.__table__)
+    table = schema.findings
     inserted = session.execute(insert(table).returning(table.c.fingerprint, table.c.id), list(rows))
     found = {fingerprint: row_id for fingerprint, row_id in inserted}
     return [found[row["fingerprint"]] for row in rows]

@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 
 from hubaudit.errors import UsageError
 from hubaudit.model.items import Kind, StoredItem
-from hubaudit.store.repository import Store, held_by
-from hubaudit.store.tables import BaselineItemRow, ItemVersionRow, SnapshotRow
+from hubaudit.store.reads import PLAIN_VERSIONS, StoreReader, held_by, stored_items
+from hubaudit.store.tables import BaselineItemRow, SnapshotRow
 
 _KEYS_PER_STATEMENT = 1000
 
@@ -57,20 +57,20 @@ class ItemSelection:
 
 
 def snapshot_items_in(
-    store: Store, snapshot_id: int, selection: ItemSelection
+    store: StoreReader, snapshot_id: int, selection: ItemSelection
 ) -> dict[str, StoredItem]:
     """The items of a complete snapshot that ``selection`` names (``Store.snapshot_items``,
     filtered in SQL)."""
     found = _read(
         store,
         lambda part: held_by(snapshot_id).where(
-            part.where(ItemVersionRow.key, ItemVersionRow.kind)
+            part.where(PLAIN_VERSIONS.c.key, PLAIN_VERSIONS.c.kind)
         ),
         selection,
     )
     if not found:
-        with store.session() as session:
-            if not session.scalar(
+        with store.connection() as connection:
+            if not connection.scalar(
                 select(SnapshotRow.id).where(
                     SnapshotRow.id == snapshot_id, SnapshotRow.completed_at.is_not(None)
                 )
@@ -80,7 +80,7 @@ def snapshot_items_in(
 
 
 def baseline_items_in(
-    store: Store, baseline_id: int, selection: ItemSelection
+    store: StoreReader, baseline_id: int, selection: ItemSelection
 ) -> dict[str, StoredItem]:
     """The items of a baseline version that ``selection`` names."""
     return _read(
@@ -93,7 +93,7 @@ def baseline_items_in(
 
 
 def baseline_differences(
-    store: Store, from_id: int, to_id: int
+    store: StoreReader, from_id: int, to_id: int
 ) -> tuple[dict[str, StoredItem], dict[str, StoredItem]]:
     """The items of version ``from_id`` that version ``to_id`` does not hold with the same
     canonical content, and the other way round: what a comparison of the two needs (an item
@@ -127,12 +127,11 @@ def _baseline_rows(baseline_id: int) -> Select[Any]:
 
 
 def _read(
-    store: Store, statement: Callable[[ItemSelection], Select[Any]], selection: ItemSelection
+    store: StoreReader, statement: Callable[[ItemSelection], Select[Any]], selection: ItemSelection
 ) -> dict[str, StoredItem]:
     """(key, kind, canonical hash, raw hash) rows as items, one statement per batch of keys in
     one transaction."""
-    with store.session() as session:
-        connection = session.connection()
+    with store.connection() as connection:
         return {
             r.key: _item(r)
             for part in selection.batches()
@@ -141,4 +140,7 @@ def _read(
 
 
 def _item(row: Any) -> StoredItem:
+    if isinstance(row.canonical_hash, bytes):  # held_by's plain columns: digests as bytes
+        (item,) = stored_items([row]).values()
+        return item
     return StoredItem(Kind(row.kind), row.key, row.canonical_hash, row.raw_hash)

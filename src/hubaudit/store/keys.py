@@ -10,43 +10,43 @@ from difflib import get_close_matches
 from sqlalchemy import exists, select, union
 
 from hubaudit.model.items import Kind, kind_of
-from hubaudit.store.repository import Store
-from hubaudit.store.tables import BaselineItemRow, BaselineRow, ItemVersionRow, PortalRow
+from hubaudit.store.reads import StoreReader
+from hubaudit.store.schema import baseline_items, baselines, item_versions, portals
 
 
-def key_ever_held(store: Store, portal: str, key: str) -> bool:
+def key_ever_held(store: StoreReader, portal: str, key: str) -> bool:
     """Does any stored snapshot or baseline version of ``portal`` hold ``key``?"""
     in_snapshots = exists().where(
-        ItemVersionRow.portal_id == PortalRow.id, ItemVersionRow.key == key
+        item_versions.c.portal_id == portals.c.id, item_versions.c.key == key
     )
     in_baselines = exists().where(
-        BaselineRow.portal_id == PortalRow.id,
-        BaselineItemRow.baseline_id == BaselineRow.id,
-        BaselineItemRow.key == key,
+        baselines.c.portal_id == portals.c.id,
+        baseline_items.c.baseline_id == baselines.c.id,
+        baseline_items.c.key == key,
     )
-    with store.session() as session:
-        found = session.scalar(
-            select(PortalRow.id).where(PortalRow.name == portal, in_snapshots | in_baselines)
+    with store.connection() as connection:
+        found = connection.scalar(
+            select(portals.c.id).where(portals.c.name == portal, in_snapshots | in_baselines)
         )
     return found is not None
 
 
-def keys_ever_held(store: Store, portal: str, kind: Kind) -> list[str]:
+def keys_ever_held(store: StoreReader, portal: str, kind: Kind) -> list[str]:
     """Every key of ``kind`` a stored snapshot or baseline version of ``portal`` holds."""
     held = union(
-        select(ItemVersionRow.key)
-        .join(PortalRow, ItemVersionRow.portal_id == PortalRow.id)
-        .where(PortalRow.name == portal, ItemVersionRow.kind == kind.value),
-        select(BaselineItemRow.key)
-        .join(BaselineRow, BaselineItemRow.baseline_id == BaselineRow.id)
-        .join(PortalRow, BaselineRow.portal_id == PortalRow.id)
-        .where(PortalRow.name == portal, BaselineItemRow.kind == kind.value),
+        select(item_versions.c.key)
+        .join(portals, item_versions.c.portal_id == portals.c.id)
+        .where(portals.c.name == portal, item_versions.c.kind == kind.value),
+        select(baseline_items.c.key)
+        .join(baselines, baseline_items.c.baseline_id == baselines.c.id)
+        .join(portals, baselines.c.portal_id == portals.c.id)
+        .where(portals.c.name == portal, baseline_items.c.kind == kind.value),
     )
-    with store.session() as session:
-        return sorted(session.scalars(select(held.subquery().c.key)))
+    with store.connection() as connection:
+        return sorted(connection.scalars(select(held.subquery().c.key)))
 
 
-def unknown_key(store: Store, portal: str, key: str) -> str:
+def unknown_key(store: StoreReader, portal: str, key: str) -> str:
     """Why ``key`` is not one of the portal's, with the keys nearest to it that are."""
     held = keys_ever_held(store, portal, kind_of(key))
     scope, _, name = key.rpartition(":")

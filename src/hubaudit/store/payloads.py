@@ -30,16 +30,19 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from itertools import islice
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import LargeBinary, Table, column, select, table
+from sqlalchemy import LargeBinary, column, select, table
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from hubaudit.analysis.canonical import canonical_json
 from hubaudit.errors import DatabaseError
 from hubaudit.model.items import JSONValue
-from hubaudit.store.tables import PayloadRow, digest_bytes
+from hubaudit.store.schema import digest_bytes
+from hubaudit.store.schema import payloads as payloads_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -170,19 +173,18 @@ def write_payloads(
             rows.append({"hash": h, "body": body, "base": base if needs_base(body) else None})
         # Core, not the ORM's bulk insert, which splits rows by which of them hold a None
         # (``base``) into statements of one row each
-        statement = insert(cast(Table, PayloadRow.__table__)).on_conflict_do_nothing(
-            index_elements=["hash"]
-        )
+        statement = insert(payloads_table).on_conflict_do_nothing(index_elements=["hash"])
         session.execute(statement, rows)
 
 
 def read_payloads(
-    session: Session, hashes: Iterable[str], *, require_all: bool = True
+    session: Session | Connection, hashes: Iterable[str], *, require_all: bool = True
 ) -> dict[str, dict[str, JSONValue]]:
     """The payloads of ``hashes`` by hash; unless told otherwise, :class:`DatabaseError` names
     one that is missing."""
     wanted = set(hashes)
-    found = json_by_hex(stored_texts(session.connection(), [digest_bytes(h) for h in wanted]))
+    connection = session if isinstance(session, Connection) else session.connection()
+    found = json_by_hex(stored_texts(connection, [digest_bytes(h) for h in wanted]))
     missing = wanted - found.keys()
     if missing and require_all:
         raise DatabaseError(f"{len(missing)} stored payloads are missing (first: {min(missing)})")

@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hubaudit.analysis.canonical import storable
-from hubaudit.errors import NoAuditReport, NoSuchRun, UsageError
 from hubaudit.model.changes import Change
 from hubaudit.model.defects import DefectStatus
-from hubaudit.model.runs import RunStatus
 from hubaudit.store.repository import Store, insert_ignoring_conflicts
 from hubaudit.store.tables import (
     ChangeSightingRow,
@@ -22,7 +20,6 @@ from hubaudit.store.tables import (
     NotificationRow,
     PortalRow,
     RunReportRow,
-    RunRow,
 )
 
 
@@ -78,31 +75,7 @@ class ReportStore:
 
     def report_document(self, portal: str, run_id: int | None = None) -> dict[str, Any]:
         """The stored report of a run of the portal (default: its latest one with a report)."""
-        with self.store.session() as session:
-            query = (
-                select(RunReportRow.document, RunReportRow.run_id)
-                .join(PortalRow, RunReportRow.portal_id == PortalRow.id)
-                .where(PortalRow.name == portal)
-                .order_by(RunReportRow.run_id.desc())
-                .limit(1)
-            )
-            if run_id is not None:
-                query = query.where(RunReportRow.run_id == run_id)
-            found = session.execute(query).first()
-            if found is not None:
-                document: dict[str, Any] = json.loads(found.document)
-                return document
-            if run_id is None:
-                raise NoAuditReport(portal)
-            status = session.scalar(
-                select(RunRow.status)
-                .join(PortalRow, RunRow.portal_id == PortalRow.id)
-                .where(PortalRow.name == portal, RunRow.id == run_id)
-            )
-        if status is None:
-            raise NoSuchRun(portal, run_id)
-        why = "it did not succeed" if status != RunStatus.SUCCEEDED.value else "none was stored"
-        raise UsageError(f"run {run_id} has no report: {why} (status {status})")
+        return self.store.report_document(portal, run_id)
 
     # change sightings -------------------------------------------------------------------------
 

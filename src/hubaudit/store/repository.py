@@ -6,30 +6,21 @@ import bisect
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, replace
-from datetime import UTC, date, datetime
-from itertools import islice
-from typing import Any, cast
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    Engine,
     Integer,
     LargeBinary,
-    Select,
-    Table,
-    and_,
     delete,
     func,
     insert,
     literal,
-    or_,
     select,
     type_coerce,
     update,
 )
-from sqlalchemy import column as plain_column
-from sqlalchemy import table as plain_table
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,38 +35,39 @@ from hubaudit.governance.defects import (
     defect_writes,
     expired_waivers,
     field_change_document,
-    field_change_from,
     require_statuses,
 )
 from hubaudit.governance.defects import defects_subject as defects_subject  # kept for callers
 from hubaudit.model.baselines import BaselineInfo, BaselineStatus
-from hubaudit.model.changes import ChangeOp, Severity
 from hubaudit.model.defects import (
     Defect,
-    DefectEvent,
-    DefectEventName,
     DefectStatus,
     DefectUpdate,
-    Waiver,
 )
 from hubaudit.model.governance_log import LogRecord
 from hubaudit.model.items import (
     ConfigItem,
     CoverageStatus,
-    ItemVersion,
     JSONValue,
-    Kind,
     KindCoverage,
     PruneResult,
     SnapshotInfo,
     SnapshotStamp,
-    StoredItem,
 )
+from hubaudit.store import schema
 from hubaudit.store.outcomes import record_outcome
-from hubaudit.store.payloads import decode_rows, read_payloads, stored_digests, write_payloads
 from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
+from hubaudit.store.payloads import stored_digests, write_payloads
+from hubaudit.store.reads import (
+    StoreReader,
+    baseline_info,
+    defect_of,
+    held_by,
+    in_batches,
+    waiver_of,
+)
+from hubaudit.store.schema import digest_bytes
 from hubaudit.store.tables import (
-    ESCAPED_TEXT_MARK,
     BaselineItemRow,
     BaselineRow,
     DefectEventRow,
@@ -87,39 +79,16 @@ from hubaudit.store.tables import (
     SnapshotCoverageRow,
     SnapshotRow,
     WaiverRow,
-    digest_bytes,
-    read_stored_text,
 )
 
 _BATCH = 1000
-# item_versions, baseline_items and snapshots with plain columns, for reading a whole snapshot
-# or baseline: 100,000 rows of them, where the column types' conversions of every value (each
-# digest to hex, each key and kind checked for the escaped form) took half the time of an audit's
-# comparison. The rows are converted by :func:`_stored_items`, which knows what needs it.
-_ITEM_COLUMNS = ("key", "kind", "canonical_hash", "raw_hash")
-_VERSIONS = plain_table(
-    "item_versions",
-    *map(plain_column, ("portal_id", *_ITEM_COLUMNS, "valid_from", "valid_until")),
-)
-_BASELINE_ITEMS = plain_table("baseline_items", *map(plain_column, ("baseline_id", *_ITEM_COLUMNS)))
-_SNAPSHOTS = plain_table("snapshots", *map(plain_column, ("id", "portal_id", "completed_at")))
-_BODIES = plain_table("payloads", *map(plain_column, ("hash", "body", "base")))
-_KINDS = {kind.value: kind for kind in Kind}  # a lookup, not an Enum call, per row read
 # the Postgres advisory lock key between snapshot writers and the payload sweep ("hubaudit")
 _PAYLOAD_LOCK = 0x6875626175646974
 
 
-def _batches(rows: Iterable[Any], size: int = _BATCH) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-class Store:
-    """Snapshots, baselines and defects of every portal, in one SQL database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class Store(StoreReader):
+    """Snapshots, baselines and defects of every portal, in one SQL database: the reads of
+    :class:`StoreReader` (on Core), and the writes (on the ORM)."""
 
     def session(self) -> AbstractContextManager[Session]:
         """A transaction; database failures become :class:`DatabaseError`."""
@@ -179,18 +148,10 @@ class Store:
             lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
             session.execute(select(getattr(func, lock)(_PAYLOAD_LOCK)))
 
-    def portal_names(self) -> list[str]:
-        with self._session() as session:
-            return list(session.scalars(select(PortalRow.name).order_by(PortalRow.name)))
-
     # payloads -------------------------------------------------------------------------------
 
     def _put_payloads(self, session: Session, values: Mapping[str, JSONValue]) -> None:
         write_payloads(session, values)
-
-    def load_payloads(self, hashes: Iterable[str]) -> dict[str, dict[str, JSONValue]]:
-        with self._session() as session:
-            return read_payloads(session, hashes)
 
     # snapshots ------------------------------------------------------------------------------
 
@@ -277,13 +238,13 @@ class Store:
             _require_stored(session, {i.raw_hash for i in fresh if i.raw is None})
             # a raw payload is stored against its canonical one: only what that cannot give back
             write_payloads(session, payloads, {i.raw_hash: i.canonical_hash for i in fresh})
-            for batch in _batches(ended):
+            for batch in in_batches(ended):
                 session.execute(
                     update(ItemVersionRow)
                     .where(ItemVersionRow.id.in_(batch))
                     .values(valid_until=row.id)
                 )
-            for batch in _batches(fresh):
+            for batch in in_batches(fresh):
                 session.execute(
                     insert(ItemVersionRow),
                     [
@@ -316,161 +277,6 @@ class Store:
             row.completed_at = _now()
             session.flush()
             return SnapshotInfo(row.id, portal, taken_at, tuple(coverage), len(seen))
-
-    def latest_snapshot(self, portal: str) -> SnapshotInfo | None:
-        return self._find_snapshot(portal)
-
-    def snapshot(self, portal: str, snapshot_id: int) -> SnapshotInfo:
-        found = self._find_snapshot(portal, SnapshotRow.id == snapshot_id)
-        if found is None:
-            raise UsageError(f"portal {portal!r} has no complete snapshot {snapshot_id}")
-        return found
-
-    def snapshot_at(self, portal: str, moment: datetime) -> SnapshotInfo | None:
-        """The portal's last snapshot taken at or before ``moment``."""
-        return self._find_snapshot(portal, SnapshotRow.taken_at <= moment, by_time=True)
-
-    def _find_snapshot(
-        self, portal: str, *conditions: ColumnElement[bool], by_time: bool = False
-    ) -> SnapshotInfo | None:
-        """The portal's newest complete snapshot that meets ``conditions``."""
-        order = (SnapshotRow.taken_at.desc(), SnapshotRow.id.desc()) if by_time else ()
-        with self._session() as session:
-            row = session.scalars(
-                select(SnapshotRow)
-                .join(PortalRow)
-                .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None), *conditions)
-                .order_by(*order, SnapshotRow.id.desc())
-                .limit(1)
-            ).first()
-            return None if row is None else self._snapshot_info(session, row, portal)
-
-    def snapshot_stamps(self, portal: str) -> list[SnapshotStamp]:
-        """Every complete snapshot of the portal, oldest first."""
-        with self._session() as session:
-            return [
-                SnapshotStamp(r.id, r.taken_at)
-                for r in session.execute(
-                    select(SnapshotRow.id, SnapshotRow.taken_at)
-                    .join(PortalRow)
-                    .where(PortalRow.name == portal, SnapshotRow.completed_at.is_not(None))
-                    .order_by(SnapshotRow.id)
-                )
-            ]
-
-    def scope_coverage(self, portal: str, scope: str) -> dict[int, KindCoverage]:
-        """How each snapshot of the portal read one part, by snapshot id."""
-        with self._session() as session:
-            return {
-                c.snapshot_id: _coverage(c)
-                for c in session.scalars(
-                    select(SnapshotCoverageRow)
-                    .join(SnapshotRow)
-                    .join(PortalRow)
-                    .where(PortalRow.name == portal, SnapshotCoverageRow.scope == scope)
-                )
-            }
-
-    def _snapshot_info(self, session: Session, row: SnapshotRow, portal: str) -> SnapshotInfo:
-        coverage = tuple(
-            _coverage(c)
-            for c in session.scalars(
-                select(SnapshotCoverageRow)
-                .where(SnapshotCoverageRow.snapshot_id == row.id)
-                .order_by(SnapshotCoverageRow.scope)
-            )
-        )
-        return SnapshotInfo(row.id, portal, row.taken_at, coverage, row.item_count)
-
-    def snapshot_items(self, snapshot_id: int) -> dict[str, StoredItem]:
-        """The items a snapshot holds: the versions whose interval contains it.
-
-        One statement, joined to the snapshot's row: a night saved or a prune committed
-        meanwhile can neither mix into the answer nor leave it half-empty."""
-        with self._session() as session:
-            items = _stored_items(session.connection().execute(_held_by(snapshot_id)))
-            if not items:
-                self._require_complete(session, snapshot_id)
-            return items
-
-    def snapshot_with_payloads(
-        self, snapshot_id: int
-    ) -> tuple[dict[str, StoredItem], dict[str, dict[str, JSONValue]]]:
-        """The items a snapshot holds and their canonical payloads by hash: what
-        :meth:`snapshot_items` and :meth:`load_payloads` of every canonical hash give, read in
-        one statement (the versions joined to their payloads' bodies, no list of hashes sent)
-        and decoded in one loop."""
-        with self._session() as session:
-            connection = session.connection()
-            bodies: dict[bytes, tuple[bytes, bytes | None]] = {}
-            missing: list[str] = []
-
-            def versions() -> Iterator[tuple[str, str, bytes, bytes]]:
-                for body, base, key, kind, canonical, raw in connection.execute(
-                    _held_by(snapshot_id, _BODIES.c.body, _BODIES.c.base).outerjoin(
-                        _BODIES, _BODIES.c.hash == _VERSIONS.c.canonical_hash
-                    )
-                ):
-                    if body is None:
-                        missing.append(canonical.hex())
-                    else:
-                        bodies[bytes(canonical)] = (body, None if base is None else bytes(base))
-                    yield key, kind, canonical, raw
-
-            items = _stored_items(versions())
-            if not items:
-                self._require_complete(session, snapshot_id)
-            if missing:
-                raise DatabaseError(
-                    f"{len(missing)} stored payloads are missing (first: {min(missing)})"
-                )
-            return items, decode_rows(connection, bodies)
-
-    @staticmethod
-    def _require_complete(session: Session, snapshot_id: int) -> None:
-        if not session.scalar(
-            select(SnapshotRow.id).where(
-                SnapshotRow.id == snapshot_id, SnapshotRow.completed_at.is_not(None)
-            )
-        ):
-            raise UsageError(f"there is no complete snapshot {snapshot_id}")
-
-    def item_versions(self, portal: str, key: str) -> list[ItemVersion]:
-        """Every stored version of one item, oldest first."""
-        return self.versions_of(portal, [key]).get(key, [])
-
-    def versions_of(self, portal: str, keys: Collection[str]) -> dict[str, list[ItemVersion]]:
-        """Every stored version of each of ``keys`` (those that have one), oldest first, in one
-        statement per thousand keys."""
-        found: dict[str, list[ItemVersion]] = {}
-        with self._session() as session:
-            for batch in _batches(sorted(set(keys))):
-                for r in session.execute(
-                    select(
-                        ItemVersionRow.kind,
-                        ItemVersionRow.key,
-                        ItemVersionRow.canonical_hash,
-                        ItemVersionRow.raw_hash,
-                        ItemVersionRow.valid_from,
-                        ItemVersionRow.valid_until,
-                        ItemVersionRow.first_seen_at,
-                    )
-                    .join(PortalRow, ItemVersionRow.portal_id == PortalRow.id)
-                    .where(PortalRow.name == portal, ItemVersionRow.key.in_(batch))
-                    .order_by(ItemVersionRow.key, ItemVersionRow.valid_from)
-                ):
-                    found.setdefault(r.key, []).append(
-                        ItemVersion(
-                            _KINDS[r.kind],
-                            r.key,
-                            r.canonical_hash,
-                            r.raw_hash,
-                            r.valid_from,
-                            r.valid_until,
-                            r.first_seen_at,
-                        )
-                    )
-        return found
 
     # retention ------------------------------------------------------------------------------
 
@@ -519,7 +325,7 @@ class Store:
             kept.add(stamps[-1].id)  # the newest is what the next snapshot builds on
         doomed = [s for s in stamps if s.id not in kept]
         doomed_ids = [s.id for s in doomed]
-        for batch in _batches(doomed_ids):
+        for batch in in_batches(doomed_ids):
             session.execute(
                 delete(SnapshotCoverageRow).where(SnapshotCoverageRow.snapshot_id.in_(batch))
             )
@@ -538,7 +344,7 @@ class Store:
             )
             if not _holds_any(remaining, v.valid_from, v.valid_until)
         ]
-        for batch in _batches([v.id for v in orphans]):
+        for batch in in_batches([v.id for v in orphans]):
             session.execute(delete(ItemVersionRow).where(ItemVersionRow.id.in_(batch)))
         self._lock_payloads(session, exclusive=True)
         swept, freed = _sweep_payloads(
@@ -615,7 +421,7 @@ class Store:
             session.execute(
                 insert(BaselineItemRow).from_select(
                     ["baseline_id", "key", "kind", "canonical_hash", "raw_hash"],
-                    _held_by(snapshot.id, literal(row.id, Integer)),
+                    held_by(snapshot.id, literal(row.id, Integer)),
                 )
             )
             record(
@@ -628,112 +434,9 @@ class Store:
                 note,
                 {"source": "snapshot", "snapshot": snapshot.id, "items": snapshot.item_count},
             )
-            return self._baseline_info(row, portal)
-
-    def baseline(self, portal: str, version: int) -> BaselineInfo:
-        with self._session() as session:
-            row = session.scalars(
-                select(BaselineRow)
-                .join(PortalRow)
-                .where(PortalRow.name == portal, BaselineRow.version == version)
-            ).first()
-            if row is None:
-                raise UsageError(f"portal {portal!r} has no baseline v{version}")
-            return self._baseline_info(row, portal)
-
-    def latest_baseline(self, portal: str) -> BaselineInfo | None:
-        with self._session() as session:
-            row = session.scalars(
-                select(BaselineRow)
-                .join(PortalRow)
-                .where(PortalRow.name == portal, BaselineRow.status == BaselineStatus.APPROVED)
-                .order_by(BaselineRow.version.desc())
-                .limit(1)
-            ).first()
-            return None if row is None else self._baseline_info(row, portal)
-
-    @staticmethod
-    def _baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
-        return baseline_info(row, portal)
-
-    def baseline_items(self, baseline_id: int) -> dict[str, StoredItem]:
-        with self._session() as session:
-            return _stored_items(
-                session.connection().execute(
-                    select(
-                        _BASELINE_ITEMS.c.key,
-                        _BASELINE_ITEMS.c.kind,
-                        _BASELINE_ITEMS.c.canonical_hash,
-                        _BASELINE_ITEMS.c.raw_hash,
-                    ).where(_BASELINE_ITEMS.c.baseline_id == baseline_id)
-                )
-            )
+            return baseline_info(row, portal)
 
     # defects --------------------------------------------------------------------------------
-
-    def defects(
-        self,
-        portal: str,
-        statuses: Iterable[DefectStatus] | None = None,
-        *,
-        severities: Iterable[Severity] | None = None,
-        kinds: Iterable[Kind] | None = None,
-        since: datetime | None = None,
-        ids: Iterable[int] | None = None,
-        owners: Iterable[str] | None = None,
-        due_before: date | None = None,
-    ) -> list[Defect]:
-        """The portal's defects, oldest first, filtered by any of the given criteria
-        (``due_before``: due before that day and still open or acknowledged)."""
-        with self._session() as session:
-            query = (
-                select(DefectRow, BaselineRow.version)
-                .join(PortalRow, DefectRow.portal_id == PortalRow.id)
-                .join(BaselineRow, DefectRow.baseline_id == BaselineRow.id)
-                .where(PortalRow.name == portal)
-                .order_by(DefectRow.id)
-            )
-            if statuses is not None:
-                query = query.where(DefectRow.status.in_([s.value for s in statuses]))
-            if severities is not None:
-                query = query.where(DefectRow.severity.in_([s.value for s in severities]))
-            if kinds is not None:
-                query = query.where(DefectRow.kind.in_([k.value for k in kinds]))
-            if since is not None:
-                query = query.where(DefectRow.last_seen_at >= since)
-            if ids is not None:
-                query = query.where(DefectRow.id.in_(list(ids)))
-            if owners is not None:
-                query = query.where(DefectRow.owner.in_(list(owners)))
-            if due_before is not None:
-                query = query.where(
-                    DefectRow.due < due_before,
-                    DefectRow.status.in_(
-                        [DefectStatus.OPEN.value, DefectStatus.ACKNOWLEDGED.value]
-                    ),
-                )
-            return _with_decisions(
-                session, [_defect(row, version, portal) for row, version in session.execute(query)]
-            )
-
-    def defect(self, portal: str, defect_id: int) -> Defect:
-        found = self.defects(portal, ids=[defect_id])
-        if not found:
-            raise UsageError(f"portal {portal!r} has no defect {defect_id}")
-        return found[0]
-
-    def defect_events(self, defect_id: int) -> list[DefectEvent]:
-        with self._session() as session:
-            return [
-                DefectEvent(
-                    row.at, DefectEventName(row.event), json.loads(row.detail_json), row.snapshot_id
-                )
-                for row in session.scalars(
-                    select(DefectEventRow)
-                    .where(DefectEventRow.defect_id == defect_id)
-                    .order_by(DefectEventRow.at, DefectEventRow.id)
-                )
-            ]
 
     def set_defect_status(
         self,
@@ -807,7 +510,7 @@ class Store:
             existing = {
                 d.fingerprint: d
                 for d in (
-                    _defect(row, version, portal)
+                    defect_of(row, version, portal)
                     for row, version in session.execute(
                         select(DefectRow, BaselineRow.version)
                         .join(BaselineRow, DefectRow.baseline_id == BaselineRow.id)
@@ -821,7 +524,7 @@ class Store:
             events: list[dict[str, Any]] = []
             if writes.opened:
                 session.execute(  # Core: one executemany (the ORM splits rows by their Nones)
-                    insert(cast(Table, DefectRow.__table__)),
+                    insert(schema.defects),
                     [
                         _new_defect_values(portal_id, drift, baseline, snapshot, at)
                         for drift, _entry in writes.opened
@@ -830,7 +533,7 @@ class Store:
                 # their ids by fingerprint, unique in the portal (RETURNING in order would cost
                 # SQLite a statement a row)
                 new_ids: dict[str, int] = {}
-                for batch in _batches([drift.fingerprint for drift, _entry in writes.opened]):
+                for batch in in_batches([drift.fingerprint for drift, _entry in writes.opened]):
                     new_ids.update(
                         (fingerprint, defect_id)
                         for fingerprint, defect_id in session.execute(
@@ -893,7 +596,7 @@ class Store:
                     for closing in writes.closings
                 ]
             if events:
-                session.execute(insert(cast(Table, DefectEventRow.__table__)), events)
+                session.execute(insert(schema.defect_events), events)
             changed = DefectUpdate(
                 opened=tuple(opened),
                 seen_again=tuple(d.id for d, _ in plan.seen_again),
@@ -1047,28 +750,6 @@ def proposed_version(session: Session, portal_id: int) -> int | None:
     )
 
 
-def baseline_info(row: BaselineRow, portal: str) -> BaselineInfo:
-    return BaselineInfo(
-        id=row.id,
-        portal=portal,
-        version=row.version,
-        approved_by=row.approved_by,
-        approved_at=row.approved_at,
-        note=row.note,
-        source_snapshot_id=row.source_snapshot_id,
-        item_count=row.item_count,
-        scopes=tuple(json.loads(row.scopes)),
-        status=BaselineStatus(row.status),
-        source=row.source,
-        proposed_by=row.proposed_by,
-        proposed_at=row.proposed_at,
-        proposal_note=row.proposal_note,
-        rejected_by=row.rejected_by,
-        rejected_at=row.rejected_at,
-        rejection_note=row.rejection_note,
-    )
-
-
 def _expire_waivers(session: Session, portal_id: int, snapshot_id: int, at: datetime) -> list[int]:
     """Reopen the portal's waived defects whose waiver ran out by ``at``; their ids."""
     in_force = [
@@ -1111,43 +792,6 @@ def _end_waivers(session: Session, defect_ids: Sequence[int], at: datetime, why:
         )
 
 
-def _with_decisions(session: Session, defects: list[Defect]) -> list[Defect]:
-    """The defects with their latest waiver and the baseline version that takes them in."""
-    ids = [d.id for d in defects]
-    waivers: dict[int, Waiver] = {}
-    accepted: dict[int, int] = {}
-    for batch in _batches(ids):
-        for row in session.scalars(
-            select(WaiverRow).where(WaiverRow.defect_id.in_(batch)).order_by(WaiverRow.id)
-        ):
-            waivers[row.defect_id] = waiver_of(row)  # the latest one wins
-        for defect_id, version in session.execute(
-            select(DefectRow.id, BaselineRow.version)
-            .join(BaselineRow, DefectRow.accepted_baseline_id == BaselineRow.id)
-            .where(DefectRow.id.in_(batch))
-        ):
-            accepted[defect_id] = version
-    return [
-        replace(d, waiver=waivers.get(d.id), accepted_version=accepted.get(d.id))
-        if d.id in waivers or d.id in accepted
-        else d
-        for d in defects
-    ]
-
-
-def waiver_of(row: WaiverRow) -> Waiver:
-    return Waiver(
-        id=row.id,
-        defect_id=row.defect_id,
-        waived_by=row.waived_by,
-        waived_at=row.waived_at,
-        reason=row.reason,
-        until=row.until,
-        ended_at=row.ended_at,
-        end_reason=row.end_reason,
-    )
-
-
 class _RollBack(Exception):
     """Leaves a dry run's transaction by rolling it back, carrying what it would have done."""
 
@@ -1184,7 +828,7 @@ def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
     deleted = freed = 0
     while candidates:
         freed_bases: set[str] = set()
-        for batch in _batches(sorted(candidates)):
+        for batch in in_batches(sorted(candidates)):
             used: set[str] = set()
             for column in (
                 ItemVersionRow.canonical_hash,
@@ -1228,97 +872,6 @@ def _require_stored(session: Session, raw_hashes: set[str]) -> None:
             f"{len(missing)} raw payloads the read found stored are gone from the database "
             f"(first: {min(missing)}): a prune ran meanwhile; run the snapshot again"
         )
-
-
-def _held_by(snapshot_id: int, *first: ColumnElement[Any], typed: bool = False) -> Select[Any]:
-    """(``first``…, key, kind, canonical hash, raw hash) of every version one complete
-    snapshot holds, in one statement joined to the snapshot's row; plain columns, as
-    :func:`_stored_items` reads them (and as ``INSERT … SELECT`` copies them), or ``typed``:
-    the schema's columns, whose types give keys and hex digests back (for a few rows)."""
-    versions, snapshots = (
-        (cast(Table, ItemVersionRow.__table__), cast(Table, SnapshotRow.__table__))
-        if typed
-        else (_VERSIONS, _SNAPSHOTS)
-    )
-    return (
-        select(
-            *first,
-            versions.c.key,
-            versions.c.kind,
-            versions.c.canonical_hash,
-            versions.c.raw_hash,
-        )
-        .join(
-            snapshots,
-            and_(
-                snapshots.c.id == snapshot_id,
-                snapshots.c.completed_at.is_not(None),
-                snapshots.c.portal_id == versions.c.portal_id,
-            ),
-        )
-        .where(
-            versions.c.valid_from <= snapshot_id,
-            or_(versions.c.valid_until.is_(None), versions.c.valid_until > snapshot_id),
-        )
-    )
-
-
-def _stored_items(rows: Iterable[Any]) -> dict[str, StoredItem]:
-    """Plain (key, kind, canonical digest, raw digest) rows as the model's items: each digest's
-    32 bytes to hex, and a key read back from its escaped form only where it is one (a key
-    with a NUL in it; see :func:`hubaudit.store.tables.stored_text`)."""
-    items: dict[str, StoredItem] = {}
-    for key, kind, canonical, raw in rows:
-        if key.startswith(ESCAPED_TEXT_MARK):
-            key = read_stored_text(key)
-        items[key] = StoredItem(_KINDS.get(kind) or Kind(kind), key, canonical.hex(), raw.hex())
-    return items
-
-
-def held_by(snapshot_id: int) -> Select[Any]:
-    """:func:`_held_by` in the schema's typed columns, for the partial reads of
-    :mod:`hubaudit.store.items`."""
-    return _held_by(snapshot_id, typed=True)
-
-
-def _coverage(row: SnapshotCoverageRow) -> KindCoverage:
-    return KindCoverage(
-        Kind(row.kind),
-        row.scope,
-        CoverageStatus(row.status),
-        row.items,
-        row.reason,
-        tuple(json.loads(row.unverified)) if row.unverified else (),
-    )
-
-
-def _defect(row: DefectRow, baseline_version: int, portal: str) -> Defect:
-    return Defect(
-        id=row.id,
-        portal=portal,
-        fingerprint=row.fingerprint,
-        kind=Kind(row.kind),
-        key=row.key,
-        field=row.field,
-        status=DefectStatus(row.status),
-        severity=Severity(row.severity),
-        before=json.loads(row.before_json),
-        after=json.loads(row.after_json),
-        first_seen_at=row.first_seen_at,
-        last_seen_at=row.last_seen_at,
-        occurrences=row.occurrences,
-        baseline_version=baseline_version,
-        op=ChangeOp(row.op),
-        path=tuple(json.loads(row.path_json)),
-        resolution=row.resolution,
-        resolved_at=row.resolved_at,
-        label=row.label,
-        note=row.note,
-        changes=tuple(field_change_from(c) for c in json.loads(row.changes_json)),
-        name=row.name,
-        owner=row.owner,
-        due=row.due,
-    )
 
 
 def _now() -> datetime:
