@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/audit_portal.py [--properties 20000] [--workflows 1000]
                                            [--users 300] [--latency 0.08] [--rate 100]
+                                           [--compare-src OTHER/src] [--phases [--tracemalloc]]
 
 Builds the portal of ``bench/read_portal.py`` with ``--properties`` properties over its 15
 object types, serves it from an emulator in a process of its own, snapshots it and approves
@@ -15,6 +16,8 @@ rolling window does); the time from its first request to its last answer (the re
 it spent after its last answer, and that as a share of the read; and the audit process's peak
 RSS (the kernel's high-water mark, VmHWM, and ``getrusage``). The baseline, measured in the
 same run, is the read alone (the baseline night's snapshot, which reads the same portal).
+With ``--phases``, where in the audit its memory peaks: its RSS at entry, peak and exit of
+each step; ``--tracemalloc`` adds live Python memory by step and what holds the most.
 
 Targets (issue 20): wall <= 1.2x the burst-aware bound; CPU after the last read <= 20% of the
 read; peak RSS of an audit of a 100k-item portal < 500 MB. With HUBAUDIT_BENCH_PROFILE=FILE in
@@ -35,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +125,129 @@ def baseline_night(folder: str, database: str, base_url: str, rate: int, pipe: A
     pipe.send({"snapshot_wall": read, "items": snapshot.item_count, "edited": edited})
 
 
-def audit_night(database: str, base_url: str, rate: int) -> None:
+class RssPhases:
+    """Where in an audit its memory peaks: a thread samples the process's RSS every 20 ms and
+    charges each sample to the innermost audit step running then (steps named by wrapping the
+    functions :mod:`hubaudit.services.audit_run` calls; instrumentation kept in the bench)."""
+
+    STEPS = (
+        "collect_portal",
+        "payloads_of",
+        "compare",
+        "portal_view",
+        "with_stand_ins",
+        "build_graph",
+        "with_impact",
+        "attributed",
+        "classify",
+        "with_vendor",
+        "named",
+        "baseline_holds",
+        "record_findings",
+        "governance_kpis",
+        "governed_surface",
+    )
+    STORE_STEPS = (
+        "save_snapshot",
+        "snapshot_items",
+        "baseline_items",
+        "update_defects",
+        "defects",
+        "load_payloads",
+    )
+
+    def __init__(self, traced: bool = False) -> None:
+        self.traced = traced
+        self.live: dict[str, float] = {}
+        self.top: list[str] = []
+        self.stack: list[str] = ["start"]
+        self.order: list[str] = []
+        self.peak: dict[str, float] = {}
+        self.entry: dict[str, float] = {}
+        self.exit: dict[str, float] = {}
+        self.page = os.sysconf("SC_PAGE_SIZE") / 2**20  # MiB, as VmHWM is given
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def rss(self) -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * self.page
+
+    def sample(self) -> None:
+        while not self.stop.wait(0.02):
+            step, now = self.stack[-1], self.rss()
+            self.peak[step] = max(self.peak.get(step, 0.0), now)
+
+    def charge(self) -> None:
+        """With tracemalloc on: the peak of live Python memory since the last step boundary,
+        charged to the step that was running."""
+        if self.traced:
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            self.live[self.stack[-1]] = max(self.live.get(self.stack[-1], 0.0), peak)
+            tracemalloc.reset_peak()
+
+    def largest(self, step: str) -> None:
+        """With tracemalloc on: what holds the most memory (by source line) as ``step`` ends."""
+        if self.traced:
+            stats = tracemalloc.take_snapshot().statistics("lineno")
+            self.top += [
+                f"{s.size / 2**20:7.1f} MB {s.count:8d} blocks  {s.traceback[0]}"
+                for s in stats[:15]
+            ]
+            self.top.insert(-15, f"largest holders as {step} ends:")
+
+    def wrap(self, name: str, function: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            outer = len(self.stack) == 1
+            self.charge()
+            if name not in self.order:
+                self.order.append(name)
+            self.entry.setdefault(name, self.rss())
+            self.stack.append(name)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.charge()
+                if name in ("store.save_snapshot", "compare", "record_findings"):
+                    self.largest(name)
+                self.stack.pop()
+                self.exit[name] = self.rss()
+                if outer:
+                    self.stack[-1] = f"after {name}"
+                    if self.stack[-1] not in self.order:
+                        self.order.append(self.stack[-1])
+
+        return wrapped
+
+    def install(self, store: Any) -> None:
+        import hubaudit.services.audit_run as audit_run
+
+        for name in self.STEPS:
+            if hasattr(audit_run, name):
+                setattr(audit_run, name, self.wrap(name, getattr(audit_run, name)))
+        for name in self.STORE_STEPS:
+            setattr(store, name, self.wrap(f"store.{name}", getattr(store, name)))
+        self.thread.start()
+
+    def table(self) -> list[tuple[str, float, float, float, float]]:
+        """(step, RSS at first entry, peak while it ran, RSS at its last exit, peak of live
+        Python memory while it ran — with tracemalloc, else 0) in MB."""
+        self.stop.set()
+        self.charge()
+        return [
+            (
+                n,
+                self.entry.get(n, 0.0),
+                self.peak.get(n, 0.0),
+                self.exit.get(n, 0.0),
+                self.live.get(n, 0.0),
+            )
+            for n in ["start", *self.order]
+        ]
+
+
+def audit_night(
+    database: str, base_url: str, rate: int, phases: bool = False, traced: bool = False
+) -> None:
     """The audit, in a fresh process: its wall, its reads' span, its CPU after the last read."""
     from hubaudit.services.audit_run import open_client, run_audit
     from hubaudit.store.engine import make_engine
@@ -132,6 +258,11 @@ def audit_night(database: str, base_url: str, rate: int) -> None:
     store = Store(engine)
     portal = portal_config(base_url, rate)
     client = open_client(portal, Secret(DEMO_TOKEN))
+    if traced:
+        tracemalloc.start()
+    sampler = RssPhases(traced) if phases else None
+    if sampler is not None:
+        sampler.install(store)
     lock = threading.Lock()
     marks: dict[str, float] = {}
     request = client.transport.request
@@ -175,14 +306,26 @@ def audit_night(database: str, base_url: str, rate: int) -> None:
                 "rss": hwm,
                 "rusage": rusage,
                 "code": str(Path(sys.modules["hubaudit"].__file__ or "").parent),
+                "phases": sampler.table() if sampler is not None else [],
+                "largest": sampler.top if sampler is not None else [],
             }
         )
     )
 
 
-def audit(database: Path, base_url: str, rate: int, src: str | None) -> dict[str, Any]:
+def audit(
+    database: Path,
+    base_url: str,
+    rate: int,
+    src: str | None,
+    phases: bool = False,
+    traced: bool = False,
+) -> dict[str, Any]:
     """:func:`audit_night` in a fresh process (with another checkout's code, given ``src``)."""
-    return last_json_line([__file__, "--audit-child", str(database), base_url, str(rate)], src)
+    flags = (["--phases"] if phases else []) + (["--tracemalloc"] if traced else [])
+    return last_json_line(
+        [__file__, "--audit-child", str(database), base_url, str(rate), *flags], src
+    )
 
 
 def run(target: Any, *args: Any) -> dict[str, Any]:
@@ -207,11 +350,21 @@ def main() -> None:
     parser.add_argument(
         "--compare-src", help="also audit with another checkout's code (OTHER/src), same portal"
     )
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="sample the audit's RSS every 20 ms and print its peak during each step",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="with --phases: trace Python allocations too (slow; for finding what holds memory)",
+    )
     parser.add_argument("--audit-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.audit_child is not None:
         database_, base_url_, rate_ = args.audit_child
-        audit_night(database_, base_url_, int(rate_))
+        audit_night(database_, base_url_, int(rate_), args.phases, args.tracemalloc)
         return
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,10 +378,14 @@ def main() -> None:
         night = run(baseline_night, str(folder), str(database), base_url, args.rate)
         other = Path(tmp) / "other.db"
         shutil.copyfile(database, other)
-        results = {"this code": audit(database, base_url, args.rate, None)}
+        results = {
+            "this code": audit(database, base_url, args.rate, None, args.phases, args.tracemalloc)
+        }
         if args.compare_src:
             time.sleep(10)  # the emulator's ten-second window empties: the same start
-            results[args.compare_src] = audit(other, base_url, args.rate, args.compare_src)
+            results[args.compare_src] = audit(
+                other, base_url, args.rate, args.compare_src, args.phases, args.tracemalloc
+            )
         ours.send("stop")
         limited = ours.recv()["limited"]
         emulator.join()
@@ -280,6 +437,15 @@ def report(
         f"    peak RSS of the audit process {audited['rss']:.0f} MB (VmHWM; getrusage "
         f"{audited['rusage']:.0f} MB)"
     )
+    if audited["phases"]:
+        print(
+            "    RSS (MB) by step: at entry, peak while it ran, at exit"
+            " (and with --tracemalloc, the peak of live Python memory while it ran)"
+        )
+        for step, entry, peak, left, live in audited["phases"]:
+            print(f"      {step:<28} {entry:6.0f} {peak:6.0f} {left:6.0f} {live:6.0f}")
+        for line in audited["largest"]:
+            print(f"      {line}")
 
 
 if __name__ == "__main__":

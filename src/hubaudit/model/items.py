@@ -119,14 +119,18 @@ class CoverageStatus(StrEnum):
     UNSUPPORTED = "unsupported"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a portal's worth of them at once
 class ConfigItem:
-    """One thing of one kind: its stable key, canonical payload (compared) and raw JSON (kept)."""
+    """One thing of one kind: its stable key, canonical payload (compared) and raw JSON (kept).
+
+    ``raw`` is ``None`` when the read let it go because the store holds that raw JSON already
+    (its ``raw_hash`` is a stored payload): on a night when little changed, holding every raw
+    dict until the snapshot is written would be most of the audit's memory."""
 
     kind: Kind
     key: str
     canonical: Mapping[str, JSONValue]
-    raw: Mapping[str, JSONValue]
+    raw: Mapping[str, JSONValue] | None
     canonical_hash: str
     raw_hash: str
     label: str | None = None
@@ -163,7 +167,7 @@ class SnapshotInfo:
     item_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # two snapshots' worth of them in an audit
 class StoredItem:
     """An item as a snapshot or baseline holds it: key and content hashes, payloads on demand."""
 

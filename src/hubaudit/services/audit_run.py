@@ -121,10 +121,21 @@ def read_and_store(
     clock: Clock = utc_now,
     min_read_share: float = 0.0,
 ) -> tuple[SnapshotInfo, list[ConfigItem]]:
-    """:func:`take_snapshot`, returning the items read too (what an audit goes on with)."""
+    """:func:`take_snapshot`, returning the items read too (what an audit goes on with).
+
+    An item's raw JSON is let go as soon as its part is read when the store holds it already
+    (``raw`` is ``None``), unless an audit reads it of every item of its kind
+    (:data:`HELD_RAW_KINDS`): on a night when little changed, the raw dicts were most of an
+    audit's peak memory."""
     taken_at = clock()
     calls_before = client.api_calls
-    items, coverage = collect_portal(client, portal, collectors)
+    stored = store.held_raw_digests(portal.name)
+
+    def keep_raw(item: ConfigItem) -> bool:
+        return item.kind in HELD_RAW_KINDS or bytes.fromhex(item.raw_hash) not in stored
+
+    items, coverage = collect_portal(client, portal, collectors, keep_raw)
+    stored.clear()  # not held while the snapshot is written
     baseline = store.latest_baseline(portal.name) if min_read_share > 0 else None
     if baseline is not None:
         require_read_share(baseline, items, coverage, min_read_share)
@@ -252,10 +263,10 @@ def run_audit(
         expiring_days=expiring_days,
         payloads=payloads_of(items),
         # the snapshot holds exactly the items just read: not read back from the database
-        snapshot_items={
-            item.key: StoredItem(item.kind, item.key, item.canonical_hash, item.raw_hash)
-            for item in items
-        },
+        snapshot_items=shared_with(
+            held_baseline,
+            (StoredItem(item.kind, item.key, item.canonical_hash, item.raw_hash) for item in items),
+        ),
         baseline_items=held_baseline,
     )
     del items  # the request holds their payloads; the rest can go
@@ -320,7 +331,7 @@ def payloads_of(items: Iterable[ConfigItem]) -> dict[str, Mapping[str, JSONValue
     held: dict[str, Mapping[str, JSONValue]] = {}
     for item in items:
         held[item.canonical_hash] = item.canonical
-        if item.kind in HELD_RAW_KINDS:
+        if item.kind in HELD_RAW_KINDS and item.raw is not None:
             held[item.raw_hash] = item.raw
     return held
 
@@ -383,7 +394,7 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
         baseline_items = store.baseline_items(baseline.id)
     snapshot_items = request.snapshot_items
     if snapshot_items is None:
-        snapshot_items = store.snapshot_items(snapshot.id)
+        snapshot_items = shared_with(baseline_items, store.snapshot_items(snapshot.id).values())
     comparison = compare(baseline_items, snapshot_items, comparable, load)
     view = portal_view(store, snapshot, snapshot_items, load)
     # What depends on a change, and the KPIs, come from the latest complete read of each part;
@@ -514,6 +525,22 @@ def audit_snapshot(stores: Stores, request: AuditRequest) -> AuditResult:
             (c for c in changes if c.classification in _STILL_REPORTED), request.ignore_rules
         ),
     )
+
+
+def shared_with(
+    baseline_items: Mapping[str, StoredItem], items: Iterable[StoredItem]
+) -> dict[str, StoredItem]:
+    """``items`` by key, where the baseline holds an item alike, as the baseline's own value
+    (its key and hashes the very same strings): an audit holds both sides through its run, and
+    on most nights most items are the same on both, so they are held once."""
+    shared: dict[str, StoredItem] = {}
+    for item in items:
+        same = baseline_items.get(item.key)
+        if same is not None and same == item:
+            shared[same.key] = same
+        else:
+            shared[item.key] = item
+    return shared
 
 
 def named(

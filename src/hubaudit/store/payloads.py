@@ -308,6 +308,17 @@ def _texts(
     return result
 
 
+def stored_digests(connection: Connection, digests: Collection[bytes]) -> set[bytes]:
+    """Which of ``digests`` are stored payloads."""
+    found: set[bytes] = set()
+    for batch in _batches(list(set(digests)), _READ_BATCH):
+        found.update(
+            bytes(d)
+            for d in connection.scalars(select(_PAYLOADS.c.hash).where(_PAYLOADS.c.hash.in_(batch)))
+        )
+    return found
+
+
 def insert_ignoring_conflicts(dialect: str) -> Any:
     """The ``insert`` of ``dialect`` that has ``on_conflict_do_nothing`` (Postgres or SQLite).
 

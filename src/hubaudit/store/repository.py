@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    LargeBinary,
     delete,
     func,
     insert,
     literal,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -55,7 +57,7 @@ from hubaudit.model.items import (
 from hubaudit.store import schema
 from hubaudit.store.outcomes import record_outcome
 from hubaudit.store.payloads import insert_ignoring_conflicts as insert_ignoring_conflicts
-from hubaudit.store.payloads import write_payloads
+from hubaudit.store.payloads import stored_digests, write_payloads
 from hubaudit.store.reads import (
     StoreReader,
     baseline_info,
@@ -64,6 +66,7 @@ from hubaudit.store.reads import (
     in_batches,
     waiver_of,
 )
+from hubaudit.store.schema import digest_bytes
 from hubaudit.store.tables import (
     BaselineItemRow,
     BaselineRow,
@@ -152,6 +155,24 @@ class Store(StoreReader):
 
     # snapshots ------------------------------------------------------------------------------
 
+    def held_raw_digests(self, portal: str) -> set[bytes]:
+        """The digests of the raw JSON of the items the portal holds now (its latest
+        snapshot's versions): payloads stored already, which a read need not keep to write."""
+        with self._session() as session:
+            found = session.scalar(select(PortalRow.id).where(PortalRow.name == portal))
+            if found is None:
+                return set()
+            # the column's bytes as they are: a portal's worth of hex strings is not needed
+            digest = type_coerce(ItemVersionRow.raw_hash, LargeBinary)
+            return {
+                bytes(d)
+                for d in session.scalars(
+                    select(digest).where(
+                        ItemVersionRow.portal_id == found, ItemVersionRow.valid_until.is_(None)
+                    )
+                )
+            }
+
     def save_snapshot(
         self,
         portal: str,
@@ -173,15 +194,17 @@ class Store(StoreReader):
             )
             session.add(row)
             session.flush()
-            held = {
-                r.key: r
-                for r in session.execute(
+            # the digests as the column's bytes, in plain tuples: a portal's worth of rows
+            # with two hex strings each was most of what writing a snapshot held
+            held: dict[str, tuple[int, str, bytes, bytes]] = {
+                key: (version_id, kind, bytes(canonical), bytes(raw))
+                for version_id, key, kind, canonical, raw in session.execute(
                     select(
                         ItemVersionRow.id,
                         ItemVersionRow.key,
                         ItemVersionRow.kind,
-                        ItemVersionRow.canonical_hash,
-                        ItemVersionRow.raw_hash,
+                        type_coerce(ItemVersionRow.canonical_hash, LargeBinary),
+                        type_coerce(ItemVersionRow.raw_hash, LargeBinary),
                     ).where(
                         ItemVersionRow.portal_id == portal_id,
                         ItemVersionRow.valid_until.is_(None),
@@ -197,19 +220,22 @@ class Store(StoreReader):
                 seen.add(item.key)
                 previous = held.get(item.key)
                 if previous is not None:
-                    if (previous.kind, previous.canonical_hash, previous.raw_hash) == (
+                    if previous[1:] == (
                         item.kind.value,
-                        item.canonical_hash,
-                        item.raw_hash,
+                        bytes.fromhex(item.canonical_hash),
+                        bytes.fromhex(item.raw_hash),
                     ):
                         continue
-                    ended.append(previous.id)
+                    ended.append(previous[0])
                 fresh.append(item)
-            ended += [r.id for key, r in held.items() if key not in seen]
+            ended += [version[0] for key, version in held.items() if key not in seen]
+            del held
             payloads: dict[str, JSONValue] = {}
             for item in fresh:
                 payloads[item.canonical_hash] = item.canonical
-                payloads[item.raw_hash] = item.raw
+                if item.raw is not None:
+                    payloads[item.raw_hash] = item.raw
+            _require_stored(session, {i.raw_hash for i in fresh if i.raw is None})
             # a raw payload is stored against its canonical one: only what that cannot give back
             write_payloads(session, payloads, {i.raw_hash: i.canonical_hash for i in fresh})
             for batch in in_batches(ended):
@@ -832,6 +858,20 @@ def _sweep_payloads(session: Session, candidates: set[str]) -> tuple[int, int]:
             deleted += len(unused)
         candidates = freed_bases
     return deleted, freed
+
+
+def _require_stored(session: Session, raw_hashes: set[str]) -> None:
+    """Raw JSON a read let go because it was stored must still be stored when it is written
+    (a prune in between could have swept it): else the snapshot is refused, not left broken."""
+    if not raw_hashes:
+        return
+    stored = stored_digests(session.connection(), [digest_bytes(h) for h in raw_hashes])
+    missing = raw_hashes - {d.hex() for d in stored}
+    if missing:
+        raise DatabaseError(
+            f"{len(missing)} raw payloads the read found stored are gone from the database "
+            f"(first: {min(missing)}): a prune ran meanwhile; run the snapshot again"
+        )
 
 
 def _now() -> datetime:

@@ -13,7 +13,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ class Reading:
     portal: PortalConfig
     custom_objects: list[CustomObject] = field(default_factory=list)
     raw_by_scope: dict[str, list[Raw]] = field(default_factory=dict)
+    """The raw objects of a part that a later phase reads (only those: not the whole part)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _once: dict[str, _Once] = field(default_factory=dict)
 
@@ -203,15 +204,22 @@ def coverage_for_failure(kind: Kind, scope: str, exc: KindUnreadable) -> KindCov
 
 
 def collect_portal(
-    client: HubSpotClient, portal: PortalConfig, collectors: Sequence[Collector]
+    client: HubSpotClient,
+    portal: PortalConfig,
+    collectors: Sequence[Collector],
+    keep_raw: Callable[[ConfigItem], bool] | None = None,
 ) -> tuple[list[ConfigItem], list[KindCoverage]]:
-    """Read every part of the portal, phase by phase, parts of a phase concurrently."""
+    """Read every part of the portal, phase by phase, parts of a phase concurrently.
+
+    Given ``keep_raw``, an item it refuses loses its raw JSON (``raw=None``) as soon as its
+    part is read, not when the whole portal is: what the caller no longer needs (raw JSON the
+    store holds already) is not held through the rest of the read."""
     reading = Reading(client, portal)
     items: list[ConfigItem] = []
     coverage: list[KindCoverage] = []
     for phase in sorted({c.phase for c in collectors}):
         parts = [p for c in collectors if c.phase == phase for p in c.parts(reading)]
-        for part, outcome in _run_parts(parts, portal.concurrency):
+        for part, outcome in _run_parts(parts, portal.concurrency, keep_raw):
             if isinstance(outcome, KindUnreadable):
                 part_coverage = coverage_for_failure(part.kind, part.scope, outcome)
                 # A part the portal does not have is a fact, not a problem.
@@ -239,12 +247,25 @@ def collect_portal(
     return items, coverage
 
 
-def _run_parts(parts: list[Part], workers: int) -> list[tuple[Part, PartResult | KindUnreadable]]:
+def _without_raw(item: ConfigItem, keep_raw: Callable[[ConfigItem], bool]) -> ConfigItem:
+    if item.raw is None or keep_raw(item):
+        return item
+    return ConfigItem(
+        item.kind, item.key, item.canonical, None, item.canonical_hash, item.raw_hash, item.label
+    )
+
+
+def _run_parts(
+    parts: list[Part], workers: int, keep_raw: Callable[[ConfigItem], bool] | None = None
+) -> list[tuple[Part, PartResult | KindUnreadable]]:
     def attempt(part: Part) -> PartResult | KindUnreadable:
         try:
-            return part.read()
+            result = part.read()
         except KindUnreadable as exc:
             return exc
+        if keep_raw is None:
+            return result
+        return replace(result, items=[_without_raw(i, keep_raw) for i in result.items])
 
     # Parts marked ``first`` start ahead of the rest (a stable sort keeps each group as
     # declared); results come back in the declared order.

@@ -143,7 +143,8 @@ def read_properties(reading: Reading, object_type: str) -> PartResult:
         notes.append("read twice, differently, not verified: " + ", ".join(merged.contradicted))
         unverified += [f"name={name}" for name in merged.contradicted]
     if LIFECYCLE_PROPERTY not in merged.contradicted:  # its stages are not read from either
-        reading.remember(scope, merged.raws)
+        # only what a later phase reads (the lifecycle stages): the rest may go with its part
+        reading.remember(scope, [r for r in merged.raws if r.get("name") == LIFECYCLE_PROPERTY])
     items = items_from(
         Kind.PROPERTY, scope, merged.raws, lambda raw: raw.get("name"), canonical_property
     )
