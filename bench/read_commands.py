@@ -29,6 +29,7 @@ Goal (issue 15/20): ``history``, ``show``, ``defects list`` and ``report`` well 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import random
 import resource
@@ -276,6 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"database: {folder / 'hubaudit.db'} ({size / 1e6:.1f} MB, {args.nights} nights)")
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    # As installed: pip compiles a package's modules to bytecode when it installs them, so a
+    # command imports them compiled. This checkout's (and the compared one's) are compiled
+    # here too: where PYTHONDONTWRITEBYTECODE is set (as on the development machines), no
+    # command would ever write them, and each run would compile every module again.
+    import hubaudit
+
+    for tree in filter(None, [Path(hubaudit.__file__).parent, args.compare_src]):
+        compileall.compile_dir(str(tree), quiet=1)
     rows: list[Row] = [(name, argv, env) for name, argv in FLOORS]
     listed = commands(str(folder / "hubaudit.toml"))
     rows += [(name, argv, env) for name, argv in listed]
