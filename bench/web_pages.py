@@ -229,6 +229,8 @@ PAGES = [
     "/portals/demo/log",
     "/portals/demo/log?q=rita&page=3",
     "/portals/demo/runs",
+    "/portals/demo/runs/1",  # the audited night's report as the triage page
+    "/portals/demo/runs/1?severity=critical&severity=high&q=deal",
 ]
 Times = dict[str, list[tuple[float, float]]]
 

@@ -228,3 +228,29 @@ def test_a_run_without_a_report_and_an_unknown_run(world: World) -> None:
     assert vera.get("/portals/demo/runs/abc").status_code == 404
     anonymous = world.client().get(f"/portals/demo/runs/{record.id}")
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_a_runs_drift_is_decoded_once_and_without_its_findings(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triage page's reports: the stored report's drift exactly, none of its policy
+    findings (most of a large portal's document), read from the database once."""
+    from hubaudit.services.reports import StoredDrift
+
+    run = latest_run(world)
+    whole = run_report(world.store, "demo", run)
+    assert whole.findings  # the stored report has findings to leave out
+    reads: list[int | None] = []
+    document = world.store.report_document
+
+    def counted(portal: str, run_id: int | None = None) -> dict[str, object]:
+        reads.append(run_id)
+        return document(portal, run_id)
+
+    monkeypatch.setattr(world.store, "report_document", counted)
+    held = StoredDrift(size=1)
+    first = held.of(world.store, "demo", run)
+    assert first is not None and held.of(world.store, "demo", run) is first
+    assert reads == [run]
+    assert first.changes == whole.changes and first.present_defects == whole.present_defects
+    assert first.findings == () and first.resolved_findings == ()

@@ -365,8 +365,10 @@ def _moment(value: datetime | None) -> str | None:
 # reading a document back ----------------------------------------------------------------------
 
 
-def from_document(document: Mapping[str, Any]) -> AuditResult:
-    """The result a stored report document holds (schema 1.3 or later, major version 1)."""
+def from_document(document: Mapping[str, Any], *, findings: bool = True) -> AuditResult:
+    """The result a stored report document holds (schema 1.3 or later, major version 1);
+    without its policy findings when ``findings`` is false (a drift view that shows none: on a
+    large portal they are most of the document)."""
     version = str(document.get("schema_version", ""))
     try:
         major, minor = (int(part) for part in version.split("."))
@@ -378,12 +380,12 @@ def from_document(document: Mapping[str, Any]) -> AuditResult:
             "re-renders reports of schema 1.3 and later (run the audit again)"
         )
     try:
-        return _result(document)
+        return _result(document, findings)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the stored report is not a valid report document ({exc!r})") from exc
 
 
-def _result(d: Mapping[str, Any]) -> AuditResult:
+def _result(d: Mapping[str, Any], findings: bool = True) -> AuditResult:
     portal = str(d["portal"])
     snapshot = d["snapshot"]
     coverage = tuple(
@@ -441,9 +443,11 @@ def _result(d: Mapping[str, Any]) -> AuditResult:
         present_defects=tuple(_defect(x, portal) for x in d.get("defects", ())),
         notes=tuple(d["notes"]),
         expired_waivers=tuple(_defect(x, portal) for x in d["expired_waivers"]),
-        findings=tuple(_finding(x, portal) for x in d["findings"]),
+        findings=tuple(_finding(x, portal) for x in d["findings"]) if findings else (),
         finding_update=FindingUpdate(**{k: tuple(v) for k, v in d["finding_ids"].items()}),
-        resolved_findings=tuple(_finding(x, portal) for x in d["resolved_findings"]),
+        resolved_findings=tuple(_finding(x, portal) for x in d["resolved_findings"])
+        if findings
+        else (),
         surface=tuple(_area(a) for a in d["surface"]),
         hub=None
         if hub is None

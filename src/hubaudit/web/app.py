@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from hubaudit.errors import DatabaseError, HubauditError, NotAllowed, SignInRefused, UsageError
 from hubaudit.logs import get_logger
 from hubaudit.model.users import Permission, User
+from hubaudit.services.reports import StoredDrift
 from hubaudit.services.terms import Clock, utc_now
 from hubaudit.web.auth import SESSION_COOKIE, Gate, Visit, WebSettings, csrf_matches
 from hubaudit.web.templating import render
@@ -58,6 +59,8 @@ class Web:
     gate: Gate
     settings: WebSettings
     clock: Clock = utc_now
+    drift: StoredDrift = field(default_factory=StoredDrift)
+    """Runs' stored reports, decoded once for their triage pages."""
 
     def portal(self, name: str) -> str:
         if name not in {p.name for p in self.config.portals}:

@@ -790,7 +790,6 @@ def run_report_page(page: Page) -> Response:
     filtered by severity, kind, defect status, person and text; a run that stored no report
     shows its status and error."""
     from hubaudit.report.triage_filter import DriftFilter, triage_view
-    from hubaudit.services.reports import stored_report
     from hubaudit.services.runs import run_of
     from hubaudit.services.triage import defect_statuses
 
@@ -799,7 +798,7 @@ def run_report_page(page: Page) -> Response:
     run = run_of(page.web.store, portal, run_id) if _stored(page, portal) else None
     if run is None:
         raise NotFound(f"portal {portal!r} has no run {run_id}")
-    result = stored_report(page.web.store, portal, run_id)
+    result = page.web.drift.of(page.web.store, portal, run_id)
     if result is None:
         return page.render("run.html", portal=portal, run=run, found=None)
     params = page.request.query_params
