@@ -342,3 +342,28 @@ def test_a_snapshots_payloads_are_written_in_a_few_statements_not_one_a_row(
         sa.event.remove(store.engine, "after_cursor_execute", seen)
     assert snapshot.item_count == len(items) > 400
     assert 0 < inserts["payloads"] <= 4, inserts
+
+
+def test_audits_collect_garbage_rarely_and_put_the_threshold_back() -> None:
+    """While audits run the youngest generation is collected every 50,000 allocations, not
+    700; overlapping audits (a worker's threads) keep it raised until the last ends, and an
+    audit that fails puts it back too."""
+    import gc
+
+    from hubaudit.services.audit_run import AUDIT_GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    assert gc.get_threshold()[0] == max(AUDIT_GC_THRESHOLD, before[0])
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold()[0] == max(AUDIT_GC_THRESHOLD, before[0])
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    try:
+        with fewer_collections():
+            raise RuntimeError("the audit failed")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == before
