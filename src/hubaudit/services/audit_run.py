@@ -210,43 +210,6 @@ def approve_baseline(
     return baseline
 
 
-def run_audit(
-    store: Store | Stores,
-    portal: PortalConfig,
-    client: HubSpotClient,
-    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
-    clock: Clock = utc_now,
-    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
-    ignore_rules: Sequence[IgnoreRule] = (),
-    policies: Mapping[str, PolicySettings] | None = None,
-    impact: ImpactConfig | None = None,
-    min_read_share: float = 0.0,  # below it, ReadTooLittle: nothing is stored
-    signoffs: Sequence[SignOff] = (),
-    vendor_governed: Sequence[str] = (),
-    run_id: int | None = None,
-    expiring_days: int = 7,
-) -> AuditResult:
-    """Snapshot the portal now and audit that snapshot against the latest approved baseline
-    (as the run ``run_id``, when it is recorded as one)."""
-    with fewer_collections():
-        return _run_audit(
-            store,
-            portal,
-            client,
-            collectors,
-            clock,
-            severity_rules,
-            ignore_rules,
-            policies,
-            impact,
-            min_read_share,
-            signoffs,
-            vendor_governed,
-            run_id,
-            expiring_days,
-        )
-
-
 @dataclass
 class _Auditing:
     """Audits running in this process, and the collector's thresholds before the first."""
@@ -284,22 +247,25 @@ def fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_AUDITING.before)
 
 
-def _run_audit(
+@fewer_collections()
+def run_audit(
     store: Store | Stores,
     portal: PortalConfig,
     client: HubSpotClient,
-    collectors: Sequence[Collector],
-    clock: Clock,
-    severity_rules: Sequence[SeverityRule],
-    ignore_rules: Sequence[IgnoreRule],
-    policies: Mapping[str, PolicySettings] | None,
-    impact: ImpactConfig | None,
-    min_read_share: float,
-    signoffs: Sequence[SignOff],
-    vendor_governed: Sequence[str],
-    run_id: int | None,
-    expiring_days: int,
+    collectors: Sequence[Collector] = DEFAULT_COLLECTORS,
+    clock: Clock = utc_now,
+    severity_rules: Sequence[SeverityRule] = DEFAULT_RULES,
+    ignore_rules: Sequence[IgnoreRule] = (),
+    policies: Mapping[str, PolicySettings] | None = None,
+    impact: ImpactConfig | None = None,
+    min_read_share: float = 0.0,  # below it, ReadTooLittle: nothing is stored
+    signoffs: Sequence[SignOff] = (),
+    vendor_governed: Sequence[str] = (),
+    run_id: int | None = None,
+    expiring_days: int = 7,
 ) -> AuditResult:
+    """Snapshot the portal now and audit that snapshot against the latest approved baseline
+    (as the run ``run_id``, when it is recorded as one)."""
     stores = Stores.of(store)
     baseline = require_baseline(stores.store, portal.name)
     snapshot, items = read_and_store(
