@@ -88,13 +88,15 @@ class PagedFlows:
 
 
 class FakeReading:
-    def __init__(self, client: PagedFlows) -> None:
+    def __init__(self, client: PagedFlows, concurrency: int = 8) -> None:
         self.client = client
+        self.portal = PortalConfig(name="p", token_env="T", concurrency=concurrency)
 
 
-def test_flow_batches_follow_each_page_and_keep_the_list_order() -> None:
+@pytest.mark.parametrize("concurrency", [8, 1])  # 1: one request at a time, no overlap
+def test_flow_batches_follow_each_page_and_keep_the_list_order(concurrency: int) -> None:
     client = PagedFlows([[str(n) for n in range(100)], [str(n) for n in range(100, 130)]])
-    result = read_flows(FakeReading(client))  # type: ignore[arg-type]
+    result = read_flows(FakeReading(client, concurrency))  # type: ignore[arg-type]
     assert [item.key for item in result.items] == [f"workflow:{n}" for n in range(130)]
     assert sorted(map(len, client.batches)) == [30, 100]
 
