@@ -179,11 +179,14 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     # the run's report as the triage view, filtered by severity with the plain form
     carl.page.goto("/portals/demo/runs")
     carl.page.click("tbody a >> nth=0")
+    carl.page.wait_for_url("**/runs/*")  # the run's page, loaded before it is read
     everything = carl.page.locator("tr.item-row").count()
     assert SCRIPT_LABEL in carl.page.locator("main").inner_text()  # text, never run
     carl.page.check("input[name=severity][value=critical]")
     carl.page.check("input[name=severity][value=high]")
     carl.page.click("button:text('Filter')")
+    carl.page.wait_for_url("**severity=high**")  # the filtered page, loaded before it is read
+    carl.page.wait_for_load_state()
     assert "severity=critical" in carl.page.url and "severity=high" in carl.page.url
     severities = set(carl.page.locator("tr.item-row td.sev").all_inner_texts())
     assert severities and {s.split()[0] for s in severities} <= {"critical", "high"}
@@ -201,8 +204,11 @@ def test_the_council_story_in_a_browser(browser: Any, world: World, database_url
     vera.shot(shots, "6-viewer-390px")
     vera.page.goto("/portals/demo/runs")
     vera.page.click("tbody a >> nth=0")
+    vera.page.wait_for_url("**/runs/*")
     vera.page.check("input[name=severity][value=high]")
     vera.page.click("button:text('Filter')")
+    vera.page.wait_for_url("**severity=high**")
+    vera.page.wait_for_load_state()
     assert vera.page.locator("tr.item-row").count() > 0
     assert vera.page.locator("button[name=action], input[name=ids]").count() == 0
     vera.shot(shots, "6b-run-triage-viewer-390px")
